@@ -1,0 +1,46 @@
+"""Interview invitations as iCalendar (.ics) attachments."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from .models import Interview, utcnow
+
+
+def interview_ics(interview: Interview, company: str, *, cancelled: bool = False) -> dict[str, str]:
+    """An attachment dict for the outbox: REQUEST for new/updated, CANCEL for cancelled.
+
+    The UID stays the same across reschedules and SEQUENCE grows, so calendar clients
+    update the existing entry instead of adding a second one.
+    """
+    cal = Calendar()
+    cal.add("prodid", "-//hiring pipeline//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = Event()
+    event.add("uid", interview.ical_uid)
+    event.add("sequence", interview.ical_sequence)
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", interview.scheduled_at)
+    event.add("dtend", interview.scheduled_at + timedelta(minutes=interview.duration_minutes))
+    round_name = "First" if interview.round == 1 else "Second"
+    event.add("summary", f"{round_name} interview – {company}")
+    place = interview.location or interview.video_link
+    if place:
+        event.add("location", place)
+    if interview.video_link:
+        event.add("url", interview.video_link)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    candidate = interview.application.candidate
+    attendee = vCalAddress(f"mailto:{candidate.email}")
+    attendee.params["cn"] = vText(candidate.name)
+    attendee.params["role"] = vText("REQ-PARTICIPANT")
+    event.add("attendee", attendee, encode=0)
+    cal.add_component(event)
+    return {
+        "filename": "cancelled-interview.ics" if cancelled else "interview.ics",
+        "content_type": "text/calendar; method=" + ("CANCEL" if cancelled else "REQUEST"),
+        "data": cal.to_ical().decode("utf-8"),
+    }

@@ -1,0 +1,422 @@
+"""Typed SQLAlchemy models. State changes go through hiring.services, never here."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import pipeline
+from .extensions import db
+from .pipeline import OPEN_STAGES, ApplicationState, Role, Stage, Verdict
+
+UTC = UTC
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every database.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored
+    as naive UTC and made aware again on the way out. Naive input is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: store aware datetimes only")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+STAGE_VALUES = ", ".join(f"'{s.value}'" for s in Stage)
+ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
+OPEN_STAGE_VALUES = [s.value for s in OPEN_STAGES]
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+    __table_args__ = (CheckConstraint(f"role IN ({ROLE_VALUES})", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
+        return self.active
+
+    def can(self, action: pipeline.Action | str) -> bool:
+        return pipeline.can(self.role, action)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the secret
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Setting(db.Model):
+    """Admin-editable settings (the process policy), seeded from config."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Position(db.Model):
+    __tablename__ = "position"
+    __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    hiring_manager_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    hiring_manager: Mapped[User | None] = relationship(foreign_keys=[hiring_manager_id])
+
+
+class Candidate(db.Model):
+    __tablename__ = "candidate"
+    __table_args__ = (CheckConstraint("language IN ('en', 'de')", name="language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    talent_pool_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    applications: Mapped[list[Application]] = relationship(back_populates="candidate")
+
+
+class Application(db.Model):
+    __tablename__ = "application"
+    __table_args__ = (
+        CheckConstraint(f"stage IN ({STAGE_VALUES})", name="stage"),
+        UniqueConstraint("candidate_id", "position_id", name="uq_application_candidate_position"),
+        # The dashboard and the deadline job: open applications by stage and due date.
+        Index("ix_application_stage_due_at", "stage", "due_at"),
+        Index("ix_application_owner_stage", "owner_id", "stage"),
+        Index("ix_application_position_stage", "position_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"))
+    position_id: Mapped[int] = mapped_column(ForeignKey("position.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    stage: Mapped[str] = mapped_column(String(20), default=Stage.APPLIED.value)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The answer date the candidate was last told, and when we last wrote to them.
+    promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_candidate_email_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    competing_offer_deadline: Mapped[date | None] = mapped_column(Date)
+    extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    # Denormalised from the latest held interview's feedback, kept by the services.
+    verdict: Mapped[str | None] = mapped_column(String(20))
+    awaiting_feedback: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The deadline job's memory: which due_at it has already announced (reset when
+    # due_at changes), so a rerun notifies nobody twice.
+    due_soon_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    candidate: Mapped[Candidate] = relationship(back_populates="applications")
+    position: Mapped[Position] = relationship()
+    owner: Mapped[User | None] = relationship()
+    interviews: Mapped[list[Interview]] = relationship(
+        back_populates="application", order_by="Interview.id"
+    )
+    decisions: Mapped[list[Decision]] = relationship(order_by="Decision.decided_at")
+
+    @property
+    def stage_enum(self) -> Stage:
+        return Stage(self.stage)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGE_VALUES
+
+    def state(self) -> ApplicationState:
+        return ApplicationState(
+            stage=Stage(self.stage),
+            due_at=self.due_at,
+            competing_offer_deadline=self.competing_offer_deadline,
+            verdict=Verdict(self.verdict) if self.verdict else None,
+            awaiting_feedback=self.awaiting_feedback,
+        )
+
+    def flags(self, now: datetime, policy: pipeline.Policy) -> list[pipeline.Flag]:
+        return pipeline.flags(self.state(), now, policy)
+
+    def current_interview(self) -> Interview | None:
+        live = [i for i in self.interviews if i.cancelled_at is None]
+        return live[-1] if live else None
+
+
+class Interview(db.Model):
+    __tablename__ = "interview"
+    __table_args__ = (CheckConstraint("round IN (1, 2)", name="round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    location: Mapped[str] = mapped_column(String(500), default="")
+    video_link: Mapped[str] = mapped_column(String(500), default="")
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # iCalendar: the same UID across reschedules, SEQUENCE bumped on each change.
+    ical_uid: Mapped[str] = mapped_column(String(100))
+    ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="interviews")
+    panel: Mapped[list[PanelMember]] = relationship(
+        back_populates="interview", cascade="all, delete-orphan", order_by="PanelMember.user_id"
+    )
+    feedback: Mapped[list[Feedback]] = relationship(
+        back_populates="interview", order_by="Feedback.submitted_at"
+    )
+
+    @property
+    def panel_user_ids(self) -> list[int]:
+        return [m.user_id for m in self.panel]
+
+    def feedback_by(self, user_id: int) -> Feedback | None:
+        return next((f for f in self.feedback if f.interviewer_id == user_id), None)
+
+    def verdict(self) -> Verdict:
+        return pipeline.panel_verdict(
+            self.panel_user_ids, {f.interviewer_id: f.recommendation for f in self.feedback}
+        )
+
+
+class PanelMember(db.Model):
+    __tablename__ = "panel_member"
+
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interview.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True, index=True)
+    # Feedback reminders sent, so the job sends at most the policy's number.
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    interview: Mapped[Interview] = relationship(back_populates="panel")
+    user: Mapped[User] = relationship()
+
+
+class Feedback(db.Model):
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("interview_id", "interviewer_id", name="uq_feedback_interview_interviewer"),
+        CheckConstraint(
+            "recommendation IN ('strong_no', 'no', 'yes', 'strong_yes')", name="recommendation"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interview.id"))
+    interviewer_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    recommendation: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    interview: Mapped[Interview] = relationship(back_populates="feedback")
+    interviewer: Mapped[User] = relationship()
+
+
+class Decision(db.Model):
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))  # advance / reject / accepted / declined
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rationale: Mapped[str] = mapped_column(Text, default="")
+
+    decided_by: Mapped[User | None] = relationship()
+
+
+class CandidateContact(db.Model):
+    """Inbound contact from the candidate: thank-you notes, enquiries, calls."""
+
+    __tablename__ = "candidate_contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # thank_you / enquiry / other
+    channel: Mapped[str] = mapped_column(String(20))  # email / phone / in_person / other
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    recorded_by: Mapped[User | None] = relationship()
+
+
+class Reference(db.Model):
+    __tablename__ = "reference"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="requested")  # requested/positive/negative/…
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Document(db.Model):
+    """Metadata of an uploaded file; the bytes live under instance/uploads."""
+
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(db.Model):
+    """Append-only: what happened, who did it, when. Never updated or deleted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_application_occurred", "application_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _audit_is_append_only(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise RuntimeError("the audit log is append-only")
+
+
+class OutboxEmail(db.Model):
+    """An email queued in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox_email"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'sent', 'failed', 'not_delivered')", name="status"
+        ),
+        Index("ix_outbox_email_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_outbox_email_application", "application_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
+    template: Mapped[str] = mapped_column(String(50))
+    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    to_candidate: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    # [{"filename", "content_type", "data"}] — e.g. the interview's .ics
+    attachments: Mapped[list] = mapped_column(JSON, default=list)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobRun(db.Model):
+    """When each scheduled job last ran to completion (for operators and the digest)."""
+
+    __tablename__ = "job_run"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_now: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_result: Mapped[dict | None] = mapped_column(JSON)

@@ -1,0 +1,162 @@
+"""Which email goes to whom for which event, rendered into the outbox.
+
+Every function here only adds an OutboxEmail row to the session: the service that
+calls it commits it together with the change, and the outbox relay sends it later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, render_template
+from jinja2 import TemplateNotFound
+from sqlalchemy import select
+
+from . import calendar as ical
+from . import timefmt
+from .extensions import db
+from .models import Application, Interview, OutboxEmail, User
+from .settings import get_policy
+
+CANDIDATE_LANGUAGES = ("en", "de")
+
+
+def absolute_url(path: str) -> str:
+    """Every link in an email is absolute, built on HIRING_BASE_URL."""
+    return current_app.config["BASE_URL"].rstrip("/") + "/" + path.lstrip("/")
+
+
+def application_url(application: Application) -> str:
+    return absolute_url(f"/applications/{application.id}")
+
+
+def _render(template: str, lang: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """Render subject, text and HTML of ``emails/<template>.<lang>``."""
+    base = f"emails/{template}.{lang}"
+    text = render_template(f"{base}.txt", **context)
+    try:
+        html = render_template(f"{base}.html", **context)
+    except TemplateNotFound:
+        html = ""
+    # The first line of the text template is "Subject: …".
+    first, _, rest = text.partition("\n")
+    if not first.startswith("Subject:"):
+        raise ValueError(f"{base}.txt must start with a 'Subject:' line")
+    return first[len("Subject:"):].strip(), rest.lstrip("\n"), html
+
+
+def queue_email(
+    *,
+    template: str,
+    recipient: str,
+    idempotency_key: str,
+    context: dict[str, Any],
+    lang: str = "en",
+    application: Application | None = None,
+    recipient_user: User | None = None,
+    to_candidate: bool = False,
+    attachments: list[dict[str, str]] | None = None,
+    now: datetime,
+) -> OutboxEmail | None:
+    """Add one email to the outbox unless this key was queued before (then None)."""
+    existing = db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.idempotency_key == idempotency_key))
+    if existing is not None:
+        return None
+    policy = get_policy()
+    lang = lang if lang in CANDIDATE_LANGUAGES else "en"
+    context = {
+        "company": current_app.config["COMPANY_NAME"],
+        "application": application,
+        "policy": policy,
+        "lang": lang,
+        "fmt_date": lambda value: timefmt.long_date(value, policy, lang),
+        "fmt_time": lambda value: timefmt.local_time(value, policy),
+        "url": absolute_url,
+        **context,
+    }
+    subject, body_text, body_html = _render(template, lang, context)
+    email = OutboxEmail(
+        application_id=application.id if application is not None else None,
+        template=template,
+        recipient=recipient,
+        recipient_user_id=recipient_user.id if recipient_user is not None else None,
+        to_candidate=to_candidate,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        attachments=attachments or [],
+        idempotency_key=idempotency_key,
+        status="queued",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    db.session.add(email)
+    if to_candidate and application is not None:
+        application.last_candidate_email_at = now
+    return email
+
+
+def to_candidate(
+    application: Application,
+    template: str,
+    key: str,
+    now: datetime,
+    *,
+    promise: bool = False,
+    attachments: list[dict[str, str]] | None = None,
+    **context: Any,
+) -> OutboxEmail | None:
+    """Queue a candidate email. With ``promise`` the email tells the current due date,
+    and that date becomes the promise the scheduler holds us to."""
+    candidate = application.candidate
+    if promise:
+        application.promised_at = application.due_at
+    return queue_email(
+        template=template,
+        recipient=candidate.email,
+        idempotency_key=f"application:{application.id}:{key}",
+        context={"candidate": candidate, "position": application.position, **context},
+        lang=candidate.language,
+        application=application,
+        to_candidate=True,
+        attachments=attachments,
+        now=now,
+    )
+
+
+def to_team_member(
+    user: User | None,
+    template: str,
+    key: str,
+    now: datetime,
+    *,
+    application: Application | None = None,
+    **context: Any,
+) -> OutboxEmail | None:
+    if user is None or not user.active:
+        return None
+    return queue_email(
+        template=template,
+        recipient=user.email,
+        idempotency_key=key,
+        context={"user": user, "application_link": application_url(application) if application else None,
+                 **context},
+        lang="en",
+        application=application,
+        recipient_user=user,
+        now=now,
+    )
+
+
+def interview_attachment(interview: Interview, *, cancelled: bool = False) -> list[dict[str, str]]:
+    return [ical.interview_ics(interview, current_app.config["COMPANY_NAME"], cancelled=cancelled)]
+
+
+def responsible_user(application: Application) -> User | None:
+    """Who must act: the hiring manager decides the offer, the owner everything else."""
+    position = application.position
+    if application.stage == "final_decision":
+        return position.hiring_manager or position.owner or application.owner
+    return application.owner or position.owner

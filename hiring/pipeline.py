@@ -1,0 +1,623 @@
+"""The hiring process rules, in pure Python.
+
+Stages, the transitions between them, who may make each one, when an answer is
+due, the clear-recommendation rule and the flags. No Flask, no SQLAlchemy, and no
+clock: every function that needs the time takes ``now`` (an aware datetime).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = UTC
+
+
+class DomainError(Exception):
+    """A request the process rules refuse; the message is shown to the user."""
+
+    code = "domain_error"
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+
+
+class NotAllowed(DomainError):
+    code = "forbidden"
+
+
+class StaleVersion(DomainError):
+    code = "stale_version"
+
+    def __init__(self, message: str = "Someone else changed this application in the meantime. "
+                 "Reload it to see their change, then try again."):
+        super().__init__(message)
+
+
+class InvalidInput(DomainError):
+    """Bad input for one or more fields; ``fields`` maps field name to message."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.fields = dict(fields or {})
+
+
+class Stage(enum.StrEnum):
+    APPLIED = "applied"
+    FIRST_INTERVIEW = "first_interview"
+    FIRST_DECISION = "first_decision"
+    SECOND_INTERVIEW = "second_interview"
+    FINAL_DECISION = "final_decision"
+    OFFER = "offer"
+    HIRED = "hired"
+    REJECTED = "rejected"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STAGES
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS[self]
+
+
+OPEN_STAGES: tuple[Stage, ...] = (
+    Stage.APPLIED,
+    Stage.FIRST_INTERVIEW,
+    Stage.FIRST_DECISION,
+    Stage.SECOND_INTERVIEW,
+    Stage.FINAL_DECISION,
+    Stage.OFFER,
+)
+CLOSED_STAGES: tuple[Stage, ...] = (Stage.HIRED, Stage.REJECTED, Stage.DECLINED, Stage.WITHDRAWN)
+
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.APPLIED: "Applied",
+    Stage.FIRST_INTERVIEW: "First interview",
+    Stage.FIRST_DECISION: "Debrief decision",
+    Stage.SECOND_INTERVIEW: "Second interview",
+    Stage.FINAL_DECISION: "Offer decision",
+    Stage.OFFER: "Offer made",
+    Stage.HIRED: "Hired",
+    Stage.REJECTED: "Rejected",
+    Stage.DECLINED: "Declined",
+    Stage.WITHDRAWN: "Withdrawn",
+}
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    RECRUITER = "recruiter"
+    INTERVIEWER = "interviewer"
+    MANAGER = "manager"
+
+
+class Recommendation(enum.StrEnum):
+    STRONG_NO = "strong_no"
+    NO = "no"
+    YES = "yes"
+    STRONG_YES = "strong_yes"
+
+    @property
+    def is_positive(self) -> bool:
+        return self in (Recommendation.YES, Recommendation.STRONG_YES)
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Verdict(enum.StrEnum):
+    """What a panel's feedback adds up to."""
+
+    INCOMPLETE = "incomplete"  # someone on the panel has not submitted feedback
+    CLEAR_HIRE = "clear_hire"  # everyone said yes / strong yes
+    CLEAR_NO = "clear_no"  # everyone said no / strong no
+    MIXED = "mixed"  # everyone submitted, but they disagree
+
+
+class Flag(enum.StrEnum):
+    OVERDUE = "overdue"
+    DUE_SOON = "due_soon"
+    EXPEDITE = "expedite"
+    NEEDS_DISCUSSION = "needs_discussion"
+    AWAITING_FEEDBACK = "awaiting_feedback"
+
+
+class Event(enum.StrEnum):
+    """The things that move an application between stages."""
+
+    SCHEDULE_FIRST_INTERVIEW = "schedule_first_interview"
+    CANCEL_FIRST_INTERVIEW = "cancel_first_interview"
+    FIRST_INTERVIEW_HELD = "first_interview_held"
+    INVITE_SECOND_INTERVIEW = "invite_second_interview"
+    SECOND_INTERVIEW_HELD = "second_interview_held"
+    MAKE_OFFER = "make_offer"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_DECLINED = "offer_declined"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+
+
+# (from, event) -> to. Reject and withdraw are allowed from every open stage.
+TRANSITIONS: dict[tuple[Stage, Event], Stage] = {
+    (Stage.APPLIED, Event.SCHEDULE_FIRST_INTERVIEW): Stage.FIRST_INTERVIEW,
+    (Stage.FIRST_INTERVIEW, Event.CANCEL_FIRST_INTERVIEW): Stage.APPLIED,
+    (Stage.FIRST_INTERVIEW, Event.FIRST_INTERVIEW_HELD): Stage.FIRST_DECISION,
+    (Stage.FIRST_DECISION, Event.INVITE_SECOND_INTERVIEW): Stage.SECOND_INTERVIEW,
+    (Stage.SECOND_INTERVIEW, Event.SECOND_INTERVIEW_HELD): Stage.FINAL_DECISION,
+    (Stage.FINAL_DECISION, Event.MAKE_OFFER): Stage.OFFER,
+    (Stage.OFFER, Event.OFFER_ACCEPTED): Stage.HIRED,
+    (Stage.OFFER, Event.OFFER_DECLINED): Stage.DECLINED,
+}
+for _stage in OPEN_STAGES:
+    TRANSITIONS[(_stage, Event.REJECT)] = Stage.REJECTED
+    TRANSITIONS[(_stage, Event.WITHDRAW)] = Stage.WITHDRAWN
+
+_EVENT_HINTS: dict[Event, str] = {
+    Event.SCHEDULE_FIRST_INTERVIEW: "A first interview can only be scheduled for a new application.",
+    Event.CANCEL_FIRST_INTERVIEW: "Only a first interview that has not been held can be cancelled.",
+    Event.FIRST_INTERVIEW_HELD: "Only a scheduled first interview can be marked as held.",
+    Event.INVITE_SECOND_INTERVIEW: "A candidate can be invited to the second interview only after "
+    "the first interview's debrief.",
+    Event.SECOND_INTERVIEW_HELD: "Only a second interview can be marked as held here.",
+    Event.MAKE_OFFER: "An offer can only be made after the second interview, in the offer decision.",
+    Event.OFFER_ACCEPTED: "Only an open offer can be accepted.",
+    Event.OFFER_DECLINED: "Only an open offer can be declined.",
+    Event.REJECT: "This application is already closed.",
+    Event.WITHDRAW: "This application is already closed.",
+}
+
+
+def next_stage(stage: Stage | str, event: Event | str) -> Stage:
+    """The stage after ``event``; raises IllegalTransition with a reason if not allowed."""
+    stage, event = Stage(stage), Event(event)
+    try:
+        return TRANSITIONS[(stage, event)]
+    except KeyError:
+        raise IllegalTransition(
+            f"Not possible while the application is at “{stage.label}”: {_EVENT_HINTS[event]}"
+        ) from None
+
+
+def allowed_events(stage: Stage | str) -> list[Event]:
+    stage = Stage(stage)
+    return [event for (from_stage, event) in TRANSITIONS if from_stage == stage]
+
+
+# --- who may do what --------------------------------------------------------------------
+
+
+class Action(enum.StrEnum):
+    MANAGE_USERS = "manage_users"
+    MANAGE_SETTINGS = "manage_settings"
+    MANAGE_POSITIONS = "manage_positions"
+    MANAGE_APPLICATIONS = "manage_applications"  # create, schedule, held, contacts, references
+    DECIDE = "decide"  # advance/reject in applied and first_decision; reject anywhere
+    DECIDE_OFFER = "decide_offer"  # the final decision with management
+    EXTEND_DEADLINE = "extend_deadline"
+    VIEW_ALL = "view_all"  # every application, not only one's panels
+    VIEW_EMAILS = "view_emails"
+    SUBMIT_FEEDBACK = "submit_feedback"
+
+
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.RECRUITER: frozenset(
+        {
+            Action.MANAGE_POSITIONS,
+            Action.MANAGE_APPLICATIONS,
+            Action.DECIDE,
+            Action.EXTEND_DEADLINE,
+            Action.VIEW_ALL,
+            Action.VIEW_EMAILS,
+            Action.SUBMIT_FEEDBACK,
+        }
+    ),
+    Role.INTERVIEWER: frozenset({Action.SUBMIT_FEEDBACK}),
+    Role.MANAGER: frozenset(
+        {Action.DECIDE_OFFER, Action.EXTEND_DEADLINE, Action.VIEW_ALL, Action.SUBMIT_FEEDBACK}
+    ),
+}
+# Admins can do everything a recruiter can, plus administration. The offer decision is
+# management's alone.
+PERMISSIONS[Role.ADMIN] = PERMISSIONS[Role.RECRUITER] | {
+    Action.MANAGE_USERS,
+    Action.MANAGE_SETTINGS,
+}
+
+
+def can(role: Role | str, action: Action | str) -> bool:
+    return Action(action) in PERMISSIONS[Role(role)]
+
+
+def require(role: Role | str, action: Action | str, message: str | None = None) -> None:
+    if not can(role, action):
+        raise NotAllowed(message or f"Your role ({Role(role).value}) may not {_ACTION_TEXT[Action(action)]}.")
+
+
+_ACTION_TEXT = {
+    Action.MANAGE_USERS: "manage users",
+    Action.MANAGE_SETTINGS: "change the process settings",
+    Action.MANAGE_POSITIONS: "manage positions",
+    Action.MANAGE_APPLICATIONS: "change applications",
+    Action.DECIDE: "decide on applications",
+    Action.DECIDE_OFFER: "decide on an offer; that decision is made by management",
+    Action.EXTEND_DEADLINE: "change deadlines",
+    Action.VIEW_ALL: "see every application",
+    Action.VIEW_EMAILS: "see emails",
+    Action.SUBMIT_FEEDBACK: "submit interview feedback",
+}
+
+
+def decision_event(stage: Stage | str, outcome: str) -> Event:
+    """Map an advance/reject decision at ``stage`` to the transition it makes."""
+    stage = Stage(stage)
+    if outcome == "reject":
+        return Event.REJECT
+    if outcome != "advance":
+        raise InvalidInput("Outcome must be advance or reject.", {"outcome": "Choose advance or reject."})
+    if stage == Stage.FIRST_DECISION:
+        return Event.INVITE_SECOND_INTERVIEW
+    if stage == Stage.FINAL_DECISION:
+        return Event.MAKE_OFFER
+    if stage == Stage.APPLIED:
+        raise IllegalTransition(
+            "A new application advances by scheduling its first interview, not by a decision."
+        )
+    if stage in (Stage.FIRST_INTERVIEW, Stage.SECOND_INTERVIEW):
+        raise IllegalTransition(
+            f"Not possible while the application is at “{stage.label}”: mark the interview "
+            "as held first, then decide."
+        )
+    if stage == Stage.OFFER:
+        raise IllegalTransition("The offer is made; record the candidate's answer instead.")
+    raise IllegalTransition(f"This application is already closed ({stage.label}).")
+
+
+def require_decision(role: Role | str, stage: Stage | str, outcome: str) -> None:
+    """Making the offer is management's alone; at the offer decision a manager may also
+    reject. Every other decision is the recruiters'."""
+    if Stage(stage) == Stage.FINAL_DECISION:
+        if outcome == "advance":
+            require(role, Action.DECIDE_OFFER)
+            return
+        if can(role, Action.DECIDE_OFFER):
+            return
+    require(role, Action.DECIDE)
+
+
+# --- the process policy -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Deadlines and calendar; defaults follow the embeddeers process. Admin-editable."""
+
+    applied_days: int = 14
+    first_decision_days: int = 7
+    second_interview_days: int = 14
+    final_decision_days: int = 7
+    offer_days: int = 7
+    business_days: bool = False
+    holiday_country: str = "DE"
+    holiday_subdivision: str = ""
+    timezone: str = "Europe/Berlin"
+    due_soon_days: int = 2
+    delay_notice_days: int = 2  # overdue by more than this → automatic delay notice; 0 disables
+    delay_notice_extension_days: int = 5
+    digest_weekday: int = 0  # Monday
+    digest_hour: int = 8
+    feedback_reminder_max: int = 5
+    email_max_attempts: int = 8
+
+    STAGE_DAYS_FIELDS = {
+        Stage.APPLIED: "applied_days",
+        Stage.FIRST_DECISION: "first_decision_days",
+        Stage.SECOND_INTERVIEW: "second_interview_days",
+        Stage.FINAL_DECISION: "final_decision_days",
+        Stage.OFFER: "offer_days",
+    }
+
+    def __post_init__(self) -> None:
+        errors = policy_errors(self)
+        if errors:
+            raise InvalidInput("Invalid process settings.", errors)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def days_for(self, stage: Stage | str) -> int | None:
+        name = self.STAGE_DAYS_FIELDS.get(Stage(stage))
+        return None if name is None else getattr(self, name)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> Policy:
+        """Build from stored/config values, ignoring unknown keys and coercing types."""
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, object] = {}
+        errors: dict[str, str] = {}
+        for key, raw in values.items():
+            f = known.get(key)
+            if f is None:
+                continue
+            try:
+                kwargs[key] = _coerce(f.type, raw)
+            except (TypeError, ValueError):
+                errors[key] = "Not a valid value."
+        if errors:
+            raise InvalidInput("Invalid process settings.", errors)
+        return cls(**kwargs)
+
+    def updated(self, **changes: object) -> Policy:
+        return replace(self, **changes)
+
+
+def _coerce(type_name: object, raw: object) -> object:
+    if type_name in ("bool", bool):
+        if isinstance(raw, str):
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        return bool(raw)
+    if type_name in ("int", int):
+        if isinstance(raw, bool):
+            raise ValueError("bool is not an int")
+        return int(raw)  # type: ignore[arg-type]
+    return "" if raw is None else str(raw)
+
+
+def policy_errors(policy: Policy) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name in Policy.STAGE_DAYS_FIELDS.values():
+        value = getattr(policy, name)
+        if not isinstance(value, int) or not 1 <= value <= 365:
+            errors[name] = "Enter a number of days between 1 and 365."
+    if not 0 <= policy.due_soon_days <= 30:
+        errors["due_soon_days"] = "Enter a number of days between 0 and 30."
+    if not 0 <= policy.delay_notice_days <= 60:
+        errors["delay_notice_days"] = "Enter a number of days between 0 (off) and 60."
+    if not 1 <= policy.delay_notice_extension_days <= 60:
+        errors["delay_notice_extension_days"] = "Enter a number of days between 1 and 60."
+    if not 0 <= policy.digest_weekday <= 6:
+        errors["digest_weekday"] = "Choose a weekday (0 = Monday … 6 = Sunday)."
+    if not 0 <= policy.digest_hour <= 23:
+        errors["digest_hour"] = "Enter an hour between 0 and 23."
+    if not 0 <= policy.feedback_reminder_max <= 20:
+        errors["feedback_reminder_max"] = "Enter a number between 0 and 20."
+    if not 1 <= policy.email_max_attempts <= 50:
+        errors["email_max_attempts"] = "Enter a number between 1 and 50."
+    try:
+        ZoneInfo(policy.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = f"Unknown time zone “{policy.timezone}” (use e.g. Europe/Berlin)."
+    if policy.business_days:
+        try:
+            _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
+        except (NotImplementedError, KeyError, ValueError, AttributeError):
+            errors["holiday_country"] = (
+                f"No holiday calendar for “{policy.holiday_country}"
+                f"{'-' + policy.holiday_subdivision if policy.holiday_subdivision else ''}”."
+            )
+    return errors
+
+
+@lru_cache(maxsize=32)
+def _holiday_calendar(country: str, subdivision: str | None):
+    import holidays  # imported lazily: it is large and calendar days need none of it
+
+    return holidays.country_holidays(country, subdiv=subdivision)
+
+
+def is_business_day(day: date, policy: Policy) -> bool:
+    if day.weekday() >= 5:
+        return False
+    calendar = _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
+    return day not in calendar
+
+
+# --- deadlines ---------------------------------------------------------------------------
+
+
+def local_date(moment: datetime, policy: Policy) -> date:
+    _require_aware(moment)
+    return moment.astimezone(policy.tz).date()
+
+
+def end_of_day(day: date, policy: Policy) -> datetime:
+    """The last second of ``day`` in the company's time zone, as UTC."""
+    local = datetime.combine(day, time(23, 59, 59), tzinfo=policy.tz)
+    return local.astimezone(UTC)
+
+
+def add_days(start: date, days: int, policy: Policy) -> date:
+    """``days`` calendar days after ``start``, or business days when the policy says so."""
+    if not policy.business_days:
+        return start + timedelta(days=days)
+    day = start
+    remaining = days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if is_business_day(day, policy):
+            remaining -= 1
+    return day
+
+
+def base_due_at(stage: Stage | str, entered_at: datetime, policy: Policy) -> datetime | None:
+    """When the answer for ``stage`` is due, counted from when the stage was entered."""
+    days = policy.days_for(stage)
+    if days is None:
+        return None
+    return end_of_day(add_days(local_date(entered_at, policy), days, policy), policy)
+
+
+def due_at_for(
+    stage: Stage | str,
+    entered_at: datetime,
+    policy: Policy,
+    *,
+    extended_until: datetime | None = None,
+    competing_offer_deadline: date | None = None,
+) -> datetime | None:
+    """The due date of an application at ``stage``.
+
+    An extension replaces the policy date; a competing-offer deadline D pulls the
+    date to D − 1 day at the latest, but never before the day the stage started.
+    """
+    _require_aware(entered_at)
+    due = base_due_at(stage, entered_at, policy)
+    if due is None:
+        return None
+    if extended_until is not None:
+        _require_aware(extended_until)
+        due = extended_until
+    if competing_offer_deadline is not None:
+        due = min(due, competing_offer_due(competing_offer_deadline, entered_at, policy))
+    return due
+
+
+def competing_offer_due(deadline: date, entered_at: datetime, policy: Policy) -> datetime:
+    """The latest answer date a competing offer with ``deadline`` allows: the day before."""
+    latest = end_of_day(deadline - timedelta(days=1), policy)
+    return max(latest, end_of_day(local_date(entered_at, policy), policy))
+
+
+def check_extension(
+    current_due: datetime | None,
+    new_until: date,
+    now: datetime,
+    policy: Policy,
+    *,
+    stage: Stage | str,
+    reason: str,
+    competing_offer_deadline: date | None = None,
+) -> datetime:
+    """Validate an extension and return the new due_at (end of ``new_until``).
+
+    An extension must name a reason, lie in the future and be later than the current
+    date — it never shortens a promise silently — and cannot pass a competing offer.
+    """
+    _require_aware(now)
+    stage = Stage(stage)
+    if not stage.is_open or policy.days_for(stage) is None:
+        raise IllegalTransition(f"There is no answer date to extend at “{stage.label}”.")
+    errors: dict[str, str] = {}
+    if not reason or not reason.strip():
+        errors["reason"] = "Give a reason; the candidate is told why they wait longer."
+    new_due = end_of_day(new_until, policy)
+    if new_due <= now:
+        errors["until"] = "The new date must be in the future."
+    elif current_due is not None and new_due <= current_due:
+        errors["until"] = (
+            f"The new date must be later than the current one ({local_date(current_due, policy)}); "
+            "an extension never shortens the promise."
+        )
+    elif competing_offer_deadline is not None and new_until >= competing_offer_deadline:
+        errors["until"] = (
+            f"The candidate has a competing offer until {competing_offer_deadline}; "
+            "the answer must come before then."
+        )
+    if errors:
+        raise InvalidInput("The deadline could not be extended.", errors)
+    return new_due
+
+
+def check_competing_offer(deadline: date, now: datetime, policy: Policy) -> None:
+    if deadline <= local_date(now, policy):
+        raise InvalidInput(
+            "The competing-offer deadline could not be set.",
+            {"deadline": "The competing offer's deadline must be after today."},
+        )
+
+
+# --- the panel and the clear-recommendation rule -------------------------------------------
+
+
+def panel_verdict(panel: Iterable[object], feedback: Mapping[object, Recommendation | str]) -> Verdict:
+    """Every panel member submitted and all agree → clear; otherwise incomplete or mixed."""
+    members = list(panel)
+    if not members or any(member not in feedback for member in members):
+        return Verdict.INCOMPLETE
+    positives = {Recommendation(feedback[m]).is_positive for m in members}
+    if positives == {True}:
+        return Verdict.CLEAR_HIRE
+    if positives == {False}:
+        return Verdict.CLEAR_NO
+    return Verdict.MIXED
+
+
+def check_offer_decision(verdict: Verdict | str | None, outcome: str, rationale: str | None) -> None:
+    """An offer against anything but a clear hire needs the discussion written down."""
+    if outcome == "advance" and verdict != Verdict.CLEAR_HIRE and not (rationale or "").strip():
+        raise InvalidInput(
+            "The panel did not clearly recommend this candidate.",
+            {"rationale": "Write down why an offer is made without a clear recommendation."},
+        )
+
+
+# --- flags -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplicationState:
+    """The facts about one application that the flags depend on."""
+
+    stage: Stage
+    due_at: datetime | None = None
+    competing_offer_deadline: date | None = None
+    verdict: Verdict | None = None  # of the latest held interview, if any
+    awaiting_feedback: bool = False
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+def flags(state: ApplicationState, now: datetime, policy: Policy) -> list[Flag]:
+    """The flags an application carries at ``now``, most urgent first."""
+    _require_aware(now)
+    stage = Stage(state.stage)
+    if not stage.is_open:
+        return []
+    result: list[Flag] = []
+    if state.due_at is not None:
+        if now > state.due_at:
+            result.append(Flag.OVERDUE)
+        elif state.due_at - now <= timedelta(days=policy.due_soon_days):
+            result.append(Flag.DUE_SOON)
+    if state.competing_offer_deadline is not None:
+        result.append(Flag.EXPEDITE)
+    if stage == Stage.FINAL_DECISION and state.verdict not in (Verdict.CLEAR_HIRE, Verdict.CLEAR_NO):
+        result.append(Flag.NEEDS_DISCUSSION)
+    if state.awaiting_feedback:
+        result.append(Flag.AWAITING_FEEDBACK)
+    return result
+
+
+def due_soon_threshold(now: datetime, policy: Policy) -> datetime:
+    """Applications due at or before this moment are due soon (or overdue)."""
+    return now + timedelta(days=policy.due_soon_days)
+
+
+def days_overdue(due_at: datetime, now: datetime, policy: Policy) -> int:
+    """Whole calendar days past the due date, in the company's time zone (0 = due today)."""
+    return (local_date(now, policy) - local_date(due_at, policy)).days
+
+
+def urgency_key(state: ApplicationState, now: datetime) -> tuple:
+    """Sort key: overdue first (most overdue first), then by due date, undated last."""
+    if state.due_at is None:
+        return (1, datetime.max.replace(tzinfo=UTC))
+    return (0, state.due_at)
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("naive datetime: pass an aware datetime (UTC) to the process rules")

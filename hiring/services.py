@@ -1,0 +1,945 @@
+"""The verbs: the only code that changes state.
+
+Each service loads what it needs, asks the process rules (hiring.pipeline), changes
+the rows, writes an audit event, queues its emails in the outbox, and commits — all
+in one transaction. Views, the API, the CLI and the jobs are thin adapters over these.
+
+Every service takes ``now`` (default: the real clock) so that jobs and tests can move
+time, and ``expected_version`` where two people may edit the same application.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import notifications as notify
+from . import pipeline
+from .extensions import db
+from .models import (
+    ApiToken,
+    Application,
+    AuditEvent,
+    Candidate,
+    CandidateContact,
+    Decision,
+    Document,
+    Feedback,
+    Interview,
+    PanelMember,
+    Position,
+    Reference,
+    Setting,
+    User,
+    utcnow,
+)
+from .pipeline import (
+    Action,
+    DomainError,
+    Event,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    Recommendation,
+    Role,
+    Stage,
+    StaleVersion,
+    Verdict,
+)
+from .settings import POLICY_KEY, forget_policy, get_policy
+
+CONTACT_KINDS = ("thank_you", "enquiry", "other")
+CONTACT_CHANNELS = ("email", "phone", "in_person", "other")
+REFERENCE_STATUSES = ("requested", "received", "positive", "negative", "unreachable")
+FEEDBACK_ROLES = (Role.INTERVIEWER, Role.RECRUITER, Role.MANAGER, Role.ADMIN)
+
+
+class Conflict(DomainError):
+    """The request clashes with existing data (a duplicate, for instance)."""
+
+    code = "conflict"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+# --- plumbing ----------------------------------------------------------------------------
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    return now
+
+
+@contextmanager
+def _transaction():
+    """Commit on success; roll back and translate concurrency errors on failure."""
+    try:
+        yield
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleVersion() from None
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _audit(kind: str, now: datetime, actor: User | None, application: Application | None = None,
+           **data: Any) -> AuditEvent:
+    event = AuditEvent(
+        application_id=application.id if application is not None else None,
+        actor_id=actor.id if actor is not None else None,
+        kind=kind,
+        data=_jsonable(data),
+        occurred_at=now,
+    )
+    db.session.add(event)
+    db.session.flush()  # the id keys the emails this event causes
+    return event
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, datetime | date):
+            out[key] = value.isoformat()
+        elif isinstance(value, pipeline.enum.Enum):
+            out[key] = value.value
+        else:
+            out[key] = value
+    return out
+
+
+def _check_version(application: Application, expected_version: int | None) -> None:
+    if expected_version is not None and int(expected_version) != application.version:
+        raise StaleVersion()
+
+
+def _touch(application: Application, now: datetime) -> None:
+    """Every change to an application bumps its version (optimistic locking)."""
+    application.updated_at = now
+    flag_modified(application, "updated_at")  # an UPDATE even when `now` did not change
+    db.session.add(application)
+
+
+def _require(actor: User | None, action: Action) -> None:
+    if actor is None:
+        return  # the system itself (scheduled jobs, CLI demo) acts without a role check
+    pipeline.require(actor.role, action)
+
+
+def can_view_application(user: User, application: Application) -> bool:
+    if user.can(Action.VIEW_ALL):
+        return True
+    return db.session.scalar(
+        select(PanelMember.user_id)
+        .join(Interview, Interview.id == PanelMember.interview_id)
+        .where(Interview.application_id == application.id, PanelMember.user_id == user.id)
+        .limit(1)
+    ) is not None
+
+
+def _set_due(application: Application, now: datetime) -> None:
+    """Recompute due_at for the current stage; a changed date may be announced anew."""
+    policy = get_policy()
+    new_due = pipeline.due_at_for(
+        application.stage,
+        application.stage_entered_at,
+        policy,
+        extended_until=application.extended_until,
+        competing_offer_deadline=application.competing_offer_deadline,
+    )
+    if new_due != application.due_at:
+        application.due_at = new_due
+        application.due_soon_notified_at = None
+        application.overdue_notified_at = None
+
+
+def _enter_stage(application: Application, stage: Stage, entered_at: datetime, now: datetime) -> None:
+    application.stage = stage.value
+    application.stage_entered_at = entered_at
+    application.extended_until = None
+    application.extension_reason = None
+    if not stage.is_open:
+        application.closed_at = now
+        application.awaiting_feedback = False
+    _set_due(application, now)
+
+
+def _transition(application: Application, event: Event) -> Stage:
+    return pipeline.next_stage(application.stage, event)
+
+
+def _clean(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def normalise_email(value: str | None, field: str = "email") -> str:
+    value = _clean(value)
+    if not value:
+        raise InvalidInput("An email address is required.", {field: "Enter an email address."})
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidInput("That email address is not valid.", {field: str(exc)}) from None
+
+
+def _require_aware(value: datetime | None, field: str) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise InvalidInput("Give the time with its time zone.", {field: "Include a time zone offset."})
+
+
+# --- users and tokens ----------------------------------------------------------------------
+
+
+def create_user(email: str, name: str, role: str, password: str | None = None, *,
+                actor: User | None = None, now: datetime | None = None) -> User:
+    _require(actor, Action.MANAGE_USERS)
+    now = _now(now)
+    email = normalise_email(email)
+    errors: dict[str, str] = {}
+    if not _clean(name):
+        errors["name"] = "Enter the person's name."
+    if role not in {r.value for r in Role}:
+        errors["role"] = "Choose admin, recruiter, interviewer or manager."
+    if password is not None and len(password) < 8:
+        errors["password"] = "Use at least 8 characters."
+    if errors:
+        raise InvalidInput("The user could not be created.", errors)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"A user with the email {email} already exists.")
+    with _transaction():
+        user = User(email=email, name=_clean(name), role=role, active=True, created_at=now)
+        if password:
+            user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
+        _audit("user_created", now, actor, user_id=user.id, email=email, role=role)
+    return user
+
+
+def update_user(user: User, *, role: str | None = None, active: bool | None = None,
+                name: str | None = None, password: str | None = None,
+                actor: User | None = None, now: datetime | None = None) -> User:
+    _require(actor, Action.MANAGE_USERS)
+    now = _now(now)
+    changes: dict[str, Any] = {}
+    if role is not None and role != user.role:
+        if role not in {r.value for r in Role}:
+            raise InvalidInput("Unknown role.", {"role": "Choose admin, recruiter, interviewer or manager."})
+        if user.role == Role.ADMIN and _is_last_active_admin(user):
+            raise Conflict("This is the last active admin; make someone else admin first.")
+        changes["role"] = role
+    if active is not None and active != user.active:
+        if not active and user.role == Role.ADMIN and _is_last_active_admin(user):
+            raise Conflict("This is the last active admin; it cannot be deactivated.")
+        changes["active"] = active
+    if name is not None and _clean(name) and _clean(name) != user.name:
+        changes["name"] = _clean(name)
+    if password and len(password) < 8:
+        raise InvalidInput("Password too short.", {"password": "Use at least 8 characters."})
+    if not changes and not password:
+        return user
+    with _transaction():
+        for key, value in changes.items():
+            setattr(user, key, value)
+        if password:
+            user.set_password(password)
+            changes["password"] = "changed"
+        _audit("user_updated", now, actor, user_id=user.id, **changes)
+    return user
+
+
+def _is_last_active_admin(user: User) -> bool:
+    others = db.session.scalar(
+        select(User.id).where(User.role == Role.ADMIN.value, User.active.is_(True), User.id != user.id).limit(1)
+    )
+    return others is None
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_token(user: User, label: str = "", *, actor: User | None = None,
+                     now: datetime | None = None) -> tuple[ApiToken, str]:
+    """Returns the token row and the secret, which is shown once and stored hashed."""
+    now = _now(now)
+    secret = "hp_" + secrets.token_urlsafe(32)
+    with _transaction():
+        token = ApiToken(user_id=user.id, label=_clean(label), token_hash=hash_token(secret), created_at=now)
+        db.session.add(token)
+        db.session.flush()
+        _audit("api_token_created", now, actor, token_id=token.id, user_id=user.id, label=token.label)
+    return token, secret
+
+
+def revoke_api_token(token: ApiToken, *, actor: User | None = None, now: datetime | None = None) -> ApiToken:
+    now = _now(now)
+    if token.revoked_at is not None:
+        return token
+    with _transaction():
+        token.revoked_at = now
+        _audit("api_token_revoked", now, actor, token_id=token.id, user_id=token.user_id)
+    return token
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def update_policy(values: dict[str, Any], *, actor: User | None, now: datetime | None = None) -> pipeline.Policy:
+    """Validate and store the process policy; open applications keep their dates."""
+    _require(actor, Action.MANAGE_SETTINGS)
+    now = _now(now)
+    current = get_policy()
+    merged = {**current.to_dict(), **values}
+    policy = pipeline.Policy.from_mapping(merged)  # raises InvalidInput with per-field messages
+    changed = {k: v for k, v in policy.to_dict().items() if current.to_dict().get(k) != v}
+    with _transaction():
+        row = db.session.get(Setting, POLICY_KEY)
+        if row is None:
+            row = Setting(key=POLICY_KEY, value=policy.to_dict(), updated_at=now)
+            db.session.add(row)
+        else:
+            row.value = policy.to_dict()
+            row.updated_at = now
+        _audit("policy_updated", now, actor, changes=changed)
+    forget_policy()
+    return policy
+
+
+# --- positions -----------------------------------------------------------------------------
+
+
+def _user_with_role(user_id: int | None, roles: Iterable[Role], field: str, what: str) -> User | None:
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise InvalidInput(f"Unknown {what}.", {field: f"Choose an active {what}."})
+    if user.role not in {r.value for r in roles}:
+        raise InvalidInput(f"That person cannot be the {what}.", {field: f"The {what} must be a "
+                           + " or ".join(r.value for r in roles) + "."})
+    return user
+
+
+def create_position(title: str, *, department: str = "", owner_id: int | None = None,
+                    hiring_manager_id: int | None = None, actor: User | None,
+                    now: datetime | None = None) -> Position:
+    _require(actor, Action.MANAGE_POSITIONS)
+    now = _now(now)
+    if not _clean(title):
+        raise InvalidInput("The position needs a title.", {"title": "Enter a title."})
+    owner = _user_with_role(owner_id, (Role.RECRUITER, Role.ADMIN), "owner_id", "owner recruiter")
+    manager = _user_with_role(hiring_manager_id, (Role.MANAGER,), "hiring_manager_id", "hiring manager")
+    if owner is None and actor is not None and actor.role in (Role.RECRUITER, Role.ADMIN):
+        owner = actor
+    with _transaction():
+        position = Position(title=_clean(title), department=_clean(department), status="open",
+                            owner_id=owner.id if owner else None,
+                            hiring_manager_id=manager.id if manager else None, created_at=now)
+        db.session.add(position)
+        db.session.flush()
+        _audit("position_created", now, actor, position_id=position.id, title=position.title)
+    return position
+
+
+def update_position(position: Position, *, title: str | None = None, department: str | None = None,
+                    owner_id: int | None = None, hiring_manager_id: int | None = None,
+                    status: str | None = None, actor: User | None, now: datetime | None = None) -> Position:
+    _require(actor, Action.MANAGE_POSITIONS)
+    now = _now(now)
+    changes: dict[str, Any] = {}
+    if title is not None:
+        if not _clean(title):
+            raise InvalidInput("The position needs a title.", {"title": "Enter a title."})
+        changes["title"] = _clean(title)
+    if department is not None:
+        changes["department"] = _clean(department)
+    if owner_id is not None:
+        _user_with_role(owner_id, (Role.RECRUITER, Role.ADMIN), "owner_id", "owner recruiter")
+        changes["owner_id"] = owner_id
+    if hiring_manager_id is not None:
+        _user_with_role(hiring_manager_id, (Role.MANAGER,), "hiring_manager_id", "hiring manager")
+        changes["hiring_manager_id"] = hiring_manager_id
+    if status is not None:
+        if status not in ("open", "closed"):
+            raise InvalidInput("Unknown status.", {"status": "Choose open or closed."})
+        changes["status"] = status
+    changes = {k: v for k, v in changes.items() if getattr(position, k) != v}
+    if not changes:
+        return position
+    with _transaction():
+        for key, value in changes.items():
+            setattr(position, key, value)
+        _audit("position_updated", now, actor, position_id=position.id, **changes)
+    return position
+
+
+def close_position(position: Position, *, actor: User | None, now: datetime | None = None) -> Position:
+    return update_position(position, status="closed", actor=actor, now=now)
+
+
+# --- applications ---------------------------------------------------------------------------
+
+
+def submit_application(position: Position, *, name: str, email: str, phone: str = "",
+                       language: str = "en", talent_pool_consent: bool | None = None,
+                       applied_at: datetime | None = None, actor: User | None,
+                       now: datetime | None = None) -> Application:
+    """A new application; a candidate with the same email is reused."""
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    _require_aware(applied_at, "applied_at")
+    applied_at = applied_at or now
+    errors: dict[str, str] = {}
+    if not _clean(name):
+        errors["name"] = "Enter the candidate's name."
+    if language not in ("en", "de"):
+        errors["language"] = "Choose en or de."
+    if applied_at > now:
+        errors["applied_at"] = "The application date cannot be in the future."
+    try:
+        email = normalise_email(email)
+    except InvalidInput as exc:
+        errors.update(exc.fields)
+    if len(_clean(phone)) > 50:
+        errors["phone"] = "At most 50 characters."
+    if errors:
+        raise InvalidInput("The application could not be saved.", errors)
+    if position.status != "open":
+        raise IllegalTransition(f"“{position.title}” is closed and takes no new applications.")
+    candidate = db.session.scalar(select(Candidate).where(Candidate.email == email))
+    if candidate is not None and db.session.scalar(
+        select(Application.id).where(Application.candidate_id == candidate.id,
+                                     Application.position_id == position.id)
+    ) is not None:
+        raise Conflict(f"{candidate.name} has already applied for “{position.title}”.")
+    with _transaction():
+        if candidate is None:
+            candidate = Candidate(name=_clean(name), email=email, phone=_clean(phone), language=language,
+                                  talent_pool_consent=bool(talent_pool_consent), created_at=now)
+            db.session.add(candidate)
+        else:
+            # The latest application speaks for the candidate's contact details.
+            candidate.name = _clean(name)
+            if _clean(phone):
+                candidate.phone = _clean(phone)
+            candidate.language = language
+            if talent_pool_consent is not None:
+                candidate.talent_pool_consent = talent_pool_consent
+        application = Application(
+            candidate=candidate, position=position, owner_id=position.owner_id, stage=Stage.APPLIED.value,
+            applied_at=applied_at, stage_entered_at=applied_at, created_at=now, updated_at=now,
+        )
+        db.session.add(application)
+        _set_due(application, now)
+        db.session.flush()
+        event = _audit("application_submitted", now, actor, application, position_id=position.id,
+                       candidate_id=candidate.id, due_at=application.due_at)
+        notify.to_candidate(application, "application_received", f"received:{event.id}", now, promise=True)
+    return application
+
+
+def _panel_users(user_ids: Sequence[int]) -> list[User]:
+    ids = list(dict.fromkeys(int(i) for i in user_ids))
+    if not ids:
+        raise InvalidInput("The interview needs a panel.", {"panel": "Choose at least one interviewer."})
+    users = db.session.scalars(select(User).where(User.id.in_(ids))).all()
+    if len(users) != len(ids) or any(not u.active for u in users):
+        raise InvalidInput("Unknown interviewer.", {"panel": "Choose active team members only."})
+    if any(u.role not in {r.value for r in FEEDBACK_ROLES} for u in users):
+        raise InvalidInput("Not an interviewer.", {"panel": "Everyone on the panel must be a team member."})
+    return sorted(users, key=lambda u: ids.index(u.id))
+
+
+def _check_interview_fields(scheduled_at: datetime, duration_minutes: int, location: str,
+                            video_link: str, now: datetime) -> None:
+    errors: dict[str, str] = {}
+    _require_aware(scheduled_at, "scheduled_at")
+    if scheduled_at <= now:
+        errors["scheduled_at"] = "Choose a time in the future."
+    if not isinstance(duration_minutes, int) or not 15 <= duration_minutes <= 480:
+        errors["duration_minutes"] = "Between 15 and 480 minutes."
+    if not _clean(location) and not _clean(video_link):
+        errors["location"] = "Give a place or a video link."
+    if _clean(video_link) and not re.match(r"^https?://\S+$", _clean(video_link)):
+        errors["video_link"] = "Enter a link starting with https://"
+    if len(_clean(location)) > 500:
+        errors["location"] = "At most 500 characters."
+    if errors:
+        raise InvalidInput("The interview could not be scheduled.", errors)
+
+
+def schedule_interview(application: Application, *, round: int, scheduled_at: datetime,
+                       panel_user_ids: Sequence[int], duration_minutes: int = 60, location: str = "",
+                       video_link: str = "", actor: User | None, now: datetime | None = None,
+                       expected_version: int | None = None) -> Interview:
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    _check_version(application, expected_version)
+    if round not in (1, 2):
+        raise InvalidInput("Round must be 1 or 2.", {"round": "Choose the first or second interview."})
+    if round == 1:
+        next_stage = _transition(application, Event.SCHEDULE_FIRST_INTERVIEW)
+    else:
+        if application.stage != Stage.SECOND_INTERVIEW:
+            raise IllegalTransition(
+                f"Not possible while the application is at “{application.stage_enum.label}”: a second "
+                "interview is scheduled after the candidate has been invited to it.")
+        if any(i.round == 2 and i.cancelled_at is None for i in application.interviews):
+            raise IllegalTransition("A second interview is already scheduled; reschedule it instead.")
+        next_stage = Stage.SECOND_INTERVIEW
+    _check_interview_fields(scheduled_at, duration_minutes, location, video_link, now)
+    panel = _panel_users(panel_user_ids)
+    with _transaction():
+        interview = Interview(
+            application=application, round=round, scheduled_at=scheduled_at,
+            duration_minutes=duration_minutes, location=_clean(location), video_link=_clean(video_link),
+            ical_uid=f"{uuid.uuid4()}@hiring", ical_sequence=0, created_at=now,
+        )
+        interview.panel = [PanelMember(user_id=u.id, reminders_sent=0) for u in panel]
+        db.session.add(interview)
+        if next_stage != application.stage:
+            _enter_stage(application, next_stage, now, now)
+        _touch(application, now)
+        db.session.flush()
+        event = _audit("interview_scheduled", now, actor, application, interview_id=interview.id, round=round,
+                       scheduled_at=scheduled_at, panel=[u.email for u in panel])
+        notify.to_candidate(application, "interview_invitation", f"interview:{event.id}", now,
+                            interview=interview, attachments=notify.interview_attachment(interview))
+    return interview
+
+
+def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_user_ids: Sequence[int],
+                         duration_minutes: int = 60, location: str = "", video_link: str = "",
+                         actor: User | None, now: datetime | None = None,
+                         expected_version: int | None = None) -> Interview:
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    application = interview.application
+    _check_version(application, expected_version)
+    if interview.held_at is not None or interview.cancelled_at is not None:
+        raise IllegalTransition("Only an upcoming interview can be rescheduled.")
+    _check_interview_fields(scheduled_at, duration_minutes, location, video_link, now)
+    panel = _panel_users(panel_user_ids)
+    with _transaction():
+        before = {"scheduled_at": interview.scheduled_at.isoformat(), "panel": interview.panel_user_ids}
+        interview.scheduled_at = scheduled_at
+        interview.duration_minutes = duration_minutes
+        interview.location = _clean(location)
+        interview.video_link = _clean(video_link)
+        interview.ical_sequence += 1
+        keep = {m.user_id: m for m in interview.panel}
+        interview.panel = [keep.get(u.id) or PanelMember(user_id=u.id, reminders_sent=0) for u in panel]
+        _touch(application, now)
+        event = _audit("interview_rescheduled", now, actor, application, interview_id=interview.id,
+                       before=before, scheduled_at=scheduled_at, panel=[u.email for u in panel])
+        notify.to_candidate(application, "interview_updated", f"interview:{event.id}", now,
+                            interview=interview, attachments=notify.interview_attachment(interview))
+    return interview
+
+
+def cancel_interview(interview: Interview, *, reason: str = "", actor: User | None,
+                     now: datetime | None = None, expected_version: int | None = None) -> Interview:
+    """Cancel an upcoming interview. A cancelled first interview returns the application
+    to `applied`, with a fresh answer date; a second one keeps its must-be-held-by date."""
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    application = interview.application
+    _check_version(application, expected_version)
+    if interview.held_at is not None or interview.cancelled_at is not None:
+        raise IllegalTransition("Only an upcoming interview can be cancelled.")
+    with _transaction():
+        interview.cancelled_at = now
+        interview.ical_sequence += 1
+        if interview.round == 1 and application.stage == Stage.FIRST_INTERVIEW:
+            _enter_stage(application, _transition(application, Event.CANCEL_FIRST_INTERVIEW), now, now)
+        _touch(application, now)
+        event = _audit("interview_cancelled", now, actor, application, interview_id=interview.id,
+                       reason=_clean(reason))
+        if application.is_open:
+            notify.to_candidate(application, "interview_cancelled", f"interview:{event.id}", now,
+                                interview=interview, reason=_clean(reason),
+                                attachments=notify.interview_attachment(interview, cancelled=True))
+    return interview
+
+
+def _refresh_verdict(application: Application, interview: Interview) -> Verdict:
+    verdict = interview.verdict()
+    application.verdict = verdict.value
+    application.awaiting_feedback = verdict == Verdict.INCOMPLETE
+    return verdict
+
+
+def record_interview_held(interview: Interview, *, held_at: datetime | None = None, actor: User | None,
+                          now: datetime | None = None, expected_version: int | None = None) -> Interview:
+    """The interview took place: the debrief (or the offer decision) is now due."""
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    _require_aware(held_at, "held_at")
+    held_at = held_at or now
+    application = interview.application
+    _check_version(application, expected_version)
+    if interview.cancelled_at is not None:
+        raise IllegalTransition("This interview was cancelled.")
+    if interview.held_at is not None:
+        raise IllegalTransition("This interview is already marked as held.")
+    if held_at > now:
+        raise InvalidInput("An interview cannot be held in the future.", {"held_at": "Not in the future."})
+    event_type = Event.FIRST_INTERVIEW_HELD if interview.round == 1 else Event.SECOND_INTERVIEW_HELD
+    next_stage = _transition(application, event_type)
+    with _transaction():
+        interview.held_at = held_at
+        _enter_stage(application, next_stage, held_at, now)
+        verdict = _refresh_verdict(application, interview)
+        _touch(application, now)
+        event = _audit("interview_held", now, actor, application, interview_id=interview.id,
+                       round=interview.round, held_at=held_at, due_at=application.due_at)
+        notify.to_candidate(application, "interview_thanks", f"thanks:{event.id}", now, promise=True,
+                            interview=interview)
+        if next_stage == Stage.FINAL_DECISION and verdict in (Verdict.CLEAR_HIRE, Verdict.CLEAR_NO):
+            _request_approval(application, event.id, now)
+    return interview
+
+
+def _request_approval(application: Application, event_id: int, now: datetime) -> None:
+    """A clear recommendation reached the offer decision: ask management."""
+    position = application.position
+    notify.to_team_member(position.hiring_manager, "approval_request", f"approval:{application.id}:{event_id}",
+                          now, application=application, verdict=application.verdict)
+
+
+def submit_feedback(interview: Interview, *, interviewer: User, recommendation: str, notes: str = "",
+                    now: datetime | None = None) -> Feedback:
+    """The interviewer's own recommendation; once per interview."""
+    pipeline.require(interviewer.role, Action.SUBMIT_FEEDBACK)
+    now = _now(now)
+    application = interview.application
+    if interviewer.id not in interview.panel_user_ids:
+        raise NotAllowed("Only the interview's panel can give feedback on it.")
+    if interview.cancelled_at is not None:
+        raise IllegalTransition("This interview was cancelled.")
+    if interview.held_at is None and interview.scheduled_at > now:
+        raise IllegalTransition("Feedback can be given once the interview has taken place.")
+    if recommendation not in {r.value for r in Recommendation}:
+        raise InvalidInput("Choose a recommendation.",
+                           {"recommendation": "Choose strong no, no, yes or strong yes."})
+    if interview.feedback_by(interviewer.id) is not None:
+        raise Conflict("You have already submitted feedback for this interview.")
+    if len(notes or "") > 20000:
+        raise InvalidInput("Notes too long.", {"notes": "At most 20,000 characters."})
+    with _transaction():
+        feedback = Feedback(interview=interview, interviewer_id=interviewer.id, recommendation=recommendation,
+                            notes=_clean(notes), submitted_at=now)
+        db.session.add(feedback)
+        db.session.flush()
+        db.session.refresh(interview, ["feedback"])
+        before = application.verdict
+        verdict = interview.verdict()
+        current = application.current_interview()
+        if interview.held_at is not None and current is not None and current.id == interview.id:
+            verdict = _refresh_verdict(application, interview)
+        _touch(application, now)
+        event = _audit("feedback_submitted", now, interviewer, application, interview_id=interview.id,
+                       recommendation=recommendation)
+        if (application.stage == Stage.FINAL_DECISION and before != verdict.value
+                and verdict in (Verdict.CLEAR_HIRE, Verdict.CLEAR_NO)):
+            _request_approval(application, event.id, now)
+    return feedback
+
+
+def decide(application: Application, *, outcome: str, rationale: str = "", candidate_feedback: str = "",
+           actor: User | None, decided_at: datetime | None = None, now: datetime | None = None,
+           expected_version: int | None = None) -> Application:
+    """Advance or reject. Advance from the debrief invites to the second interview; from
+    the offer decision it makes the offer (management only). ``rationale`` stays
+    internal; ``candidate_feedback`` is passed on to a rejected candidate."""
+    now = _now(now)
+    _require_aware(decided_at, "decided_at")
+    decided_at = decided_at or now
+    if decided_at > now:
+        raise InvalidInput("A decision cannot be dated in the future.", {"decided_at": "Not in the future."})
+    event_type = pipeline.decision_event(application.stage, outcome)
+    if actor is not None:
+        pipeline.require_decision(actor.role, application.stage, outcome)
+    _check_version(application, expected_version)
+    if event_type == Event.MAKE_OFFER:
+        pipeline.check_offer_decision(application.verdict, outcome, rationale)
+    next_stage = _transition(application, event_type)
+    if len(rationale or "") > 20000:
+        raise InvalidInput("Rationale too long.", {"rationale": "At most 20,000 characters."})
+    with _transaction():
+        stage_before = application.stage
+        db.session.add(Decision(application_id=application.id, stage=stage_before, outcome=outcome,
+                                decided_by_id=actor.id if actor else None, decided_at=decided_at,
+                                rationale=_clean(rationale)))
+        _enter_stage(application, next_stage, decided_at, now)
+        application.verdict = None if next_stage == Stage.SECOND_INTERVIEW else application.verdict
+        application.awaiting_feedback = False
+        _touch(application, now)
+        event = _audit("decision", now, actor, application, stage=stage_before, outcome=outcome,
+                       to_stage=next_stage.value, rationale=_clean(rationale))
+        key = f"decision:{event.id}"
+        if next_stage == Stage.SECOND_INTERVIEW:
+            notify.to_candidate(application, "second_interview_invitation", key, now, promise=True)
+        elif next_stage == Stage.OFFER:
+            notify.to_candidate(application, "offer", key, now, promise=True)
+        elif next_stage == Stage.REJECTED:
+            notify.to_candidate(application, "rejection", key, now, feedback_text=_clean(candidate_feedback),
+                                invite_talent_pool=not application.candidate.talent_pool_consent)
+    return application
+
+
+def decide_offer(application: Application, *, outcome: str, rationale: str = "", actor: User | None,
+                 now: datetime | None = None, expected_version: int | None = None) -> Application:
+    """The final decision with management, after the second interview."""
+    if application.stage != Stage.FINAL_DECISION:
+        raise IllegalTransition(
+            f"Not possible while the application is at “{application.stage_enum.label}”: the offer "
+            "is decided after the second interview.")
+    _require(actor, Action.DECIDE_OFFER)
+    return decide(application, outcome=outcome, rationale=rationale, actor=actor, now=now,
+                  expected_version=expected_version)
+
+
+def record_offer_response(application: Application, *, accepted: bool, note: str = "", actor: User | None,
+                          now: datetime | None = None, expected_version: int | None = None) -> Application:
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    _check_version(application, expected_version)
+    next_stage = _transition(application, Event.OFFER_ACCEPTED if accepted else Event.OFFER_DECLINED)
+    with _transaction():
+        db.session.add(Decision(application_id=application.id, stage=Stage.OFFER.value,
+                                outcome="accepted" if accepted else "declined",
+                                decided_by_id=actor.id if actor else None, decided_at=now,
+                                rationale=_clean(note)))
+        _enter_stage(application, next_stage, now, now)
+        _touch(application, now)
+        _audit("offer_response", now, actor, application, accepted=accepted, note=_clean(note))
+    return application
+
+
+def extend_deadline(application: Application, *, until: date, reason: str, actor: User | None,
+                    now: datetime | None = None, expected_version: int | None = None,
+                    automatic: bool = False) -> Application:
+    """A new, later answer date with a reason; the candidate is told."""
+    _require(actor, Action.EXTEND_DEADLINE)
+    now = _now(now)
+    _check_version(application, expected_version)
+    policy = get_policy()
+    new_due = pipeline.check_extension(application.due_at, until, now, policy, stage=application.stage,
+                                       reason=reason,
+                                       competing_offer_deadline=application.competing_offer_deadline)
+    with _transaction():
+        before = application.due_at
+        application.extended_until = new_due
+        application.extension_reason = _clean(reason)
+        _set_due(application, now)
+        _touch(application, now)
+        event = _audit("deadline_extended", now, actor, application, before=before, due_at=application.due_at,
+                       reason=_clean(reason), automatic=automatic)
+        notify.to_candidate(application, "delay_notice" if automatic else "deadline_extended",
+                            f"extended:{event.id}", now, promise=True, reason=_clean(reason))
+    return application
+
+
+def set_competing_offer(application: Application, *, deadline: date | None, actor: User | None,
+                        now: datetime | None = None, expected_version: int | None = None) -> Application:
+    """The candidate has another offer until ``deadline``: answer the day before at the latest."""
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    _check_version(application, expected_version)
+    if not application.is_open:
+        raise IllegalTransition("This application is closed.")
+    if deadline is not None:
+        pipeline.check_competing_offer(deadline, now, get_policy())
+    with _transaction():
+        before = application.due_at
+        application.competing_offer_deadline = deadline
+        if deadline is not None and application.extended_until is not None:
+            # An extension cannot outlast the competing offer.
+            latest = pipeline.competing_offer_due(deadline, application.stage_entered_at, get_policy())
+            if application.extended_until > latest:
+                application.extended_until = latest
+        _set_due(application, now)
+        _touch(application, now)
+        _audit("competing_offer_set" if deadline else "competing_offer_cleared", now, actor, application,
+               deadline=deadline, before=before, due_at=application.due_at)
+    return application
+
+
+def withdraw(application: Application, *, reason: str = "", actor: User | None, now: datetime | None = None,
+             expected_version: int | None = None) -> Application:
+    """The candidate withdrew; confirm it to them."""
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    _check_version(application, expected_version)
+    next_stage = _transition(application, Event.WITHDRAW)
+    with _transaction():
+        stage_before = application.stage
+        _enter_stage(application, next_stage, now, now)
+        for interview in application.interviews:
+            if interview.held_at is None and interview.cancelled_at is None:
+                interview.cancelled_at = now
+                interview.ical_sequence += 1
+        _touch(application, now)
+        event = _audit("withdrawn", now, actor, application, stage=stage_before, reason=_clean(reason))
+        notify.to_candidate(application, "withdrawal_confirmation", f"withdrawn:{event.id}", now)
+    return application
+
+
+def record_candidate_contact(application: Application, *, kind: str, channel: str, summary: str = "",
+                             occurred_at: datetime | None = None, actor: User | None,
+                             now: datetime | None = None) -> CandidateContact:
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    _require_aware(occurred_at, "occurred_at")
+    occurred_at = occurred_at or now
+    errors: dict[str, str] = {}
+    if kind not in CONTACT_KINDS:
+        errors["kind"] = "Choose thank-you note, enquiry or other."
+    if channel not in CONTACT_CHANNELS:
+        errors["channel"] = "Choose email, phone, in person or other."
+    if occurred_at > now:
+        errors["occurred_at"] = "Not in the future."
+    if errors:
+        raise InvalidInput("The contact could not be logged.", errors)
+    with _transaction():
+        contact = CandidateContact(application_id=application.id, kind=kind, channel=channel, summary=_clean(summary),
+                                   occurred_at=occurred_at, recorded_by_id=actor.id if actor else None,
+                                   created_at=now)
+        db.session.add(contact)
+        _touch(application, now)
+        db.session.flush()
+        _audit("candidate_contact", now, actor, application, contact_id=contact.id, kind=kind, channel=channel)
+    return contact
+
+
+def add_reference(application: Application, *, name: str, contact: str = "", status: str = "requested",
+                  notes: str = "", actor: User | None, now: datetime | None = None) -> Reference:
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    errors: dict[str, str] = {}
+    if not _clean(name):
+        errors["name"] = "Enter the reference's name."
+    if status not in REFERENCE_STATUSES:
+        errors["status"] = "Choose a status."
+    if errors:
+        raise InvalidInput("The reference could not be added.", errors)
+    with _transaction():
+        reference = Reference(application_id=application.id, name=_clean(name), contact=_clean(contact),
+                              status=status, notes=_clean(notes), created_at=now, updated_at=now)
+        db.session.add(reference)
+        _touch(application, now)
+        db.session.flush()
+        _audit("reference_added", now, actor, application, reference_id=reference.id, status=status)
+    return reference
+
+
+def update_reference(reference: Reference, *, status: str, notes: str | None = None, actor: User | None,
+                     now: datetime | None = None) -> Reference:
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    if status not in REFERENCE_STATUSES:
+        raise InvalidInput("Unknown status.", {"status": "Choose a status."})
+    application = db.session.get(Application, reference.application_id)
+    with _transaction():
+        reference.status = status
+        if notes is not None:
+            reference.notes = _clean(notes)
+        reference.updated_at = now
+        _touch(application, now)
+        _audit("reference_updated", now, actor, application, reference_id=reference.id, status=status)
+    return reference
+
+
+# --- documents ----------------------------------------------------------------------------
+
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+DOCUMENT_TYPES = {
+    "pdf": "application/pdf",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "odt": "application/vnd.oasis.opendocument.text",
+}
+
+
+def sniff_document_type(data: bytes) -> str | None:
+    """The document type by content, not by name: PDF, DOC (OLE2), DOCX or ODT (zip)."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "doc"
+    if data.startswith(b"PK\x03\x04"):
+        import io
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+                if "mimetype" in names and archive.read("mimetype").strip() == DOCUMENT_TYPES["odt"].encode():
+                    return "odt"
+                if "[Content_Types].xml" in names and any(n.startswith("word/") for n in names):
+                    return "docx"
+        except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+            return None
+    return None
+
+
+def add_document(application: Application, *, filename: str, data: bytes, actor: User | None,
+                 now: datetime | None = None) -> Document:
+    _require(actor, Action.MANAGE_APPLICATIONS)
+    now = _now(now)
+    if not data:
+        raise InvalidInput("The file is empty.", {"document": "Choose a file."})
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise InvalidInput("The file is too large.", {"document": "At most 10 MB."})
+    kind = sniff_document_type(data)
+    if kind is None:
+        raise InvalidInput("Unsupported file.", {"document": "Upload a PDF, DOC, DOCX or ODT document."})
+    safe_name = re.sub(r"[^\w.\- ]+", "_", Path(filename or "document").name).strip() or "document"
+    stem = safe_name.rsplit(".", 1)[0] if "." in safe_name else safe_name
+    safe_name = f"{stem[:200]}.{kind}"
+    storage_key = uuid.uuid4().hex
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / storage_key
+    path.write_bytes(data)
+    try:
+        with _transaction():
+            document = Document(application_id=application.id, filename=safe_name, content_type=DOCUMENT_TYPES[kind],
+                                size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                                storage_key=storage_key, uploaded_by_id=actor.id if actor else None,
+                                uploaded_at=now)
+            db.session.add(document)
+            _touch(application, now)
+            db.session.flush()
+            _audit("document_uploaded", now, actor, application, document_id=document.id, filename=safe_name)
+    except BaseException:
+        path.unlink(missing_ok=True)  # no orphan file when the row did not land
+        raise
+    return document
+
+
+def document_path(document: Document) -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"]) / document.storage_key
+

@@ -1,0 +1,87 @@
+"""Dates for people: in the company's time zone, absolute and relative."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from .pipeline import Policy, local_date
+
+_WEEKDAYS = {
+    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    "de": ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"],
+}
+_WEEKDAYS_LONG = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
+}
+_MONTHS = {
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    "de": ["Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sep.", "Okt.", "Nov.", "Dez."],
+}
+_MONTHS_LONG = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"],
+    "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+           "Oktober", "November", "Dezember"],
+}
+
+
+def _as_date(value: datetime | date, policy: Policy) -> date:
+    return local_date(value, policy) if isinstance(value, datetime) else value
+
+
+def short_date(value: datetime | date | None, policy: Policy, lang: str = "en") -> str:
+    """'Tue 8 Dec' (en) / 'Di. 8. Dez.' (de)."""
+    if value is None:
+        return ""
+    day = _as_date(value, policy)
+    if lang == "de":
+        return f"{_WEEKDAYS['de'][day.weekday()]}., {day.day}. {_MONTHS['de'][day.month - 1]}"
+    return f"{_WEEKDAYS['en'][day.weekday()]} {day.day} {_MONTHS['en'][day.month - 1]}"
+
+
+def long_date(value: datetime | date | None, policy: Policy, lang: str = "en") -> str:
+    """'Tuesday, 8 December 2026' / 'Dienstag, 8. Dezember 2026' — for emails."""
+    if value is None:
+        return ""
+    day = _as_date(value, policy)
+    if lang == "de":
+        return f"{_WEEKDAYS_LONG['de'][day.weekday()]}, {day.day}. {_MONTHS_LONG['de'][day.month - 1]} {day.year}"
+    return f"{_WEEKDAYS_LONG['en'][day.weekday()]}, {day.day} {_MONTHS_LONG['en'][day.month - 1]} {day.year}"
+
+
+def local_time(value: datetime | None, policy: Policy) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(policy.tz).strftime("%H:%M")
+
+
+def date_time(value: datetime | None, policy: Policy, lang: str = "en") -> str:
+    if value is None:
+        return ""
+    return f"{short_date(value, policy, lang)} {local_time(value, policy)}"
+
+
+def relative_days(value: datetime | date | None, now: datetime, policy: Policy) -> str:
+    """'today', 'in 3 days', '2 days overdue' — counted in calendar days, company zone."""
+    if value is None:
+        return ""
+    days = (_as_date(value, policy) - local_date(now, policy)).days
+    if isinstance(value, datetime) and value < now and days == 0:
+        return "overdue today"
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    if days == -1:
+        return "1 day overdue" if isinstance(value, datetime) else "yesterday"
+    if days > 1:
+        return f"in {days} days"
+    return f"{-days} days overdue" if isinstance(value, datetime) else f"{-days} days ago"
+
+
+def due_label(value: datetime | None, now: datetime, policy: Policy) -> str:
+    """'Tue 8 Dec · in 3 days'."""
+    if value is None:
+        return ""
+    return f"{short_date(value, policy)} · {relative_days(value, now, policy)}"

@@ -1,0 +1,118 @@
+"""Shared fixtures. One database per test session (SQLite file, or PostgreSQL when
+TEST_DATABASE_URL is set), built by the migrations, emptied after every test."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from hiring import create_app
+from hiring.extensions import db
+
+from .factories import Factory
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+
+
+def pytest_report_header(config):
+    return f"database: {TEST_DATABASE_URL or 'SQLite (temporary file)'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+
+
+def base_config(database_url: str, instance: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "SCHEDULER_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "UPLOAD_FOLDER": os.path.join(instance, "uploads"),
+        "BASE_URL": "http://hiring.test",
+        "MAIL_SERVER": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def _migrated(database_url, tmp_path_factory) -> str:
+    """Build the schema once per session with the migrations (not create_all)."""
+    from flask_migrate import upgrade
+
+    instance = str(tmp_path_factory.mktemp("instance"))
+    app = create_app(base_config(database_url, instance))
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+        db.engine.dispose()
+    return instance
+
+
+def empty_database() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        with db.engine.begin() as conn:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override in a test module to change the configuration of `app`."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, _migrated, tmp_path, app_config):
+    config = base_config(database_url, str(tmp_path))
+    config.update(app_config)
+    os.environ["HIRING_INSTANCE_PATH"] = str(tmp_path)
+    try:
+        application = create_app(config)
+    finally:
+        os.environ.pop("HIRING_INSTANCE_PATH", None)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        empty_database()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed Tuesday morning in Berlin (08:00 UTC = 09:00 CET)."""
+    return datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def factory(app, now) -> Factory:
+    return Factory(now)

@@ -1,0 +1,89 @@
+"""Factories that build data through the services, so tests start from real states."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from hiring import services
+from hiring.models import Application, Interview, Position, User
+
+_counter = itertools.count(1)
+
+
+class Factory:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def user(self, role: str = "recruiter", *, email: str | None = None, name: str | None = None,
+             password: str = "correct horse battery") -> User:
+        n = next(_counter)
+        return services.create_user(email or f"{role}{n}@example.com", name or f"{role.title()} {n}", role,
+                                    password, now=self.now - timedelta(days=400))
+
+    def position(self, *, title: str = "Embedded Software Engineer", owner: User | None = None,
+                 hiring_manager: User | None = None) -> Position:
+        owner = owner or self.user("recruiter")
+        hiring_manager = hiring_manager or self.user("manager")
+        return services.create_position(title, department="Engineering", owner_id=owner.id,
+                                        hiring_manager_id=hiring_manager.id, actor=owner,
+                                        now=self.now - timedelta(days=300))
+
+    def application(self, stage: str = "applied", *, position: Position | None = None,
+                    at: datetime | None = None, panel: list[User] | None = None, language: str = "en",
+                    recommendations: list[str] | None = None, email: str | None = None) -> Application:
+        """An application that reached ``stage`` at ``at`` (default: now).
+
+        Earlier steps happen a day apart before ``at``. ``recommendations`` (one per panel
+        member) are submitted after the interview that led to a decision stage.
+        """
+        at = at or self.now
+        position = position or self.position()
+        recruiter = position.owner
+        manager = position.hiring_manager
+        panel = panel or [self.user("interviewer"), self.user("interviewer")]
+        n = next(_counter)
+        path = ["applied", "first_interview", "first_decision", "second_interview", "final_decision", "offer"]
+        closing = {"hired": "offer", "declined": "offer", "rejected": "applied", "withdrawn": "applied"}
+        last_open = closing.get(stage, stage)
+        steps = path[1:path.index(last_open) + 1] + ([stage] if stage in closing else [])
+        t = at - timedelta(days=2 * len(steps))
+        application = services.submit_application(
+            position, name=f"Candidate {n}", email=email or f"candidate{n}@example.org", language=language,
+            actor=recruiter, applied_at=t, now=t)
+        interview: Interview | None = None
+        for index, step in enumerate(steps):
+            t = at if index == len(steps) - 1 else t + timedelta(days=2)
+            if step == "first_interview":
+                interview = services.schedule_interview(
+                    application, round=1, scheduled_at=t + timedelta(days=3), panel_user_ids=[u.id for u in panel],
+                    location="Room 1", actor=recruiter, now=t)
+            elif step == "first_decision":
+                services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)
+                self._feedback(interview, panel, recommendations, t)
+            elif step == "second_interview":
+                services.decide(application, outcome="advance", actor=recruiter, now=t)
+            elif step == "final_decision":
+                interview = services.schedule_interview(
+                    application, round=2, scheduled_at=t - timedelta(hours=2),
+                    panel_user_ids=[u.id for u in panel], location="Room 2", actor=recruiter,
+                    now=t - timedelta(hours=3))
+                services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)
+                self._feedback(interview, panel, recommendations, t)
+            elif step == "offer":
+                services.decide(application, outcome="advance", rationale="Agreed with management.",
+                                actor=manager, now=t)
+            elif step in ("hired", "declined"):
+                services.record_offer_response(application, accepted=step == "hired", actor=recruiter, now=t)
+            elif step == "rejected":
+                services.decide(application, outcome="reject", rationale="Not a fit.", actor=recruiter, now=t)
+            elif step == "withdrawn":
+                services.withdraw(application, reason="Took another job.", actor=recruiter, now=t)
+        return application
+
+    def _feedback(self, interview: Interview, panel: list[User], recommendations: list[str] | None,
+                  at: datetime) -> None:
+        for member, recommendation in zip(panel, recommendations or [], strict=False):
+            if recommendation:
+                services.submit_feedback(interview, interviewer=member, recommendation=recommendation,
+                                         now=at + timedelta(minutes=5))
