@@ -51,3 +51,22 @@ def test_illegal_transition_has_a_clear_message(factory, now):
     with pytest.raises(IllegalTransition, match="scheduling its first interview"):
         services.decide(application, outcome="advance", actor=application.position.owner, now=now)
     assert AuditEvent.query.filter_by(application_id=application.id, kind="decision").count() == 0
+
+
+def test_flag_sql_matches_pipeline_flags(factory, now, app):
+    from hiring import queries
+    from hiring.extensions import db
+    from hiring.models import Application
+    from hiring.pipeline import Flag
+    from hiring.settings import get_policy
+
+    for stage, days_ago in [("applied", 20), ("applied", 13), ("first_decision", 1), ("final_decision", 2),
+                            ("offer", 8), ("hired", 3)]:
+        factory.application(stage, at=now - timedelta(days=days_ago), recommendations=["yes", "no"])
+    policy = get_policy()
+    apps = Application.query.all()
+    for flag in Flag:
+        expected = {a.id for a in apps if flag in a.flags(now, policy)}
+        got = set(db.session.scalars(db.select(Application.id).where(queries.flag_condition(flag, now, policy))))
+        assert got == expected, flag
+    assert any(Flag.OVERDUE in a.flags(now, policy) for a in apps)
