@@ -365,43 +365,72 @@ class Policy:
         return replace(self, **changes)
 
 
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("0", "false", "no", "off", "")
+
+
 def _coerce(type_name: object, raw: object) -> object:
+    """Stored settings and form posts arrive as strings; anything ambiguous is refused
+    rather than guessed (an unreadable "maybe" must not silently switch a rule off)."""
     if type_name in ("bool", bool):
-        if isinstance(raw, str):
-            return raw.strip().lower() in ("1", "true", "yes", "on")
-        return bool(raw)
-    if type_name in ("int", int):
         if isinstance(raw, bool):
-            raise ValueError("bool is not an int")
+            return raw
+        if isinstance(raw, int) and raw in (0, 1):
+            return bool(raw)
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE_WORDS + _FALSE_WORDS:
+            return raw.strip().lower() in _TRUE_WORDS
+        raise ValueError(f"not a yes/no value: {raw!r}")
+    if type_name in ("int", int):
+        if isinstance(raw, bool) or raw is None:
+            raise ValueError("not a whole number")
+        if isinstance(raw, float):
+            if not raw.is_integer():
+                raise ValueError("not a whole number")
+            return int(raw)
         return int(raw)  # type: ignore[arg-type]
     return "" if raw is None else str(raw)
 
 
+# (field, lowest, highest, message) for every whole-number setting but the stage days.
+_INT_RANGES = (
+    ("due_soon_days", 0, 30, "Enter a number of days between 0 and 30."),
+    ("delay_notice_days", 0, 60, "Enter a number of days between 0 (off) and 60."),
+    ("delay_notice_extension_days", 1, 60, "Enter a number of days between 1 and 60."),
+    ("digest_weekday", 0, 6, "Choose a weekday (0 = Monday … 6 = Sunday)."),
+    ("digest_hour", 0, 23, "Enter an hour between 0 and 23."),
+    ("feedback_reminder_max", 0, 20, "Enter a number between 0 and 20."),
+    ("email_max_attempts", 1, 50, "Enter a number between 1 and 50."),
+)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def policy_errors(policy: Policy) -> dict[str, str]:
+    """Per-field messages; wrong types are errors too, never a TypeError."""
     errors: dict[str, str] = {}
     for name in Policy.STAGE_DAYS_FIELDS.values():
         value = getattr(policy, name)
-        if not isinstance(value, int) or not 1 <= value <= 365:
+        if not _is_int(value) or not 1 <= value <= 365:
             errors[name] = "Enter a number of days between 1 and 365."
-    if not 0 <= policy.due_soon_days <= 30:
-        errors["due_soon_days"] = "Enter a number of days between 0 and 30."
-    if not 0 <= policy.delay_notice_days <= 60:
-        errors["delay_notice_days"] = "Enter a number of days between 0 (off) and 60."
-    if not 1 <= policy.delay_notice_extension_days <= 60:
-        errors["delay_notice_extension_days"] = "Enter a number of days between 1 and 60."
-    if not 0 <= policy.digest_weekday <= 6:
-        errors["digest_weekday"] = "Choose a weekday (0 = Monday … 6 = Sunday)."
-    if not 0 <= policy.digest_hour <= 23:
-        errors["digest_hour"] = "Enter an hour between 0 and 23."
-    if not 0 <= policy.feedback_reminder_max <= 20:
-        errors["feedback_reminder_max"] = "Enter a number between 0 and 20."
-    if not 1 <= policy.email_max_attempts <= 50:
-        errors["email_max_attempts"] = "Enter a number between 1 and 50."
-    try:
-        ZoneInfo(policy.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = f"Unknown time zone “{policy.timezone}” (use e.g. Europe/Berlin)."
-    if policy.business_days:
+    for name, lowest, highest, message in _INT_RANGES:
+        value = getattr(policy, name)
+        if not _is_int(value) or not lowest <= value <= highest:
+            errors[name] = message
+    if not isinstance(policy.business_days, bool):
+        errors["business_days"] = "Choose yes or no."
+    for name in ("holiday_country", "holiday_subdivision"):
+        if not isinstance(getattr(policy, name), str):
+            errors[name] = "Enter a code such as DE or BY."
+    if not isinstance(policy.timezone, str):
+        errors["timezone"] = "Enter a time zone such as Europe/Berlin."
+    else:
+        try:
+            ZoneInfo(policy.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = f"Unknown time zone “{policy.timezone}” (use e.g. Europe/Berlin)."
+    if policy.business_days is True and not errors.keys() & {"holiday_country", "holiday_subdivision"}:
         try:
             _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
         except (NotImplementedError, KeyError, ValueError, AttributeError):

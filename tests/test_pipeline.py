@@ -1,0 +1,842 @@
+"""The process rules, without an app or a database."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hiring import pipeline
+from hiring.pipeline import (
+    CLOSED_STAGES,
+    OPEN_STAGES,
+    Action,
+    ApplicationState,
+    Event,
+    Flag,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    Policy,
+    Recommendation,
+    Role,
+    Stage,
+    Verdict,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+POLICY = Policy()
+BUSINESS_DE = Policy(business_days=True, holiday_country="DE")
+BUSINESS_BY = Policy(business_days=True, holiday_country="DE", holiday_subdivision="BY")
+
+
+def berlin(*args: int) -> datetime:
+    """A wall-clock time in Berlin, as an aware datetime."""
+    return datetime(*args, tzinfo=BERLIN)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def eod(day: date) -> datetime:
+    """23:59:59 Berlin time on ``day``."""
+    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=BERLIN)
+
+
+# --- purity --------------------------------------------------------------------------------
+
+PIPELINE_FILE = Path(pipeline.__file__)
+
+
+def test_pipeline_module_imports_neither_flask_nor_sqlalchemy():
+    tree = ast.parse(PIPELINE_FILE.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert "holidays" in imported  # the walk sees the lazy import, so it would see flask too
+    assert not imported & {"flask", "sqlalchemy", "flask_sqlalchemy", "hiring"}
+
+
+def test_pipeline_module_loads_on_its_own_without_flask_or_sqlalchemy():
+    # Load the file outside the package, so hiring/__init__ (which needs Flask) is not run.
+    script = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('pipeline_alone', {str(PIPELINE_FILE)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "sys.modules['pipeline_alone'] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "module.is_business_day(module.date(2026, 12, 25), module.Policy(business_days=True))\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'werkzeug'))\n"
+        "print(','.join(bad) or 'clean')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "clean"
+
+
+# --- the stage table -----------------------------------------------------------------------
+
+# Entered Tue 24 Nov 2026, 09:00 in Berlin.
+ENTERED = berlin(2026, 11, 24, 9, 0)
+
+STAGE_TABLE = [
+    (Stage.APPLIED, date(2026, 12, 8)),  # + 14 days: every application gets an answer
+    (Stage.FIRST_INTERVIEW, None),  # the interview date is shown instead
+    (Stage.FIRST_DECISION, date(2026, 12, 1)),  # held + 7 days
+    (Stage.SECOND_INTERVIEW, date(2026, 12, 8)),  # invited + 14 days
+    (Stage.FINAL_DECISION, date(2026, 12, 1)),  # held + 7 days
+    (Stage.OFFER, date(2026, 12, 1)),  # offered + 7 days
+    (Stage.HIRED, None),
+    (Stage.REJECTED, None),
+    (Stage.DECLINED, None),
+    (Stage.WITHDRAWN, None),
+]
+
+
+def test_stage_table_covers_every_stage():
+    assert [stage for stage, _ in STAGE_TABLE] == list(Stage)
+    assert set(OPEN_STAGES) | set(CLOSED_STAGES) == set(Stage)
+    assert not set(OPEN_STAGES) & set(CLOSED_STAGES)
+
+
+@pytest.mark.parametrize(("stage", "due_day"), STAGE_TABLE)
+def test_default_due_date_per_stage(stage, due_day):
+    due = pipeline.due_at_for(stage, ENTERED, POLICY)
+    if due_day is None:
+        assert due is None
+        assert POLICY.days_for(stage) is None
+    else:
+        assert due == eod(due_day)
+        assert due.tzinfo is not None and due.utcoffset() == timedelta(0)  # returned in UTC
+
+
+@pytest.mark.parametrize(
+    ("stage", "field"),
+    [(Stage.APPLIED, "applied_days"), (Stage.FIRST_DECISION, "first_decision_days"),
+     (Stage.SECOND_INTERVIEW, "second_interview_days"), (Stage.FINAL_DECISION, "final_decision_days"),
+     (Stage.OFFER, "offer_days")],
+)
+def test_every_stage_deadline_is_configurable(stage, field):
+    policy = Policy(**{field: 3})
+    assert pipeline.due_at_for(stage, ENTERED, policy) == eod(date(2026, 11, 27))
+
+
+@pytest.mark.parametrize("stage", CLOSED_STAGES + (Stage.FIRST_INTERVIEW,))
+def test_no_due_date_even_with_extension_or_competing_offer(stage):
+    assert pipeline.due_at_for(stage, ENTERED, POLICY, extended_until=utc(2026, 12, 20),
+                               competing_offer_deadline=date(2026, 11, 27)) is None
+
+
+def test_stage_helpers():
+    assert Stage.OFFER.is_open and not Stage.HIRED.is_open
+    assert Stage.FIRST_DECISION.label == "Debrief decision"
+    assert all(stage.label for stage in Stage)
+
+
+# --- transitions ---------------------------------------------------------------------------
+
+LEGAL = [
+    (Stage.APPLIED, Event.SCHEDULE_FIRST_INTERVIEW, Stage.FIRST_INTERVIEW),
+    (Stage.FIRST_INTERVIEW, Event.CANCEL_FIRST_INTERVIEW, Stage.APPLIED),
+    (Stage.FIRST_INTERVIEW, Event.FIRST_INTERVIEW_HELD, Stage.FIRST_DECISION),
+    (Stage.FIRST_DECISION, Event.INVITE_SECOND_INTERVIEW, Stage.SECOND_INTERVIEW),
+    (Stage.SECOND_INTERVIEW, Event.SECOND_INTERVIEW_HELD, Stage.FINAL_DECISION),
+    (Stage.FINAL_DECISION, Event.MAKE_OFFER, Stage.OFFER),
+    (Stage.OFFER, Event.OFFER_ACCEPTED, Stage.HIRED),
+    (Stage.OFFER, Event.OFFER_DECLINED, Stage.DECLINED),
+]
+
+
+@pytest.mark.parametrize(("start", "event", "end"), LEGAL)
+def test_legal_transitions(start, event, end):
+    assert pipeline.next_stage(start, event) == end
+    assert pipeline.next_stage(start.value, event.value) == end  # the string names work too
+    assert event in pipeline.allowed_events(start)
+
+
+def test_no_other_transitions_exist():
+    expected = {(a, e): b for a, e, b in LEGAL}
+    for stage in OPEN_STAGES:
+        expected[(stage, Event.REJECT)] = Stage.REJECTED
+        expected[(stage, Event.WITHDRAW)] = Stage.WITHDRAWN
+    assert expected == pipeline.TRANSITIONS
+
+
+@pytest.mark.parametrize(
+    ("start", "event", "message"),
+    [
+        (Stage.APPLIED, Event.MAKE_OFFER, "“Applied”: An offer can only be made after the second interview"),
+        (Stage.APPLIED, Event.FIRST_INTERVIEW_HELD, "Only a scheduled first interview can be marked as held"),
+        (Stage.FIRST_INTERVIEW, Event.SCHEDULE_FIRST_INTERVIEW, "only be scheduled for a new application"),
+        (Stage.FIRST_DECISION, Event.MAKE_OFFER, "“Debrief decision”: An offer can only be made"),
+        (Stage.FIRST_DECISION, Event.CANCEL_FIRST_INTERVIEW, "has not been held can be cancelled"),
+        (Stage.SECOND_INTERVIEW, Event.INVITE_SECOND_INTERVIEW, "only after the first interview's debrief"),
+        (Stage.FINAL_DECISION, Event.OFFER_ACCEPTED, "Only an open offer can be accepted"),
+        (Stage.APPLIED, Event.OFFER_DECLINED, "Only an open offer can be declined"),
+        (Stage.OFFER, Event.SECOND_INTERVIEW_HELD, "Only a second interview can be marked as held"),
+        (Stage.HIRED, Event.OFFER_DECLINED, "“Hired”: Only an open offer can be declined"),
+        (Stage.DECLINED, Event.OFFER_ACCEPTED, "“Declined”"),
+        (Stage.WITHDRAWN, Event.SCHEDULE_FIRST_INTERVIEW, "“Withdrawn”"),
+    ],
+)
+def test_illegal_transitions_explain_why(start, event, message):
+    with pytest.raises(IllegalTransition, match=message) as info:
+        pipeline.next_stage(start, event)
+    assert str(info.value).startswith("Not possible while the application is at")
+    assert info.value.code == "illegal_transition"
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(ValueError):
+        pipeline.next_stage("interviewing", Event.REJECT)
+    with pytest.raises(ValueError):
+        pipeline.next_stage(Stage.APPLIED, "hire")
+
+
+@pytest.mark.parametrize("stage", OPEN_STAGES)
+def test_reject_and_withdraw_from_every_open_stage(stage):
+    assert pipeline.next_stage(stage, Event.REJECT) == Stage.REJECTED
+    assert pipeline.next_stage(stage, Event.WITHDRAW) == Stage.WITHDRAWN
+
+
+@pytest.mark.parametrize("stage", CLOSED_STAGES)
+def test_closed_stages_are_final(stage):
+    for event in (Event.REJECT, Event.WITHDRAW):
+        with pytest.raises(IllegalTransition, match="already closed"):
+            pipeline.next_stage(stage, event)
+    assert pipeline.allowed_events(stage) == []
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stage", "result"),
+    [
+        (Stage.APPLIED, "by scheduling its first interview"),
+        (Stage.FIRST_INTERVIEW, "mark the interview as held first"),
+        (Stage.FIRST_DECISION, Event.INVITE_SECOND_INTERVIEW),
+        (Stage.SECOND_INTERVIEW, "mark the interview as held first"),
+        (Stage.FINAL_DECISION, Event.MAKE_OFFER),
+        (Stage.OFFER, "record the candidate's answer"),
+        (Stage.HIRED, r"already closed \(Hired\)"),
+        (Stage.REJECTED, r"already closed \(Rejected\)"),
+        (Stage.DECLINED, r"already closed \(Declined\)"),
+        (Stage.WITHDRAWN, r"already closed \(Withdrawn\)"),
+    ],
+)
+def test_decision_event_for_every_stage(stage, result):
+    if isinstance(result, Event):
+        assert pipeline.decision_event(stage, "advance") == result
+    else:
+        with pytest.raises(IllegalTransition, match=result):
+            pipeline.decision_event(stage, "advance")
+    # A rejection maps to the reject transition everywhere; closed stages refuse it there.
+    assert pipeline.decision_event(stage, "reject") == Event.REJECT
+
+
+@pytest.mark.parametrize("outcome", ["", "hire", "ADVANCE", None])
+def test_decision_outcome_must_be_advance_or_reject(outcome):
+    with pytest.raises(InvalidInput) as info:
+        pipeline.decision_event(Stage.FIRST_DECISION, outcome)
+    assert info.value.fields == {"outcome": "Choose advance or reject."}
+
+
+def test_only_a_manager_makes_the_offer():
+    pipeline.require_decision(Role.MANAGER, Stage.FINAL_DECISION, "advance")
+    for role in (Role.RECRUITER, Role.ADMIN, Role.INTERVIEWER):
+        with pytest.raises(NotAllowed, match="that decision is made by management"):
+            pipeline.require_decision(role, Stage.FINAL_DECISION, "advance")
+
+
+def test_final_decision_rejection_by_manager_or_recruiter():
+    for role in (Role.MANAGER, Role.RECRUITER, Role.ADMIN):
+        pipeline.require_decision(role, Stage.FINAL_DECISION, "reject")
+    with pytest.raises(NotAllowed):
+        pipeline.require_decision(Role.INTERVIEWER, Stage.FINAL_DECISION, "reject")
+
+
+@pytest.mark.parametrize("outcome", ["advance", "reject"])
+def test_recruiters_decide_the_debrief(outcome):
+    pipeline.require_decision(Role.RECRUITER, Stage.FIRST_DECISION, outcome)
+    pipeline.require_decision(Role.ADMIN, Stage.FIRST_DECISION, outcome)
+    for role in (Role.MANAGER, Role.INTERVIEWER):
+        with pytest.raises(NotAllowed, match=f"Your role \\({role.value}\\) may not decide on applications"):
+            pipeline.require_decision(role, Stage.FIRST_DECISION, outcome)
+
+
+def test_check_offer_decision_needs_rationale_without_clear_hire():
+    pipeline.check_offer_decision(Verdict.CLEAR_HIRE, "advance", "")
+    pipeline.check_offer_decision(Verdict.MIXED, "reject", "")
+    pipeline.check_offer_decision(Verdict.MIXED, "advance", "Discussed with the team; strong systems skills.")
+    for verdict in (Verdict.MIXED, Verdict.CLEAR_NO, Verdict.INCOMPLETE, None):
+        with pytest.raises(InvalidInput) as info:
+            pipeline.check_offer_decision(verdict, "advance", "  ")
+        assert "rationale" in info.value.fields
+
+
+# --- permissions ---------------------------------------------------------------------------
+
+EXPECTED_PERMISSIONS = {
+    Role.ADMIN: set(Action) - {Action.DECIDE_OFFER},
+    Role.RECRUITER: {Action.MANAGE_POSITIONS, Action.MANAGE_APPLICATIONS, Action.DECIDE, Action.EXTEND_DEADLINE,
+                     Action.VIEW_ALL, Action.VIEW_EMAILS, Action.SUBMIT_FEEDBACK},
+    Role.INTERVIEWER: {Action.SUBMIT_FEEDBACK},
+    Role.MANAGER: {Action.DECIDE_OFFER, Action.EXTEND_DEADLINE, Action.VIEW_ALL, Action.SUBMIT_FEEDBACK},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_permission_table(role):
+    for action in Action:
+        allowed = action in EXPECTED_PERMISSIONS[role]
+        assert pipeline.can(role, action) is allowed, (role, action)
+        assert pipeline.can(role.value, action.value) is allowed
+        if allowed:
+            pipeline.require(role, action)
+        else:
+            with pytest.raises(NotAllowed, match=f"Your role \\({role.value}\\) may not "):
+                pipeline.require(role, action)
+
+
+def test_require_uses_a_custom_message():
+    with pytest.raises(NotAllowed, match="^Ask an admin.$"):
+        pipeline.require(Role.INTERVIEWER, Action.MANAGE_USERS, "Ask an admin.")
+
+
+def test_unknown_role_is_refused():
+    with pytest.raises(ValueError):
+        pipeline.can("owner", Action.DECIDE)
+
+
+# --- day boundaries, DST, month and year ends -----------------------------------------------
+
+
+def test_day_seven_is_fine_day_eight_is_overdue():
+    held = berlin(2026, 11, 24, 9, 0)
+    due = pipeline.due_at_for(Stage.FIRST_DECISION, held, POLICY)
+    assert due == utc(2026, 12, 1, 22, 59, 59)
+    state = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due)
+    last_second = berlin(2026, 12, 1, 23, 59, 59)
+    assert Flag.OVERDUE not in pipeline.flags(state, last_second, POLICY)
+    assert Flag.DUE_SOON in pipeline.flags(state, last_second, POLICY)
+    assert pipeline.flags(state, last_second + timedelta(seconds=1), POLICY)[0] == Flag.OVERDUE
+    assert pipeline.days_overdue(due, berlin(2026, 12, 1, 23, 59, 59), POLICY) == 0
+    assert pipeline.days_overdue(due, berlin(2026, 12, 2, 0, 0, 0), POLICY) == 1
+
+
+@pytest.mark.parametrize(
+    ("entered", "due"),
+    [
+        # Late on Monday in UTC is already Tuesday in Berlin: the day counts from Tuesday.
+        (utc(2026, 11, 23, 23, 30), eod(date(2026, 12, 1))),
+        (utc(2026, 11, 23, 22, 59, 59), eod(date(2026, 11, 30))),
+        # Summer time: 22:30 UTC is 00:30 the next day in Berlin.
+        (utc(2026, 7, 6, 22, 30), eod(date(2026, 7, 14))),
+        (utc(2026, 7, 6, 21, 59), eod(date(2026, 7, 13))),
+    ],
+)
+def test_the_day_counts_in_the_company_time_zone(entered, due):
+    assert pipeline.due_at_for(Stage.FIRST_DECISION, entered, POLICY) == due
+
+
+def test_spring_forward_deadline_is_midnight_summer_time():
+    # 29 Mar 2026: clocks jump from 02:00 CET to 03:00 CEST.
+    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 3, 22, 10, 0), POLICY)
+    assert due == utc(2026, 3, 29, 21, 59, 59)  # 23:59:59 CEST
+    assert due.astimezone(BERLIN).utcoffset() == timedelta(hours=2)
+    # A week spanning the change is still seven local days, not 7 × 24 hours.
+    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 3, 25, 10, 0), POLICY)
+    assert due == utc(2026, 4, 1, 21, 59, 59)
+    state = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due)
+    assert Flag.OVERDUE not in pipeline.flags(state, berlin(2026, 4, 1, 23, 59, 59), POLICY)
+    assert Flag.OVERDUE in pipeline.flags(state, berlin(2026, 4, 2, 0, 0, 0), POLICY)
+
+
+def test_entering_a_stage_during_the_skipped_hour_night():
+    # 00:30 UTC on 29 Mar is 01:30 CET, 01:30 UTC is 03:30 CEST; both on 29 Mar locally.
+    for entered in (utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 30)):
+        assert pipeline.due_at_for(Stage.FIRST_DECISION, entered, POLICY) == utc(2026, 4, 5, 21, 59, 59)
+
+
+def test_fall_back_deadline_is_midnight_winter_time():
+    # 25 Oct 2026: clocks go back from 03:00 CEST to 02:00 CET.
+    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 10, 18, 10, 0), POLICY)
+    assert due == utc(2026, 10, 25, 22, 59, 59)  # 23:59:59 CET
+    assert due.astimezone(BERLIN).utcoffset() == timedelta(hours=1)
+    # Entered in the repeated hour (02:30 CEST and 02:30 CET are both 25 Oct).
+    for entered in (utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30)):
+        assert pipeline.due_at_for(Stage.FIRST_DECISION, entered, POLICY) == utc(2026, 11, 1, 22, 59, 59)
+    state = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due)
+    assert Flag.OVERDUE not in pipeline.flags(state, utc(2026, 10, 25, 22, 59, 59), POLICY)
+    assert Flag.OVERDUE in pipeline.flags(state, utc(2026, 10, 25, 23, 0, 0), POLICY)
+
+
+@pytest.mark.parametrize(
+    ("stage", "entered", "due_day"),
+    [
+        (Stage.FIRST_DECISION, berlin(2026, 1, 28, 15, 0), date(2026, 2, 4)),
+        (Stage.FIRST_DECISION, berlin(2026, 2, 25, 15, 0), date(2026, 3, 4)),  # February has 28 days
+        (Stage.FIRST_DECISION, berlin(2028, 2, 25, 15, 0), date(2028, 3, 3)),  # leap year
+        (Stage.APPLIED, berlin(2026, 1, 31, 15, 0), date(2026, 2, 14)),
+        (Stage.SECOND_INTERVIEW, berlin(2026, 4, 30, 8, 0), date(2026, 5, 14)),
+        (Stage.OFFER, berlin(2026, 12, 28, 15, 0), date(2027, 1, 4)),  # year end
+        (Stage.APPLIED, berlin(2026, 12, 31, 23, 59), date(2027, 1, 14)),
+        (Stage.APPLIED, utc(2026, 12, 31, 23, 30), date(2027, 1, 15)),  # already 1 Jan in Berlin
+    ],
+)
+def test_month_and_year_ends(stage, entered, due_day):
+    assert pipeline.due_at_for(stage, entered, POLICY) == eod(due_day)
+
+
+def test_other_company_time_zone():
+    policy = Policy(timezone="America/New_York")
+    due = pipeline.due_at_for(Stage.FIRST_DECISION, utc(2026, 11, 24, 3, 0), policy)  # 23 Nov 22:00 in NY
+    assert due == datetime(2026, 11, 30, 23, 59, 59, tzinfo=ZoneInfo("America/New_York"))
+
+
+def test_naive_datetimes_are_refused():
+    with pytest.raises(ValueError, match="naive datetime"):
+        pipeline.due_at_for(Stage.APPLIED, datetime(2026, 11, 24, 9, 0), POLICY)
+    with pytest.raises(ValueError, match="naive datetime"):
+        pipeline.flags(ApplicationState(stage=Stage.APPLIED), datetime(2026, 11, 24), POLICY)
+    with pytest.raises(ValueError, match="naive datetime"):
+        pipeline.due_at_for(Stage.APPLIED, ENTERED, POLICY, extended_until=datetime(2026, 12, 24))
+
+
+# --- business days and holidays -------------------------------------------------------------
+
+
+def test_business_days_skip_weekends():
+    # Fri 27 Nov + 7 business days: Mon 30 … Fri 4 Dec (5), Mon 7, Tue 8.
+    assert pipeline.add_days(date(2026, 11, 27), 7, BUSINESS_DE) == date(2026, 12, 8)
+    assert pipeline.add_days(date(2026, 11, 27), 7, POLICY) == date(2026, 12, 4)
+    # Saturday start: Mon is the first business day.
+    assert pipeline.add_days(date(2026, 11, 28), 1, BUSINESS_DE) == date(2026, 11, 30)
+
+
+def test_business_days_over_christmas_and_new_year():
+    # Tue 22 Dec: 23, 24, (25, 26, 27), 28, 29, 30, 31, (1 Jan, 2, 3), Mon 4 Jan.
+    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 12, 22, 11, 0), BUSINESS_DE)
+    assert due == eod(date(2027, 1, 4))
+    assert not pipeline.is_business_day(date(2026, 12, 25), BUSINESS_DE)
+    assert not pipeline.is_business_day(date(2027, 1, 1), BUSINESS_DE)
+    assert pipeline.is_business_day(date(2026, 12, 24), BUSINESS_DE)  # Christmas Eve is a working day by law
+
+
+def test_subdivision_adds_its_own_holidays():
+    # Epiphany (6 Jan) is a holiday in Bavaria, not in Germany as a whole.
+    assert pipeline.is_business_day(date(2027, 1, 6), BUSINESS_DE)
+    assert not pipeline.is_business_day(date(2027, 1, 6), BUSINESS_BY)
+    assert pipeline.add_days(date(2027, 1, 4), 3, BUSINESS_DE) == date(2027, 1, 7)
+    assert pipeline.add_days(date(2027, 1, 4), 3, BUSINESS_BY) == date(2027, 1, 8)
+    # Corpus Christi, Thu 4 Jun 2026.
+    assert pipeline.add_days(date(2026, 6, 3), 1, BUSINESS_DE) == date(2026, 6, 4)
+    assert pipeline.add_days(date(2026, 6, 3), 1, BUSINESS_BY) == date(2026, 6, 5)
+
+
+def test_easter_in_business_days():
+    # Thu 2 Apr 2026 + 1: Good Friday, weekend and Easter Monday are skipped → Tue 7 Apr.
+    assert pipeline.add_days(date(2026, 4, 2), 1, BUSINESS_DE) == date(2026, 4, 7)
+
+
+# --- extensions ----------------------------------------------------------------------------
+
+NOW = berlin(2026, 11, 26, 10, 0)
+CURRENT_DUE = eod(date(2026, 12, 1))
+
+
+def extend(until: date, *, reason: str = "Hiring manager on leave this week.", current=CURRENT_DUE, now=NOW,
+           stage=Stage.FIRST_DECISION, competing: date | None = None):
+    return pipeline.check_extension(current, until, now, POLICY, stage=stage, reason=reason,
+                                    competing_offer_deadline=competing)
+
+
+def test_extension_sets_end_of_the_new_day():
+    assert extend(date(2026, 12, 4)) == eod(date(2026, 12, 4))
+    assert extend(date(2026, 12, 2)) == eod(date(2026, 12, 2))  # one day later is enough
+
+
+def test_extension_must_be_later_than_the_current_date():
+    for until in (date(2026, 12, 1), date(2026, 11, 30)):
+        with pytest.raises(InvalidInput) as info:
+            extend(until)
+        assert "never shortens the promise" in info.value.fields["until"]
+        assert "2026-12-01" in info.value.fields["until"]
+
+
+def test_extension_must_lie_in_the_future():
+    overdue_now = berlin(2026, 12, 5, 10, 0)
+    with pytest.raises(InvalidInput) as info:
+        extend(date(2026, 12, 4), now=overdue_now)
+    assert info.value.fields["until"] == "The new date must be in the future."
+    # An overdue application can be extended to today (its end still lies ahead).
+    assert extend(date(2026, 12, 5), now=overdue_now) == eod(date(2026, 12, 5))
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_extension_needs_a_reason(reason):
+    with pytest.raises(InvalidInput) as info:
+        extend(date(2026, 12, 4), reason=reason)
+    assert set(info.value.fields) == {"reason"}
+
+
+def test_extension_reports_every_problem_at_once():
+    with pytest.raises(InvalidInput) as info:
+        extend(date(2026, 11, 1), reason="")
+    assert set(info.value.fields) == {"reason", "until"}
+
+
+def test_extension_cannot_pass_a_competing_offer():
+    assert extend(date(2026, 12, 3), competing=date(2026, 12, 4)) == eod(date(2026, 12, 3))
+    for until in (date(2026, 12, 4), date(2026, 12, 10)):
+        with pytest.raises(InvalidInput) as info:
+            extend(until, competing=date(2026, 12, 4))
+        assert "competing offer until 2026-12-04" in info.value.fields["until"]
+
+
+@pytest.mark.parametrize("stage", (Stage.FIRST_INTERVIEW, *CLOSED_STAGES))
+def test_nothing_to_extend_without_an_answer_date(stage):
+    with pytest.raises(IllegalTransition, match="no answer date to extend"):
+        extend(date(2026, 12, 4), stage=stage, current=None)
+
+
+def test_extension_replaces_the_policy_date():
+    extended = eod(date(2026, 12, 10))
+    assert pipeline.due_at_for(Stage.FIRST_DECISION, ENTERED, POLICY, extended_until=extended) == extended
+
+
+# --- competing offers ----------------------------------------------------------------------
+
+
+def test_competing_offer_pulls_the_date_to_the_day_before():
+    due = pipeline.due_at_for(Stage.FIRST_DECISION, ENTERED, POLICY, competing_offer_deadline=date(2026, 11, 28))
+    assert due == eod(date(2026, 11, 27))
+
+
+def test_competing_offer_later_than_our_date_changes_nothing():
+    for deadline in (date(2026, 12, 2), date(2026, 12, 20)):
+        due = pipeline.due_at_for(Stage.FIRST_DECISION, ENTERED, POLICY, competing_offer_deadline=deadline)
+        assert due == eod(date(2026, 12, 1))
+
+
+def test_competing_offer_never_moves_the_date_before_the_stage_started():
+    for deadline in (date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 1)):
+        due = pipeline.due_at_for(Stage.FIRST_DECISION, ENTERED, POLICY, competing_offer_deadline=deadline)
+        assert due == eod(date(2026, 11, 24))  # the end of the day the stage started
+
+
+def test_competing_offer_also_caps_an_extension():
+    due = pipeline.due_at_for(Stage.FINAL_DECISION, ENTERED, POLICY, extended_until=eod(date(2026, 12, 20)),
+                              competing_offer_deadline=date(2026, 12, 10))
+    assert due == eod(date(2026, 12, 9))
+
+
+def test_competing_offer_deadline_must_be_after_today():
+    pipeline.check_competing_offer(date(2026, 11, 27), NOW, POLICY)
+    for deadline in (date(2026, 11, 26), date(2026, 11, 1)):
+        with pytest.raises(InvalidInput) as info:
+            pipeline.check_competing_offer(deadline, NOW, POLICY)
+        assert info.value.fields == {"deadline": "The competing offer's deadline must be after today."}
+    # "Today" is the company's: 23:30 UTC on the 26th is already the 27th in Berlin.
+    with pytest.raises(InvalidInput):
+        pipeline.check_competing_offer(date(2026, 11, 27), utc(2026, 11, 26, 23, 30), POLICY)
+
+
+def test_competing_offer_flags_expedite():
+    state = ApplicationState(stage=Stage.SECOND_INTERVIEW, due_at=eod(date(2026, 12, 20)),
+                             competing_offer_deadline=date(2026, 12, 21))
+    assert pipeline.flags(state, NOW, POLICY) == [Flag.EXPEDITE]
+
+
+# --- the panel verdict ---------------------------------------------------------------------
+
+Y, SY, N, SN = Recommendation.YES, Recommendation.STRONG_YES, Recommendation.NO, Recommendation.STRONG_NO
+
+
+@pytest.mark.parametrize(
+    ("panel", "feedback", "verdict"),
+    [
+        ([], {}, Verdict.INCOMPLETE),
+        ([1, 2], {}, Verdict.INCOMPLETE),
+        ([1, 2], {1: SY}, Verdict.INCOMPLETE),
+        ([1, 2], {1: SY, 3: Y}, Verdict.INCOMPLETE),  # feedback from outside the panel does not count
+        ([1, 2], {1: SY, 2: Y}, Verdict.CLEAR_HIRE),
+        ([1, 2, 3], {1: "yes", 2: "yes", 3: "strong_yes"}, Verdict.CLEAR_HIRE),
+        ([1, 2], {1: N, 2: SN}, Verdict.CLEAR_NO),
+        ([1], {1: SN}, Verdict.CLEAR_NO),
+        ([1, 2], {1: Y, 2: N}, Verdict.MIXED),
+        ([1, 2, 3], {1: SY, 2: SY, 3: N}, Verdict.MIXED),
+    ],
+)
+def test_panel_verdict(panel, feedback, verdict):
+    assert pipeline.panel_verdict(panel, feedback) == verdict
+
+
+def test_recommendation_helpers():
+    assert [r.is_positive for r in Recommendation] == [False, False, True, True]
+    assert Recommendation.STRONG_NO.label == "Strong no"
+
+
+# --- flags -----------------------------------------------------------------------------------
+
+DUE = utc(2026, 12, 1, 22, 59, 59)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (DUE - timedelta(days=2, seconds=1), []),
+        (DUE - timedelta(days=2), [Flag.DUE_SOON]),  # exactly at the window's edge
+        (DUE - timedelta(hours=1), [Flag.DUE_SOON]),
+        (DUE, [Flag.DUE_SOON]),
+        (DUE + timedelta(seconds=1), [Flag.OVERDUE]),
+        (DUE + timedelta(days=30), [Flag.OVERDUE]),
+    ],
+)
+def test_overdue_and_due_soon_edges(now, expected):
+    assert pipeline.flags(ApplicationState(stage=Stage.OFFER, due_at=DUE), now, POLICY) == expected
+
+
+def test_due_soon_window_follows_the_policy():
+    state = ApplicationState(stage=Stage.OFFER, due_at=DUE)
+    assert pipeline.flags(state, DUE - timedelta(days=4), Policy(due_soon_days=5)) == [Flag.DUE_SOON]
+    assert pipeline.flags(state, DUE - timedelta(seconds=1), Policy(due_soon_days=0)) == []
+    assert pipeline.due_soon_threshold(DUE, POLICY) == DUE + timedelta(days=2)
+
+
+def test_no_due_date_no_deadline_flags():
+    state = ApplicationState(stage=Stage.FIRST_INTERVIEW, awaiting_feedback=True)
+    assert pipeline.flags(state, NOW, POLICY) == [Flag.AWAITING_FEEDBACK]
+
+
+@pytest.mark.parametrize("verdict", [None, Verdict.INCOMPLETE, Verdict.MIXED])
+def test_offer_decision_without_clear_recommendation_needs_discussion(verdict):
+    state = ApplicationState(stage=Stage.FINAL_DECISION, due_at=eod(date(2026, 12, 20)), verdict=verdict)
+    assert pipeline.flags(state, NOW, POLICY) == [Flag.NEEDS_DISCUSSION]
+
+
+@pytest.mark.parametrize("verdict", [Verdict.CLEAR_HIRE, Verdict.CLEAR_NO])
+def test_clear_recommendation_needs_no_discussion(verdict):
+    state = ApplicationState(stage=Stage.FINAL_DECISION, due_at=eod(date(2026, 12, 20)), verdict=verdict)
+    assert pipeline.flags(state, NOW, POLICY) == []
+
+
+def test_needs_discussion_only_at_the_offer_decision():
+    state = ApplicationState(stage=Stage.FIRST_DECISION, due_at=eod(date(2026, 12, 20)), verdict=Verdict.MIXED)
+    assert pipeline.flags(state, NOW, POLICY) == []
+
+
+def test_every_flag_at_once_most_urgent_first():
+    state = ApplicationState(stage=Stage.FINAL_DECISION, due_at=NOW - timedelta(days=1),
+                             competing_offer_deadline=date(2026, 11, 28), verdict=Verdict.INCOMPLETE,
+                             awaiting_feedback=True)
+    assert pipeline.flags(state, NOW, POLICY) == [Flag.OVERDUE, Flag.EXPEDITE, Flag.NEEDS_DISCUSSION,
+                                                   Flag.AWAITING_FEEDBACK]
+
+
+@pytest.mark.parametrize("stage", CLOSED_STAGES)
+def test_closed_stages_have_no_flags(stage):
+    state = ApplicationState(stage=stage, due_at=NOW - timedelta(days=3), competing_offer_deadline=date(2026, 11, 28),
+                             verdict=Verdict.MIXED, awaiting_feedback=True)
+    assert pipeline.flags(state, NOW, POLICY) == []
+
+
+def test_urgency_key_orders_overdue_then_due_then_undated():
+    states = [
+        ApplicationState(stage=Stage.APPLIED, due_at=NOW + timedelta(days=3)),
+        ApplicationState(stage=Stage.FIRST_INTERVIEW),
+        ApplicationState(stage=Stage.OFFER, due_at=NOW - timedelta(days=5)),
+        ApplicationState(stage=Stage.OFFER, due_at=NOW - timedelta(days=1)),
+    ]
+    ordered = sorted(states, key=lambda s: pipeline.urgency_key(s, NOW))
+    assert [s.due_at for s in ordered] == [NOW - timedelta(days=5), NOW - timedelta(days=1),
+                                           NOW + timedelta(days=3), None]
+
+
+# --- the policy ----------------------------------------------------------------------------
+
+
+def test_default_policy():
+    assert POLICY.days_for(Stage.APPLIED) == 14
+    assert POLICY.days_for("first_decision") == 7
+    assert POLICY.timezone == "Europe/Berlin" and POLICY.tz == BERLIN
+    assert not POLICY.business_days
+    assert POLICY.due_soon_days == 2
+    assert Policy.from_mapping(POLICY.to_dict()) == POLICY
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"applied_days": 0}, "applied_days"),
+        ({"first_decision_days": 366}, "first_decision_days"),
+        ({"offer_days": -1}, "offer_days"),
+        ({"due_soon_days": 31}, "due_soon_days"),
+        ({"delay_notice_days": 61}, "delay_notice_days"),
+        ({"delay_notice_extension_days": 0}, "delay_notice_extension_days"),
+        ({"digest_weekday": 7}, "digest_weekday"),
+        ({"digest_hour": 24}, "digest_hour"),
+        ({"feedback_reminder_max": 21}, "feedback_reminder_max"),
+        ({"email_max_attempts": 0}, "email_max_attempts"),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+        ({"timezone": ""}, "timezone"),
+        ({"business_days": True, "holiday_country": "XX"}, "holiday_country"),
+        ({"business_days": True, "holiday_subdivision": "ZZ"}, "holiday_country"),
+    ],
+)
+def test_policy_validation(changes, field):
+    with pytest.raises(InvalidInput) as info:
+        Policy(**changes)
+    assert set(info.value.fields) == {field}
+    assert info.value.fields[field]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"applied_days": "14"}, "applied_days"), ({"due_soon_days": None}, "due_soon_days"),
+     ({"digest_hour": 8.5}, "digest_hour"), ({"offer_days": True}, "offer_days"),
+     ({"timezone": None}, "timezone"), ({"business_days": "yes"}, "business_days")],
+)
+def test_policy_with_wrong_types_is_invalid_input_not_a_crash(changes, field):
+    with pytest.raises(InvalidInput) as info:
+        Policy(**changes)
+    assert field in info.value.fields
+
+
+def test_unknown_holiday_calendar_is_fine_while_counting_calendar_days():
+    assert Policy(holiday_country="XX").holiday_country == "XX"
+
+
+def test_policy_from_mapping_coerces_stored_values():
+    policy = Policy.from_mapping({"applied_days": "10", "business_days": "true", "holiday_subdivision": "BY",
+                                  "due_soon_days": 3, "digest_hour": "7", "unknown_setting": "ignored",
+                                  "timezone": "Europe/Vienna"})
+    assert policy.applied_days == 10
+    assert policy.business_days is True
+    assert policy.holiday_subdivision == "BY"
+    assert policy.due_soon_days == 3
+    assert policy.digest_hour == 7
+    assert policy.timezone == "Europe/Vienna"
+    for raw, value in [("false", False), ("0", False), ("off", False), ("", False), ("1", True), ("on", True),
+                       ("Yes", True), (1, True), (0, False), (False, False)]:
+        assert Policy.from_mapping({"business_days": raw}).business_days is value, raw
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [({"applied_days": "two weeks"}, "applied_days"), ({"applied_days": True}, "applied_days"),
+     ({"offer_days": "1.5"}, "offer_days"), ({"offer_days": 1.5}, "offer_days"),
+     ({"business_days": "maybe"}, "business_days"), ({"applied_days": None}, "applied_days"),
+     ({"applied_days": "0"}, "applied_days"), ({"timezone": "Nowhere/City"}, "timezone")],
+)
+def test_policy_from_mapping_refuses_bad_values_per_field(values, field):
+    with pytest.raises(InvalidInput) as info:
+        Policy.from_mapping(values)
+    assert set(info.value.fields) == {field}
+
+
+def test_policy_updated_validates():
+    assert POLICY.updated(offer_days=10).offer_days == 10
+    with pytest.raises(InvalidInput):
+        POLICY.updated(offer_days=0)
+
+
+# --- properties ------------------------------------------------------------------------------
+
+moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31),
+                       timezones=st.just(UTC))
+stages_with_dates = st.sampled_from([s for s in OPEN_STAGES if POLICY.days_for(s) is not None])
+policies = st.builds(
+    Policy,
+    applied_days=st.integers(1, 365),
+    first_decision_days=st.integers(1, 365),
+    business_days=st.booleans(),
+    holiday_subdivision=st.sampled_from(["", "BY", "BE", "NW"]),
+    timezone=st.sampled_from(["Europe/Berlin", "UTC", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stage=stages_with_dates, entered=moments, policy=policies,
+       extension_days=st.none() | st.integers(-30, 400), competing_days=st.none() | st.integers(-30, 400))
+def test_due_at_is_never_before_the_stage_started(stage, entered, policy, extension_days, competing_days):
+    extended = None if extension_days is None else entered + timedelta(days=extension_days)
+    if extended is not None and extended < entered:
+        extended = None  # extensions are validated to lie in the future
+    competing = None if competing_days is None else (entered + timedelta(days=competing_days)).date()
+    due = pipeline.due_at_for(stage, entered, policy, extended_until=extended, competing_offer_deadline=competing)
+    assert due is not None
+    assert due >= entered
+    assert due.astimezone(policy.tz).time().isoformat() == "23:59:59" or extended is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(current_offset=st.integers(-400, 400), until_offset=st.integers(-400, 400), now=moments,
+       competing_offset=st.none() | st.integers(-30, 400), reason=st.sampled_from(["", "Manager travelling", " "]))
+def test_an_extension_never_shortens_silently(current_offset, until_offset, now, competing_offset, reason):
+    current = pipeline.end_of_day(pipeline.local_date(now, POLICY) + timedelta(days=current_offset), POLICY)
+    until = pipeline.local_date(now, POLICY) + timedelta(days=until_offset)
+    competing = None if competing_offset is None else pipeline.local_date(now, POLICY) + timedelta(
+        days=competing_offset)
+    try:
+        new_due = pipeline.check_extension(current, until, now, POLICY, stage=Stage.FINAL_DECISION, reason=reason,
+                                           competing_offer_deadline=competing)
+    except InvalidInput as exc:
+        assert exc.fields  # refused with a reason per field, never silently
+        return
+    assert reason.strip()
+    assert new_due > current
+    assert new_due > now
+    assert competing is None or pipeline.local_date(new_due, POLICY) < competing
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.dates(min_value=date(2024, 1, 1), max_value=date(2032, 12, 31)), days=st.integers(1, 60),
+       subdivision=st.sampled_from(["", "BY", "BW", "SN"]))
+def test_business_day_due_dates_avoid_weekends_and_holidays(start, days, subdivision):
+    import holidays
+
+    policy = Policy(business_days=True, holiday_subdivision=subdivision)
+    due = pipeline.add_days(start, days, policy)
+    calendar = holidays.country_holidays("DE", subdiv=subdivision or None)
+    assert due.weekday() < 5
+    assert due not in calendar
+    business_days_between = sum(
+        1 for n in range(1, (due - start).days + 1)
+        if (day := start + timedelta(days=n)).weekday() < 5 and day not in calendar
+    )
+    assert business_days_between == days
+
+
+states = st.builds(
+    ApplicationState,
+    stage=st.sampled_from(list(Stage)),
+    due_at=st.none() | moments,
+    competing_offer_deadline=st.none() | st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
+    verdict=st.none() | st.sampled_from(list(Verdict)),
+    awaiting_feedback=st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(state=states, now=moments, due_soon_days=st.integers(0, 30))
+def test_flag_properties(state, now, due_soon_days):
+    result = pipeline.flags(state, now, Policy(due_soon_days=due_soon_days))
+    if not state.stage.is_open:
+        assert result == []
+        return
+    assert not (Flag.OVERDUE in result and Flag.DUE_SOON in result)
+    assert len(result) == len(set(result))
+    assert (Flag.OVERDUE in result) == (state.due_at is not None and now > state.due_at)
+    assert (Flag.EXPEDITE in result) == (state.competing_offer_deadline is not None)
