@@ -116,3 +116,15 @@ def now() -> datetime:
 @pytest.fixture
 def factory(app, now) -> Factory:
     return Factory(now)
+
+
+@pytest.fixture
+def login(client):
+    """Log ``user`` in on the test client through the real login form; returns the client."""
+
+    def _login(user, password: str = "correct horse battery"):
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return _login

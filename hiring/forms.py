@@ -1,0 +1,153 @@
+"""WTForms for the hiring team's pages. The services validate the domain rules; these
+forms check the shape of the input and carry the services' field errors back to the page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
+
+from .pipeline import Role
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms 3.3 select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+ROLE_CHOICES = choices([
+    (Role.RECRUITER.value, "Recruiter"),
+    (Role.INTERVIEWER.value, "Interviewer"),
+    (Role.MANAGER.value, "Manager"),
+    (Role.ADMIN.value, "Admin"),
+])
+LANGUAGE_CHOICES = choices([("en", "English"), ("de", "German")])
+WEEKDAY_CHOICES = choices(enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]))
+HOUR_CHOICES = choices((h, f"{h:02d}:00") for h in range(24))
+
+
+def apply_field_errors(form: FlaskForm, fields: Mapping[str, str], aliases: Mapping[str, str] | None = None) -> bool:
+    """Put a service's per-field messages next to the matching form fields.
+
+    Returns False when a message belongs to no field (the caller flashes it instead).
+    """
+    all_placed = True
+    for name, message in fields.items():
+        name = (aliases or {}).get(name, name)
+        field = getattr(form, name, None)
+        if field is None or not hasattr(field, "errors"):
+            all_placed = False
+            continue
+        field.errors = [*list(field.errors or []), message]
+    return all_placed
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    submit = SubmitField("Log in")
+
+
+class SetupForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
+                                            Email("Enter a valid email address."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Choose a password."),
+                                                     Length(min=8, message="Use at least 8 characters.")])
+    confirm = PasswordField("Repeat the password",
+                            validators=[DataRequired("Repeat the password."),
+                                        EqualTo("password", "The two passwords differ.")])
+    submit = SubmitField("Create the admin account")
+
+
+class UserForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter the person's name."), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired("Enter an email address."),
+                                            Email("Enter a valid email address."), Length(max=254)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    password = PasswordField("Initial password", validators=[
+        DataRequired("Choose an initial password; the person can be told it in person."),
+        Length(min=8, message="Use at least 8 characters.")])
+    submit = SubmitField("Create user")
+
+
+class UserRoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    submit = SubmitField("Change role")
+
+
+class PositionForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired("Enter a title."), Length(max=200)])
+    department = StringField("Department", validators=[Optional(), Length(max=200)])
+    owner_id = SelectField("Owner recruiter", coerce=int, validate_choice=True)
+    hiring_manager_id = SelectField("Hiring manager", coerce=int, validate_choice=True)
+    submit = SubmitField("Save position")
+
+
+class NewApplicationForm(FlaskForm):
+    position_id = SelectField("Position", coerce=int, validators=[InputRequired("Choose a position.")])
+    name = StringField("Candidate name", validators=[DataRequired("Enter the candidate's name."), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired("Enter an email address."),
+                                            Email("Enter a valid email address."), Length(max=254)])
+    phone = StringField("Phone (optional)", validators=[Optional(), Length(max=50)])
+    language = SelectField("Language for emails", choices=LANGUAGE_CHOICES)
+    talent_pool_consent = BooleanField("The candidate agreed to stay in our talent pool")
+    document = FileField("CV or other document (optional; PDF, DOC, DOCX or ODT, up to 10 MB)")
+    submit = SubmitField("Save application")
+
+
+def _days(label: str) -> IntegerField:
+    return IntegerField(label, validators=[InputRequired("Enter a number of days."),
+                                           NumberRange(1, 365, "Enter a number of days between 1 and 365.")])
+
+
+class PolicyForm(FlaskForm):
+    applied_days = _days("New application → answer within (days)")
+    first_decision_days = _days("After the first interview → answer within (days)")
+    second_interview_days = _days("Invited → second interview held within (days)")
+    final_decision_days = _days("After the second interview → offer decision within (days)")
+    offer_days = _days("Offer made → candidate's answer expected within (days)")
+    business_days = BooleanField("Count business days (skip weekends and public holidays)")
+    holiday_country = StringField("Holiday country (ISO code)", validators=[
+        DataRequired("Enter a country code such as DE."), Length(min=2, max=3)])
+    holiday_subdivision = StringField("Holiday region (optional, e.g. BY)", validators=[Optional(), Length(max=10)])
+    timezone = StringField("Company time zone", validators=[DataRequired("Enter a time zone such as Europe/Berlin.")])
+    due_soon_days = IntegerField("“Due soon” window (days)", validators=[
+        InputRequired("Enter a number of days."), NumberRange(0, 30, "Enter a number of days between 0 and 30.")])
+    delay_notice_days = IntegerField("Send the candidate a delay notice when overdue by more than (days; 0 = off)",
+                                     validators=[InputRequired("Enter a number of days."),
+                                                 NumberRange(0, 60, "Enter a number between 0 and 60.")])
+    digest_weekday = SelectField("Weekly overdue digest: weekday", coerce=int, choices=WEEKDAY_CHOICES)
+    digest_hour = SelectField("Weekly overdue digest: hour", coerce=int, choices=HOUR_CHOICES)
+    submit = SubmitField("Save settings")
+
+    POLICY_FIELDS = (
+        "applied_days", "first_decision_days", "second_interview_days", "final_decision_days", "offer_days",
+        "business_days", "holiday_country", "holiday_subdivision", "timezone", "due_soon_days",
+        "delay_notice_days", "digest_weekday", "digest_hour",
+    )
+
+    def policy_values(self) -> dict:
+        values = {name: getattr(self, name).data for name in self.POLICY_FIELDS}
+        values["holiday_country"] = (values["holiday_country"] or "").strip().upper()
+        values["holiday_subdivision"] = (values["holiday_subdivision"] or "").strip().upper()
+        values["timezone"] = (values["timezone"] or "").strip()
+        return values
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST with CSRF (close a position, deactivate a user, log out)."""
+
+    submit = SubmitField("Confirm")

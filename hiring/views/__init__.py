@@ -1,0 +1,291 @@
+"""The hiring team's web UI: blueprints, the login wall, role checks, error pages, headers.
+
+Every page requires login except the ones marked ``@public``; the JSON API (blueprint
+``api``) authenticates on its own and is left alone here. Role checks go through
+``require_action`` (decorator) or ``forbid_unless`` (inline), both of which answer with
+the friendly 403 page and never with the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from .. import pipeline
+from ..extensions import db, login_manager
+from ..models import User, utcnow
+from ..pipeline import Action, DomainError, NotAllowed, Role
+from ..settings import get_policy
+
+# Endpoints reachable without login (the setup and login pages themselves, assets, health).
+_PUBLIC_ENDPOINTS: set[str] = {"static", "healthz"}
+# Blueprints with their own authentication (token-based JSON API).
+_SELF_AUTHENTICATING_BLUEPRINTS = {"api"}
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as reachable without login (registered by endpoint name at init)."""
+    view._hiring_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def forbid_unless(allowed: bool, message: str | None = None) -> None:
+    """Answer 403 (the friendly page) unless ``allowed``."""
+    if not allowed:
+        abort(403, description=message or "Your role does not give access to this page.")
+
+
+def require_action(*actions: Action | str) -> Callable:
+    """Decorator: the logged-in user's role must allow every one of ``actions``."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            for action in actions:
+                if not current_user.is_authenticated or not current_user.can(action):
+                    role = current_user.role if current_user.is_authenticated else "anonymous"
+                    text = pipeline._ACTION_TEXT.get(Action(action), "do this")
+                    abort(403, description=f"Your role ({role}) may not {text}.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+role_required = require_action  # the name some call sites read better with
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only a local path: no scheme, no host, no protocol-relative '//' or '/\\' tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and not any(ord(c) < 32 for c in target)
+
+
+def application_url(application_id: int) -> str:
+    """The application page (its blueprint lives in views.applications)."""
+    if "applications.detail" in current_app.view_functions:
+        return url_for("applications.detail", application_id=application_id)
+    return f"/applications/{int(application_id)}"
+
+
+def back_url(default: str = "dashboard.index") -> str:
+    """Where to return after a refused POST: the page the form was on, if it is ours."""
+    referrer = request.referrer or ""
+    if referrer:
+        parts = urlsplit(referrer)
+        if parts.netloc == request.host and is_safe_next(parts.path or "/"):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return url_for(default)
+
+
+def users_exist() -> bool:
+    """Cached once true: the first admin can never be undone, so setup stays gone."""
+    if current_app.extensions.get("hiring_users_exist"):
+        return True
+    exists = db.session.scalar(select(User.id).limit(1)) is not None
+    if exists:
+        current_app.extensions["hiring_users_exist"] = True
+    return exists
+
+
+def _wants_json() -> bool:
+    return request.blueprint in _SELF_AUTHENTICATING_BLUEPRINTS or request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    from . import admin, auth, candidates, dashboard, interviews, positions
+
+    for module in (auth, dashboard, candidates, positions, interviews, admin):
+        app.register_blueprint(module.bp)
+    for endpoint, function in app.view_functions.items():
+        if getattr(function, "_hiring_public", False):
+            _PUBLIC_ENDPOINTS.add(endpoint)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+
+    @app.before_request
+    def _login_wall():
+        if request.blueprint in _SELF_AUTHENTICATING_BLUEPRINTS or request.endpoint is None:
+            return None  # the API authenticates itself; unknown URLs become the 404 page
+        if request.endpoint in ("static", "healthz"):
+            return None
+        if not users_exist():
+            if request.endpoint != "auth.setup":
+                return redirect(url_for("auth.setup"))
+            return None
+        if current_user.is_authenticated and not current_user.is_active:
+            # Deactivated while logged in: the session ends at the next request.
+            logout_user()
+            flash("Your account has been deactivated. Ask an admin if this is a mistake.", "error")
+            return redirect(url_for("auth.login"))
+        if request.endpoint in _PUBLIC_ENDPOINTS:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if current_user and getattr(current_user, "is_authenticated", False) and not request.path.startswith(
+            "/static/"
+        ):
+            # Candidate data must not linger in shared caches or the back button of a shared PC.
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.context_processor
+    def _layout_context():
+        return {
+            "Action": Action,
+            "Role": Role,
+            "application_url": application_url,
+            "nav_items": _nav_items(app),
+            "company_name": app.config.get("COMPANY_NAME", ""),
+            "company_timezone": _company_timezone,
+        }
+
+    @app.template_filter("is_due_soon")
+    def _is_due_soon(value):
+        if value is None:
+            return False
+        now = utcnow()
+        return now <= value <= pipeline.due_soon_threshold(now, get_policy())
+
+    @app.template_filter("stage_label")
+    def _stage_label(value):
+        try:
+            return pipeline.Stage(value).label
+        except ValueError:
+            return str(value)
+
+    @app.template_filter("days_since")
+    def _days_since(value):
+        """Whole days from ``value`` to today in the company zone ("3 days in stage")."""
+        if value is None:
+            return ""
+        policy = get_policy()
+        days = (pipeline.local_date(utcnow(), policy) - pipeline.local_date(value, policy)).days
+        return "today" if days <= 0 else ("1 day" if days == 1 else f"{days} days")
+
+    def _error_page(status: int, title: str, message: str):
+        if _wants_json():
+            return jsonify(error={"code": status, "message": message}), status
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(403)
+    def _forbidden(error: HTTPException):
+        message = error.description if isinstance(error.description, str) and not error.description.startswith(
+            "You don't have the permission") else "Your role does not give access to this page."
+        return _error_page(403, "Not for your role", message)
+
+    @app.errorhandler(404)
+    def _not_found(error: HTTPException):
+        return _error_page(404, "Page not found",
+                           "There is nothing here. The link may be old, or the item was removed.")
+
+    @app.errorhandler(405)
+    def _method_not_allowed(error: HTTPException):
+        return _error_page(405, "Not possible here", "This page cannot be used that way. Go back and use its form.")
+
+    @app.errorhandler(413)
+    def _too_large(error: HTTPException):
+        return _error_page(413, "File too large", "Documents can be at most 10 MB. Choose a smaller file.")
+
+    @app.errorhandler(429)
+    def _too_many(error: HTTPException):
+        return _error_page(429, "Too many attempts",
+                           "Too many failed attempts from your address. Wait a minute, then try again.")
+
+    @app.errorhandler(CSRFError)
+    def _csrf_failed(error: CSRFError):
+        return _error_page(400, "The form expired",
+                           "For your safety the form could not be sent (its security token was missing or "
+                           "expired). Go back, reload the page and send it again.")
+
+    @app.errorhandler(500)
+    def _server_error(error: Exception):
+        db.session.rollback()
+        return _error_page(500, "Something went wrong",
+                           "We could not complete this request. Nothing was changed; please try again. "
+                           "If it keeps happening, tell an admin the time it happened.")
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        """A refused action in a view: a clear message on the page, never a 500."""
+        from ..services import NotFound
+
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error={"code": error.code, "message": str(error)}), 400
+        if isinstance(error, NotFound):
+            return _error_page(404, "Not found", str(error))
+        if isinstance(error, NotAllowed):
+            return _error_page(403, "Not for your role", str(error))
+        flash(str(error), "error")
+        if request.method == "GET":
+            return redirect(url_for("dashboard.index"))
+        return redirect(back_url())
+
+
+def _company_timezone() -> str:
+    try:
+        return get_policy().timezone
+    except Exception:  # an error page must render even when the database is the problem
+        return "the company time zone"
+
+
+def _nav_items(app: Flask) -> list[tuple[str, str, str]]:
+    """(endpoint, label, url) for the logged-in user's role; endpoints not present are skipped."""
+    if not current_user or not current_user.is_authenticated:
+        return []
+    candidates = [
+        ("dashboard.index", "Needs attention", None),
+        ("dashboard.board", "Board", Action.VIEW_ALL),
+        ("candidates.index", "Candidates", Action.VIEW_ALL),
+        ("positions.index", "Positions", Action.VIEW_ALL),
+        ("interviews.mine", "My interviews", Action.SUBMIT_FEEDBACK),
+        ("emails.index", "Emails", Action.VIEW_EMAILS),
+        ("admin.settings", "Settings", Action.MANAGE_SETTINGS),
+        ("admin.users", "Users", Action.MANAGE_USERS),
+    ]
+    items = []
+    for endpoint, label, action in candidates:
+        if endpoint not in app.view_functions:
+            continue
+        if action is not None and not current_user.can(action):
+            continue
+        items.append((endpoint, label, url_for(endpoint)))
+    return items

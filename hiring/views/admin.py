@@ -1,0 +1,85 @@
+"""Admin pages: the process settings and the team's accounts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import services
+from ..extensions import db
+from ..forms import ConfirmForm, PolicyForm, UserForm, UserRoleForm, apply_field_errors
+from ..models import User
+from ..pipeline import Action, InvalidInput
+from ..settings import get_policy
+from . import require_action
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require_action(Action.MANAGE_SETTINGS)
+def settings():
+    policy = get_policy()
+    form = PolicyForm(data=policy.to_dict()) if request.method == "GET" else PolicyForm()
+    if form.validate_on_submit():
+        try:
+            services.update_policy(form.policy_values(), actor=current_user)
+        except InvalidInput as exc:
+            if not apply_field_errors(form, exc.fields):
+                flash(str(exc), "error")
+        else:
+            flash("Settings saved. New deadlines follow them; open applications keep the dates "
+                  "they were promised.", "success")
+            return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form, policy=policy)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require_action(Action.MANAGE_USERS)
+def users():
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(form.email.data, form.name.data, form.role.data, form.password.data,
+                                        actor=current_user)
+        except InvalidInput as exc:
+            if not apply_field_errors(form, exc.fields):
+                flash(str(exc), "error")
+        except services.Conflict as exc:
+            form.email.errors = [*form.email.errors, str(exc)]
+        else:
+            flash(f"{user.name} can now log in as {user.role} with {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    people = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    role_forms = {u.id: UserRoleForm(prefix=f"u{u.id}", data={"role": u.role}) for u in people}
+    return render_template("admin/users.html", form=form, people=people, role_forms=role_forms,
+                           confirm=ConfirmForm())
+
+
+@bp.post("/users/<int:user_id>/role")
+@require_action(Action.MANAGE_USERS)
+def change_role(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = UserRoleForm(prefix=f"u{user.id}")
+    if not form.validate_on_submit():
+        flash("Choose one of the roles.", "error")
+        return redirect(url_for("admin.users"))
+    services.update_user(user, role=form.role.data, actor=current_user)  # DomainError → flash
+    flash(f"{user.name} is now {user.role}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/active")
+@require_action(Action.MANAGE_USERS)
+def set_active(user_id: int):
+    user = db.get_or_404(User, user_id)
+    ConfirmForm().validate_on_submit()
+    active = request.form.get("active") == "1"
+    if user.id == current_user.id and not active:
+        flash("You cannot deactivate your own account; ask another admin.", "error")
+        return redirect(url_for("admin.users"))
+    services.update_user(user, active=active, actor=current_user)
+    flash(f"{user.name} {'can log in again' if active else 'is deactivated and can no longer log in'}.",
+          "success")
+    return redirect(url_for("admin.users"))

@@ -1,0 +1,92 @@
+"""Candidates: search, and the new-application form (new or existing candidate)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from .. import services
+from ..extensions import db
+from ..forms import NewApplicationForm, apply_field_errors, choices
+from ..models import Application, Candidate, Position
+from ..pipeline import Action, InvalidInput
+from . import application_url, require_action
+
+bp = Blueprint("candidates", __name__, url_prefix="/candidates")
+
+PER_PAGE = 25
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@bp.get("/")
+@require_action(Action.VIEW_ALL)
+def index():
+    q = (request.args.get("q") or "").strip()[:200]
+    stmt = select(Candidate).order_by(Candidate.name, Candidate.id)
+    if q:
+        pattern = _like_pattern(q.lower())
+        stmt = stmt.where(or_(func.lower(Candidate.name).like(pattern, escape="\\"),
+                              Candidate.email.like(pattern, escape="\\")))
+    stmt = stmt.options(selectinload(Candidate.applications).selectinload(Application.position))
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    return render_template("candidates/index.html", page=page, q=q)
+
+
+@bp.route("/new-application", methods=["GET", "POST"])
+@require_action(Action.MANAGE_APPLICATIONS)
+def new_application():
+    form = NewApplicationForm()
+    positions = db.session.scalars(select(Position).where(Position.status == "open").order_by(Position.title)).all()
+    form.position_id.choices = choices((p.id, p.title) for p in positions)
+    candidate = None
+    if request.method == "GET":
+        candidate_id = request.args.get("candidate", type=int)
+        candidate = db.session.get(Candidate, candidate_id) if candidate_id else None
+        if candidate is not None:
+            form.name.data, form.email.data = candidate.name, candidate.email
+            form.phone.data, form.language.data = candidate.phone, candidate.language
+            form.talent_pool_consent.data = candidate.talent_pool_consent
+        position_id = request.args.get("position", type=int)
+        if position_id:
+            form.position_id.data = position_id
+    if not positions:
+        flash("There is no open position yet. Create one under Positions first.", "info")
+    if form.validate_on_submit():
+        position = db.session.get(Position, form.position_id.data)
+        upload = form.document.data
+        data = upload.read() if upload and getattr(upload, "filename", "") else b""
+        if upload and getattr(upload, "filename", "") and data:
+            # Check the document before anything is saved, so a bad file loses nothing.
+            if len(data) > services.MAX_DOCUMENT_BYTES:
+                form.document.errors = ["At most 10 MB."]
+            elif services.sniff_document_type(data) is None:
+                form.document.errors = ["Upload a PDF, DOC, DOCX or ODT document."]
+        if position is None:
+            form.position_id.errors = ["Choose an open position."]
+        if not form.errors:
+            try:
+                application = services.submit_application(
+                    position, name=form.name.data, email=form.email.data, phone=form.phone.data or "",
+                    language=form.language.data, talent_pool_consent=bool(form.talent_pool_consent.data),
+                    actor=current_user)
+            except InvalidInput as exc:
+                if not apply_field_errors(form, exc.fields):
+                    flash(str(exc), "error")
+            except services.Conflict as exc:
+                form.email.errors = [*form.email.errors, str(exc)]
+            else:
+                if data:
+                    try:
+                        services.add_document(application, filename=upload.filename, data=data, actor=current_user)
+                    except InvalidInput as exc:
+                        flash(f"The application is saved, but the document was not: {exc}", "error")
+                flash(f"Application of {application.candidate.name} for “{position.title}” saved; "
+                      "the candidate gets a confirmation email.", "success")
+                return redirect(application_url(application.id))
+    return render_template("candidates/new_application.html", form=form, candidate=candidate, positions=positions)

@@ -1,0 +1,221 @@
+"""Dashboard "Needs attention" and the pipeline board.
+
+Each page runs a fixed number of indexed, limited queries whatever the number of
+applications: flags come from hiring.queries as SQL, related rows are eager-loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from .. import queries
+from ..extensions import db
+from ..models import OPEN_STAGE_VALUES, Application, Feedback, Interview, PanelMember, Position, User, utcnow
+from ..pipeline import OPEN_STAGES, Action, Flag, Role, Stage
+from ..settings import get_policy
+from . import require_action
+
+bp = Blueprint("dashboard", __name__)
+
+ATTENTION_LIMIT = 100  # a list longer than this is a backlog; the board and filters take over
+BOARD_COLUMN_LIMIT = 50
+
+REASON_LABELS = {
+    "overdue": "Overdue",
+    "due_soon": "Due soon",
+    "feedback": "Awaiting my feedback",
+    "decision": "Awaiting my decision",
+    "approval": "Awaiting my offer decision",
+    "expedite": "Competing offer",
+    "schedule": "Schedule first interview",
+}
+
+
+@dataclass
+class AttentionItem:
+    application: Application
+    reasons: list[str] = field(default_factory=list)
+    interview: Interview | None = None
+
+    def sort_key(self) -> tuple:
+        due = self.application.due_at
+        return (0 if "overdue" in self.reasons else 1, due is None, due or datetime.max, self.application.id)
+
+
+def _my_decision_condition(user: User):
+    """The applications whose next step is this user's decision."""
+    if user.role == Role.MANAGER:
+        return and_(Application.stage == Stage.FINAL_DECISION.value,
+                    Position.hiring_manager_id == user.id)
+    if user.can(Action.DECIDE):
+        return and_(Application.owner_id == user.id,
+                    Application.stage.in_([Stage.APPLIED.value, Stage.FIRST_DECISION.value]))
+    return None
+
+
+def _scope_condition(user: User, everyone: bool):
+    """Whose applications count as "mine" for deadlines."""
+    if everyone and user.can(Action.VIEW_ALL):
+        return None
+    if user.role == Role.MANAGER:
+        return Position.hiring_manager_id == user.id
+    if user.can(Action.MANAGE_APPLICATIONS):
+        return Application.owner_id == user.id
+    return False
+
+
+def attention_items(user: User, now: datetime, *, everyone: bool = False) -> list[AttentionItem]:
+    """Two queries: my applications needing action, and interviews awaiting my feedback."""
+    policy = get_policy()
+    items: dict[int, AttentionItem] = {}
+
+    scope = _scope_condition(user, everyone)
+    if scope is not False:
+        urgent = or_(queries.flag_condition(Flag.OVERDUE, now, policy),
+                     queries.flag_condition(Flag.DUE_SOON, now, policy),
+                     queries.flag_condition(Flag.EXPEDITE, now, policy))
+        decision = _my_decision_condition(user)
+        wanted = or_(urgent, decision) if decision is not None else urgent
+        stmt = (
+            select(Application)
+            .join(Position, Position.id == Application.position_id)
+            .where(queries.is_open(), wanted)
+            .options(joinedload(Application.candidate), joinedload(Application.position))
+            .order_by(Application.due_at.asc().nulls_last(), Application.id)
+            .limit(ATTENTION_LIMIT)
+        )
+        if scope is not None:
+            stmt = stmt.where(scope)
+        for application in db.session.scalars(stmt).unique():
+            item = items.setdefault(application.id, AttentionItem(application))
+            flags = application.flags(now, policy)
+            if Flag.OVERDUE in flags:
+                item.reasons.append("overdue")
+            elif Flag.DUE_SOON in flags:
+                item.reasons.append("due_soon")
+            if Flag.EXPEDITE in flags:
+                item.reasons.append("expedite")
+            if application.stage == Stage.FINAL_DECISION.value and user.role == Role.MANAGER and (
+                    application.position.hiring_manager_id == user.id):
+                item.reasons.append("approval")
+            elif application.stage == Stage.FIRST_DECISION.value and application.owner_id == user.id:
+                item.reasons.append("decision")
+            elif application.stage == Stage.APPLIED.value and application.owner_id == user.id:
+                item.reasons.append("schedule")
+
+    for interview in db.session.scalars(_awaiting_my_feedback(user).limit(ATTENTION_LIMIT)).unique():
+        item = items.setdefault(interview.application_id, AttentionItem(interview.application))
+        item.reasons.insert(0, "feedback")
+        item.interview = interview
+    return sorted(items.values(), key=AttentionItem.sort_key)
+
+
+def _awaiting_my_feedback(user: User):
+    mine = exists().where(Feedback.interview_id == Interview.id, Feedback.interviewer_id == user.id)
+    return (
+        select(Interview)
+        .join(PanelMember, and_(PanelMember.interview_id == Interview.id, PanelMember.user_id == user.id))
+        .join(Application, Application.id == Interview.application_id)
+        .where(Interview.held_at.is_not(None), Interview.cancelled_at.is_(None), ~mine, queries.is_open())
+        .options(joinedload(Interview.application).joinedload(Application.candidate),
+                 joinedload(Interview.application).joinedload(Application.position))
+        .order_by(Interview.held_at)
+    )
+
+
+def stage_counts(position_id: int | None = None, owner_id: int | None = None) -> dict[str, int]:
+    """Open applications per stage, on open positions (one grouped query)."""
+    stmt = (
+        select(Application.stage, func.count())
+        .join(Position, Position.id == Application.position_id)
+        .where(Application.stage.in_(OPEN_STAGE_VALUES))
+        .group_by(Application.stage)
+    )
+    # One position's board shows it even when closed; otherwise only open positions count.
+    if position_id:
+        stmt = stmt.where(Application.position_id == position_id)
+    else:
+        stmt = stmt.where(Position.status == "open")
+    if owner_id:
+        stmt = stmt.where(Application.owner_id == owner_id)
+    counts = dict.fromkeys(OPEN_STAGE_VALUES, 0)
+    counts.update({stage: n for stage, n in db.session.execute(stmt)})
+    return counts
+
+
+@bp.get("/")
+def index():
+    now = utcnow()
+    everyone = request.args.get("scope") == "all" and current_user.can(Action.VIEW_ALL)
+    items = attention_items(current_user, now, everyone=everyone)
+    counts = stage_counts() if current_user.can(Action.VIEW_ALL) else None
+    return render_template("dashboard/index.html", items=items, counts=counts, now=now, everyone=everyone,
+                           reason_labels=REASON_LABELS, stages=OPEN_STAGES, policy=get_policy(),
+                           limit=ATTENTION_LIMIT)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.get("/board")
+@require_action(Action.VIEW_ALL)
+def board():
+    return _board(_int_arg("position"))
+
+
+@bp.get("/positions/<int:position_id>/board")
+@require_action(Action.VIEW_ALL)
+def position_board(position_id: int):
+    db.get_or_404(Position, position_id)
+    return _board(position_id)
+
+
+def _board(position_id: int | None):
+    now = utcnow()
+    owner_id = _int_arg("owner")
+    # Rank within each stage by urgency, keep the first N per column: one query for all cards.
+    rank = func.row_number().over(
+        partition_by=Application.stage,
+        order_by=(Application.due_at.asc().nulls_last(), Application.id),
+    ).label("rank")
+    inner = (
+        select(Application.id.label("id"), rank)
+        .join(Position, Position.id == Application.position_id)
+        .where(queries.is_open())
+    )
+    if position_id:
+        inner = inner.where(Application.position_id == position_id)
+    else:
+        inner = inner.where(Position.status == "open")
+    if owner_id:
+        inner = inner.where(Application.owner_id == owner_id)
+    ranked = inner.subquery()
+    cards = db.session.scalars(
+        select(Application)
+        .join(ranked, ranked.c.id == Application.id)
+        .where(ranked.c.rank <= BOARD_COLUMN_LIMIT)
+        .options(joinedload(Application.candidate), joinedload(Application.position))
+        .order_by(ranked.c.rank)
+    ).unique().all()
+    columns: dict[str, list[Application]] = {stage.value: [] for stage in OPEN_STAGES}
+    for application in cards:
+        columns[application.stage].append(application)
+    counts = stage_counts(position_id, owner_id)
+    positions = db.session.scalars(select(Position).where(Position.status == "open").order_by(Position.title)).all()
+    owners = db.session.scalars(
+        select(User).where(User.role.in_([Role.RECRUITER.value, Role.ADMIN.value])).order_by(User.name)
+    ).all()
+    position = next((p for p in positions if p.id == position_id), None)
+    if position_id and position is None:
+        position = db.session.get(Position, position_id)
+    return render_template("dashboard/board.html", columns=columns, counts=counts, stages=OPEN_STAGES, now=now,
+                           positions=positions, owners=owners, position=position, owner_id=owner_id,
+                           policy=get_policy(), column_limit=BOARD_COLUMN_LIMIT)

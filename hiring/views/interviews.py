@@ -1,0 +1,36 @@
+"""My interviews: what is coming up for me, and where my feedback is still missing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload
+
+from .. import queries
+from ..extensions import db
+from ..models import Application, Interview, PanelMember, utcnow
+from ..pipeline import Action
+from . import require_action
+from .dashboard import ATTENTION_LIMIT, _awaiting_my_feedback
+
+bp = Blueprint("interviews", __name__, url_prefix="/interviews")
+
+
+@bp.get("/mine")
+@require_action(Action.SUBMIT_FEEDBACK)
+def mine():
+    now = utcnow()
+    upcoming = db.session.scalars(
+        select(Interview)
+        .join(PanelMember, and_(PanelMember.interview_id == Interview.id, PanelMember.user_id == current_user.id))
+        .join(Application, Application.id == Interview.application_id)
+        .where(Interview.held_at.is_(None), Interview.cancelled_at.is_(None), queries.is_open())
+        .options(joinedload(Interview.application).joinedload(Application.candidate),
+                 joinedload(Interview.application).joinedload(Application.position),
+                 joinedload(Interview.panel).joinedload(PanelMember.user))
+        .order_by(Interview.scheduled_at)
+        .limit(ATTENTION_LIMIT)
+    ).unique().all()
+    awaiting = db.session.scalars(_awaiting_my_feedback(current_user).limit(ATTENTION_LIMIT)).unique().all()
+    return render_template("interviews/mine.html", upcoming=upcoming, awaiting=awaiting, now=now)

@@ -1,0 +1,111 @@
+"""Positions: list, create, edit, close and reopen."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from .. import services
+from ..extensions import db
+from ..forms import ConfirmForm, PositionForm, apply_field_errors, choices
+from ..models import OPEN_STAGE_VALUES, Application, Position, User
+from ..pipeline import Action, InvalidInput, Role
+from . import require_action
+
+bp = Blueprint("positions", __name__, url_prefix="/positions")
+
+
+def _people(roles: list[str]) -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.name)))
+
+
+def _with_choices(form: PositionForm) -> PositionForm:
+    form.owner_id.choices = choices([(0, "— nobody yet —")] + [
+        (u.id, f"{u.name} ({u.role})") for u in _people([Role.RECRUITER.value, Role.ADMIN.value])])
+    form.hiring_manager_id.choices = choices([(0, "— nobody yet —")] + [
+        (u.id, u.name) for u in _people([Role.MANAGER.value])])
+    return form
+
+
+@bp.get("/")
+@require_action(Action.VIEW_ALL)
+def index():
+    show = request.args.get("show", "open")
+    stmt = (select(Position).options(joinedload(Position.owner), joinedload(Position.hiring_manager))
+            .order_by(Position.status.desc(), Position.title))
+    if show != "all":
+        stmt = stmt.where(Position.status == "open")
+    positions = db.session.scalars(stmt).all()
+    counts = dict(db.session.execute(
+        select(Application.position_id, func.count())
+        .where(Application.stage.in_(OPEN_STAGE_VALUES))
+        .group_by(Application.position_id)
+    ).all())
+    return render_template("positions/index.html", positions=positions, counts=counts, show=show,
+                           confirm=ConfirmForm())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require_action(Action.MANAGE_POSITIONS)
+def create():
+    form = _with_choices(PositionForm())
+    if request.method == "GET" and current_user.role in (Role.RECRUITER, Role.ADMIN):
+        form.owner_id.data = current_user.id
+    if form.validate_on_submit():
+        try:
+            position = services.create_position(
+                form.title.data, department=form.department.data or "",
+                owner_id=form.owner_id.data or None, hiring_manager_id=form.hiring_manager_id.data or None,
+                actor=current_user)
+        except InvalidInput as exc:
+            if not apply_field_errors(form, exc.fields):
+                flash(str(exc), "error")
+        else:
+            flash(f"Position “{position.title}” created. Next: add applications from Candidates.", "success")
+            return redirect(url_for("positions.index"))
+    return render_template("positions/form.html", form=form, position=None)
+
+
+@bp.route("/<int:position_id>/edit", methods=["GET", "POST"])
+@require_action(Action.MANAGE_POSITIONS)
+def edit(position_id: int):
+    position = db.get_or_404(Position, position_id)
+    form = _with_choices(PositionForm(obj=position) if request.method == "GET" else PositionForm())
+    if request.method == "GET":
+        form.owner_id.data = position.owner_id or 0
+        form.hiring_manager_id.data = position.hiring_manager_id or 0
+    if form.validate_on_submit():
+        try:
+            services.update_position(
+                position, title=form.title.data, department=form.department.data or "",
+                owner_id=form.owner_id.data or None, hiring_manager_id=form.hiring_manager_id.data or None,
+                actor=current_user)
+        except InvalidInput as exc:
+            if not apply_field_errors(form, exc.fields):
+                flash(str(exc), "error")
+        else:
+            flash("Position saved.", "success")
+            return redirect(url_for("positions.index"))
+    return render_template("positions/form.html", form=form, position=position)
+
+
+@bp.post("/<int:position_id>/close")
+@require_action(Action.MANAGE_POSITIONS)
+def close(position_id: int):
+    position = db.get_or_404(Position, position_id)
+    services.close_position(position, actor=current_user)
+    flash(f"“{position.title}” is closed and takes no new applications. Open applications stay as they are.",
+          "success")
+    return redirect(url_for("positions.index"))
+
+
+@bp.post("/<int:position_id>/reopen")
+@require_action(Action.MANAGE_POSITIONS)
+def reopen(position_id: int):
+    position = db.get_or_404(Position, position_id)
+    services.update_position(position, status="open", actor=current_user)
+    flash(f"“{position.title}” is open again.", "success")
+    return redirect(url_for("positions.index"))

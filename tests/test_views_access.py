@@ -1,0 +1,112 @@
+"""Every page × every role: allowed → 200, forbidden → the friendly 403 without data,
+anonymous → the login page."""
+
+from __future__ import annotations
+
+import pytest
+
+ALL = {"admin", "recruiter", "interviewer", "manager"}
+VIEWERS = {"admin", "recruiter", "manager"}
+EDITORS = {"admin", "recruiter"}
+
+# (path template, roles allowed to GET it)
+PAGES = [
+    ("/", ALL),
+    ("/board", VIEWERS),
+    ("/positions/{position}/board", VIEWERS),
+    ("/candidates/", VIEWERS),
+    ("/candidates/new-application", EDITORS),
+    ("/positions/", VIEWERS),
+    ("/positions/new", EDITORS),
+    ("/positions/{position}/edit", EDITORS),
+    ("/interviews/mine", ALL),
+    ("/admin/settings", {"admin"}),
+    ("/admin/users", {"admin"}),
+]
+
+# (path template, form data, roles allowed to POST it) — forbidden roles must change nothing
+POSTS = [
+    ("/positions/{position}/close", {}, EDITORS),
+    ("/positions/new", {"title": "Firmware Lead", "owner_id": "0", "hiring_manager_id": "0"}, EDITORS),
+    ("/admin/settings", {"applied_days": "10"}, {"admin"}),
+    ("/admin/users", {"name": "N", "email": "n@example.com", "role": "interviewer", "password": "long enough"},
+     {"admin"}),
+    ("/admin/users/{other}/active", {"active": "0"}, {"admin"}),
+    ("/admin/users/{other}/role", {"uX-role": "manager"}, {"admin"}),
+    ("/candidates/new-application", {"position_id": "{position}", "name": "Ada", "email": "ada@example.org",
+                                     "language": "en"}, EDITORS),
+]
+
+
+@pytest.fixture
+def world(factory):
+    admin = factory.user("admin", name="Secret Admin")
+    position = factory.position(title="Confidential Role")
+    application = factory.application("first_interview", position=position)
+    other = factory.user("interviewer", name="Other Person")
+    return {"admin": admin, "position": position, "application": application, "other": other,
+            "fmt": {"position": position.id, "other": other.id}}
+
+
+def _user_for(role, world, factory):
+    if role == "admin":
+        return world["admin"]
+    return factory.user(role)
+
+
+SETTINGS = {"applied_days": "10", "first_decision_days": "7", "second_interview_days": "14",
+            "final_decision_days": "7", "offer_days": "7", "holiday_country": "DE", "timezone": "Europe/Berlin",
+            "due_soon_days": "2", "delay_notice_days": "2", "digest_weekday": "0", "digest_hour": "8"}
+POSTS[2] = ("/admin/settings", SETTINGS, {"admin"})
+
+
+# One test per role walks every page (building the data once per role keeps the suite fast).
+@pytest.mark.parametrize("role", sorted(ALL))
+def test_get_pages_by_role(client, login, factory, world, role):
+    login(_user_for(role, world, factory))
+    for path, allowed in PAGES:
+        path = path.format(**world["fmt"])
+        response = client.get(path)
+        html = response.get_data(as_text=True)
+        if role in allowed:
+            assert response.status_code == 200, (path, role, html[:300])
+            assert "<h1" in html
+        else:
+            assert response.status_code == 403, (path, role)
+            assert "Not for your role" in html, path
+            assert "Confidential Role" not in html and "Secret Admin" not in html, path
+
+
+def test_anonymous_get_goes_to_login(client, world):
+    for path, _ in PAGES:
+        response = client.get(path.format(**world["fmt"]))
+        assert response.status_code == 302, path
+        assert "/login?next=" in response.headers["Location"], path
+
+
+@pytest.mark.parametrize("role", sorted(ALL))
+def test_posts_by_role(client, login, factory, world, role):
+    """Allowed POSTs change something (and audit it); forbidden ones answer 403 and change nothing."""
+    from hiring.extensions import db
+    from hiring.models import AuditEvent
+
+    login(_user_for(role, world, factory))
+    for path, data, allowed in reversed(POSTS):  # closing the position comes last
+        path = path.format(**world["fmt"])
+        data = {k.replace("uX", f"u{world['other'].id}"): v.format(**world["fmt"]) for k, v in data.items()}
+        before = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
+        response = client.post(path, data=data)
+        after = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
+        if role in allowed:
+            assert response.status_code == 302, (path, role, response.get_data(as_text=True)[:800])
+            assert after > before, path
+        else:
+            assert response.status_code == 403, (path, role)
+            assert after == before, path
+
+
+def test_anonymous_post_goes_to_login(client, world):
+    for path, _, _ in POSTS:
+        response = client.post(path.format(**world["fmt"]), data={})
+        assert response.status_code == 302, path
+        assert "/login" in response.headers["Location"], path
