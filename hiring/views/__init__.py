@@ -1,6 +1,9 @@
 """The hiring team's web UI: blueprints, the login wall, role checks, error pages, headers.
 
-Every page requires login except the ones marked ``@public``; the JSON API (blueprint
+Adding a page: a module here with a Blueprint ``bp`` (listed in PAGE_MODULES), views
+guarded with ``@require_action(Action.X)`` or ``forbid_unless(...)``, templates that
+extend base.html and use the macros in _macros.html. Every page requires login except
+the ones marked ``@public``; the JSON API (blueprint
 ``api``) authenticates on its own and is left alone here. Role checks go through
 ``require_action`` (decorator) or ``forbid_unless`` (inline), both of which answer with
 the friendly 403 page and never with the data.
@@ -118,10 +121,23 @@ def _wants_json() -> bool:
     return request.blueprint in _SELF_AUTHENTICATING_BLUEPRINTS or request.path.startswith("/api/")
 
 
-def init_app(app: Flask) -> None:
-    from . import admin, auth, candidates, dashboard, interviews, positions
+# Each module of this package with a blueprint ``bp``; a page module missing here is
+# simply skipped, so a new page needs only its file and an entry in this list.
+PAGE_MODULES = ("auth", "dashboard", "candidates", "positions", "interviews", "admin", "applications",
+                "documents", "emails")
 
-    for module in (auth, dashboard, candidates, positions, interviews, admin):
+
+def init_app(app: Flask) -> None:
+    import importlib
+
+    for name in PAGE_MODULES:
+        module_name = f"{__name__}.{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
         app.register_blueprint(module.bp)
     for endpoint, function in app.view_functions.items():
         if getattr(function, "_hiring_public", False):
