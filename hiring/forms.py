@@ -22,6 +22,17 @@ from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Leng
 from .pipeline import Role
 
 
+def valid_timezone(form, field) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from wtforms.validators import ValidationError
+
+    try:
+        ZoneInfo((field.data or "").strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"Unknown time zone “{field.data}” (use e.g. Europe/Berlin).") from None
+
+
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms 3.3 select choices."""
     return [SelectChoice(value, label) for value, label in pairs]
@@ -123,7 +134,8 @@ class PolicyForm(FlaskForm):
     holiday_country = StringField("Holiday country (ISO code)", validators=[
         DataRequired("Enter a country code such as DE."), Length(min=2, max=3)])
     holiday_subdivision = StringField("Holiday region (optional, e.g. BY)", validators=[Optional(), Length(max=10)])
-    timezone = StringField("Company time zone", validators=[DataRequired("Enter a time zone such as Europe/Berlin.")])
+    timezone = StringField("Company time zone", validators=[
+        DataRequired("Enter a time zone such as Europe/Berlin."), valid_timezone])
     due_soon_days = IntegerField("“Due soon” window (days)", validators=[
         InputRequired("Enter a number of days."), NumberRange(0, 30, "Enter a number of days between 0 and 30.")])
     delay_notice_days = IntegerField("Send the candidate a delay notice when overdue by more than (days; 0 = off)",

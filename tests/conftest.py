@@ -128,3 +128,17 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch):
+    """scrypt at werkzeug's production cost takes ~0.3 s per hash; tests create many users.
+    Same algorithm and code path, lower work factor (the cost is stored in each hash)."""
+    from werkzeug import security
+
+    import hiring.models
+
+    def cheap(password: str, method: str = "scrypt:1024:8:1", salt_length: int = 16) -> str:
+        return security.generate_password_hash(password, method="scrypt:1024:8:1", salt_length=salt_length)
+
+    monkeypatch.setattr(hiring.models, "generate_password_hash", cheap)

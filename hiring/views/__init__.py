@@ -207,6 +207,17 @@ def init_app(app: Flask) -> None:
         except ValueError:
             return str(value)
 
+    @app.template_filter("ago")
+    def _ago(value):
+        """A past moment for people: 'today', 'yesterday', '3 days ago' (company zone)."""
+        if value is None:
+            return ""
+        policy = get_policy()
+        days = (pipeline.local_date(utcnow(), policy) - pipeline.local_date(value, policy)).days
+        if days <= 0:
+            return "today"
+        return "yesterday" if days == 1 else f"{days} days ago"
+
     @app.template_filter("days_since")
     def _days_since(value):
         """Whole days from ``value`` to today in the company zone ("3 days in stage")."""

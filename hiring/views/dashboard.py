@@ -12,7 +12,7 @@ from datetime import datetime
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import queries
 from ..extensions import db
@@ -33,7 +33,16 @@ REASON_LABELS = {
     "decision": "Awaiting my decision",
     "approval": "Awaiting my offer decision",
     "expedite": "Competing offer",
-    "schedule": "Schedule first interview",
+    "schedule": "Schedule the first interview",
+}
+# What moves an application on, for items that are here only because of their date.
+NEXT_STEP = {
+    Stage.APPLIED.value: "Next: schedule the first interview or reject",
+    Stage.FIRST_INTERVIEW.value: "Next: hold the first interview",
+    Stage.FIRST_DECISION.value: "Next: debrief and decide on a second interview",
+    Stage.SECOND_INTERVIEW.value: "Next: hold the second interview",
+    Stage.FINAL_DECISION.value: "Next: the offer decision with management",
+    Stage.OFFER.value: "Next: record the candidate's answer to the offer",
 }
 
 
@@ -156,7 +165,7 @@ def index():
     items = attention_items(current_user, now, everyone=everyone)
     counts = stage_counts() if current_user.can(Action.VIEW_ALL) else None
     return render_template("dashboard/index.html", items=items, counts=counts, now=now, everyone=everyone,
-                           reason_labels=REASON_LABELS, stages=OPEN_STAGES, policy=get_policy(),
+                           reason_labels=REASON_LABELS, next_step=NEXT_STEP, stages=OPEN_STAGES, policy=get_policy(),
                            limit=ATTENTION_LIMIT)
 
 
@@ -202,7 +211,8 @@ def _board(position_id: int | None):
         select(Application)
         .join(ranked, ranked.c.id == Application.id)
         .where(ranked.c.rank <= BOARD_COLUMN_LIMIT)
-        .options(joinedload(Application.candidate), joinedload(Application.position))
+        .options(joinedload(Application.candidate), joinedload(Application.position),
+                 selectinload(Application.interviews))
         .order_by(ranked.c.rank)
     ).unique().all()
     columns: dict[str, list[Application]] = {stage.value: [] for stage in OPEN_STAGES}

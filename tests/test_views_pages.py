@@ -1,0 +1,331 @@
+"""What the pages show and do: dashboard, board, candidates, positions, my interviews,
+settings and users. Data is built relative to the real clock, because pages use it."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+
+from hiring import services
+from hiring.extensions import db
+from hiring.models import Application, Candidate, Document, Position, User, utcnow
+from hiring.settings import get_policy
+
+
+def _ago(days: float):
+    return utcnow() - timedelta(days=days)
+
+
+def _text(response) -> str:
+    """The page's visible text, tags removed and spaces collapsed, for order checks."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture
+def team(factory):
+    recruiter = factory.user("recruiter", name="Rita Recruiter")
+    other_recruiter = factory.user("recruiter", name="Robin Recruiter")
+    manager = factory.user("manager", name="Mona Manager")
+    ivan, ines = factory.user("interviewer", name="Ivan Interviewer"), factory.user("interviewer", name="Ines")
+    position = factory.position(title="Firmware Engineer", owner=recruiter, hiring_manager=manager)
+    other_position = factory.position(title="FPGA Developer", owner=other_recruiter)
+    return {"recruiter": recruiter, "other_recruiter": other_recruiter, "manager": manager, "ivan": ivan,
+            "ines": ines, "position": position, "other_position": other_position}
+
+
+def _named(application: Application, name: str) -> Application:
+    """Give a factory-built candidate a name we can look for on the page."""
+    application.candidate.name = name
+    db.session.commit()
+    return application
+
+
+class TestDashboard:
+    def test_recruiter_sees_own_urgent_work_most_urgent_first(self, client, login, factory, team):
+        pos = team["position"]
+        _named(factory.application("applied", position=pos, at=_ago(13)), "Due Soon Dora")
+        _named(factory.application("applied", position=pos, at=_ago(20)), "Overdue Olga")
+        _named(factory.application("first_decision", position=pos, at=_ago(1),
+                                   panel=[team["ivan"], team["ines"]], recommendations=["yes", "yes"]),
+               "Decide Dieter")
+        _named(factory.application("second_interview", position=pos, at=_ago(1),
+                                   panel=[team["ivan"]], recommendations=["yes"]), "Calm Carl")
+        _named(factory.application("applied", position=team["other_position"], at=_ago(25)), "Robins Rolf")
+        login(team["recruiter"])
+        page = _text(client.get("/"))
+        assert page.index("Overdue Olga") < page.index("Due Soon Dora") < page.index("Decide Dieter")
+        assert "6 days overdue" in page
+        assert "tomorrow" in page or "today" in page
+        assert "Awaiting my decision" in page
+        assert "Calm Carl" not in page  # nothing due and nothing for me to decide
+        assert "Robins Rolf" not in page  # someone else's
+        everyone = _text(client.get("/?scope=all"))
+        assert "Robins Rolf" in everyone
+        html = client.get("/").get_data(as_text=True)
+        olga = db.session.scalar(db.select(Application).join(Candidate).where(Candidate.name == "Overdue Olga"))
+        assert f'href="/applications/{olga.id}"' in html
+
+    def test_counts_per_stage_across_open_positions(self, client, login, factory, team):
+        factory.application("applied", position=team["position"], at=_ago(1))
+        factory.application("applied", position=team["other_position"], at=_ago(1))
+        factory.application("rejected", position=team["position"], at=_ago(1))
+        closed = factory.position(title="Closed Role", owner=team["recruiter"])
+        factory.application("applied", position=closed, at=_ago(1))
+        services.close_position(closed, actor=team["recruiter"])
+        login(team["recruiter"])
+        page = _text(client.get("/"))
+        assert re.search(r"Open applications by stage 2 Applied 0 First interview", page), page
+
+    def test_interviewer_sees_only_feedback_awaited_from_them(self, client, login, factory, team):
+        mine = _named(factory.application("first_decision", position=team["position"], at=_ago(2),
+                                          panel=[team["ivan"], team["ines"]], recommendations=["", "yes"]),
+                      "Feedback Fritz")
+        _named(factory.application("applied", position=team["position"], at=_ago(20)), "Not Mine Nora")
+        login(team["ivan"])
+        page = _text(client.get("/"))
+        assert "Feedback Fritz" in page and "Awaiting my feedback" in page
+        assert "Not Mine Nora" not in page
+        assert "Open applications by stage" not in page  # interviewers see their panels only
+        assert client.get("/?scope=all").status_code == 200
+        assert "Not Mine Nora" not in _text(client.get("/?scope=all"))
+        # Once given, the feedback no longer needs attention.
+        interview = mine.current_interview()
+        services.submit_feedback(interview, interviewer=team["ivan"], recommendation="yes")
+        assert "Feedback Fritz" not in _text(client.get("/"))
+        assert "All your feedback is in" in _text(client.get("/interviews/mine"))
+
+    def test_manager_sees_the_offer_decisions_of_their_positions(self, client, login, factory, team):
+        _named(factory.application("final_decision", position=team["position"], at=_ago(1),
+                                   panel=[team["ivan"]], recommendations=["strong_yes"]), "Offer Otto")
+        _named(factory.application("final_decision", position=team["other_position"], at=_ago(1),
+                                   panel=[team["ivan"]], recommendations=["yes"]), "Elsewhere Emil")
+        login(team["manager"])
+        page = _text(client.get("/"))
+        assert "Offer Otto" in page and "Awaiting my offer decision" in page
+        assert "Elsewhere Emil" not in page
+
+    def test_empty_state_says_what_to_do_next(self, client, login, team):
+        login(team["recruiter"])
+        page = _text(client.get("/"))
+        assert "Nothing needs you right now" in page and "Candidates" in page
+
+
+class TestBoard:
+    def test_columns_cards_and_filters(self, client, login, factory, team):
+        _named(factory.application("applied", position=team["position"], at=_ago(20)), "Late Lara")
+        _named(factory.application("first_decision", position=team["position"], at=_ago(3),
+                                   panel=[team["ivan"]], recommendations=["yes"]), "Debrief Dana")
+        _named(factory.application("applied", position=team["other_position"], at=_ago(2)), "Other Otto")
+        _named(factory.application("hired", position=team["position"], at=_ago(2)), "Hired Hanna")
+        login(team["recruiter"])
+        page = _text(client.get("/board"))
+        assert "Applied (2)" in page and "Debrief decision (1)" in page
+        assert "Late Lara" in page and "Other Otto" in page and "Hired Hanna" not in page
+        assert "20 days in stage" in page and "Overdue" in page
+        assert "Other Otto" not in _text(client.get(f"/board?position={team['position'].id}"))
+        by_position = _text(client.get(f"/positions/{team['position'].id}/board"))
+        assert "Late Lara" in by_position and "Other Otto" not in by_position
+        by_owner = _text(client.get(f"/board?owner={team['other_recruiter'].id}"))
+        assert "Other Otto" in by_owner and "Late Lara" not in by_owner
+        assert client.get("/positions/999999/board").status_code == 404
+        assert client.get("/board?position=abc&owner=;drop").status_code == 200
+
+    def test_empty_board_says_what_to_do(self, client, login, team):
+        login(team["recruiter"])
+        assert "No open applications" in _text(client.get("/board"))
+
+
+class TestCandidates:
+    def test_search_by_name_or_email_and_paginate(self, client, login, factory, team):
+        for n in range(27):
+            factory.application("applied", position=team["position"], at=_ago(1), email=f"batch{n:02d}@example.org")
+        special = factory.application("applied", position=team["position"], at=_ago(1), email="x_y@example.org")
+        _named(special, "Zoë 100% Unique")
+        login(team["recruiter"])
+        first = _text(client.get("/candidates/"))
+        assert "Page 1 of 2" in first and "28 candidates" in first
+        assert "Page 2 of 2" in _text(client.get("/candidates/?page=2"))
+        assert "Zoë 100% Unique" in _text(client.get("/candidates/?q=zoë"))
+        assert "1 candidate matching" in _text(client.get("/candidates/?q=100%25"))  # % is literal
+        assert "1 candidate matching" in _text(client.get("/candidates/?q=x_y"))  # _ is literal
+        assert "1 candidate matching" in _text(client.get("/candidates/?q=BATCH07"))
+        nobody = _text(client.get("/candidates/?q=nobody-here"))
+        assert "Nobody matches" in nobody
+        assert client.get("/candidates/?page=99").status_code == 200
+
+    def test_new_application_with_document(self, client, login, team):
+        login(team["recruiter"])
+        form = {"position_id": team["position"].id, "name": "Nina New", "email": "Nina@Example.org",
+                "phone": "+49 30 1234", "language": "de", "talent_pool_consent": "y",
+                "document": (io.BytesIO(b"%PDF-1.4 cv"), "Nina CV.pdf")}
+        response = client.post("/candidates/new-application", data=form, content_type="multipart/form-data")
+        assert response.status_code == 302
+        application = db.session.scalar(db.select(Application).join(Candidate).where(
+            Candidate.email == "nina@example.org"))
+        assert response.headers["Location"] == f"/applications/{application.id}"
+        assert application.candidate.language == "de" and application.candidate.talent_pool_consent
+        document = db.session.scalar(db.select(Document).where(Document.application_id == application.id))
+        assert document.filename == "Nina CV.pdf" and document.content_type == "application/pdf"
+
+    def test_bad_input_keeps_everything_and_saves_nothing(self, client, login, team):
+        login(team["recruiter"])
+        form = {"position_id": team["position"].id, "name": "Nina New", "email": "nina@example.org",
+                "language": "en", "document": (io.BytesIO(b"MZ not a document"), "cv.exe")}
+        response = client.post("/candidates/new-application", data=form, content_type="multipart/form-data")
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert 'id="document-error"' in html and "PDF, DOC, DOCX or ODT" in html
+        assert 'value="Nina New"' in html and 'value="nina@example.org"' in html
+        assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 0
+        bad_email = client.post("/candidates/new-application", data={**form, "email": "nope", "document": None})
+        assert 'id="email-error"' in bad_email.get_data(as_text=True)
+
+    def test_existing_candidate_and_duplicate(self, client, login, factory, team):
+        existing = factory.application("applied", position=team["position"], at=_ago(1))
+        login(team["recruiter"])
+        prefilled = client.get(f"/candidates/new-application?candidate={existing.candidate_id}")
+        assert f'value="{existing.candidate.email}"' in prefilled.get_data(as_text=True)
+        duplicate = client.post("/candidates/new-application", data={
+            "position_id": team["position"].id, "name": existing.candidate.name,
+            "email": existing.candidate.email, "language": "en"})
+        assert duplicate.status_code == 200
+        assert "already applied" in duplicate.get_data(as_text=True)
+        again = client.post("/candidates/new-application", data={
+            "position_id": team["other_position"].id, "name": existing.candidate.name,
+            "email": existing.candidate.email, "language": "en"})
+        assert again.status_code == 302
+        assert db.session.scalar(db.select(db.func.count()).select_from(Candidate)) == 1
+
+    def test_closed_position_cannot_be_chosen(self, client, login, team):
+        services.close_position(team["other_position"], actor=team["other_recruiter"])
+        login(team["recruiter"])
+        response = client.post("/candidates/new-application", data={
+            "position_id": team["other_position"].id, "name": "Late", "email": "late@example.org",
+            "language": "en"})
+        assert response.status_code == 200
+        assert 'id="position_id-error"' in response.get_data(as_text=True)
+
+
+class TestPositions:
+    def test_create_edit_close_reopen(self, client, login, team):
+        login(team["recruiter"])
+        missing = client.post("/positions/new", data={"title": " ", "department": "R&D", "owner_id": "0",
+                                                      "hiring_manager_id": "0"})
+        assert 'id="title-error"' in missing.get_data(as_text=True)
+        assert 'value="R&amp;D"' in missing.get_data(as_text=True)
+        created = client.post("/positions/new", data={"title": "Test Lead", "department": "QA", "owner_id": "0",
+                                                      "hiring_manager_id": str(team["manager"].id)})
+        assert created.status_code == 302
+        position = db.session.scalar(db.select(Position).where(Position.title == "Test Lead"))
+        assert position.owner_id == team["recruiter"].id  # the creating recruiter owns it by default
+        assert position.hiring_manager_id == team["manager"].id
+        wrong_manager = client.post(f"/positions/{position.id}/edit", data={
+            "title": "Test Lead", "owner_id": str(team["recruiter"].id), "hiring_manager_id": str(team["ivan"].id)})
+        assert wrong_manager.status_code == 200  # an interviewer is not among the choices
+        assert 'id="hiring_manager_id-error"' in wrong_manager.get_data(as_text=True)
+        client.post(f"/positions/{position.id}/edit", data={
+            "title": "Senior Test Lead", "department": "QA", "owner_id": str(team["other_recruiter"].id),
+            "hiring_manager_id": str(team["manager"].id)})
+        db.session.refresh(position)
+        assert (position.title, position.owner_id) == ("Senior Test Lead", team["other_recruiter"].id)
+        client.post(f"/positions/{position.id}/close")
+        db.session.refresh(position)
+        assert position.status == "closed"
+        client.get("/positions/")  # shows (and so consumes) the "closed" message
+        assert "Senior Test Lead" not in _text(client.get("/positions/"))
+        assert "Senior Test Lead" in _text(client.get("/positions/?show=all"))
+        client.post(f"/positions/{position.id}/reopen")
+        db.session.refresh(position)
+        assert position.status == "open"
+
+
+class TestMyInterviews:
+    def test_upcoming_and_awaiting(self, client, login, factory, team):
+        application = _named(factory.application("applied", position=team["position"], at=_ago(1)), "Ulla Upcoming")
+        services.schedule_interview(application, round=1, scheduled_at=utcnow() + timedelta(days=3),
+                                    panel_user_ids=[team["ivan"].id, team["ines"].id], location="Room 7",
+                                    actor=team["recruiter"])
+        _named(factory.application("first_decision", position=team["position"], at=_ago(1),
+                                   panel=[team["ivan"]], recommendations=[""]), "Held Harald")
+        login(team["ivan"])
+        page = _text(client.get("/interviews/mine"))
+        assert "Ulla Upcoming" in page and "Room 7" in page and "in 3 days" in page
+        assert "Held Harald" in page and "Give feedback" in page
+        assert page.index("Awaiting my feedback") < page.index("Held Harald") < page.index("Upcoming")
+        assert "(yesterday)" in page
+        client.post("/logout")
+        login(team["ines"])
+        assert "Held Harald" not in _text(client.get("/interviews/mine"))
+
+
+class TestSettings:
+    def _form(self, **changes):
+        policy = get_policy().to_dict()
+        data = {k: str(v) for k, v in policy.items() if not isinstance(v, bool)}
+        data.update({k: str(v) for k, v in changes.items()})
+        return data
+
+    def test_save_and_errors_next_to_fields(self, client, login, factory):
+        admin = factory.user("admin")
+        login(admin)
+        page = client.get("/admin/settings").get_data(as_text=True)
+        assert 'value="Europe/Berlin"' in page and 'value="14"' in page
+        bad = client.post("/admin/settings", data=self._form(timezone="Mars/Olympus", applied_days="0"))
+        html = bad.get_data(as_text=True)
+        assert bad.status_code == 200
+        assert 'id="timezone-error"' in html and "Mars/Olympus" in html
+        assert 'id="applied_days-error"' in html
+        good = client.post("/admin/settings", data=self._form(applied_days="10", business_days="y",
+                                                                holiday_subdivision="by", digest_weekday="4"))
+        assert good.status_code == 302
+        from hiring.settings import forget_policy
+
+        forget_policy()
+        policy = get_policy()
+        assert (policy.applied_days, policy.business_days, policy.holiday_subdivision, policy.digest_weekday) == (
+            10, True, "BY", 4)
+        bad_holidays = client.post("/admin/settings", data=self._form(business_days="y", holiday_country="XX"))
+        assert 'id="holiday_country-error"' in bad_holidays.get_data(as_text=True)
+
+
+class TestUsers:
+    def test_create_change_role_deactivate_reactivate(self, client, login, factory):
+        admin = factory.user("admin")
+        login(admin)
+        created = client.post("/admin/users", data={"name": "Ian", "email": "ian@example.com",
+                                                    "role": "interviewer", "password": "long enough"})
+        assert created.status_code == 302
+        ian = db.session.scalar(db.select(User).where(User.email == "ian@example.com"))
+        duplicate = client.post("/admin/users", data={"name": "Ian 2", "email": "IAN@example.com",
+                                                      "role": "manager", "password": "long enough"})
+        assert 'id="email-error"' in duplicate.get_data(as_text=True)
+        assert 'value="Ian 2"' in duplicate.get_data(as_text=True)
+        client.post(f"/admin/users/{ian.id}/role", data={f"u{ian.id}-role": "manager"})
+        db.session.refresh(ian)
+        assert ian.role == "manager"
+        client.post(f"/admin/users/{ian.id}/active", data={"active": "0"})
+        db.session.refresh(ian)
+        assert ian.active is False
+        assert "Deactivated" in _text(client.get("/admin/users"))
+        client.post(f"/admin/users/{ian.id}/active", data={"active": "1"})
+        db.session.refresh(ian)
+        assert ian.active is True
+        assert client.post("/admin/users/999999/active", data={"active": "0"}).status_code == 404
+
+    def test_last_admin_is_protected_with_a_message_not_an_error(self, client, login, factory):
+        admin = factory.user("admin")
+        login(admin)
+        response = client.post(f"/admin/users/{admin.id}/role", data={f"u{admin.id}-role": "recruiter"},
+                               headers={"Referer": "http://localhost/admin/users"})
+        assert response.status_code == 302 and response.headers["Location"] == "/admin/users"
+        page = _text(client.get("/admin/users"))
+        assert "last active admin" in page
+        db.session.refresh(admin)
+        assert admin.role == "admin"
+        own = client.post(f"/admin/users/{admin.id}/active", data={"active": "0"}, follow_redirects=True)
+        assert "cannot deactivate your own account" in own.get_data(as_text=True)
