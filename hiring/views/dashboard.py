@@ -11,7 +11,7 @@ from datetime import datetime
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import queries
@@ -190,30 +190,32 @@ def position_board(position_id: int):
 def _board(position_id: int | None):
     now = utcnow()
     owner_id = _int_arg("owner")
-    # Rank within each stage by urgency, keep the first N per column: one query for all cards.
-    rank = func.row_number().over(
-        partition_by=Application.stage,
-        order_by=(Application.due_at.asc().nulls_last(), Application.id),
-    ).label("rank")
-    inner = (
-        select(Application.id.label("id"), rank)
-        .join(Position, Position.id == Application.position_id)
-        .where(queries.is_open())
-    )
-    if position_id:
-        inner = inner.where(Application.position_id == position_id)
-    else:
-        inner = inner.where(Position.status == "open")
-    if owner_id:
-        inner = inner.where(Application.owner_id == owner_id)
-    ranked = inner.subquery()
+    # The first N of each column, by urgency: one limited query per stage, each walking the
+    # (stage, due_at) index, glued into one statement with UNION ALL.
+    parts = []
+    for stage in OPEN_STAGES:
+        part = (
+            select(Application.id)
+            .join(Position, Position.id == Application.position_id)
+            .where(Application.stage == stage.value)
+            .order_by(Application.due_at.asc().nulls_last(), Application.id)
+            .limit(BOARD_COLUMN_LIMIT)
+        )
+        if position_id:
+            part = part.where(Application.position_id == position_id)
+        else:
+            part = part.where(Position.status == "open")
+        if owner_id:
+            part = part.where(Application.owner_id == owner_id)
+        sub = part.subquery()
+        parts.append(select(sub.c.id))
+    card_ids = union_all(*parts).subquery()
     cards = db.session.scalars(
         select(Application)
-        .join(ranked, ranked.c.id == Application.id)
-        .where(ranked.c.rank <= BOARD_COLUMN_LIMIT)
+        .where(Application.id.in_(select(card_ids.c.id)))
         .options(joinedload(Application.candidate), joinedload(Application.position),
                  selectinload(Application.interviews))
-        .order_by(ranked.c.rank)
+        .order_by(Application.due_at.asc().nulls_last(), Application.id)
     ).unique().all()
     columns: dict[str, list[Application]] = {stage.value: [] for stage in OPEN_STAGES}
     for application in cards:
