@@ -189,7 +189,10 @@ class Application(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __mapper_args__ = {"version_id_col": version}
+    # Every UPDATE checks the version it loaded (a concurrent edit raises StaleDataError),
+    # but only services.touch() increments it: once per change, however many flushes
+    # that change needs, and never for the jobs' own bookkeeping columns.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     candidate: Mapped[Candidate] = relationship(back_populates="applications")
     position: Mapped[Position] = relationship()

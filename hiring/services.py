@@ -100,6 +100,8 @@ def _transaction():
     except BaseException:
         db.session.rollback()
         raise
+    finally:
+        db.session.info.pop("hiring_version_bumped", None)
 
 
 def _audit(kind: str, now: datetime, actor: User | None, application: Application | None = None,
@@ -128,15 +130,26 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_version(application: Application, expected_version: int | None) -> None:
-    if expected_version is not None and int(expected_version) != application.version:
+def _check_version(application: Application, expected_version: int | str | None) -> None:
+    if expected_version is None:
+        return
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise InvalidInput("The form is damaged; reload the page.",
+                           {"expected_version": "Not a version number."}) from None
+    if expected != application.version:
         raise StaleVersion()
 
 
 def _touch(application: Application, now: datetime) -> None:
-    """Every change to an application bumps its version (optimistic locking)."""
+    """Every change to an application bumps its version (optimistic locking), by one."""
     application.updated_at = now
     flag_modified(application, "updated_at")  # an UPDATE even when `now` did not change
+    bumped = db.session.info.setdefault("hiring_version_bumped", set())
+    if id(application) not in bumped:
+        bumped.add(id(application))
+        application.version = (application.version or 0) + 1
     db.session.add(application)
 
 
@@ -605,6 +618,10 @@ def record_interview_held(interview: Interview, *, held_at: datetime | None = No
         raise IllegalTransition("This interview is already marked as held.")
     if held_at > now:
         raise InvalidInput("An interview cannot be held in the future.", {"held_at": "Not in the future."})
+    if held_at < application.stage_entered_at:
+        # The next answer date counts from held_at; before the stage began it would be fiction.
+        raise InvalidInput("The interview cannot have been held before it was arranged.",
+                           {"held_at": "Not before the interview was scheduled."})
     event_type = Event.FIRST_INTERVIEW_HELD if interview.round == 1 else Event.SECOND_INTERVIEW_HELD
     next_stage = _transition(application, event_type)
     with _transaction():
@@ -704,8 +721,12 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
         elif next_stage == Stage.OFFER:
             notify.to_candidate(application, "offer", key, now, promise=True)
         elif next_stage == Stage.REJECTED:
+            # Free the panel's and the candidate's calendars: no interview after a rejection.
+            attachments = [attachment for interview in _cancel_upcoming_interviews(application, now)
+                           for attachment in notify.interview_attachment(interview, cancelled=True)]
             notify.to_candidate(application, "rejection", key, now, feedback_text=_clean(candidate_feedback),
-                                invite_talent_pool=not application.candidate.talent_pool_consent)
+                                invite_talent_pool=not application.candidate.talent_pool_consent,
+                                attachments=attachments)
     return application
 
 
@@ -797,14 +818,19 @@ def withdraw(application: Application, *, reason: str = "", actor: User | None, 
     with _transaction():
         stage_before = application.stage
         _enter_stage(application, next_stage, now, now)
-        for interview in application.interviews:
-            if interview.held_at is None and interview.cancelled_at is None:
-                interview.cancelled_at = now
-                interview.ical_sequence += 1
+        _cancel_upcoming_interviews(application, now)
         _touch(application, now)
         event = _audit("withdrawn", now, actor, application, stage=stage_before, reason=_clean(reason))
         notify.to_candidate(application, "withdrawal_confirmation", f"withdrawn:{event.id}", now)
     return application
+
+
+def _cancel_upcoming_interviews(application: Application, now: datetime) -> list[Interview]:
+    cancelled = [i for i in application.interviews if i.held_at is None and i.cancelled_at is None]
+    for interview in cancelled:
+        interview.cancelled_at = now
+        interview.ical_sequence += 1
+    return cancelled
 
 
 def record_candidate_contact(application: Application, *, kind: str, channel: str, summary: str = "",
@@ -830,7 +856,9 @@ def record_candidate_contact(application: Application, *, kind: str, channel: st
         db.session.add(contact)
         _touch(application, now)
         db.session.flush()
-        _audit("candidate_contact", now, actor, application, contact_id=contact.id, kind=kind, channel=channel)
+        # "contact_kind": _audit's own first parameter is called kind.
+        _audit("candidate_contact", now, actor, application, contact_id=contact.id, contact_kind=kind,
+               channel=channel)
     return contact
 
 
@@ -888,7 +916,8 @@ def sniff_document_type(data: bytes) -> str | None:
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "doc"
+        # OLE2 also holds .xls, .msi and .msg files; a Word file has a WordDocument stream.
+        return "doc" if "WordDocument".encode("utf-16-le") in data else None
     if data.startswith(b"PK\x03\x04"):
         import io
         import zipfile
