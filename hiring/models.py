@@ -161,6 +161,8 @@ class Application(db.Model):
         Index("ix_application_stage_due_at", "stage", "due_at"),
         Index("ix_application_owner_stage", "owner_id", "stage"),
         Index("ix_application_position_stage", "position_id", "stage"),
+        # The deadline job finds competing offers not yet announced without a full scan.
+        Index("ix_application_competing_offer_deadline", "competing_offer_deadline"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,6 +175,8 @@ class Application(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The answer date the candidate was last told, and when we last wrote to them.
     promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When that promise was made: an email after it means the candidate has heard from us.
+    promise_made_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_candidate_email_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     competing_offer_deadline: Mapped[date | None] = mapped_column(Date)
     extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -184,6 +188,9 @@ class Application(db.Model):
     # due_at changes), so a rerun notifies nobody twice.
     due_soon_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Announced once per competing-offer deadline, and once per entry into the offer decision.
+    expedite_notified_for: Mapped[date | None] = mapped_column(Date)
+    needs_discussion_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

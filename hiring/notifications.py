@@ -113,6 +113,7 @@ def to_candidate(
     candidate = application.candidate
     if promise:
         application.promised_at = application.due_at
+        application.promise_made_at = now
     return queue_email(
         template=template,
         recipient=candidate.email,

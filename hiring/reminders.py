@@ -1,0 +1,306 @@
+"""What the scheduled jobs do: deadline notices, feedback reminders, delay notices, the digest.
+
+Each function takes ``now`` and is state-driven: it selects what is due and not yet done
+(the ``*_notified_at`` columns, reminder counters, idempotency keys) and marks it done in
+the same transaction as its audit event and outbox email. Running one twice, or hours
+late, therefore does the right thing once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from . import notifications as notify
+from . import pipeline, queries, services
+from .extensions import db
+from .models import Application, Feedback, Interview, OutboxEmail, PanelMember, Position, User
+from .pipeline import Flag, Stage
+from .services import _audit, _transaction
+from .settings import get_policy
+
+log = logging.getLogger(__name__)
+
+# The decision stage that follows each interview round: reminders stop once it is decided.
+DECISION_STAGE_FOR_ROUND = {1: Stage.FIRST_DECISION.value, 2: Stage.FINAL_DECISION.value}
+REMINDER_INTERVAL = timedelta(hours=24)
+# An hourly job would drift by up to an hour a day if it waited a full 24 h between reminders.
+REMINDER_SLACK = timedelta(hours=1)
+
+
+def _with_people():
+    return (
+        selectinload(Application.candidate),
+        selectinload(Application.owner),
+        selectinload(Application.position).selectinload(Position.owner),
+        selectinload(Application.position).selectinload(Position.hiring_manager),
+    )
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+
+def check_deadlines(now: datetime) -> dict[str, int]:
+    """Announce each flag once: due soon / overdue once per due date, expedite once per
+    competing-offer deadline, needs discussion once per offer decision.
+
+    One indexed query finds the applications with something to announce; applications
+    that need nothing cost no further statements.
+    """
+    policy = get_policy()
+    pending = or_(
+        and_(queries.flag_condition(Flag.DUE_SOON, now, policy), Application.due_soon_notified_at.is_(None)),
+        and_(queries.flag_condition(Flag.OVERDUE, now, policy), Application.overdue_notified_at.is_(None)),
+        and_(
+            queries.flag_condition(Flag.EXPEDITE, now, policy),
+            or_(Application.expedite_notified_for.is_(None),
+                Application.expedite_notified_for != Application.competing_offer_deadline),
+        ),
+        and_(
+            queries.flag_condition(Flag.NEEDS_DISCUSSION, now, policy),
+            or_(Application.needs_discussion_notified_at.is_(None),
+                Application.needs_discussion_notified_at < Application.stage_entered_at),
+        ),
+    )
+    applications = db.session.scalars(
+        select(Application).where(pending).options(*_with_people()).order_by(Application.id)
+    ).all()
+    counts: dict[str, int] = defaultdict(int)
+    for application in applications:
+        for flag in _announce(application, now, policy):
+            counts[flag] += 1
+    return {"applications": len(applications), **counts}
+
+
+def _announce(application: Application, now: datetime, policy: pipeline.Policy) -> list[str]:
+    flags = application.flags(now, policy)
+    marks: dict[str, object] = {}
+    announce: list[Flag] = []
+    if Flag.OVERDUE in flags and application.overdue_notified_at is None:
+        announce.append(Flag.OVERDUE)
+        # An application first seen overdue (the job was down) gets no stale due-soon notice.
+        marks.update(overdue_notified_at=now, due_soon_notified_at=application.due_soon_notified_at or now)
+    elif Flag.DUE_SOON in flags and application.due_soon_notified_at is None:
+        announce.append(Flag.DUE_SOON)
+        marks["due_soon_notified_at"] = now
+    if Flag.EXPEDITE in flags and application.expedite_notified_for != application.competing_offer_deadline:
+        announce.append(Flag.EXPEDITE)
+        marks["expedite_notified_for"] = application.competing_offer_deadline
+    if Flag.NEEDS_DISCUSSION in flags and (
+        application.needs_discussion_notified_at is None
+        or application.needs_discussion_notified_at < application.stage_entered_at
+    ):
+        announce.append(Flag.NEEDS_DISCUSSION)
+        marks["needs_discussion_notified_at"] = now
+    if not announce:
+        return []
+    recipient = notify.responsible_user(application)
+    with _transaction():
+        # A bulk UPDATE leaves the version alone: the job's bookkeeping must not make a
+        # recruiter's open form stale.
+        db.session.execute(
+            update(Application).where(Application.id == application.id).values(**marks),
+            execution_options={"synchronize_session": False},
+        )
+        for flag in announce:
+            _audit(f"{flag.value}_notice", now, None, application, due_at=application.due_at,
+                   recipient=recipient.email if recipient else None,
+                   competing_offer_deadline=application.competing_offer_deadline)
+            # The key names the date announced, so a new due date is announced anew.
+            about = {
+                Flag.EXPEDITE: str(application.competing_offer_deadline),
+                Flag.NEEDS_DISCUSSION: application.stage_entered_at.isoformat(),
+            }.get(flag, application.due_at.isoformat() if application.due_at else "")
+            notify.to_team_member(
+                recipient, f"{flag.value}_notice", f"application:{application.id}:{flag.value}:{about}", now,
+                application=application, days_overdue=_days_overdue(application, now, policy),
+                responsible_for_offer=application.stage == Stage.FINAL_DECISION.value,
+            )
+    return [flag.value for flag in announce]
+
+
+def _days_overdue(application: Application, now: datetime, policy: pipeline.Policy) -> int:
+    if application.due_at is None or application.due_at >= now:
+        return 0
+    return max(1, pipeline.days_overdue(application.due_at, now, policy))
+
+
+# --- feedback reminders ------------------------------------------------------------------------
+
+
+def send_feedback_reminders(now: datetime) -> dict[str, int]:
+    """Panel members without feedback: 24 h after the interview was held, then daily, at
+    most ``policy.feedback_reminder_max`` times, and only while the decision is open."""
+    policy = get_policy()
+    if policy.feedback_reminder_max <= 0:
+        return {"reminders": 0}
+    has_feedback = exists().where(Feedback.interview_id == PanelMember.interview_id,
+                                  Feedback.interviewer_id == PanelMember.user_id)
+    decision_open = or_(*[
+        and_(Interview.round == round_, Application.stage == stage)
+        for round_, stage in DECISION_STAGE_FOR_ROUND.items()
+    ])
+    rows = db.session.execute(
+        select(PanelMember, Interview, Application)
+        .join(Interview, Interview.id == PanelMember.interview_id)
+        .join(Application, Application.id == Interview.application_id)
+        .join(User, User.id == PanelMember.user_id)
+        .where(
+            Interview.held_at.is_not(None),
+            Interview.held_at <= now - REMINDER_INTERVAL,
+            Interview.cancelled_at.is_(None),
+            decision_open,
+            User.active.is_(True),
+            PanelMember.reminders_sent < policy.feedback_reminder_max,
+            or_(PanelMember.last_reminded_at.is_(None),
+                PanelMember.last_reminded_at <= now - REMINDER_INTERVAL + REMINDER_SLACK),
+            ~has_feedback,
+        )
+        .options(selectinload(PanelMember.user))
+        .order_by(Interview.id, PanelMember.user_id)
+    ).all()
+    sent = 0
+    for member, interview, application in rows:
+        number = member.reminders_sent + 1
+        with _transaction():
+            member.reminders_sent = number
+            member.last_reminded_at = now
+            _audit("feedback_reminder", now, None, application, interview_id=interview.id,
+                   interviewer=member.user.email, reminder=number)
+            notify.to_team_member(
+                member.user, "feedback_reminder", f"feedback-reminder:{interview.id}:{member.user_id}:{number}",
+                now, application=application, interview=interview, reminder_number=number,
+                reminder_max=policy.feedback_reminder_max,
+            )
+        sent += 1
+    return {"reminders": sent}
+
+
+# --- delay notices -----------------------------------------------------------------------------
+
+
+def send_delay_notices(now: datetime) -> dict[str, int]:
+    """Overdue by more than ``policy.delay_notice_days`` and the candidate has heard
+    nothing since we promised a date: tell them we need a little more time and set the
+    new date they will hear from us by (an automatic extension, reason in the audit log).
+
+    The offer stage is left out: there the date is the candidate's to answer by.
+    """
+    policy = get_policy()
+    if policy.delay_notice_days <= 0:
+        return {"delay_notices": 0, "disabled": 1}
+    waiting = and_(
+        queries.is_open(),
+        Application.stage != Stage.OFFER.value,
+        Application.due_at.is_not(None),
+        Application.due_at < now - timedelta(days=policy.delay_notice_days),
+        Application.promise_made_at.is_not(None),
+        or_(Application.last_candidate_email_at.is_(None),
+            Application.last_candidate_email_at <= Application.promise_made_at),
+    )
+    applications = db.session.scalars(
+        select(Application).where(waiting).options(*_with_people()).order_by(Application.due_at)
+    ).all()
+    sent = skipped = 0
+    for application in applications:
+        today = pipeline.local_date(now, policy)
+        until = today + timedelta(days=policy.delay_notice_extension_days)
+        if application.competing_offer_deadline is not None:
+            until = min(until, application.competing_offer_deadline - timedelta(days=1))
+        if until <= today:
+            # The competing offer leaves no later date to promise; the team has been told.
+            skipped += 1
+            log.warning("application %s: no delay notice, competing offer leaves no later date", application.id)
+            continue
+        overdue_days = _days_overdue(application, now, policy)
+        reason = (f"Automatic delay notice: the answer was due {pipeline.local_date(application.due_at, policy)} "
+                  f"and is {overdue_days} day{'s' if overdue_days != 1 else ''} overdue; the candidate "
+                  f"had heard nothing since we promised that date.")
+        try:
+            services.extend_deadline(application, until=until, reason=reason, actor=None, now=now, automatic=True)
+        except pipeline.DomainError as exc:  # e.g. changed by someone in the meantime: next run retries
+            log.warning("application %s: delay notice not sent: %s", application.id, exc)
+            skipped += 1
+            continue
+        sent += 1
+    return {"delay_notices": sent, "skipped": skipped}
+
+
+# --- the weekly digest -------------------------------------------------------------------------
+
+
+@dataclass
+class DigestItem:
+    application: Application
+    days_overdue: int
+    link: str
+
+
+@dataclass
+class DigestGroup:
+    position: Position
+    overdue: list[DigestItem] = field(default_factory=list)
+    due_this_week: list[DigestItem] = field(default_factory=list)
+
+
+def digest_week(now: datetime, policy: pipeline.Policy) -> tuple[str, datetime, datetime]:
+    """The ISO week of ``now`` in the company's zone: its label, when this week's digest
+    is due (policy weekday and hour) and the end of the week."""
+    local = now.astimezone(policy.tz)
+    year, week, weekday = local.isocalendar()
+    monday = local.date() - timedelta(days=weekday - 1)
+    due = datetime.combine(monday + timedelta(days=policy.digest_weekday), time(policy.digest_hour),
+                           tzinfo=policy.tz)
+    week_end = pipeline.end_of_day(monday + timedelta(days=6), policy)
+    return f"{year}-W{week:02d}", due, week_end
+
+
+def send_weekly_digest(now: datetime) -> dict[str, int | str]:
+    """One email per team member responsible for at least one overdue decision, at most
+    once per ISO week. Before this week's digest time it does nothing; any run after it
+    (a late scheduler, a second run) sends what is still missing."""
+    policy = get_policy()
+    week, due, week_end = digest_week(now, policy)
+    if now < due:
+        return {"week": week, "digests": 0, "not_yet": 1}
+    applications = db.session.scalars(
+        select(Application)
+        .where(queries.is_open(), Application.due_at.is_not(None), Application.due_at <= week_end)
+        .options(*_with_people())
+        .order_by(Application.due_at)
+    ).all()
+    by_person: dict[int, tuple[User, dict[int, DigestGroup]]] = {}
+    for application in applications:
+        person = notify.responsible_user(application)
+        if person is None or not person.active:
+            continue
+        _, groups = by_person.setdefault(person.id, (person, {}))
+        group = groups.setdefault(application.position_id, DigestGroup(application.position))
+        item = DigestItem(application, _days_overdue(application, now, policy), notify.application_url(application))
+        (group.overdue if application.due_at < now else group.due_this_week).append(item)
+    keys = {user_id: f"digest:{user_id}:{week}" for user_id in by_person}
+    already = set(db.session.scalars(
+        select(OutboxEmail.idempotency_key).where(OutboxEmail.idempotency_key.in_(list(keys.values())))
+    )) if keys else set()
+    sent = 0
+    for user_id, (person, groups) in sorted(by_person.items()):
+        overdue = sum(len(g.overdue) for g in groups.values())
+        if overdue == 0 or keys[user_id] in already:
+            continue  # nobody gets an empty digest, nobody gets two in a week
+        ordered = sorted(groups.values(), key=lambda g: (-len(g.overdue), g.position.title))
+        for group in ordered:
+            group.overdue.sort(key=lambda i: -i.days_overdue)
+        with _transaction():
+            _audit("digest_sent", now, None, None, user_id=person.id, week=week, overdue=overdue,
+                   due_this_week=sum(len(g.due_this_week) for g in groups.values()))
+            notify.to_team_member(person, "digest", keys[user_id], now, groups=ordered, week=week,
+                                  overdue_count=overdue,
+                                  due_count=sum(len(g.due_this_week) for g in groups.values()),
+                                  dashboard_link=notify.absolute_url("/"))
+        sent += 1
+    return {"week": week, "digests": sent}

@@ -1,0 +1,193 @@
+"""The outbox relay against a real SMTP server (aiosmtpd on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from hiring import mailer, services
+from hiring.extensions import db
+from hiring.models import AuditEvent, OutboxEmail, utcnow
+
+from .smtp import SMTPServer, free_port
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def app_config(smtp_port):
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_port, "MAIL_TIMEOUT": 5,
+            "MAIL_DEFAULT_SENDER": "Hiring team <hiring@embeddeers.example>"}
+
+
+@pytest.fixture
+def smtp(smtp_port):
+    server = SMTPServer(smtp_port).start()
+    yield server
+    server.stop()
+
+
+def queued(status: str = "queued") -> list[OutboxEmail]:
+    return db.session.scalars(select(OutboxEmail).where(OutboxEmail.status == status).order_by(OutboxEmail.id)).all()
+
+
+def test_relay_sends_each_email_once_over_smtp(factory, now, smtp):
+    application = factory.application("first_decision", language="de")
+    emails = queued()
+    assert len(emails) == 3  # received, invitation (+ .ics), thanks
+
+    before = utcnow()
+    counts = mailer.relay_outbox(now)
+    after = utcnow()
+
+    assert counts == {"sent": 3, "retry": 0, "failed": 0, "not_delivered": 0}
+    assert len(smtp.sink.messages) == 3
+    db.session.expire_all()
+    for email, message in zip(queued("sent"), smtp.sink.messages, strict=True):
+        assert message["Message-ID"] == mailer.message_id(email)
+        assert message["Message-ID"].startswith(f"<outbox-{email.id}.")
+        assert message["Subject"] == email.subject
+        assert message["To"] == application.candidate.email
+        assert before <= email.sent_at <= after  # the real clock, not the job's
+        assert email.attempts == 1
+    invitation = smtp.sink.messages[1]
+    assert invitation["Subject"].startswith("Einladung zum ersten Vorstellungsgespräch")
+    parts = {part.get_content_type(): part for part in invitation.walk()}
+    assert {"text/plain", "text/html", "text/calendar"} <= set(parts)
+    assert "BEGIN:VCALENDAR" in parts["text/calendar"].get_content()
+    # Candidate emails invite replies; team emails are marked automatic.
+    assert invitation["Auto-Submitted"] is None
+
+    assert mailer.relay_outbox(now + timedelta(minutes=1))["sent"] == 0
+    assert len(smtp.sink.messages) == 3
+
+
+def test_smtp_down_then_up_delivers_every_email_once(factory, now, smtp_port):
+    for _ in range(3):
+        factory.application("applied")
+    counts = mailer.relay_outbox(now)
+    assert counts["retry"] == 3 and counts["sent"] == 0
+    emails = queued()
+    assert all("cannot connect" in e.last_error for e in emails)
+    assert all(e.next_attempt_at == now + timedelta(minutes=1) for e in emails)
+
+    # Still down a minute later: the second attempt waits twice as long.
+    assert mailer.relay_outbox(now + timedelta(minutes=1))["retry"] == 3
+    assert {e.next_attempt_at for e in queued()} == {now + timedelta(minutes=3)}
+    assert mailer.relay_outbox(now + timedelta(minutes=2))["retry"] == 0  # not due yet: untouched
+
+    server = SMTPServer(smtp_port).start()
+    try:
+        assert mailer.relay_outbox(now + timedelta(minutes=3))["sent"] == 3
+        assert mailer.relay_outbox(now + timedelta(hours=2))["sent"] == 0
+        assert sorted(server.sink.recipients()) == sorted(e.recipient for e in queued("sent"))
+        assert len(server.sink.messages) == 3
+    finally:
+        server.stop()
+
+
+def test_4xx_is_retried_and_5xx_fails_at_once_visibly(factory, now, smtp):
+    first = factory.application("applied", email="busy@example.org")
+    second = factory.application("applied", email="nobody@example.org")
+    smtp.sink.refuse = ["451 4.3.0 Mailbox temporarily unavailable", "550 5.1.1 No such user"]
+
+    counts = mailer.relay_outbox(now)
+
+    assert counts == {"sent": 0, "retry": 1, "failed": 1, "not_delivered": 0}
+    busy = db.session.scalar(select(OutboxEmail).where(OutboxEmail.application_id == first.id))
+    gone = db.session.scalar(select(OutboxEmail).where(OutboxEmail.application_id == second.id))
+    assert busy.status == "queued" and busy.last_error.startswith("SMTP 451")
+    assert gone.status == "failed" and gone.last_error.startswith("SMTP 550 5.1.1 No such user")
+
+    assert mailer.relay_outbox(now + timedelta(minutes=1))["sent"] == 1
+    assert smtp.sink.recipients() == ["busy@example.org"]
+    assert mailer.relay_outbox(now + timedelta(days=1))["sent"] == 0  # the 5xx is not retried by itself
+
+    recruiter = first.position.owner
+    mailer.retry_email(gone, actor=recruiter, now=now + timedelta(days=1))
+    assert gone.status == "queued" and gone.attempts == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.kind == "email_retried")) == 1
+    assert mailer.relay_outbox(now + timedelta(days=1))["sent"] == 1
+    assert smtp.sink.recipients() == ["busy@example.org", "nobody@example.org"]
+
+
+def test_gives_up_after_the_policy_limit(factory, now, smtp):
+    services.update_policy({"email_max_attempts": 3}, actor=None, now=now)
+    factory.application("applied")
+    smtp.sink.refuse = ["421 4.7.0 Try again later"] * 10
+    moment = now
+    for _ in range(3):
+        mailer.relay_outbox(moment)
+        moment += timedelta(hours=2)
+    email = queued("failed")[0]
+    assert email.attempts == 3
+    assert "gave up after 3 attempts" in email.last_error
+    assert mailer.relay_outbox(moment)["sent"] == 0
+
+
+def test_only_failed_or_undelivered_emails_can_be_retried(factory, now, smtp):
+    application = factory.application("applied")
+    interviewer = factory.user("interviewer")
+    email = queued()[0]
+    with pytest.raises(services.Conflict):
+        mailer.retry_email(email, actor=application.position.owner, now=now)
+    email.status = "failed"
+    db.session.commit()
+    with pytest.raises(services.NotAllowed):
+        mailer.retry_email(email, actor=interviewer, now=now)
+
+
+def test_relay_sends_many_emails_over_one_connection(factory, now, smtp, monkeypatch):
+    for _ in range(4):
+        factory.application("applied")
+    connections = []
+    original = mailer._TimeoutConnection.configure_host
+
+    def counting(self):
+        connections.append(1)
+        return original(self)
+
+    monkeypatch.setattr(mailer._TimeoutConnection, "configure_host", counting)
+    assert mailer.relay_outbox(now)["sent"] == 4
+    assert len(connections) == 1
+
+
+@pytest.mark.postgres_only
+def test_two_relays_against_one_database_send_nothing_twice(app, factory, now, smtp, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL: FOR UPDATE SKIP LOCKED between concurrent relays")
+    position = factory.position()
+    for n in range(30):
+        services.submit_application(position, name=f"Candidate {n}", email=f"c{n}@example.org",
+                                    actor=position.owner, now=now)
+    total = len(queued())
+    results: list[dict] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def relay() -> None:
+        try:
+            with app.app_context():  # its own session and connection
+                barrier.wait()
+                results.append(mailer.relay_outbox(now))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=relay) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert sum(r["sent"] for r in results) == total
+    recipients = smtp.sink.recipients()
+    assert len(recipients) == total == len(set(recipients))
