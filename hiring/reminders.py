@@ -292,9 +292,11 @@ def send_weekly_digest(now: datetime) -> dict[str, int | str]:
         overdue = sum(len(g.overdue) for g in groups.values())
         if overdue == 0 or keys[user_id] in already:
             continue  # nobody gets an empty digest, nobody gets two in a week
-        ordered = sorted(groups.values(), key=lambda g: (-len(g.overdue), g.position.title))
-        for group in ordered:
+        for group in groups.values():
             group.overdue.sort(key=lambda i: -i.days_overdue)
+        # The position with the longest wait first.
+        ordered = sorted(groups.values(), key=lambda g: (-(g.overdue[0].days_overdue if g.overdue else -1),
+                                                         g.position.title))
         with _transaction():
             _audit("digest_sent", now, None, None, user_id=person.id, week=week, overdue=overdue,
                    due_this_week=sum(len(g.due_this_week) for g in groups.values()))

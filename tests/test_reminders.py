@@ -1,0 +1,287 @@
+"""The scheduled jobs' services: each notice once, whatever the timing of the runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from hiring import reminders, services
+from hiring.extensions import db
+from hiring.models import Application, AuditEvent, OutboxEmail, PanelMember
+from hiring.pipeline import UTC
+
+
+def outbox(template: str | None = None) -> list[OutboxEmail]:
+    query = select(OutboxEmail).order_by(OutboxEmail.id)
+    if template:
+        query = query.where(OutboxEmail.template == template)
+    return db.session.scalars(query).all()
+
+
+def audit(kind: str) -> list[AuditEvent]:
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.kind == kind).order_by(AuditEvent.id)).all()
+
+
+@pytest.fixture
+def team(factory):
+    recruiter = factory.user("recruiter", name="Rita Recruiter")
+    manager = factory.user("manager", name="Mona Manager")
+    panel = [factory.user("interviewer", name="Ivan"), factory.user("interviewer", name="Ines")]
+    position = factory.position(owner=recruiter, hiring_manager=manager)
+    return {"recruiter": recruiter, "manager": manager, "panel": panel, "position": position}
+
+
+# --- deadlines ------------------------------------------------------------------------------------
+
+
+def test_due_soon_then_overdue_each_once_to_the_position_owner(factory, team, now):
+    # Held 6 days ago → due tomorrow night (Berlin) → due soon now.
+    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+                                      at=now - timedelta(days=6))
+    assert application.due_at.isoformat() == "2026-11-25T22:59:59+00:00"
+    version = application.version
+
+    assert reminders.check_deadlines(now) == {"applications": 1, "due_soon": 1}
+    assert reminders.check_deadlines(now + timedelta(minutes=15)) == {"applications": 0}
+    [notice] = outbox("due_soon_notice")
+    assert notice.recipient == team["recruiter"].email
+    assert "Wednesday, 25 November 2026" in notice.body_text
+    assert f"http://hiring.test/applications/{application.id}" in notice.body_text
+    assert f'href="http://hiring.test/applications/{application.id}"' in notice.body_html
+    db.session.refresh(application)
+    assert application.version == version  # bookkeeping does not make open forms stale
+
+    later = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    assert reminders.check_deadlines(later) == {"applications": 1, "overdue": 1}
+    assert reminders.check_deadlines(later) == {"applications": 0}
+    assert reminders.check_deadlines(later + timedelta(days=3)) == {"applications": 0}
+    [overdue] = outbox("overdue_notice")
+    assert overdue.recipient == team["recruiter"].email
+    assert overdue.subject.startswith("Overdue: ")
+    assert [e.data["recipient"] for e in audit("overdue_notice")] == [team["recruiter"].email]
+
+
+def test_a_day_late_run_sends_only_the_overdue_notice_once(factory, team, now):
+    factory.application("first_decision", position=team["position"], panel=team["panel"],
+                        at=now - timedelta(days=6))
+    a_day_late = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)
+    reminders.check_deadlines(a_day_late)
+    reminders.check_deadlines(a_day_late)
+    assert [e.template for e in outbox() if not e.to_candidate] == ["overdue_notice"]
+
+
+def test_a_new_due_date_is_announced_anew(factory, team, now):
+    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+                                      at=now - timedelta(days=6))
+    reminders.check_deadlines(now)
+    services.extend_deadline(application, until=date(2026, 12, 3), reason="References pending.",
+                             actor=team["recruiter"], now=now)
+    reminders.check_deadlines(now)  # Dec 3 is more than two days away: nothing to say yet
+    assert len(outbox("due_soon_notice")) == 1
+    reminders.check_deadlines(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    assert len(outbox("due_soon_notice")) == 2
+
+
+def test_offer_decision_goes_to_the_hiring_manager_with_needs_discussion_once(factory, team, now):
+    application = factory.application("final_decision", position=team["position"], panel=team["panel"],
+                                      recommendations=["yes", "no"], at=now - timedelta(hours=1))
+    result = reminders.check_deadlines(now)
+    assert result == {"applications": 1, "needs_discussion": 1}
+    reminders.check_deadlines(now + timedelta(hours=1))
+    [notice] = outbox("needs_discussion_notice")
+    assert notice.recipient == team["manager"].email
+    assert "not a clear recommendation" in notice.body_text
+    reminders.check_deadlines(application.due_at - timedelta(days=1))
+    assert [e.recipient for e in outbox("due_soon_notice")] == [team["manager"].email]
+
+
+def test_expedite_is_announced_once_per_competing_offer(factory, team, now):
+    application = factory.application("first_decision", position=team["position"], panel=team["panel"])
+    services.set_competing_offer(application, deadline=date(2026, 12, 10), actor=team["recruiter"], now=now)
+    reminders.check_deadlines(now)
+    reminders.check_deadlines(now + timedelta(minutes=15))
+    assert len(outbox("expedite_notice")) == 1
+    services.set_competing_offer(application, deadline=date(2026, 11, 28), actor=team["recruiter"], now=now)
+    reminders.check_deadlines(now + timedelta(minutes=30))
+    notices = outbox("expedite_notice")
+    assert len(notices) == 2
+    assert "Saturday, 28 November 2026" in notices[1].body_text
+
+
+def test_statement_count_does_not_grow_with_applications_that_need_nothing(factory, team, now):
+    position = team["position"]
+    owner = position.owner
+
+    def add(count: int, start: int) -> None:
+        for n in range(start, start + count):
+            services.submit_application(position, name=f"C {n}", email=f"c{n}@example.org", actor=owner, now=now)
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            db.session.expire_all()
+            from hiring.settings import forget_policy
+
+            forget_policy()
+            assert reminders.check_deadlines(now) == {"applications": 0}
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    add(3, 0)
+    few = statements()
+    add(40, 100)
+    assert statements() == few <= 3
+
+
+# --- feedback reminders ---------------------------------------------------------------------------
+
+
+def test_feedback_reminders_after_24_hours_then_daily_at_most_five(factory, team, now):
+    ivan, ines = team["panel"]
+    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+                                      recommendations=["yes"], at=now)
+    assert reminders.send_feedback_reminders(now + timedelta(hours=23)) == {"reminders": 0}
+    assert reminders.send_feedback_reminders(now + timedelta(hours=24)) == {"reminders": 1}
+    assert reminders.send_feedback_reminders(now + timedelta(hours=25)) == {"reminders": 0}
+    moment = now + timedelta(hours=24)
+    for _ in range(10):
+        moment += timedelta(days=1)
+        reminders.send_feedback_reminders(moment)
+        reminders.send_feedback_reminders(moment)  # twice: still one a day
+    sent = outbox("feedback_reminder")
+    assert [e.recipient for e in sent] == [ines.email] * 5
+    assert sent[0].subject == f"Reminder 1/5: your feedback on {application.candidate.name}"
+    member = db.session.get(PanelMember, (application.interviews[0].id, ines.id))
+    assert member.reminders_sent == 5
+
+
+def test_no_feedback_reminders_before_the_interview_is_held_or_once_cancelled(factory, team, now):
+    scheduled = factory.application("first_interview", position=team["position"], panel=team["panel"])
+    interview = scheduled.interviews[0]
+    assert reminders.send_feedback_reminders(interview.scheduled_at + timedelta(days=2)) == {"reminders": 0}
+    services.cancel_interview(interview, actor=team["recruiter"], now=now)
+    assert reminders.send_feedback_reminders(interview.scheduled_at + timedelta(days=3)) == {"reminders": 0}
+    # Decided without everyone's feedback: nobody is chased for a decision already made.
+    decided = factory.application("second_interview", position=team["position"], panel=team["panel"],
+                                  recommendations=["yes"], at=now)
+    assert decided.stage == "second_interview"
+    assert reminders.send_feedback_reminders(now + timedelta(days=2)) == {"reminders": 0}
+    assert outbox("feedback_reminder") == []
+
+
+# --- delay notices --------------------------------------------------------------------------------
+
+
+def test_delay_notice_when_overdue_by_more_than_the_policy_days(factory, team, now):
+    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+                                      at=now - timedelta(days=6), language="de")
+    due = application.due_at  # Wed 25 Nov, 23:59:59 Berlin
+    assert reminders.send_delay_notices(due + timedelta(days=2)) == {"delay_notices": 0, "skipped": 0}
+    late = due + timedelta(days=2, minutes=15)  # Sat 28 Nov, 00:14 Berlin
+    assert reminders.send_delay_notices(late) == {"delay_notices": 1, "skipped": 0}
+    assert reminders.send_delay_notices(late + timedelta(minutes=15))["delay_notices"] == 0
+
+    [notice] = outbox("delay_notice")
+    assert notice.to_candidate and notice.recipient == application.candidate.email
+    assert notice.subject == "Wir benötigen etwas mehr Zeit – Embedded Software Engineer"
+    assert "Sie hören spätestens am Donnerstag, 3. Dezember 2026 von uns." in notice.body_text
+    db.session.refresh(application)
+    assert application.promised_at == application.due_at
+    assert application.due_at.isoformat() == "2026-12-03T22:59:59+00:00"
+    [extension] = audit("deadline_extended")[-1:]
+    assert extension.data["automatic"] is True and extension.actor_id is None
+    assert "2 days overdue" in extension.data["reason"] or "3 days overdue" in extension.data["reason"]
+
+    # The new date passes too: another notice, once.
+    again = application.due_at + timedelta(days=3)
+    reminders.send_delay_notices(again)
+    reminders.send_delay_notices(again)
+    assert len(outbox("delay_notice")) == 2
+
+
+def test_no_delay_notice_when_disabled_or_at_the_offer(factory, team, now):
+    factory.application("first_decision", position=team["position"], panel=team["panel"],
+                        at=now - timedelta(days=20))
+    offer = factory.application("offer", position=team["position"], panel=team["panel"],
+                                recommendations=["yes", "yes"], at=now - timedelta(days=20))
+    services.update_policy({"delay_notice_days": 0}, actor=None, now=now)
+    assert reminders.send_delay_notices(now)["delay_notices"] == 0
+    services.update_policy({"delay_notice_days": 2}, actor=None, now=now)
+    assert reminders.send_delay_notices(now)["delay_notices"] == 1
+    assert offer.id not in {e.application_id for e in outbox("delay_notice")}
+
+
+def test_no_delay_notice_when_the_candidate_heard_from_us_since_the_promise(factory, team, now):
+    application = factory.application("second_interview", position=team["position"], panel=team["panel"],
+                                      recommendations=["yes", "yes"], at=now - timedelta(days=20))
+    # The interview was scheduled (and the candidate invited) after the promise: they know their date.
+    services.schedule_interview(application, round=2, scheduled_at=now + timedelta(days=2),
+                                panel_user_ids=[u.id for u in team["panel"]], location="Room 2",
+                                actor=team["recruiter"], now=now - timedelta(days=1))
+    assert application.due_at < now - timedelta(days=2)
+    assert reminders.send_delay_notices(now)["delay_notices"] == 0
+
+
+# --- weekly digest --------------------------------------------------------------------------------
+
+
+def test_digest_once_per_person_per_week_grouped_by_position(factory, team, now):
+    other = factory.position(title="FPGA Developer", owner=team["recruiter"], hiring_manager=team["manager"])
+    late = factory.application("first_decision", position=team["position"], panel=team["panel"],
+                               at=now - timedelta(days=10))
+    later = factory.application("applied", position=other, panel=team["panel"], at=now - timedelta(days=20))
+    soon = factory.application("first_decision", position=other, panel=team["panel"], at=now - timedelta(days=5))
+    # A manager with only a decision due this week gets no digest: nothing is overdue.
+    factory.application("final_decision", position=team["position"], panel=team["panel"],
+                        recommendations=["yes", "yes"], at=now - timedelta(days=1))
+
+    assert reminders.send_weekly_digest(now) == {"week": "2026-W48", "digests": 1}
+    assert reminders.send_weekly_digest(now + timedelta(hours=1)) == {"week": "2026-W48", "digests": 0}
+    [digest] = outbox("digest")
+    assert digest.recipient == team["recruiter"].email
+    assert digest.subject == "Weekly digest 2026-W48: 2 overdue, 1 due this week"
+    text = digest.body_text
+    assert text.index("== FPGA Developer ==") < text.index("== Embedded Software Engineer ==")
+    assert "OVERDUE 6 days: " + later.candidate.name in text
+    assert "OVERDUE 3 days: " + late.candidate.name in text
+    assert f"due Thursday, 26 November 2026: {soon.candidate.name}" in text
+    for application in (late, later, soon):
+        assert f"http://hiring.test/applications/{application.id}" in text
+        assert f'href="http://hiring.test/applications/{application.id}"' in digest.body_html
+    assert digest.idempotency_key == f"digest:{team['recruiter'].id}:2026-W48"
+
+    # Next week: a new digest, once.
+    next_monday = datetime(2026, 11, 30, 6, 59, tzinfo=UTC)  # 07:59 in Berlin: not yet
+    assert reminders.send_weekly_digest(next_monday)["digests"] == 0
+    assert reminders.send_weekly_digest(next_monday + timedelta(minutes=1))["digests"] == 1
+    assert reminders.send_weekly_digest(next_monday + timedelta(hours=5))["digests"] == 0
+    # By Thursday the manager's offer decision is overdue too: their first digest this week.
+    assert reminders.send_weekly_digest(next_monday + timedelta(days=3))["digests"] == 1
+    assert reminders.send_weekly_digest(next_monday + timedelta(days=3, hours=1))["digests"] == 0
+    assert [e.recipient for e in outbox("digest")] == [team["recruiter"].email] * 2 + [team["manager"].email]
+
+
+def test_digest_missed_on_monday_goes_out_on_tuesday(factory, team, now):
+    factory.application("first_decision", position=team["position"], panel=team["panel"],
+                        at=now - timedelta(days=10))
+    early_monday = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin, before the digest hour
+    assert reminders.send_weekly_digest(early_monday) == {"week": "2026-W49", "digests": 0, "not_yet": 1}
+    tuesday = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # the scheduler was down all Monday
+    assert reminders.send_weekly_digest(tuesday) == {"week": "2026-W49", "digests": 1}
+    assert reminders.send_weekly_digest(tuesday + timedelta(days=1))["digests"] == 0
+    assert [e.idempotency_key.rsplit(":", 1)[1] for e in outbox("digest")] == ["2026-W49"]
+
+
+def test_nobody_gets_an_empty_digest(factory, team, now):
+    factory.application("applied", position=team["position"], panel=team["panel"])
+    assert reminders.send_weekly_digest(now)["digests"] == 0
+    assert outbox("digest") == []
+    assert db.session.scalar(select(Application.id)) is not None
