@@ -160,7 +160,7 @@ def add_jobs(scheduler: BackgroundScheduler | BlockingScheduler, app: Flask) -> 
         # next_run_time=now: every job runs once at start, so work missed while the
         # scheduler was down (Monday's digest, overnight deadlines) is caught up at once.
         scheduler.add_job(_run_in_app, trigger=job.trigger(), args=(app, job.name), id=job.name, name=job.name,
-                          next_run_time=datetime.now(UTC), replace_existing=True)
+                          next_run_time=datetime.now(UTC), replace_existing=True, **JOB_DEFAULTS)
 
 
 def build_scheduler(app: Flask, *, blocking: bool = False) -> BackgroundScheduler | BlockingScheduler:
