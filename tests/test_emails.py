@@ -1,0 +1,171 @@
+"""Every transition queues exactly the expected candidate email, with the right date,
+in the candidate's language, as text and HTML; the invitation's .ics is right in UTC."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from hiring import mailer, services
+from hiring.extensions import db
+from hiring.models import OutboxEmail
+
+
+def candidate_emails(application) -> list[OutboxEmail]:
+    return db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.application_id == application.id, OutboxEmail.to_candidate.is_(True))
+        .order_by(OutboxEmail.id)
+    ).all()
+
+
+def new_emails(application, seen: list[OutboxEmail]) -> list[OutboxEmail]:
+    known = {e.id for e in seen}
+    return [e for e in candidate_emails(application) if e.id not in known]
+
+
+def ics(email: OutboxEmail) -> Calendar:
+    [attachment] = email.attachments
+    return Calendar.from_ical(attachment["data"])
+
+
+@pytest.fixture
+def team(factory):
+    recruiter = factory.user("recruiter")
+    manager = factory.user("manager")
+    panel = [factory.user("interviewer"), factory.user("interviewer")]
+    return recruiter, manager, panel, factory.position(owner=recruiter, hiring_manager=manager)
+
+
+def test_each_transition_sends_exactly_the_expected_email_with_the_right_date(team, now):
+    recruiter, manager, panel, position = team
+    seen: list[OutboxEmail] = []
+
+    def step(expected_template: str, *expected_text: str) -> OutboxEmail:
+        emails = new_emails(application, seen)
+        assert [e.template for e in emails] == [expected_template]
+        email = emails[0]
+        for text in expected_text:
+            assert text in email.body_text, (text, email.body_text)
+        assert email.body_html.startswith("<!doctype html>")
+        assert email.recipient == "ada@example.org"
+        seen.extend(emails)
+        return email
+
+    application = services.submit_application(position, name="Ada Lovelace", email="ada@example.org",
+                                              actor=recruiter, now=now)
+    received = step("application_received", "Dear Ada Lovelace,",
+                    "will tell you by Tuesday, 8 December 2026 whether we invite you")
+    assert received.subject == "Your application for Embedded Software Engineer"
+    assert "You will hear from us by Tuesday, 8 December 2026 at the latest." in received.body_html
+
+    at = datetime(2026, 11, 27, 13, 30, tzinfo=UTC)  # 14:30 in Berlin
+    interview = services.schedule_interview(application, round=1, scheduled_at=at, duration_minutes=45,
+                                            panel_user_ids=[u.id for u in panel], location="Room Ada",
+                                            actor=recruiter, now=now)
+    invitation = step("interview_invitation", "Friday, 27 November 2026, 14:30 (Europe/Berlin), 45 minutes",
+                      "Room Ada")
+    event = ics(invitation).walk("VEVENT")[0]
+    assert ics(invitation)["METHOD"] == "REQUEST"
+    assert event.decoded("DTSTART") == at and event.decoded("DTSTART").utcoffset() == timedelta(0)
+    assert "DTSTART:20261127T133000Z" in invitation.attachments[0]["data"].replace("\r\n", "\n")
+    assert event.decoded("DTEND") == at + timedelta(minutes=45)
+    assert str(event["ATTENDEE"]) == "mailto:ada@example.org"
+    uid = str(event["UID"])
+
+    moved = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    services.reschedule_interview(interview, scheduled_at=moved, panel_user_ids=[u.id for u in panel],
+                                  location="Room Ada", actor=recruiter, now=now + timedelta(hours=1))
+    updated = step("interview_updated", "Monday, 30 November 2026, 10:00 (Europe/Berlin)")
+    event = ics(updated).walk("VEVENT")[0]
+    assert (str(event["UID"]), int(event["SEQUENCE"]), event.decoded("DTSTART")) == (uid, 1, moved)
+
+    held = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    services.record_interview_held(interview, held_at=held, actor=recruiter, now=held)
+    step("interview_thanks", "You will hear from us by Monday, 7 December 2026 at the latest.")
+    assert application.promised_at == application.due_at
+
+    services.decide(application, outcome="advance", actor=recruiter, now=held + timedelta(days=2))
+    step("second_interview_invitation", "by Wednesday, 16 December 2026")
+
+    second = services.schedule_interview(application, round=2, scheduled_at=held + timedelta(days=5),
+                                         panel_user_ids=[u.id for u in panel], video_link="https://meet.example/x",
+                                         actor=recruiter, now=held + timedelta(days=3))
+    step("interview_invitation", "second interview", "https://meet.example/x")
+    services.record_interview_held(second, actor=recruiter, now=held + timedelta(days=5, hours=2))
+    step("interview_thanks", "together with management", "You will hear from us by Saturday, 12 December 2026")
+    for member in panel:
+        services.submit_feedback(second, interviewer=member, recommendation="yes", now=held + timedelta(days=6))
+    services.decide(application, outcome="advance", actor=manager, now=held + timedelta(days=7))
+    offer = step("offer", "We would be glad to hear from you by Monday, 14 December 2026.")
+    assert offer.subject == "Our offer – Embedded Software Engineer"
+
+
+def test_rejection_with_feedback_and_talent_pool_invitation_in_german(factory, team, now):
+    recruiter, _, panel, position = team
+    application = factory.application("first_decision", position=position, panel=panel, language="de")
+    services.decide(application, outcome="reject", rationale="internal only", candidate_feedback="Mehr RTOS-Praxis.",
+                    actor=recruiter, now=now + timedelta(hours=1))
+    rejection = candidate_emails(application)[-1]
+    assert rejection.template == "rejection"
+    assert rejection.subject == "Ihre Bewerbung als Embedded Software Engineer"
+    assert rejection.body_text.startswith("Guten Tag Candidate")
+    assert "Mehr RTOS-Praxis." in rejection.body_text and "Mehr RTOS-Praxis." in rejection.body_html
+    assert "internal only" not in rejection.body_text + rejection.body_html
+    assert "Talentpool" in rejection.body_text and "Talentpool" in rejection.body_html
+    assert "Mit freundlichen Grüßen" in rejection.body_html
+
+
+def test_extension_cancellation_and_withdrawal_emails(factory, team, now):
+    recruiter, _, panel, position = team
+    application = factory.application("first_decision", position=position, panel=panel, language="de")
+    services.extend_deadline(application, until=date(2026, 12, 10), reason="Eine Referenz steht noch aus.",
+                             actor=recruiter, now=now)
+    extended = candidate_emails(application)[-1]
+    assert extended.template == "deadline_extended"
+    assert "Eine Referenz steht noch aus." in extended.body_text
+    assert "Sie hören spätestens am Donnerstag, 10. Dezember 2026 von uns." in extended.body_text
+
+    other = factory.application("first_interview", position=position, panel=panel)
+    interview = other.interviews[0]
+    services.cancel_interview(interview, reason="Our interviewer is ill.", actor=recruiter, now=now)
+    cancelled = candidate_emails(other)[-1]
+    assert cancelled.template == "interview_cancelled"
+    calendar = ics(cancelled)
+    assert calendar["METHOD"] == "CANCEL"
+    assert calendar.walk("VEVENT")[0]["STATUS"] == "CANCELLED"
+    assert "We will be in touch with a new date by" in cancelled.body_text
+
+    services.withdraw(other, reason="Took another job.", actor=recruiter, now=now + timedelta(hours=1))
+    assert candidate_emails(other)[-1].template == "withdrawal_confirmation"
+
+
+def test_html_escapes_names_and_every_link_is_absolute(factory, team, now):
+    recruiter, _, panel, position = team
+    application = services.submit_application(position, name="<script>x</script> Eve", email="eve@example.org",
+                                              actor=recruiter, now=now)
+    email = candidate_emails(application)[0]
+    assert "<script>" not in email.body_html and "&lt;script&gt;" in email.body_html
+    factory.application("first_decision", position=position, panel=panel, at=now - timedelta(days=10))
+    from hiring import reminders
+
+    reminders.check_deadlines(now)
+    reminders.send_weekly_digest(now)
+    team_emails = db.session.scalars(select(OutboxEmail).where(OutboxEmail.to_candidate.is_(False))).all()
+    assert {e.template for e in team_emails} == {"overdue_notice", "digest"}
+    for team_email in team_emails:
+        links = re.findall(r'href="([^"]+)"', team_email.body_html)
+        assert links and all(link.startswith("http://hiring.test/") for link in links)
+        assert team_email.body_text.count("http://hiring.test/") >= 1
+
+
+def test_without_a_mail_server_emails_stay_visible_as_not_delivered(factory, now):
+    application = factory.application("applied")
+    assert mailer.relay_outbox(now) == {"sent": 0, "retry": 0, "failed": 0, "not_delivered": 1}
+    [email] = candidate_emails(application)
+    db.session.refresh(email)
+    assert email.status == "not_delivered"
+    assert email.last_error == "not delivered: no SMTP server configured"
