@@ -115,7 +115,8 @@ class NewApplicationForm(FlaskForm):
     phone = StringField("Phone (optional)", validators=[Optional(), Length(max=50)])
     language = SelectField("Language for emails", choices=LANGUAGE_CHOICES)
     talent_pool_consent = BooleanField("The candidate agreed to stay in our talent pool")
-    document = FileField("CV or other document (optional; PDF, DOC, DOCX or ODT, up to 10 MB)")
+    document = FileField("CV or other document (optional; PDF, DOC, DOCX or ODT, up to 10 MB)",
+                         render_kw={"accept": ".pdf,.doc,.docx,.odt"})
     submit = SubmitField("Save application")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import and_, select
@@ -33,4 +35,8 @@ def mine():
         .limit(ATTENTION_LIMIT)
     ).unique().all()
     awaiting = db.session.scalars(_awaiting_my_feedback(current_user).limit(ATTENTION_LIMIT)).unique().all()
-    return render_template("interviews/mine.html", upcoming=upcoming, awaiting=awaiting, now=now)
+    # An interview whose time has passed but that nobody marked as held yet is not "upcoming".
+    not_marked = [i for i in upcoming if i.scheduled_at + timedelta(minutes=i.duration_minutes) < now]
+    upcoming = [i for i in upcoming if i not in not_marked]
+    return render_template("interviews/mine.html", upcoming=upcoming, awaiting=awaiting, not_marked=not_marked,
+                           now=now)
