@@ -170,6 +170,17 @@ def can_view_application(user: User, application: Application) -> bool:
     ) is not None
 
 
+def visible_feedback(user: User, interview: Interview) -> list[Feedback]:
+    """The feedback on ``interview`` that ``user`` may read. Judgements stay independent:
+    a panel member sees the others' only after submitting their own; someone not on the
+    panel sees it all if they may see every application, and none otherwise."""
+    if interview.feedback_by(user.id) is not None:
+        return list(interview.feedback)
+    if user.id in interview.panel_user_ids or not user.can(Action.VIEW_ALL):
+        return []
+    return list(interview.feedback)
+
+
 def _set_due(application: Application, now: datetime) -> None:
     """Recompute due_at for the current stage; a changed date may be announced anew."""
     policy = get_policy()

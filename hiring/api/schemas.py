@@ -1,0 +1,287 @@
+"""Request and response schemas of the JSON API (pydantic v2).
+
+They validate what comes in, shape what goes out, and are the source of the OpenAPI
+document (``model_json_schema``), so the document cannot drift from the code.
+Bounds mirror the database columns: a value the database would refuse is refused here
+with a 422 naming the field, never passed on to become a 500.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from ..pipeline import Flag, Stage
+
+ID_MAX = 2**31 - 1  # PostgreSQL integer columns
+# Dates outside this window are typing mistakes, and far-away years overflow date arithmetic.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL characters.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _sane_datetime(value: datetime) -> datetime:
+    try:
+        value = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("is out of range") from None
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must lie between 1970 and 2099") from None
+    return value
+
+
+def _sane_date(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError("must lie between 1970 and 2099")
+    return value
+
+
+def text(max_length: int, min_length: int = 0):
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)]
+
+
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+Version = Annotated[int, Field(ge=1, le=ID_MAX, description="The application's version you last read; "
+                                                             "a stale one is refused with 409.")]
+# Incoming instants must carry their offset: a naive time is ambiguous across time zones.
+Instant = Annotated[AwareDatetime, AfterValidator(_sane_datetime)]
+Day = Annotated[date, AfterValidator(_sane_date)]
+# Outgoing instants: ISO 8601 with an explicit offset (+00:00), as every other part of the product.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
+Email = text(254, 1)
+Recommendation = Literal["strong_no", "no", "yes", "strong_yes"]
+
+
+class Request(BaseModel):
+    # Unknown fields are refused: a misspelt optional field would otherwise be lost silently.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Query(BaseModel):
+    # Unknown query parameters are ignored, as is customary (cache busters, tracking).
+    model_config = ConfigDict(extra="ignore")
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ErrorDetail(Response):
+    code: str = Field(description="Machine-readable: validation_error, stale_version, illegal_transition, …")
+    message: str
+    fields: dict[str, str] = Field(description="Each bad field (dotted path) and what is wrong with it.")
+
+
+class ErrorResponse(Response):
+    error: ErrorDetail
+
+
+# --- positions ------------------------------------------------------------------------------
+
+
+class PositionCreate(Request):
+    title: text(200, 1)
+    department: text(200) = ""
+    owner_email: Email | None = Field(None, description="A recruiter or admin; default: you, if you are one.")
+    hiring_manager_email: Email | None = Field(None, description="A manager.")
+
+
+class PositionQuery(Query):
+    status: Literal["open", "closed"] | None = None
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int = Field(100, ge=1, le=500)
+
+
+class PositionOut(Response):
+    id: int
+    title: str
+    department: str
+    status: Literal["open", "closed"]
+    owner_email: str | None
+    hiring_manager_email: str | None
+    created_at: Timestamp
+
+
+class PositionList(Response):
+    items: list[PositionOut]
+    total: int
+    page: int
+    per_page: int
+
+
+# --- applications ---------------------------------------------------------------------------
+
+
+class CandidateIn(Request):
+    name: text(200, 1)
+    email: Email
+    phone: text(50) = ""
+    language: Literal["en", "de"] = "en"
+    talent_pool_consent: bool | None = Field(None, description="May we keep them in the talent pool?")
+
+
+class ApplicationCreate(Request):
+    position_id: Id
+    candidate: CandidateIn = Field(description="A candidate with this email is reused (and their details updated).")
+    applied_at: Instant | None = Field(None, description="Default: now. Not in the future.")
+
+
+class ApplicationQuery(Query):
+    stage: Stage | None = None
+    flag: Flag | None = None
+    position_id: Id | None = None
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int = Field(25, ge=1, le=100)
+
+
+class CandidateOut(Response):
+    id: int
+    name: str
+    email: str
+    phone: str
+    language: Literal["en", "de"]
+
+
+class FeedbackOut(Response):
+    interviewer_email: str
+    recommendation: Recommendation
+    notes: str
+    submitted_at: Timestamp
+
+
+class InterviewOut(Response):
+    id: int
+    application_id: int
+    round: Literal[1, 2]
+    scheduled_at: Timestamp
+    duration_minutes: int
+    location: str
+    video_link: str
+    held_at: Timestamp | None
+    cancelled_at: Timestamp | None
+    interviewer_emails: list[str]
+    feedback: list[FeedbackOut] = Field(
+        description="A panel member sees the others' feedback only after submitting their own.")
+    feedback_hidden: bool = Field(description="True when feedback exists that you may not see yet.")
+
+
+class DecisionOut(Response):
+    stage: Stage
+    outcome: Literal["advance", "reject", "accepted", "declined"]
+    decided_by: str | None = Field(description="Email of who decided.")
+    decided_at: Timestamp
+    rationale: str
+
+
+class ApplicationOut(Response):
+    id: int
+    position_id: int
+    position_title: str
+    candidate: CandidateOut
+    stage: Stage
+    applied_at: Timestamp
+    stage_entered_at: Timestamp
+    due_at: Timestamp | None = Field(description="When the candidate's answer is due; null where the stage has none.")
+    flags: list[Flag]
+    version: int
+    owner_email: str | None
+    verdict: Literal["incomplete", "clear_hire", "clear_no", "mixed"] | None
+    competing_offer_deadline: date | None
+    extended_until: Timestamp | None
+    extension_reason: str | None
+    closed_at: Timestamp | None
+    interviews: list[InterviewOut]
+    decisions: list[DecisionOut]
+
+
+class ApplicationList(Response):
+    items: list[ApplicationOut]
+    total: int
+    page: int
+    per_page: int
+
+
+# --- interviews -----------------------------------------------------------------------------
+
+
+class InterviewCreate(Request):
+    round: Literal[1, 2]
+    scheduled_at: Instant
+    duration_minutes: int = Field(60, ge=15, le=480)
+    location: text(500) = ""
+    video_link: text(500) = ""
+    interviewer_emails: list[Email] = Field(min_length=1, max_length=20)
+    version: Version | None = None
+
+
+class InterviewHeld(Request):
+    held_at: Instant | None = Field(None, description="Default: now. Not in the future.")
+    version: Version | None = None
+
+
+class FeedbackCreate(Request):
+    recommendation: Recommendation
+    notes: text(20000) = ""
+
+
+# --- decisions and the rest of the process ----------------------------------------------------
+
+
+class DecisionCreate(Request):
+    outcome: Literal["advance", "reject"]
+    rationale: text(20000) = Field("", description="Internal; required for an offer without a clear recommendation.")
+    candidate_feedback: text(20000) = Field("", description="Passed on to a rejected candidate.")
+    decided_at: Instant | None = Field(None, description="Default: now. Not in the future.")
+    version: Version | None = None
+
+
+class OfferResponseCreate(Request):
+    accepted: bool
+    note: text(20000) = ""
+    version: Version | None = None
+
+
+class ExtensionCreate(Request):
+    until: Day = Field(description="The new answer date (company time zone), later than the current one.")
+    reason: text(2000, 1) = Field(description="Told to the candidate.")
+    version: Version | None = None
+
+
+class CompetingOfferCreate(Request):
+    deadline: Day | None = Field(description="The other offer's deadline; null clears it.")
+    version: Version | None = None
+
+
+class WithdrawalCreate(Request):
+    reason: text(20000) = ""
+    version: Version | None = None
+
+
+class EmailOut(Response):
+    id: int
+    template: str
+    to: str
+    to_candidate: bool
+    subject: str
+    status: Literal["queued", "sent", "failed", "not_delivered"]
+    attempts: int
+    created_at: Timestamp
+    sent_at: Timestamp | None
+    error: str | None
+
+
+class EmailList(Response):
+    items: list[EmailOut]
