@@ -14,6 +14,17 @@ from hiring.models import Position, User
 
 
 @pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """The factory gives every user a password; scrypt would dominate these tests' time."""
+    from werkzeug.security import generate_password_hash
+
+    from hiring import models
+
+    monkeypatch.setattr(models, "generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+
+
+@pytest.fixture(autouse=True)
 def api_clock(monkeypatch, now):
     """The API's clock, frozen at the `now` fixture; tests move it with clock["now"] = …"""
     clock = {"now": now}
@@ -67,7 +78,7 @@ def team(factory, client) -> Team:
     roles = {"admin": "admin", "recruiter": "recruiter", "manager": "manager", "interviewer": "interviewer",
              "interviewer2": "interviewer", "outsider": "interviewer"}
     joined = factory.now - timedelta(days=400)
-    users = {name: services.create_user(f"{name}@example.com", name.title(), role, now=joined)
+    users = {name: services.create_user(f"{name}@team.example", name.title(), role, now=joined)
              for name, role in roles.items()}
     apis = {name: Api(client, services.create_api_token(user, f"{name} test")[1]) for name, user in users.items()}
     apis["anonymous"] = Api(client, None)

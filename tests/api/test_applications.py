@@ -1,0 +1,160 @@
+from datetime import datetime, timedelta
+
+import pytest
+
+from hiring.models import Application, Candidate, OutboxEmail
+
+from .conftest import error_of
+
+
+def _submit(api, position_id, email="ada@example.org", **extra):
+    return api.post("/applications", json={"position_id": position_id,
+                                           "candidate": {"name": "Ada Lovelace", "email": email, **extra}})
+
+
+def test_submit_an_application(team, now):
+    response = _submit(team.as_("recruiter"), team.position.id, phone="+49 89 1234", language="de")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["stage"] == "applied"
+    assert body["position_id"] == team.position.id
+    assert body["candidate"] == {"id": body["candidate"]["id"], "name": "Ada Lovelace", "email": "ada@example.org",
+                                 "phone": "+49 89 1234", "language": "de"}
+    assert body["owner_email"] == "recruiter@team.example"
+    assert body["version"] >= 1 and body["flags"] == [] and body["interviews"] == [] and body["decisions"] == []
+    # Every timestamp carries its offset; the answer is due 14 days later, at the end of the day in Berlin.
+    assert body["applied_at"] == "2026-11-24T08:00:00+00:00"
+    assert body["due_at"] == "2026-12-08T22:59:59+00:00"
+    assert datetime.fromisoformat(body["stage_entered_at"]).utcoffset() == timedelta(0)
+    assert [e.template for e in OutboxEmail.query.all()] == ["application_received"]
+
+
+def test_candidate_is_reused_by_email(team, factory):
+    other = factory.position(owner=team.recruiter, hiring_manager=team.manager)
+    api = team.as_("recruiter")
+    first = _submit(api, team.position.id).get_json()
+    second = _submit(api, other.id, email="ADA@example.org").get_json()
+    assert second["candidate"]["id"] == first["candidate"]["id"]
+    assert Candidate.query.count() == 1
+
+
+def test_applying_twice_for_one_position_is_409(team):
+    api = team.as_("recruiter")
+    _submit(api, team.position.id)
+    response = _submit(api, team.position.id)
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "conflict"
+
+
+def test_closed_position_takes_no_applications(team):
+    from hiring import services
+
+    services.close_position(team.position, actor=team.recruiter)
+    response = _submit(team.as_("recruiter"), team.position.id)
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "illegal_transition"
+
+
+def test_unknown_position_is_422(team):
+    response = _submit(team.as_("recruiter"), 424242)
+    assert response.status_code == 422
+    assert "position_id" in error_of(response)["fields"]
+
+
+def test_applied_at_in_the_past_and_not_in_the_future(team, now):
+    api = team.as_("recruiter")
+    body = {"position_id": team.position.id, "candidate": {"name": "Bo", "email": "bo@example.org"},
+            "applied_at": "2026-11-20T09:30:00+01:00"}
+    response = api.post("/applications", json=body)
+    assert response.status_code == 201
+    assert response.get_json()["applied_at"] == "2026-11-20T08:30:00+00:00"
+    body["applied_at"] = "2026-12-20T09:30:00+01:00"
+    body["candidate"]["email"] = "cy@example.org"
+    response = api.post("/applications", json=body)
+    assert response.status_code == 422
+    assert "applied_at" in error_of(response)["fields"]
+
+
+@pytest.mark.parametrize("role", ["manager", "interviewer"])
+def test_only_recruiters_and_admins_submit(team, role):
+    assert _submit(team.as_(role), team.position.id).status_code == 403
+    assert Application.query.count() == 0
+
+
+def test_list_filters_and_pages(team, factory, now):
+    overdue = factory.application("applied", position=team.position, at=now - timedelta(days=20))
+    due_soon = factory.application("first_decision", position=team.position, at=now - timedelta(days=6))
+    fresh = factory.application("applied", position=team.position)
+    other = factory.application("applied")
+    api = team.as_("recruiter")
+    everything = api.get("/applications").get_json()
+    assert everything["total"] == 4 and everything["page"] == 1 and everything["per_page"] == 25
+    assert [a["id"] for a in everything["items"]] == [other.id, fresh.id, due_soon.id, overdue.id]
+    assert [a["id"] for a in api.get("/applications?flag=overdue").get_json()["items"]] == [overdue.id]
+    assert [a["id"] for a in api.get("/applications?flag=due_soon").get_json()["items"]] == [due_soon.id]
+    assert api.get("/applications?flag=expedite").get_json()["total"] == 0
+    staged = api.get("/applications?stage=first_decision").get_json()
+    assert [a["id"] for a in staged["items"]] == [due_soon.id]
+    by_position = api.get(f"/applications?position_id={team.position.id}&stage=applied").get_json()
+    assert {a["id"] for a in by_position["items"]} == {overdue.id, fresh.id}
+    page2 = api.get("/applications?per_page=3&page=2").get_json()
+    assert page2["total"] == 4 and [a["id"] for a in page2["items"]] == [overdue.id]
+    assert api.get("/applications?page=9").get_json()["items"] == []
+    flags = {a["id"]: a["flags"] for a in everything["items"]}
+    assert flags[overdue.id] == ["overdue"] and flags[fresh.id] == []
+    assert flags[due_soon.id] == ["due_soon", "awaiting_feedback"]  # the panel has not given feedback
+
+
+def test_get_one_application_in_full(team, factory):
+    application = factory.application("final_decision", position=team.position, panel=team.panel,
+                                      recommendations=["yes", "strong_yes"])
+    body = team.as_("manager").get(f"/applications/{application.id}").get_json()
+    assert body["stage"] == "final_decision"
+    assert body["verdict"] == "clear_hire"
+    assert [i["round"] for i in body["interviews"]] == [1, 2]
+    assert body["interviews"][1]["interviewer_emails"] == ["interviewer@team.example", "interviewer2@team.example"]
+    assert {f["recommendation"] for f in body["interviews"][1]["feedback"]} == {"yes", "strong_yes"}
+    assert body["decisions"] == [{"stage": "first_decision", "outcome": "advance",
+                                  "decided_by": "recruiter@team.example",
+                                  "decided_at": body["decisions"][0]["decided_at"], "rationale": ""}]
+    assert body["due_at"].endswith("+00:00")
+
+
+def test_closed_application_has_no_due_date(team, factory):
+    application = factory.application("rejected", position=team.position)
+    body = team.as_("recruiter").get(f"/applications/{application.id}").get_json()
+    assert body["stage"] == "rejected" and body["due_at"] is None and body["closed_at"] is not None
+
+
+def test_interviewer_sees_only_their_panels(team, factory):
+    mine = factory.application("first_interview", position=team.position, panel=team.panel)
+    theirs = factory.application("applied", position=team.position)
+    api = team.as_("interviewer")
+    listed = api.get("/applications").get_json()
+    assert [a["id"] for a in listed["items"]] == [mine.id] and listed["total"] == 1
+    assert api.get(f"/applications/{mine.id}").status_code == 200
+    response = api.get(f"/applications/{theirs.id}")
+    assert response.status_code == 403
+    assert "Candidate" not in response.get_data(as_text=True)
+    assert team.as_("outsider").get("/applications").get_json() == {"items": [], "total": 0, "page": 1,
+                                                                     "per_page": 25}
+
+
+def test_emails_of_an_application(team, factory):
+    application = factory.application("first_interview", position=team.position)
+    response = team.as_("recruiter").get(f"/applications/{application.id}/emails")
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert [e["template"] for e in items] == ["application_received", "interview_invitation"]
+    first = items[0]
+    assert first["to"] == application.candidate.email and first["to_candidate"] is True
+    assert first["status"] == "queued" and first["sent_at"] is None and first["error"] is None
+    assert first["created_at"].endswith("+00:00") and first["subject"]
+
+
+@pytest.mark.parametrize("role", ["manager", "interviewer"])
+def test_emails_are_for_recruiters_and_admins(team, factory, role):
+    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    assert team.as_(role).get(f"/applications/{application.id}/emails").status_code == 403
+    assert team.as_("admin").get(f"/applications/{application.id}/emails").status_code == 200
+    assert team.as_("admin").get("/applications/4242/emails").status_code == 404
