@@ -285,7 +285,7 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(company: str = "embeddeers") -> dict[str, Any]:
     models: list[tuple[type[BaseModel], str]] = [(schemas.ErrorResponse, "serialization")]
     for spec in ENDPOINTS:
         if spec.body is not None:
@@ -357,7 +357,7 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": f"{current_app.config.get('COMPANY_NAME', 'Hiring')} hiring pipeline API",
+            "title": f"{company} hiring pipeline API",
             "version": "1.0.0",
             "description": "Positions, applications and the hiring process, for careers sites, HR systems and "
                            "scripts. Authenticate with `Authorization: Bearer <token>` (create one with "

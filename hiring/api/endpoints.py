@@ -148,9 +148,9 @@ def _reloaded(user: User, application_id: int) -> schemas.ApplicationOut:
 @endpoint("GET", "/openapi.json", summary="This API's OpenAPI document", tag="meta", response=None, auth=False)
 def openapi():
     """Generated from the endpoint registry and the pydantic schemas at request time."""
-    from flask import jsonify
+    from flask import current_app, jsonify
 
-    return jsonify(core.openapi_document())
+    return jsonify(core.openapi_document(current_app.config.get("COMPANY_NAME") or "Hiring"))
 
 
 # --- positions ------------------------------------------------------------------------------
