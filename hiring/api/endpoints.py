@@ -106,7 +106,7 @@ def present_interview(interview: Interview, user: User) -> schemas.InterviewOut:
         feedback=[
             schemas.FeedbackOut(interviewer_email=f.interviewer.email, recommendation=f.recommendation,
                                 notes=f.notes, submitted_at=f.submitted_at)
-            for f in visible
+            for f in sorted(visible, key=lambda f: (f.submitted_at, f.id))
         ],
         feedback_hidden=len(visible) < len(interview.feedback),
     )
@@ -130,7 +130,8 @@ def present_application(application: Application, user: User, policy: Policy) ->
             schemas.DecisionOut(stage=d.stage, outcome=d.outcome,
                                 decided_by=d.decided_by.email if d.decided_by else None,
                                 decided_at=d.decided_at, rationale=d.rationale)
-            for d in application.decisions
+            # By id within the same instant: a decision and the answer to it may share a timestamp.
+            for d in sorted(application.decisions, key=lambda d: (d.decided_at, d.id))
         ],
     )
 
