@@ -207,6 +207,7 @@ class Endpoint:
     errors: tuple[int, ...]
     auth: bool
     field_names: dict[str, str] = field(default_factory=dict)
+    location: str | None = None
 
     @property
     def path(self) -> str:
@@ -223,17 +224,19 @@ ENDPOINTS: list[Endpoint] = []
 def endpoint(method: str, rule: str, *, summary: str, tag: str, response: type[BaseModel] | None,
              status: int = 200, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              errors: tuple[int, ...] = (), auth: bool = True,
-             field_names: Mapping[str, str] | None = None) -> Callable:
+             field_names: Mapping[str, str] | None = None, location: str | None = None) -> Callable:
     """Register a view: authenticate, parse body and query, call it, serialise its result.
 
     The view receives ``user`` (when ``auth``), its path parameters, and ``body`` / ``query``
     as validated models; it returns a model of ``response`` (or a ready Response).
+    ``location`` (e.g. "/positions/{id}") gives a created resource's URL in the Location header.
     """
 
     def decorator(func: Callable) -> Callable:
         spec = Endpoint(name=func.__name__, method=method, rule=rule, summary=summary,
                         description=(func.__doc__ or "").strip(), tag=tag, response=response, status=status,
-                        body=body, query=query, errors=errors, auth=auth, field_names=dict(field_names or {}))
+                        body=body, query=query, errors=errors, auth=auth, field_names=dict(field_names or {}),
+                        location=location)
 
         def view(**path_args: Any) -> Response:
             kwargs: dict[str, Any] = dict(path_args)
@@ -249,7 +252,10 @@ def endpoint(method: str, rule: str, *, summary: str, tag: str, response: type[B
                 raise from_domain(exc, spec.field_names) from None
             if isinstance(result, Response):
                 return result
-            return json_response(result, spec.status)
+            response = json_response(result, spec.status)
+            if spec.location:
+                response.headers["Location"] = PREFIX + spec.location.format(id=result.id)
+            return response
 
         view.__name__ = func.__name__
         view.__doc__ = func.__doc__
@@ -334,6 +340,9 @@ def openapi_document(company: str = "embeddeers") -> dict[str, Any]:
         success: dict[str, Any] = {"description": "OK" if spec.status == 200 else "Created"}
         if spec.response is not None:
             success["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
+        if spec.location:
+            success["headers"] = {"Location": {"description": "The new resource's URL.",
+                                               "schema": {"type": "string"}}}
         operation["responses"][str(spec.status)] = success
         codes = set(spec.errors)
         if spec.auth:

@@ -158,7 +158,7 @@ def openapi():
 
 
 @endpoint("POST", "/positions", summary="Open a position", tag="positions", response=schemas.PositionOut,
-          status=201, body=schemas.PositionCreate, errors=(403,),
+          status=201, body=schemas.PositionCreate, errors=(403,), location="/positions/{id}",
           field_names={"owner_id": "owner_email", "hiring_manager_id": "hiring_manager_email"})
 def create_position(user: User, body: schemas.PositionCreate):
     _require(user, Action.MANAGE_POSITIONS)
@@ -212,6 +212,7 @@ def get_position(user: User, position_id: int):
 
 @endpoint("POST", "/applications", summary="Submit an application", tag="applications",
           response=schemas.ApplicationOut, status=201, body=schemas.ApplicationCreate, errors=(403, 409),
+          location="/applications/{id}",
           field_names={"name": "candidate.name", "email": "candidate.email", "phone": "candidate.phone",
                        "language": "candidate.language"})
 def create_application(user: User, body: schemas.ApplicationCreate):
@@ -287,7 +288,7 @@ def list_emails(user: User, application_id: int):
 
 @endpoint("POST", "/applications/<int:application_id>/interviews", summary="Schedule an interview",
           tag="interviews", response=schemas.InterviewOut, status=201, body=schemas.InterviewCreate,
-          errors=(403, 409), field_names={"panel": "interviewer_emails"})
+          errors=(403, 409), field_names={"panel": "interviewer_emails"}, location="/interviews/{id}")
 def schedule_interview(user: User, application_id: int, body: schemas.InterviewCreate):
     """Round 1 moves a new application to `first_interview`; round 2 follows the invitation.
     The candidate gets an invitation with a calendar file."""

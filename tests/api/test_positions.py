@@ -13,6 +13,8 @@ def test_recruiter_opens_a_position(team):
     assert body == {"id": body["id"], "title": "FPGA Developer", "department": "Engineering", "status": "open",
                     "owner_email": "recruiter@team.example", "hiring_manager_email": "manager@team.example",
                     "created_at": "2026-11-24T08:00:00+00:00"}
+    assert response.headers["Location"] == f"/api/v1/positions/{body['id']}"
+    assert team.as_("recruiter").get(f"/positions/{body['id']}").get_json() == body
     events = AuditEvent.query.filter_by(kind="position_created", actor_id=team.recruiter.id).all()
     assert any(e.data["position_id"] == body["id"] for e in events)
 

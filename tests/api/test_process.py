@@ -25,6 +25,7 @@ def test_schedule_the_first_interview(team, factory):
                     "video_link": "", "held_at": None, "cancelled_at": None,
                     "interviewer_emails": ["interviewer@team.example", "interviewer2@team.example"],
                     "feedback": [], "feedback_hidden": False}
+    assert response.headers["Location"] == f"/api/v1/interviews/{body['id']}"
     assert db_stage(application) == "first_interview"
     assert OutboxEmail.query.filter_by(template="interview_invitation").count() == 1
 
