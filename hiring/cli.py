@@ -197,12 +197,23 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("demo")
     @click.option("--seed", default=7, show_default=True, help="Random seed, for repeatable data.")
-    def demo_command(seed: int) -> None:
+    @click.option("--applications", type=click.IntRange(min=1), default=None,
+                  help="Generate a large synthetic dataset with this many applications over two years "
+                       "(bulk inserts) instead of the small demo.")
+    @click.option("--lean", is_flag=True,
+                  help="With --applications: leave out the history of closed applications (interviews, "
+                       "feedback, events, emails), for benchmarks with millions of rows.")
+    def demo_command(seed: int, applications: int | None, lean: bool) -> None:
         """Load demo data (users, positions, ~40 applications) into an empty database."""
         if db.session.scalar(select(func.count()).select_from(User)) or db.session.scalar(
             select(func.count()).select_from(Application)
         ):
             raise click.ClickException("The database is not empty; demo data is only loaded into an empty one.")
+        if applications is not None:
+            _generate_command(applications, seed, lean)
+            return
+        if lean:
+            raise click.UsageError("--lean only applies with --applications.")
         try:
             counts = load_demo(utcnow(), seed=seed)
         except DomainError as exc:
@@ -213,3 +224,23 @@ def init_app(app: Flask) -> None:
             click.echo(f"  {email:<22} {role:<12} {name}")
 
 
+def _generate_command(applications: int, seed: int, lean: bool) -> None:
+    import time
+
+    from . import generator
+    from .settings import get_policy
+
+    started = time.perf_counter()
+    with click.progressbar(length=applications, label="Generating applications",
+                           show_pos=True, show_eta=True) as bar:
+        try:
+            counts = generator.generate(db.session, applications, now=utcnow(), policy=get_policy(), seed=seed,
+                                        lean=lean, progress=bar.update)
+        except generator.DatabaseNotEmpty as exc:
+            raise click.ClickException(str(exc)) from None
+    elapsed = time.perf_counter() - started
+    click.echo(f"Wrote {counts['application']:,} applications in {elapsed:.1f} s:")
+    for table, count in sorted(counts.items()):
+        click.echo(f"  {table:<18} {count:>10,}")
+    click.echo(f"Log in as admin@example.com, rita@example.com, mona@example.com … "
+               f"with the password '{generator.DEMO_PASSWORD}'.")

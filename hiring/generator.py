@@ -1,0 +1,743 @@
+"""A large, realistic synthetic dataset, written with bulk inserts.
+
+`flask --app app demo --applications N` uses this to fill an empty database with a
+hiring team, positions, candidates and N applications spread over two years and over
+every stage: each application's history is simulated forward in time (interviews with
+their panels, feedback, decisions, automatic delay notices, audit events, emails) and
+stops wherever ``now`` falls, so most applications are closed and a realistic share is
+open — some on time, some due soon, some overdue, as a real team leaves them.
+
+The services would take minutes per thousand applications (one transaction each), so
+the rows are computed here and written with SQLAlchemy Core ``insert`` in executemany
+batches. Deadlines come from hiring.pipeline, so the data obeys the same rules as data
+the services write, and the scheduler's memory (due-soon / overdue notices already
+sent, automatic extensions) is filled in as if the jobs had been running all along.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from psycopg.types.json import Json
+from sqlalchemy import JSON, Date, func, insert, select, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from . import pipeline
+from .models import (
+    Application,
+    AuditEvent,
+    Candidate,
+    CandidateContact,
+    Decision,
+    Feedback,
+    Interview,
+    OutboxEmail,
+    PanelMember,
+    Position,
+    User,
+    UTCDateTime,
+)
+from .pipeline import OPEN_STAGES, Policy
+
+DEMO_PASSWORD = "demo-password"
+# The first users are the small demo's, so the same logins work on a large dataset.
+NAMED_USERS = [
+    ("admin@example.com", "Ada Admin", "admin"),
+    ("rita@example.com", "Rita Recruiter", "recruiter"),
+    ("robin@example.com", "Robin Recruiter", "recruiter"),
+    ("ivan@example.com", "Ivan Interviewer", "interviewer"),
+    ("ines@example.com", "Ines Interviewer", "interviewer"),
+    ("igor@example.com", "Igor Interviewer", "interviewer"),
+    ("mona@example.com", "Mona Manager", "manager"),
+]
+FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Elif", "Felix", "Greta", "Hamid", "Ida", "Jonas", "Katrin",
+               "Leon", "Mia", "Noah", "Olga", "Paul", "Quentin", "Rosa", "Samir", "Tara", "Uwe", "Vera",
+               "Wen", "Xaver", "Yara", "Zoe", "Amir", "Birgit", "Chen", "Dilara", "Emil", "Fatima", "Georg",
+               "Hanna", "Ilias", "Jana", "Kofi", "Lena", "Malte", "Nora", "Oskar", "Priya", "Rafael", "Sofia"]
+LAST_NAMES = ["Schmidt", "Meyer", "Nguyen", "Kowalski", "Rossi", "Yilmaz", "Fischer", "Okafor", "Weber",
+              "Hansen", "Novak", "Berger", "Lang", "Popescu", "Haas", "Santos", "Wagner", "Becker", "Hoffmann",
+              "Schulz", "Koch", "Richter", "Klein", "Wolf", "Neumann", "Schwarz", "Zimmermann", "Braun",
+              "Kruger", "Hofmann", "Hartmann", "Lange", "Werner", "Krause", "Lehmann", "Kaiser", "Fuchs", "Peters"]
+POSITION_TITLES = ["Embedded Software Engineer", "FPGA Developer", "Hardware Test Engineer",
+                   "Technical Project Manager", "Firmware Engineer", "Electronics Designer", "DevOps Engineer",
+                   "Functional Safety Engineer", "Systems Architect", "Embedded Linux Developer",
+                   "Verification Engineer", "Product Owner", "Quality Engineer", "Technical Writer"]
+DEPARTMENTS = ["Engineering", "Quality", "Projects", "Operations", "Product"]
+FEEDBACK_NOTES = [
+    "Solid on C and RTOS basics; good questions about the team.",
+    "Strong debugging story; less depth in hardware bring-up.",
+    "Clear communicator, thought aloud well through the design exercise.",
+    "Struggled with concurrency questions; friendly and motivated.",
+    "Great fit for the team; wants to grow into architecture.",
+]
+REJECTION_RATIONALES = ["Another candidate fits the team better.", "Experience too far from the role.",
+                        "Panel not convinced on the technical depth.", "Salary expectations far apart."]
+
+POSITION_OPEN_DAYS = 120  # how long a position takes applications
+HISTORY_DAYS = 730  # two years of history
+BATCH_APPLICATIONS = 2000  # applications simulated and written per batch
+OPEN_STAGE_VALUES = frozenset(s.value for s in OPEN_STAGES)
+
+
+class _S:
+    """The stage names as plain strings (enum lookups are measurable in the hot loop)."""
+
+    APPLIED, FIRST_INTERVIEW, FIRST_DECISION, SECOND_INTERVIEW, FINAL_DECISION, OFFER = (
+        s.value for s in OPEN_STAGES)
+    HIRED, REJECTED, DECLINED, WITHDRAWN = (s.value for s in pipeline.CLOSED_STAGES)
+
+
+JOB_INTERVAL = timedelta(minutes=15)  # how often the deadline job runs, for the notices' timestamps
+RELAY_DELAY = timedelta(seconds=45)  # the outbox relay runs every minute
+
+
+class DatabaseNotEmpty(RuntimeError):
+    pass
+
+
+@dataclass
+class Team:
+    admin: int
+    recruiters: list[int]
+    interviewers: list[int]
+    managers: list[int]
+    emails: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class PositionRow:
+    id: int
+    title: str
+    owner_id: int
+    hiring_manager_id: int
+    start: datetime
+
+
+class Rows:
+    """The rows of one batch, per table, in foreign-key order."""
+
+    ORDER = (Candidate, Application, Interview, PanelMember, Feedback, Decision, CandidateContact, AuditEvent,
+             OutboxEmail)
+
+    def __init__(self) -> None:
+        self.by_model: dict[type, list[dict[str, Any]]] = {model: [] for model in self.ORDER}
+
+    def add(self, model: type, row: dict[str, Any]) -> None:
+        self.by_model[model].append(row)
+
+    def write(self, session: Session) -> dict[str, int]:
+        counts = {}
+        for model in self.ORDER:
+            rows = self.by_model[model]
+            if rows:
+                bulk_insert(session, model, rows)
+            counts[model.__tablename__] = len(rows)
+        return counts
+
+
+def bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """One executemany INSERT of ``rows`` (dicts of Python values) into ``model``'s table.
+
+    The statement is SQLAlchemy Core's ``insert``, compiled once per table and dialect;
+    the values are converted to what the driver takes here, once, and handed to the
+    driver's executemany — SQLAlchemy's per-row parameter processing would otherwise
+    cost more than the database's own work.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    table = model.__table__
+    converters = _converters(table, dialect.name)
+    if converters:
+        for row in rows:
+            for name, convert in converters:
+                value = row[name]
+                if value is not None:
+                    row[name] = convert(value)
+    connection.exec_driver_sql(_compiled_insert(table, tuple(rows[0]), dialect), rows)
+
+
+@lru_cache(maxsize=128)
+def _compiled_insert(table: Any, keys: tuple[str, ...], dialect: Any) -> str:
+    """The INSERT with named parameters, so the driver binds straight from the dicts."""
+    if dialect.name == "sqlite":
+        dialect = sqlite.dialect(paramstyle="named")
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    if compiled.positional:
+        raise RuntimeError(f"{dialect.name}: expected a named parameter style")
+    return str(compiled)
+
+
+@lru_cache(maxsize=64)
+def _converters(table: Any, dialect: str) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    result = []
+    for column in table.columns:
+        if isinstance(column.type, UTCDateTime):
+            result.append((column.name, _sqlite_datetime if dialect == "sqlite" else _aware_utc))
+        elif isinstance(column.type, Date) and dialect == "sqlite":
+            result.append((column.name, date.isoformat))
+        elif isinstance(column.type, JSON):
+            result.append((column.name, json.dumps if dialect == "sqlite" else Json))
+    return tuple(result)
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    # The format SQLAlchemy's SQLite DATETIME writes and reads; naive UTC, as UTCDateTime stores it.
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}")
+    return value
+
+
+def team_size(applications: int) -> dict[str, int]:
+    """A team that grows with the volume: ~500 applications a recruiter over two years."""
+    return {
+        "recruiters": max(2, applications // 500),
+        "managers": max(1, applications // 1000),
+        "interviewers": max(3, applications // 100),
+        "positions": max(4, applications // 50),
+    }
+
+
+def is_empty(session: Session) -> bool:
+    return not (session.scalar(select(func.count()).select_from(User))
+                or session.scalar(select(func.count()).select_from(Application)))
+
+
+def generate(session: Session, applications: int, *, now: datetime, policy: Policy, seed: int = 7,
+             lean: bool = False, progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write the dataset; returns the number of rows per table.
+
+    With ``lean`` the history of closed applications (interviews, feedback, decisions,
+    events, emails) is left out — for the million-application benchmark, where only the
+    size of the applications table matters; open applications keep their full history.
+    """
+    if applications < 1:
+        raise ValueError("applications must be at least 1")
+    if not is_empty(session):
+        raise DatabaseNotEmpty("The database is not empty; generated data is only written into an empty one.")
+    sim = _Simulation(applications, now=now, policy=policy, seed=seed, lean=lean)
+    if session.get_bind().dialect.name == "sqlite":
+        # A bigger page cache for this connection: the indexes of a growing table stay in memory.
+        session.execute(text("PRAGMA cache_size = -262144"))
+    totals: dict[str, int] = {}
+
+    def add(counts: dict[str, int]) -> None:
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+
+    add(sim.write_team(session))
+    for batch_size, rows in sim.batches():
+        add(rows.write(session))
+        session.commit()
+        if progress is not None:
+            progress(batch_size)
+    _reset_sequences(session)
+    session.commit()
+    return totals
+
+
+def _reset_sequences(session: Session) -> None:
+    """Ids were given explicitly; PostgreSQL's sequences must continue after them."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for model in (User, Position, Candidate, Application, Interview, Feedback, Decision, CandidateContact,
+                  AuditEvent, OutboxEmail):
+        table = model.__tablename__
+        session.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)"
+        ))
+
+
+class _Simulation:
+    def __init__(self, applications: int, *, now: datetime, policy: Policy, seed: int, lean: bool):
+        self.n = applications
+        self.now = now
+        self.policy = policy
+        self.rng = random.Random(seed)
+        self.lean = lean
+        self.tz = policy.tz
+        self.event_ids: Iterator[int] = itertools.count(1)
+        self.email_ids: Iterator[int] = itertools.count(1)
+        self.ids: dict[str, Iterator[int]] = {}
+        self.pairs: set[tuple[int, int]] = set()
+        self.candidates: list[tuple[int, str, str, str]] = []  # id, name, email, language
+        self.positions: list[PositionRow] = []
+        self.position_starts: list[datetime] = []
+        self.team: Team | None = None
+
+    def next_id(self, table: str) -> int:
+        try:
+            return next(self.ids[table])
+        except KeyError:
+            self.ids[table] = itertools.count(1)
+            return next(self.ids[table])
+
+    def _event(self, application_id: int | None, actor: int | None, kind: str, at: datetime,
+               **data: Any) -> dict[str, Any]:
+        """An audit event row; team-level events get their id here, an application's from _History."""
+        row = {"application_id": application_id, "actor_id": actor, "kind": kind, "data": data, "occurred_at": at}
+        if application_id is None:
+            row["id"] = next(self.event_ids)
+        return row
+
+    # --- the team and the positions ---------------------------------------------------------
+
+    def write_team(self, session: Session) -> dict[str, int]:
+        size = team_size(self.n)
+        password_hash = generate_password_hash(DEMO_PASSWORD)  # one hash: every account has the demo password
+        created = self.now - timedelta(days=HISTORY_DAYS + 30)
+        users: list[dict[str, Any]] = []
+        team = Team(admin=0, recruiters=[], interviewers=[], managers=[])
+
+        def add_user(email: str, name: str, role: str) -> None:
+            user_id = self.next_id("user")
+            users.append({"id": user_id, "email": email, "name": name, "role": role, "password_hash": password_hash,
+                          "active": True, "created_at": created})
+            team.emails[user_id] = email
+            if role == "admin":
+                team.admin = user_id
+            else:
+                getattr(team, {"recruiter": "recruiters", "interviewer": "interviewers",
+                               "manager": "managers"}[role]).append(user_id)
+
+        for email, name, role in NAMED_USERS:
+            add_user(email, name, role)
+        for role, key in (("recruiter", "recruiters"), ("manager", "managers"), ("interviewer", "interviewers")):
+            for i in range(len(getattr(team, key)), size[key]):
+                first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
+                add_user(f"{role}{i + 1}@example.com", f"{first} {last}", role)
+        self.team = team
+
+        positions: list[dict[str, Any]] = []
+        starts = sorted(self.now - timedelta(days=self.rng.uniform(10, HISTORY_DAYS + POSITION_OPEN_DAYS / 2))
+                        for _ in range(size["positions"]))
+        for start in starts:
+            position_id = self.next_id("position")
+            title = self.rng.choice(POSITION_TITLES)
+            row = PositionRow(position_id, title, self.rng.choice(team.recruiters), self.rng.choice(team.managers),
+                              start)
+            self.positions.append(row)
+            self.position_starts.append(start)
+            # Still open while taking applications and a while after, to finish its interviews.
+            status = "open" if start + timedelta(days=POSITION_OPEN_DAYS + 45) > self.now else "closed"
+            positions.append({"id": position_id, "title": title, "department": self.rng.choice(DEPARTMENTS),
+                              "status": status, "owner_id": row.owner_id, "hiring_manager_id": row.hiring_manager_id,
+                              "created_at": start})
+        events = [self._event(None, team.admin, "user_created", created, user_id=u["id"], email=u["email"],
+                              role=u["role"]) for u in users]
+        events += [self._event(None, team.admin, "position_created", p["created_at"], position_id=p["id"],
+                               title=p["title"]) for p in positions]
+        bulk_insert(session, User, users)
+        bulk_insert(session, Position, positions)
+        bulk_insert(session, AuditEvent, events)
+        session.commit()
+        return {"user": len(users), "position": len(positions), "audit_event": len(events)}
+
+    def _pick_position(self, at: datetime, candidate_id: int) -> PositionRow:
+        """A position that took applications at ``at`` and that this candidate has not applied to."""
+        hi = bisect.bisect_right(self.position_starts, at)
+        lo = bisect.bisect_left(self.position_starts, at - timedelta(days=POSITION_OPEN_DAYS))
+        if hi <= lo:
+            lo, hi = max(0, hi - 5), max(hi, min(len(self.positions), 5))
+        for _ in range(20):
+            position = self.positions[self.rng.randrange(lo, hi)]
+            if (candidate_id, position.id) not in self.pairs:
+                return position
+        return next(p for p in self.positions if (candidate_id, p.id) not in self.pairs)
+
+    # --- applications -----------------------------------------------------------------------
+
+    def batches(self) -> Iterator[tuple[int, Rows]]:
+        # Arrival times over two years, growing a little towards today (a growing company).
+        span = HISTORY_DAYS * 86400
+        offsets = sorted(span * (1 - self.rng.random() ** 1.15) for _ in range(self.n))
+        start = self.now - timedelta(seconds=span)
+        for first in range(0, self.n, BATCH_APPLICATIONS):
+            rows = Rows()
+            chunk = offsets[first:first + BATCH_APPLICATIONS]
+            for offset in chunk:
+                applied_at = start + timedelta(seconds=offset)
+                self._application(rows, min(applied_at, self.now - timedelta(minutes=5)))
+            yield len(chunk), rows
+
+    def _candidate(self, rows: Rows, at: datetime) -> tuple[int, str, str, str]:
+        # About one candidate in twelve applies again, to another position.
+        if self.candidates and self.rng.random() < 0.08:
+            return self.candidates[self.rng.randrange(max(0, len(self.candidates) - 20000), len(self.candidates))]
+        candidate_id = self.next_id("candidate")
+        first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
+        name = f"{first} {last}"
+        email = f"{first}.{last}.{candidate_id}@example.org".lower()
+        language = "de" if self.rng.random() < 0.35 else "en"
+        rows.add(Candidate, {"id": candidate_id, "name": name, "email": email,
+                             "phone": f"+49 89 {self.rng.randint(1000000, 9999999)}", "language": language,
+                             "talent_pool_consent": self.rng.random() < 0.3, "created_at": at})
+        candidate = (candidate_id, name, email, language)
+        self.candidates.append(candidate)
+        return candidate
+
+    def _application(self, rows: Rows, applied_at: datetime) -> None:
+        candidate = self._candidate(rows, applied_at)
+        position = self._pick_position(applied_at, candidate[0])
+        self.pairs.add((candidate[0], position.id))
+        history = _History(self, rows, candidate, position, applied_at)
+        history.run()
+        history.finish()
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: date) -> str:
+    return f"{day:%d %b %Y}"
+
+
+@lru_cache(maxsize=65536)
+def _base_due(stage: str, entered_day: date, policy: Policy) -> datetime | None:
+    days = policy.days_for(stage)
+    if days is None:
+        return None
+    return pipeline.end_of_day(pipeline.add_days(entered_day, days, policy), policy)
+
+
+class _History:
+    """One application's life, simulated step by step until it closes or reaches ``now``."""
+
+    def __init__(self, sim: _Simulation, rows: Rows, candidate: tuple[int, str, str, str], position: PositionRow,
+                 applied_at: datetime):
+        self.sim, self.rng, self.now, self.policy = sim, sim.rng, sim.now, sim.policy
+        self.tz = sim.tz
+        self.rows = rows
+        self.candidate_id, self.name, self.email, self.language = candidate
+        self.position = position
+        self.id = sim.next_id("application")
+        self.applied_at = applied_at
+        self.stage = _S.APPLIED
+        self.entered = applied_at
+        self.due: datetime | None = None
+        self.extended_until: datetime | None = None
+        self.extension_reason: str | None = None
+        self.promised: datetime | None = None
+        self.last_email: datetime | None = None
+        self.verdict: str | None = None
+        self.awaiting_feedback = False
+        self.competing_offer: date | None = None
+        self.closed_at: datetime | None = None
+        self.updated = applied_at
+        self.version = 1
+        self.open_interview: dict[str, Any] | None = None
+        self.last_event = 0
+        self.buffer: list[tuple[type, dict[str, Any]]] = []  # related rows, kept unless lean and closed
+        self.recruiter = position.owner_id
+        self.manager = position.hiring_manager_id
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _days(self, low: float, high: float) -> timedelta:
+        return timedelta(days=self.rng.uniform(low, high))
+
+    def _answer_delay(self, stage: str) -> timedelta:
+        """How long the team takes to answer: mostly within the policy's days, sometimes late."""
+        days = self.sim.policy.days_for(stage) or 7
+        if self.rng.random() < 0.12:
+            return self._days(days, days * 1.8)
+        return self._days(0.3, days * 0.95)
+
+    def _enter(self, stage: str, at: datetime) -> None:
+        self.stage = stage
+        self.entered = at
+        self.extended_until = None
+        self.extension_reason = None
+        if stage != _S.SECOND_INTERVIEW:
+            self.competing_offer = None  # settled one way or the other by the next step
+        self.verdict = None if stage in (_S.APPLIED, _S.FIRST_INTERVIEW) else self.verdict
+        if stage not in OPEN_STAGE_VALUES:
+            self.closed_at = at
+            self.awaiting_feedback = False
+        self._set_due()
+        self._touch(at)
+
+    def _set_due(self) -> None:
+        due = _base_due(self.stage, self.entered.astimezone(self.tz).date(), self.policy)
+        if due is not None and self.extended_until is not None:
+            due = self.extended_until
+        if due is not None and self.competing_offer is not None:
+            due = min(due, pipeline.competing_offer_due(self.competing_offer, self.entered, self.policy))
+        self.due = due
+
+    def _touch(self, at: datetime) -> None:
+        self.updated = max(self.updated, at)
+        self.version += 1
+
+    def _keep(self, model: type, row: dict[str, Any]) -> None:
+        self.buffer.append((model, row))
+
+    def _event(self, kind: str, at: datetime, actor: int | None, **data: Any) -> int:
+        event_id = next(self.sim.event_ids)
+        self.buffer.append((AuditEvent, {"id": event_id, "application_id": self.id, "actor_id": actor,
+                                         "kind": kind, "data": data, "occurred_at": at}))
+        return event_id
+
+    def _email(self, template: str, key: str, at: datetime, subject: str, body: str, *,
+               to_user: int | None = None, promise: bool = False) -> None:
+        if promise:
+            self.promised = self.due
+        to_candidate = to_user is None
+        recipient = self.email if to_candidate else self.sim.team.emails[to_user]
+        sent_at = at + RELAY_DELAY
+        sent = sent_at <= self.now
+        self.buffer.append((OutboxEmail, {
+            "id": next(self.sim.email_ids), "application_id": self.id, "template": template,
+            "recipient": recipient, "recipient_user_id": to_user, "to_candidate": to_candidate, "subject": subject,
+            "body_text": body, "body_html": "", "attachments": [],
+            "idempotency_key": key if not to_candidate else f"application:{self.id}:{key}",
+            "status": "sent" if sent else "queued", "attempts": 1 if sent else 0, "next_attempt_at": at,
+            "last_error": None, "created_at": at, "sent_at": sent_at if sent else None,
+        }))
+        if to_candidate:
+            self.last_email = at
+
+    def _candidate_email(self, template: str, key: str, at: datetime, subject: str, *, promise: bool = False) -> None:
+        if promise:
+            self.promised = self.due
+        when = f" You will hear from us by {_day_text(self.due.astimezone(self.tz).date())}." if (
+            promise and self.due) else ""
+        body = f"Dear {self.name},\n\n{subject} — {self.position.title}.{when}\n\nKind regards\nThe hiring team\n"
+        self._email(template, key, at, subject, body, promise=promise)
+
+    def _wait(self, delay: timedelta) -> datetime | None:
+        """The moment of the next step, or None when that lies after ``now`` (the
+        application stays where it is). Late answers trigger the delay-notice job first."""
+        at = self.entered + delay
+        while self.due is not None and self.policy.delay_notice_days:
+            notice_at = self.due + timedelta(days=self.policy.delay_notice_days, minutes=15)
+            if notice_at >= min(at, self.now):
+                break
+            before = self.due
+            self._delay_notice(notice_at)
+            if self.due <= before:  # a competing offer caps the date: no further extension
+                break
+        return at if at <= self.now else None
+
+    def _delay_notice(self, at: datetime) -> None:
+        new_day = pipeline.local_date(at, self.policy) + timedelta(days=self.policy.delay_notice_extension_days)
+        before = self.due
+        self.extended_until = pipeline.end_of_day(new_day, self.policy)
+        self.extension_reason = "We need a little more time to decide carefully."
+        self._set_due()
+        self._touch(at)
+        event = self._event("deadline_extended", at, None, before=before.isoformat(), due_at=self.due.isoformat(),
+                            reason=self.extension_reason, automatic=True)
+        self._candidate_email("delay_notice", f"extended:{event}", at, "We need a little more time", promise=True)
+
+    # --- the process --------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._enter(_S.APPLIED, self.applied_at)
+        self.version = 1
+        event = self._event("application_submitted", self.applied_at, self.recruiter,
+                            position_id=self.position.id, candidate_id=self.candidate_id,
+                            due_at=self.due.isoformat())
+        self._candidate_email("application_received", f"received:{event}", self.applied_at,
+                              "Thank you for your application", promise=True)
+        at = self._wait(self._answer_delay(_S.APPLIED))
+        if at is None:
+            return
+        roll = self.rng.random()
+        if roll < 0.03:
+            return self._withdraw(at)
+        if roll < 0.55:
+            return self._reject(at, self.recruiter)
+        panel = self.rng.sample(self.sim.team.interviewers, 2)
+        interview = self._schedule(1, at, at + self._days(2, 9), panel, location="Munich office, room Ada")
+        self._enter(_S.FIRST_INTERVIEW, at)
+        if interview["scheduled_at"] > self.now:
+            return
+        if self.rng.random() < 0.03:
+            return self._withdraw(interview["scheduled_at"] - self._days(0.1, 1))
+        held = interview["scheduled_at"] + timedelta(minutes=interview["duration_minutes"])
+        if held > self.now:
+            return
+        self._held(interview, held, panel, _S.FIRST_DECISION, positive_rate=0.6)
+        at = self._wait(self._answer_delay(_S.FIRST_DECISION))
+        if at is None:
+            return
+        if self.rng.random() < 0.04:
+            return self._withdraw(at)
+        if self.rng.random() < 0.5:
+            return self._reject(at, self.recruiter)
+        self._decide(at, self.recruiter, "advance", "Strong fundamentals; invite to the second interview.")
+        self._enter(_S.SECOND_INTERVIEW, at)
+        self.verdict = None
+        self.awaiting_feedback = False
+        self._candidate_email("second_interview_invitation", f"decision:{self.last_event}", at,
+                              "Invitation to a second interview", promise=True)
+        if self.rng.random() < 0.08:  # a competing offer makes us hurry
+            deadline = pipeline.local_date(at, self.policy) + timedelta(days=self.rng.randint(4, 10))
+            self.competing_offer = deadline
+            self._set_due()
+            self._event("competing_offer_set", at + timedelta(hours=2), self.recruiter, deadline=deadline.isoformat(),
+                        due_at=self.due.isoformat())
+        scheduled_for = at + self._answer_delay(_S.SECOND_INTERVIEW)
+        second_panel = [*self.rng.sample(self.sim.team.interviewers, 2), self.manager]
+        booked = at + self._days(0.2, 2)
+        if booked > self.now:
+            return
+        interview = self._schedule(2, booked, max(scheduled_for, booked + timedelta(hours=20)), second_panel,
+                                   video="https://meet.example.com/interview-" + str(self.id))
+        held = interview["scheduled_at"] + timedelta(minutes=interview["duration_minutes"])
+        if self._wait(held - self.entered) is None:
+            return
+        if self.rng.random() < 0.03:
+            return self._withdraw(held - self._days(0.1, 1))
+        self._held(interview, held, second_panel, _S.FINAL_DECISION, positive_rate=0.55)
+        at = self._wait(self._answer_delay(_S.FINAL_DECISION))
+        if at is None:
+            return
+        if self.verdict == "clear_hire" or (self.verdict == "mixed" and self.rng.random() < 0.4):
+            self._decide(at, self.manager, "advance", "Clear recommendation; offer agreed." if
+                         self.verdict == "clear_hire" else "Discussed the mixed feedback; we make the offer.")
+            self._enter(_S.OFFER, at)
+            self._candidate_email("offer", f"decision:{self.last_event}", at, "Our offer", promise=True)
+            at = self._wait(self._days(1, 9))
+            if at is None:
+                return
+            accepted = self.rng.random() < 0.8
+            self._decision_row(at, self.recruiter, "accepted" if accepted else "declined",
+                               "" if accepted else "Chose another offer.", _S.OFFER)
+            self._enter(_S.HIRED if accepted else _S.DECLINED, at)
+            self._event("offer_response", at, self.recruiter, accepted=accepted, note="")
+            return
+        return self._reject(at, self.manager)
+
+    def _schedule(self, round_: int, at: datetime, scheduled_at: datetime, panel: list[int], *,
+                  location: str = "", video: str = "") -> dict[str, Any]:
+        interview = {
+            "id": self.sim.next_id("interview"), "application_id": self.id, "round": round_,
+            "scheduled_at": scheduled_at, "duration_minutes": 60 if round_ == 1 else 90, "location": location,
+            "video_link": video, "held_at": None, "cancelled_at": None,
+            "ical_uid": f"{uuid.UUID(int=self.rng.getrandbits(128))}@hiring", "ical_sequence": 0, "created_at": at,
+        }
+        self._keep(Interview, interview)
+        for user_id in panel:
+            self._keep(PanelMember, {"interview_id": interview["id"], "user_id": user_id, "reminders_sent": 0,
+                                     "last_reminded_at": None})
+        self._touch(at)
+        self.open_interview = interview
+        event = self._event("interview_scheduled", at, self.recruiter, interview_id=interview["id"], round=round_,
+                            scheduled_at=scheduled_at.isoformat(),
+                            panel=[self.sim.team.emails[u] for u in panel])
+        self._candidate_email("interview_invitation", f"interview:{event}", at, "Invitation to an interview")
+        return interview
+
+    def _held(self, interview: dict[str, Any], held: datetime, panel: list[int], stage: str, *,
+              positive_rate: float) -> None:
+        interview["held_at"] = held
+        self._enter(stage, held)
+        event = self._event("interview_held", held, self.recruiter, interview_id=interview["id"],
+                            round=interview["round"], held_at=held.isoformat(), due_at=self.due.isoformat())
+        self._candidate_email("interview_thanks", f"thanks:{event}", held, "Thank you for the interview",
+                              promise=True)
+        positive = self.rng.random() < positive_rate
+        submitted: dict[int, str] = {}
+        for user_id in panel:
+            at = held + timedelta(hours=self.rng.uniform(0.5, 60))
+            if at > self.now or self.rng.random() < 0.03:
+                continue  # still to come, or forgotten: the dashboard shows it as awaiting feedback
+            if self.rng.random() < 0.85:
+                recommendation = self.rng.choice(["yes", "strong_yes"] if positive else ["no", "strong_no"])
+            else:
+                recommendation = self.rng.choice(["strong_no", "no", "yes", "strong_yes"])
+            submitted[user_id] = recommendation
+            self._keep(Feedback, {"id": self.sim.next_id("feedback"), "interview_id": interview["id"],
+                                  "interviewer_id": user_id, "recommendation": recommendation,
+                                  "notes": self.rng.choice(FEEDBACK_NOTES), "submitted_at": at})
+            self._event("feedback_submitted", at, user_id, interview_id=interview["id"],
+                        recommendation=recommendation)
+            self._touch(at)
+        verdict = pipeline.panel_verdict(panel, submitted)
+        self.verdict = verdict.value
+        self.awaiting_feedback = verdict == pipeline.Verdict.INCOMPLETE
+        clear = verdict in (pipeline.Verdict.CLEAR_HIRE, pipeline.Verdict.CLEAR_NO)
+        asked_at = held + timedelta(hours=60)  # once the last feedback is in
+        if stage == _S.FINAL_DECISION and clear and asked_at <= self.now:
+            self._email("approval_request", f"approval:{self.id}:{event}", asked_at, f"Approval needed: {self.name}",
+                        f"A clear recommendation for {self.name} awaits your decision.\n", to_user=self.manager)
+
+    def _decision_row(self, at: datetime, actor: int, outcome: str, rationale: str, stage: str) -> None:
+        self._keep(Decision, {"id": self.sim.next_id("decision"), "application_id": self.id, "stage": stage,
+                              "outcome": outcome, "decided_by_id": actor, "decided_at": at, "rationale": rationale})
+
+    def _decide(self, at: datetime, actor: int, outcome: str, rationale: str) -> None:
+        stage = self.stage
+        self._decision_row(at, actor, outcome, rationale, stage)
+        to_stage = {"first_decision": "second_interview", "final_decision": "offer"}.get(stage, "rejected")
+        self.last_event = self._event("decision", at, actor, stage=stage, outcome=outcome,
+                                      to_stage=to_stage if outcome == "advance" else "rejected", rationale=rationale)
+
+    def _reject(self, at: datetime, actor: int) -> None:
+        self._decide(at, actor, "reject", self.rng.choice(REJECTION_RATIONALES))
+        self._enter(_S.REJECTED, at)
+        self._candidate_email("rejection", f"decision:{self.last_event}", at, "Your application")
+
+    def _withdraw(self, at: datetime) -> None:
+        stage = self.stage
+        self._enter(_S.WITHDRAWN, at)
+        interview = self.open_interview
+        if interview is not None and interview["held_at"] is None and interview["cancelled_at"] is None:
+            interview["cancelled_at"] = at
+            interview["ical_sequence"] += 1
+        event = self._event("withdrawn", at, self.recruiter, stage=stage, reason="Accepted a position elsewhere.")
+        self._candidate_email("withdrawal_confirmation", f"withdrawn:{event}", at, "Your withdrawal")
+
+    def finish(self) -> None:
+        """Add the application row (and its history) to the batch."""
+        is_open = self.stage in OPEN_STAGE_VALUES
+        due_soon_notified = overdue_notified = None
+        if is_open and self.due is not None:
+            # The deadline job has been running every quarter of an hour: its notices are out.
+            soon_from = max(self.entered, self.due - timedelta(days=self.policy.due_soon_days)) + JOB_INTERVAL
+            if soon_from <= self.now and self.due > self.now:
+                due_soon_notified = soon_from
+            if self.due + JOB_INTERVAL <= self.now:
+                overdue_notified = self.due + JOB_INTERVAL
+        self.rows.add(Application, {
+            "id": self.id, "candidate_id": self.candidate_id, "position_id": self.position.id,
+            "owner_id": self.position.owner_id, "stage": self.stage, "applied_at": self.applied_at,
+            "stage_entered_at": self.entered, "due_at": self.due, "promised_at": self.promised,
+            "last_candidate_email_at": self.last_email, "competing_offer_deadline": self.competing_offer,
+            "extended_until": self.extended_until, "extension_reason": self.extension_reason,
+            "verdict": self.verdict, "awaiting_feedback": self.awaiting_feedback,
+            "due_soon_notified_at": due_soon_notified, "overdue_notified_at": overdue_notified,
+            "closed_at": self.closed_at, "version": self.version, "created_at": self.applied_at,
+            "updated_at": self.updated,
+        })
+        if self.sim.lean and not is_open:
+            # Keep the ids dense per application anyway: the buffer is simply not written.
+            return
+        for model, row in self.buffer:
+            self.rows.add(model, row)
+        if self.rng.random() < 0.1 and self.buffer:
+            at = self.applied_at + timedelta(days=self.rng.uniform(1, 5))
+            if at <= self.now:
+                self.rows.add(CandidateContact, {
+                    "id": self.sim.next_id("candidate_contact"), "application_id": self.id,
+                    "kind": self.rng.choice(["thank_you", "enquiry"]), "channel": "email", "occurred_at": at,
+                    "summary": "Asked when to expect an answer.", "recorded_by_id": self.recruiter, "created_at": at})
