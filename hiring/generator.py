@@ -324,7 +324,7 @@ class _Simulation:
         for role, key in (("recruiter", "recruiters"), ("manager", "managers"), ("interviewer", "interviewers")):
             for i in range(len(getattr(team, key)), size[key]):
                 first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
-                add_user(f"{role}{i + 1}@example.com", f"{first} {last}", role)
+                add_user(f"{role}-{i + 1}@example.com", f"{first} {last}", role)
         self.team = team
 
         positions: list[dict[str, Any]] = []
