@@ -1,0 +1,786 @@
+"""The performance benchmark: `make bench` (or `.venv/bin/python bench/run.py --help`).
+
+In one run, on a temporary SQLite database and on a PostgreSQL database, it:
+
+1. generates 100 and 100k applications with `flask --app app demo --applications N`;
+2. counts the SQL statements of each page at both sizes (in-process, test client, a
+   `before_cursor_execute` listener) — they must be equal;
+3. serves the app with gunicorn on 127.0.0.1 (one worker, scheduler off) and measures
+   p50/p95 latency and requests/s of each page against /healthz (the floor), the two
+   interleaved request by request so that both see the same machine load;
+4. reads each gunicorn worker's peak RSS (VmHWM) at 100 and at 100k applications;
+5. times the deadline job over 100k and 1M applications (first run, then the rerun with
+   nothing due), the weekly digest, and the outbox relay against a local aiosmtpd server;
+
+then writes bench/RESULTS.md (machine, date, tables) and prints it. A page or job that
+does not exist in the code is reported as "not available", never estimated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PASSWORD = "demo-password"
+USER = "rita@example.com"  # a recruiter who owns positions in every generated dataset
+SEARCH = "schmidt"  # a common last name: many hits, paginated
+
+# Targets from issue 6.
+PAGE_RATIO_TARGET = 4.0
+DEADLINE_1M_TARGET_S = 1.0
+DIGEST_TARGET_S = 5.0
+DIGEST_RECIPIENTS = 200
+OUTBOX_TARGET_PER_S = 100.0
+
+
+@dataclass
+class Page:
+    name: str
+    path: str  # with {position}, {application}, {q} placeholders
+    auth: str  # "session" or "token"
+
+
+PAGES = [
+    Page("dashboard", "/", "session"),
+    Page("board (all positions)", "/board", "session"),
+    Page("position board", "/positions/{position}/board", "session"),
+    Page("application page", "/applications/{application}", "session"),
+    Page("candidate search", "/candidates/?q={q}", "session"),
+    Page("API overdue list", "/api/v1/applications?flag=overdue", "token"),
+]
+FLOOR = "/healthz"
+
+
+@dataclass
+class DatabaseResult:
+    name: str
+    generation: dict[int, dict[str, float]] = field(default_factory=dict)  # size -> wall, cpu
+    statements: dict[int, dict[str, int | None]] = field(default_factory=dict)  # size -> page -> count
+    latency: dict[str, dict[str, float] | None] = field(default_factory=dict)  # page -> stats (at 100k)
+    floor: dict[str, float] = field(default_factory=dict)
+    memory_kb: dict[int, int] = field(default_factory=dict)  # size -> worker VmHWM
+    jobs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- plumbing -----------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def flask(args: list[str], env: dict[str, str], timeout: float = 3600) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(BIN / "flask"), "--app", "app", *args], cwd=ROOT, env={**os.environ, **env},
+                            capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return result
+
+
+def pg_admin(url: str, statement: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    with psycopg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+                         user=parsed.username or "postgres", password=parsed.password, dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def recreate_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_admin(url, f'CREATE DATABASE "{name}"')
+
+
+class Environment:
+    """A database URL plus its own instance folder, as the CLI and gunicorn see them."""
+
+    def __init__(self, url: str, instance: Path):
+        self.url = url
+        self.instance = instance
+        instance.mkdir(parents=True, exist_ok=True)
+        self.env = {"DATABASE_URL": url, "HIRING_INSTANCE_PATH": str(instance), "HIRING_SCHEDULER_ENABLED": "false",
+                    "HIRING_SECRET_KEY": "bench-secret-key-" + instance.name, "FLASK_DEBUG": "0"}
+
+    def prepare(self, applications: int, *, lean: bool = False) -> dict[str, float]:
+        recreate_database(self.url)
+        flask(["db", "upgrade"], self.env)
+        started, cpu = time.perf_counter(), children_cpu()
+        args = ["demo", "--applications", str(applications)] + (["--lean"] if lean else [])
+        output = flask(args, self.env).stdout
+        timing = {"wall": time.perf_counter() - started, "cpu": children_cpu() - cpu}
+        log(f"generated {applications:,} applications{' (lean)' if lean else ''} in {timing['wall']:.1f} s "
+            f"(CPU {timing['cpu']:.1f} s) on {self.url.split(':')[0]}")
+        log(output.strip().splitlines()[-1] if output.strip() else "")
+        return timing
+
+    def app(self, **config: Any):
+        from hiring import create_app
+
+        os.environ["HIRING_INSTANCE_PATH"] = str(self.instance)
+        try:
+            return create_app({"SQLALCHEMY_DATABASE_URI": self.url, "SECRET_KEY": self.env["HIRING_SECRET_KEY"],
+                               "SCHEDULER_ENABLED": False, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+                               **config})
+        finally:
+            os.environ.pop("HIRING_INSTANCE_PATH", None)
+
+
+# --- what to measure ---------------------------------------------------------------------
+
+
+def page_targets(app) -> dict[str, Any]:
+    """The position with the most open applications, and the open application with the
+    longest history: the heaviest board and application page of the dataset."""
+    from sqlalchemy import func, select
+
+    from hiring import queries
+    from hiring.extensions import db
+    from hiring.models import Application, AuditEvent
+
+    with app.app_context():
+        position = db.session.execute(
+            select(Application.position_id, func.count()).where(queries.is_open())
+            .group_by(Application.position_id).order_by(func.count().desc()).limit(1)).first()
+        recent = select(Application.id).where(queries.is_open()).order_by(Application.id.desc()).limit(500)
+        application = db.session.execute(
+            select(AuditEvent.application_id, func.count()).where(AuditEvent.application_id.in_(recent))
+            .group_by(AuditEvent.application_id).order_by(func.count().desc()).limit(1)).first()
+        return {"position": position[0], "application": application[0], "q": SEARCH}
+
+
+def available(app, path: str) -> bool:
+    """Does the app route this path (and, for the API, can a token be made)?"""
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+    adapter = app.url_map.bind("localhost")
+    try:
+        adapter.match(path.split("?")[0], method="GET")
+    except (NotFound, MethodNotAllowed):
+        return False
+    return True
+
+
+def api_token(environment: Environment) -> str | None:
+    try:
+        output = flask(["tokens", "create", USER, "--label", "benchmark"], environment.env).stdout
+    except RuntimeError as exc:
+        log(f"no API token: {str(exc).splitlines()[0]}")
+        return None
+    return output.strip().splitlines()[-1].strip()
+
+
+@contextmanager
+def counting(app):
+    from sqlalchemy import event
+
+    from hiring.extensions import db
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def count_statements(environment: Environment, token: str | None) -> dict[str, int | None]:
+    app = environment.app()
+    targets = page_targets(app)
+    client = app.test_client()
+    response = client.post("/login", data={"email": USER, "password": PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"login failed in-process: {response.status_code}")
+    counts: dict[str, int | None] = {}
+    for page in PAGES:
+        path = page.path.format(**targets)
+        if not available(app, path) or (page.auth == "token" and not token):
+            counts[page.name] = None
+            continue
+        headers = {"Authorization": f"Bearer {token}"} if page.auth == "token" else {}
+        client.get(path, headers=headers)
+        with counting(app) as statements:
+            response = client.get(path, headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"{page.name} {path}: HTTP {response.status_code}")
+        counts[page.name] = len(statements)
+    return counts
+
+
+# --- serving and load -------------------------------------------------------------------
+
+
+class Client:
+    """A sequential HTTP/1.1 keep-alive client: one request at a time, so it never competes
+    with the server for more than a sliver of CPU."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def request(self, method: str, path: str, body: str | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in range(2):
+            try:
+                started = time.perf_counter()
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                elapsed = time.perf_counter() - started
+                break
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+                if attempt:
+                    raise
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie(header)
+            for key, morsel in cookie.items():
+                self.cookies[key] = morsel.value
+        return response.status, data, elapsed
+
+    def login(self, email: str, password: str) -> None:
+        status, body, _ = self.request("GET", "/login")
+        match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)
+        fields = {"email": email, "password": password}
+        if match:
+            fields["csrf_token"] = match.group(1).decode()
+        from urllib.parse import urlencode
+
+        status, body, _ = self.request("POST", "/login", urlencode(fields),
+                                       {"Content-Type": "application/x-www-form-urlencoded"})
+        if status != 302:
+            raise RuntimeError(f"login over HTTP failed: {status} {body[:200]!r}")
+
+
+@contextmanager
+def gunicorn(environment: Environment):
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", "1", "--worker-class", "gthread", "--threads", "2",
+         "--keep-alive", "30", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
+        cwd=ROOT, env={**os.environ, **environment.env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, _, _ = Client(port).request("GET", FLOOR)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.3)
+        yield port, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def worker_peak_rss_kb(master: subprocess.Popen) -> int:
+    """VmHWM (peak resident set) of the gunicorn worker(s), in kB."""
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    peaks = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if match:
+            peaks.append(int(match.group(1)))
+    if not peaks:
+        raise RuntimeError("no gunicorn worker found")
+    return max(peaks)
+
+
+def summarise(samples: list[float], total: float) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50": statistics.median(ordered) * 1000,
+        "p95": ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)] * 1000,
+        "rps": len(samples) / total,
+        "n": len(samples),
+    }
+
+
+def measure_pages(environment: Environment, token: str | None, requests: int, warmup: int,
+                  result: DatabaseResult | None, size: int) -> int:
+    """Latency of every page against the floor; returns the worker's peak RSS (kB)."""
+    app = environment.app()
+    targets = page_targets(app)
+    with gunicorn(environment) as (port, process):
+        client = Client(port)
+        client.login(USER, PASSWORD)
+        floor_all: list[float] = []
+        floor_total = 0.0
+        for page in PAGES:
+            path = page.path.format(**targets)
+            if not available(app, path) or (page.auth == "token" and not token):
+                if result is not None:
+                    result.latency[page.name] = None
+                continue
+            headers = {"Authorization": f"Bearer {token}"} if page.auth == "token" else {}
+            for _ in range(warmup):
+                status, _, _ = client.request("GET", path, headers=headers)
+                client.request("GET", FLOOR)
+            if status != 200:
+                raise RuntimeError(f"{page.name} {path}: HTTP {status} over HTTP")
+            page_samples, floor_samples = [], []
+            page_total = 0.0
+            for _ in range(requests):
+                # Interleaved: the page and the floor see the same moment of machine load.
+                _, _, elapsed = client.request("GET", FLOOR)
+                floor_samples.append(elapsed)
+                floor_total += elapsed
+                status, _, elapsed = client.request("GET", path, headers=headers)
+                if status != 200:
+                    raise RuntimeError(f"{page.name}: HTTP {status}")
+                page_samples.append(elapsed)
+                page_total += elapsed
+            floor_all.extend(floor_samples)
+            stats = summarise(page_samples, page_total)
+            floor = summarise(floor_samples, sum(floor_samples))
+            stats["floor_p95"] = floor["p95"]
+            stats["ratio"] = stats["p95"] / floor["p95"]
+            if result is not None:
+                result.latency[page.name] = stats
+            log(f"{size:>9,} {page.name:<24} p50 {stats['p50']:7.1f} ms  p95 {stats['p95']:7.1f} ms  "
+                f"{stats['rps']:6.1f}/s  floor p95 {floor['p95']:.1f} ms  ×{stats['ratio']:.1f}")
+        if result is not None and floor_all:
+            result.floor = summarise(floor_all, floor_total)
+        return worker_peak_rss_kb(process)
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+def job_available(app, name: str) -> bool:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["jobs", "list"])
+    return result.exit_code == 0 and name in result.output
+
+
+def run_job(app, name: str, now: datetime) -> tuple[float, str]:
+    runner = app.test_cli_runner()
+    started = time.perf_counter()
+    result = runner.invoke(args=["jobs", "run", name, "--now", now.isoformat()])
+    elapsed = time.perf_counter() - started
+    if result.exit_code != 0:
+        raise RuntimeError(f"jobs run {name}: {result.output[-1500:]} {result.exception!r}")
+    return elapsed, result.output.strip()
+
+
+def outbox_counts(app) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from hiring.extensions import db
+    from hiring.models import OutboxEmail
+
+    with app.app_context():
+        return dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
+
+
+def measure_deadlines(environment: Environment, size: int, result: DatabaseResult, key: str) -> None:
+    app = environment.app()
+    if not job_available(app, "deadlines"):
+        result.jobs[key] = None
+        return
+    now = datetime.now(UTC)
+    first, first_out = run_job(app, "deadlines", now)
+    before = outbox_counts(app)
+    rerun, rerun_out = run_job(app, "deadlines", now + timedelta(minutes=1))
+    after = outbox_counts(app)
+    queued = sum(after.values()) - sum(before.values())
+    result.jobs[key] = {"first": first, "first_output": first_out[-300:], "rerun": rerun,
+                        "rerun_output": rerun_out[-300:], "rerun_new_emails": queued, "size": size}
+    log(f"deadlines over {size:,}: first run {first:.3f} s ({first_out[-120:]!r}); rerun with nothing due "
+        f"{rerun:.3f} s, {queued} new emails")
+
+
+def measure_digest_and_outbox(environment: Environment, result: DatabaseResult) -> None:
+    app = environment.app()
+    if job_available(app, "digest"):
+        before = outbox_counts(app)
+        # A week on: every open application due this week is overdue, so most of the team
+        # (more than 200 people at 100k applications) is responsible for one.
+        when = datetime.now(UTC) + timedelta(days=7)
+        elapsed, output = run_job(app, "digest", when)
+        from sqlalchemy import func, select
+
+        from hiring.extensions import db
+        from hiring.models import OutboxEmail
+
+        with app.app_context():
+            recipients = db.session.scalar(select(func.count(func.distinct(OutboxEmail.recipient)))
+                                           .where(OutboxEmail.template.like("%digest%")))
+        result.jobs["digest"] = {"seconds": elapsed, "recipients": recipients, "output": output[-300:],
+                                 "new_emails": sum(outbox_counts(app).values()) - sum(before.values())}
+        log(f"digest: {recipients} recipients in {elapsed:.2f} s")
+    else:
+        result.jobs["digest"] = None
+    if job_available(app, "outbox"):
+        result.jobs["outbox"] = measure_outbox(environment)
+    else:
+        result.jobs["outbox"] = None
+
+
+def measure_outbox(environment: Environment, emails: int = 1000) -> dict[str, Any]:
+    """Queue ``emails`` candidate emails and relay them all to a local aiosmtpd server."""
+    from aiosmtpd.controller import Controller
+    from sqlalchemy import update
+
+    from hiring.extensions import db
+    from hiring.generator import bulk_insert
+    from hiring.models import OutboxEmail
+
+    class Sink:
+        def __init__(self) -> None:
+            self.count = 0
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            self.count += 1
+            return "250 OK"
+
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = environment.app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_USE_SSL=False)
+        now = datetime.now(UTC)
+        with app.app_context():
+            # Whatever the earlier jobs queued is relayed too, and counted.
+            db.session.execute(update(OutboxEmail).where(OutboxEmail.status == "queued")
+                               .values(next_attempt_at=now - timedelta(minutes=1)))
+            bulk_insert(db.session, OutboxEmail, [{
+                "application_id": None, "template": "benchmark", "recipient": f"candidate{i}@example.org",
+                "recipient_user_id": None, "to_candidate": True, "subject": f"Benchmark email {i}",
+                "body_text": "Dear candidate,\n\nthis is a benchmark email.\n\nKind regards\n" * 5,
+                "body_html": "<p>Dear candidate,</p><p>this is a benchmark email.</p>" * 5, "attachments": [],
+                "idempotency_key": f"benchmark:{now.timestamp()}:{i}", "status": "queued", "attempts": 0,
+                "next_attempt_at": now - timedelta(minutes=1), "last_error": None, "created_at": now,
+                "sent_at": None} for i in range(emails)])
+            db.session.commit()
+        queued = outbox_counts(app).get("queued", 0)
+        started = time.perf_counter()
+        runs = 0
+        while outbox_counts(app).get("queued", 0) and runs < 200:
+            run_job(app, "outbox", datetime.now(UTC))
+            runs += 1
+        elapsed = time.perf_counter() - started
+        counts = outbox_counts(app)
+    finally:
+        controller.stop()
+    result = {"queued": queued, "received": sink.count, "seconds": elapsed, "runs": runs,
+              "per_second": sink.count / elapsed if elapsed else 0.0, "left_queued": counts.get("queued", 0),
+              "failed": counts.get("failed", 0)}
+    log(f"outbox: {sink.count} of {queued} emails received in {elapsed:.2f} s ({result['per_second']:.0f}/s)")
+    return result
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def attempt(result: DatabaseResult, label: str, function, *args, **kwargs):
+    """Run one measurement; a failure is reported in the notes instead of ending the run."""
+    try:
+        return function(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 (the report names what failed and why)
+        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        result.notes.append(f"{result.name}: {label} failed: {first[:300]}")
+        log(f"FAILED {result.name} {label}: {exc}")
+        return None
+
+
+def bench_database(name: str, url_small: str, url_large: str, tmp: Path, args) -> DatabaseResult:
+    result = DatabaseResult(name)
+    small, large = args.small, args.large
+    env_small = Environment(url_small, tmp / f"{name}-small")
+    result.generation[small] = env_small.prepare(small)
+    token = api_token(env_small)
+    result.statements[small] = attempt(result, f"statement count at {small}", count_statements, env_small,
+                                       token) or {}
+    result.memory_kb[small] = attempt(result, f"pages at {small}", measure_pages, env_small, token,
+                                      max(10, args.requests // 4), 5, None, small)
+
+    env_large = Environment(url_large, tmp / f"{name}-large")
+    result.generation[large] = env_large.prepare(large)
+    token = api_token(env_large)
+    result.statements[large] = attempt(result, f"statement count at {large}", count_statements, env_large,
+                                       token) or {}
+    result.memory_kb[large] = attempt(result, f"pages at {large}", measure_pages, env_large, token, args.requests,
+                                      args.warmup, result, large)
+    attempt(result, f"deadline job at {large}", measure_deadlines, env_large, large, result, "deadlines_large")
+    attempt(result, "digest and outbox", measure_digest_and_outbox, env_large, result)
+
+    if args.million:
+        result.generation[args.million] = env_large.prepare(args.million, lean=True)
+        attempt(result, f"deadline job at {args.million}", measure_deadlines, env_large, args.million, result,
+                "deadlines_million")
+    return result
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        memory = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, AttributeError):
+        pass
+    return {"cpu": f"{cpu} × {os.cpu_count()}", "memory": memory, "os": platform.platform(),
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "not available" if value is None else f"{value:,.{digits}f}"
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+def render(results: list[DatabaseResult], args, started: datetime, loads: tuple, pg_version: str) -> str:
+    info = machine()
+    names = [r.name for r in results]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run by `make bench` (`bench/run.py`) on {started:%Y-%m-%d %H:%M} UTC, took "
+        f"{(datetime.now(UTC) - started).total_seconds() / 60:.0f} min.",
+        "",
+        f"- Machine: {info['cpu']}, {info['memory']} RAM, {info['os']}",
+        f"- Python {info['python']}, SQLite {info['sqlite']}, {pg_version}",
+        f"- Load average (1 min) at start {loads[0]:.2f}, at end {loads[1]:.2f} — the machine is shared, so "
+        "absolute times vary; the page/floor ratios are measured interleaved, request by request.",
+        f"- Server: gunicorn, 1 worker (gthread, 2 threads), scheduler off. Client: sequential HTTP/1.1 keep-alive, "
+        f"{args.warmup} warm-up + {args.requests} measured requests per page, each followed by one to "
+        f"`{FLOOR}`; logged in as {USER} (session cookie), the API with a bearer token.",
+        "",
+        f"## Pages at {args.large:,} applications",
+        "",
+        "p95 target: at most 4× the floor's p95 (`/healthz`, same app, same worker).",
+        "",
+        "| page | " + " | ".join(f"{n} p50 ms | {n} p95 ms | {n} req/s | {n} p95 ÷ floor" for n in names)
+        + " | target |",
+        "|---|" + "---:|---:|---:|---:|" * len(names) + "---|",
+    ]
+    for page in PAGES:
+        cells, oks = [], []
+        for r in results:
+            stats = r.latency.get(page.name)
+            if stats is None:
+                cells.append("not available | | |")
+                oks.append(None)
+            else:
+                cells.append(f"{stats['p50']:.1f} | {stats['p95']:.1f} | {stats['rps']:.1f} | "
+                             f"{stats['ratio']:.1f}×")
+                oks.append(stats["ratio"] <= PAGE_RATIO_TARGET)
+        ok = None if all(o is None for o in oks) else all(o for o in oks if o is not None)
+        lines.append(f"| {page.name} | " + " | ".join(cells) + f" | {verdict(ok)} |")
+    floor_cells = " | ".join(f"{r.floor.get('p50', 0):.1f} | {r.floor.get('p95', 0):.1f} | "
+                             f"{r.floor.get('rps', 0):.1f} | 1.0×" for r in results)
+    lines.append(f"| floor `{FLOOR}` | {floor_cells} | |")
+
+    lines += ["", "## SQL statements per page (must not grow with the data)", "",
+              "| page | " + " | ".join(f"{r.name} {args.small:,} | {r.name} {args.large:,}" for r in results)
+              + " | equal |", "|---|" + "---:|---:|" * len(results) + "---|"]
+    for page in PAGES:
+        cells, equal = [], []
+        for r in results:
+            a, b = r.statements.get(args.small, {}).get(page.name), r.statements.get(args.large, {}).get(page.name)
+            cells.append(f"{fmt(a, 0)} | {fmt(b, 0)}")
+            if a is not None and b is not None:
+                equal.append(a == b)
+        lines.append(f"| {page.name} | " + " | ".join(cells)
+                     + f" | {'n/a' if not equal else ('yes' if all(equal) else '**no**')} |")
+
+    lines += ["", "## Jobs", "", "| job | " + " | ".join(names) + " | target |", "|---|" + "---:|" * len(names)
+              + "---|"]
+
+    def job_row(label: str, getter, target: str, check) -> None:
+        cells, oks = [], []
+        for r in results:
+            try:
+                value = getter(r)
+            except (KeyError, TypeError):
+                value = None
+            cells.append("not available" if value is None else value[0])
+            oks.append(None if value is None else check(value[1]))
+        ok = None if all(o is None for o in oks) else all(o for o in oks if o is not None)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} {verdict(ok) if check else ''} |")
+
+    def deadline(key: str, which: str):
+        def get(r):
+            job = r.jobs[key]
+            return (f"{job[which]:.3f} s" + (f" ({job['rerun_new_emails']} new emails)" if which == "rerun" else ""),
+                    job[which])
+        return get
+
+    job_row(f"deadlines over {args.large:,}: first run", deadline("deadlines_large", "first"), "", None)
+    job_row(f"deadlines over {args.large:,}: rerun, nothing due", deadline("deadlines_large", "rerun"), "", None)
+    if args.million:
+        job_row(f"deadlines over {args.million:,}: first run", deadline("deadlines_million", "first"), "", None)
+        job_row(f"deadlines over {args.million:,}: rerun, nothing due", deadline("deadlines_million", "rerun"),
+                f"≤ {DEADLINE_1M_TARGET_S:.0f} s", lambda v: v <= DEADLINE_1M_TARGET_S)
+
+    def digest(r):
+        job = r.jobs["digest"]
+        return (f"{job['seconds']:.2f} s for {job['recipients']} recipients",
+                (job["seconds"], job["recipients"]))
+
+    job_row("weekly digest", digest, f"≤ {DIGEST_TARGET_S:.0f} s for {DIGEST_RECIPIENTS}",
+            lambda v: v[0] <= DIGEST_TARGET_S * max(1.0, v[1] / DIGEST_RECIPIENTS) and v[1] >= 1)
+
+    def outbox(r):
+        job = r.jobs["outbox"]
+        return (f"{job['per_second']:.0f} emails/s ({job['received']} of {job['queued']} in {job['seconds']:.1f} s)",
+                job["per_second"])
+
+    job_row("outbox relay to aiosmtpd", outbox, f"≥ {OUTBOX_TARGET_PER_S:.0f}/s", lambda v: v >= OUTBOX_TARGET_PER_S)
+
+    lines += ["", "## Worker memory (peak RSS of the gunicorn worker after serving every page)", "",
+              "| database | " + f"{args.small:,} applications | {args.large:,} applications | growth |",
+              "|---|---:|---:|---:|"]
+    for r in results:
+        a, b = r.memory_kb.get(args.small), r.memory_kb.get(args.large)
+        growth = f"{(b - a) / a * 100:+.0f}%" if a and b else "n/a"
+        lines.append(f"| {r.name} | {fmt(a / 1024 if a else None)} MB | {fmt(b / 1024 if b else None)} MB | "
+                     f"{growth} |")
+
+    lines += ["", "## Data generation (`flask --app app demo --applications N`)", "",
+              "| applications | " + " | ".join(f"{n} wall | {n} CPU" for n in names) + " |",
+              "|---:|" + "---:|---:|" * len(names)]
+    for size in sorted({s for r in results for s in r.generation}):
+        cells = []
+        for r in results:
+            g = r.generation.get(size)
+            cells.append(f"{g['wall']:.1f} s | {g['cpu']:.1f} s" if g else "– | –")
+        label = f"{size:,}" + (" (lean: no history for closed applications)" if size == args.million else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    notes = [n for r in results for n in r.notes]
+    if notes or args.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in notes] + [f"- {n}" for n in args.notes]
+    return "\n".join(lines) + "\n"
+
+
+def postgres_version(url: str) -> str:
+    try:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        with psycopg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+                             user=parsed.username or "postgres", dbname="postgres") as conn:
+            return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0]
+    except Exception as exc:  # noqa: BLE001 (the report says why PostgreSQL is missing)
+        return f"PostgreSQL unavailable ({exc.__class__.__name__})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=100)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--million", type=int, default=1_000_000, help="0 skips the 1M deadline-job run")
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per page")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--postgres-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/hiring_bench"))
+    parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument("--note", dest="notes", action="append", default=[], help="a line for the Notes section")
+    args = parser.parse_args()
+    started = datetime.now(UTC)
+    load_start = os.getloadavg()[0]
+    results = []
+    tmp = Path(tempfile.mkdtemp(prefix="hiring-bench-"))
+    try:
+        for name in [d.strip() for d in args.databases.split(",") if d.strip()]:
+            if name == "sqlite":
+                results.append(bench_database("SQLite", f"sqlite:///{tmp}/small.sqlite",
+                                              f"sqlite:///{tmp}/large.sqlite", tmp, args))
+            elif name == "postgresql":
+                results.append(bench_database("PostgreSQL", args.postgres_url + "_small", args.postgres_url, tmp,
+                                              args))
+            else:
+                parser.error(f"unknown database {name}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for r in results:
+            if r.name == "PostgreSQL":
+                for url in (args.postgres_url + "_small", args.postgres_url):
+                    from sqlalchemy.engine import make_url
+
+                    pg_admin(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    report = render(results, args, started, (load_start, os.getloadavg()[0]), postgres_version(args.postgres_url))
+    Path(args.output).write_text(report)
+    raw = Path(args.output).with_suffix(".json")
+    raw.write_text(json.dumps([r.__dict__ for r in results], indent=1, default=str))
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
