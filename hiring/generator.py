@@ -84,7 +84,10 @@ FEEDBACK_NOTES = [
 REJECTION_RATIONALES = ["Another candidate fits the team better.", "Experience too far from the role.",
                         "Panel not convinced on the technical depth.", "Salary expectations far apart."]
 
-POSITION_OPEN_DAYS = 120  # how long a position takes applications
+POSITION_OPEN_DAYS = 120
+# Lean mode: an application this old is closed in every simulated history (the longest path,
+# with late answers and delay notices, takes about four months).
+LEAN_CLOSED_BEFORE = timedelta(days=180)  # how long a position takes applications
 HISTORY_DAYS = 730  # two years of history
 BATCH_APPLICATIONS = 2000  # applications simulated and written per batch
 OPEN_STAGE_VALUES = frozenset(s.value for s in OPEN_STAGES)
@@ -399,9 +402,29 @@ class _Simulation:
         candidate = self._candidate(rows, applied_at)
         position = self._pick_position(applied_at, candidate[0])
         self.pairs.add((candidate[0], position.id))
+        if self.lean and applied_at < self.now - LEAN_CLOSED_BEFORE:
+            self._closed_application(rows, candidate[0], position, applied_at)
+            return
         history = _History(self, rows, candidate, position, applied_at)
         history.run()
         history.finish()
+
+    def _closed_application(self, rows: Rows, candidate_id: int, position: PositionRow, applied_at: datetime) -> None:
+        """Lean mode, long-closed application: only its row, with the outcome's shares of the
+        full simulation (its history would not be written anyway)."""
+        roll = self.rng.random()
+        stage = (_S.REJECTED if roll < 0.8 else _S.WITHDRAWN if roll < 0.87 else _S.HIRED if roll < 0.97
+                 else _S.DECLINED)
+        closed_at = applied_at + timedelta(days=3 + 60 * self.rng.random())
+        promised = _base_due(_S.APPLIED, applied_at.astimezone(self.tz).date(), self.policy)
+        rows.add(Application, {
+            "id": self.next_id("application"), "candidate_id": candidate_id, "position_id": position.id,
+            "owner_id": position.owner_id, "stage": stage, "applied_at": applied_at, "stage_entered_at": closed_at,
+            "due_at": None, "promised_at": promised, "last_candidate_email_at": closed_at,
+            "competing_offer_deadline": None, "extended_until": None, "extension_reason": None, "verdict": None,
+            "awaiting_feedback": False, "due_soon_notified_at": None, "overdue_notified_at": None,
+            "closed_at": closed_at, "version": 3, "created_at": applied_at, "updated_at": closed_at,
+        })
 
 
 @lru_cache(maxsize=4096)
