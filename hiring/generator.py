@@ -423,6 +423,7 @@ class _Simulation:
             "due_at": None, "promised_at": promised, "last_candidate_email_at": closed_at,
             "competing_offer_deadline": None, "extended_until": None, "extension_reason": None, "verdict": None,
             "awaiting_feedback": False, "due_soon_notified_at": None, "overdue_notified_at": None,
+            "expedite_notified_for": None, "needs_discussion_notified_at": None, "promise_made_at": applied_at,
             "closed_at": closed_at, "version": 3, "created_at": applied_at, "updated_at": closed_at,
         })
 
@@ -458,6 +459,7 @@ class _History:
         self.extended_until: datetime | None = None
         self.extension_reason: str | None = None
         self.promised: datetime | None = None
+        self.promise_made: datetime | None = None
         self.last_email: datetime | None = None
         self.verdict: str | None = None
         self.awaiting_feedback = False
@@ -521,7 +523,7 @@ class _History:
     def _email(self, template: str, key: str, at: datetime, subject: str, body: str, *,
                to_user: int | None = None, promise: bool = False) -> None:
         if promise:
-            self.promised = self.due
+            self.promised, self.promise_made = self.due, at
         to_candidate = to_user is None
         recipient = self.email if to_candidate else self.sim.team.emails[to_user]
         sent_at = at + RELAY_DELAY
@@ -539,7 +541,7 @@ class _History:
 
     def _candidate_email(self, template: str, key: str, at: datetime, subject: str, *, promise: bool = False) -> None:
         if promise:
-            self.promised = self.due
+            self.promised, self.promise_made = self.due, at
         when = f" You will hear from us by {_day_text(self.due.astimezone(self.tz).date())}." if (
             promise and self.due) else ""
         body = f"Dear {self.name},\n\n{subject} — {self.position.title}.{when}\n\nKind regards\nThe hiring team\n"
@@ -549,7 +551,8 @@ class _History:
         """The moment of the next step, or None when that lies after ``now`` (the
         application stays where it is). Late answers trigger the delay-notice job first."""
         at = self.entered + delay
-        while self.due is not None and self.policy.delay_notice_days:
+        # The delay-notice job leaves the offer stage alone: there the candidate answers.
+        while self.due is not None and self.policy.delay_notice_days and self.stage != _S.OFFER:
             notice_at = self.due + timedelta(days=self.policy.delay_notice_days, minutes=15)
             if notice_at >= min(at, self.now):
                 break
@@ -733,7 +736,12 @@ class _History:
     def finish(self) -> None:
         """Add the application row (and its history) to the batch."""
         is_open = self.stage in OPEN_STAGE_VALUES
-        due_soon_notified = overdue_notified = None
+        due_soon_notified = overdue_notified = expedite_notified = discussion_notified = None
+        if is_open and self.competing_offer is not None:
+            expedite_notified = self.competing_offer
+        clear = self.verdict in ("clear_hire", "clear_no")
+        if is_open and self.stage == _S.FINAL_DECISION and not clear and self.entered + JOB_INTERVAL <= self.now:
+            discussion_notified = self.entered + JOB_INTERVAL
         if is_open and self.due is not None:
             # The deadline job has been running every quarter of an hour: its notices are out.
             soon_from = max(self.entered, self.due - timedelta(days=self.policy.due_soon_days)) + JOB_INTERVAL
@@ -749,8 +757,9 @@ class _History:
             "extended_until": self.extended_until, "extension_reason": self.extension_reason,
             "verdict": self.verdict, "awaiting_feedback": self.awaiting_feedback,
             "due_soon_notified_at": due_soon_notified, "overdue_notified_at": overdue_notified,
-            "closed_at": self.closed_at, "version": self.version, "created_at": self.applied_at,
-            "updated_at": self.updated,
+            "expedite_notified_for": expedite_notified, "needs_discussion_notified_at": discussion_notified,
+            "promise_made_at": self.promise_made, "closed_at": self.closed_at, "version": self.version,
+            "created_at": self.applied_at, "updated_at": self.updated,
         })
         if self.sim.lean and not is_open:
             # Keep the ids dense per application anyway: the buffer is simply not written.

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
+from flask import g
 from sqlalchemy import event, func, select
 
 from hiring import generator, services
@@ -48,8 +49,8 @@ def _user(email: str) -> User:
 def build_dataset(applications: int, now: datetime) -> dict[str, int]:
     """``applications`` generated over two years, plus the same handful of applications
     in every state a page lists (so no list is empty in the small dataset either)."""
+    db.session.remove()  # its open transaction would block PostgreSQL's TRUNCATE
     empty_database()
-    db.session.remove()
     generator.generate(db.session, applications, now=now, policy=get_policy(), seed=11)
     rita, mona = _user("rita@example.com"), _user("mona@example.com")
     ivan, ines = _user("ivan@example.com"), _user("ines@example.com")
@@ -61,7 +62,8 @@ def build_dataset(applications: int, now: datetime) -> dict[str, int]:
     services.update_position(position, hiring_manager_id=mona.id, actor=rita, now=now - timedelta(days=30))
     factory = Factory(now)
     factory.application("applied", position=position, at=now - timedelta(days=16))  # overdue
-    awaiting = factory.application("first_decision", position=position, at=now - timedelta(days=1),
+    # Overdue with interviews, panel and feedback: the API's overdue list loads all of those.
+    awaiting = factory.application("first_decision", position=position, at=now - timedelta(days=9),
                                    panel=[ivan, ines], recommendations=[None, "yes"])
     final = factory.application("final_decision", position=position, at=now - timedelta(days=2),
                                 panel=[ivan, ines], recommendations=["yes", "strong_yes"])
@@ -71,13 +73,16 @@ def build_dataset(applications: int, now: datetime) -> dict[str, int]:
     return ids
 
 
-def login(client, email: str) -> None:
-    client.get("/logout")
+def login(app, email: str):
+    """A fresh client logged in as ``email``."""
+    client = app.test_client()
+    _forget_request_globals()
     response = client.post("/login", data={"email": email, "password": generator.DEMO_PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return client
 
 
-def page_statements(client, ids: dict[str, int]) -> dict[str, int]:
+def page_statements(app, ids: dict[str, int]) -> dict[str, int]:
     """Statements per page, for each role whose view of the page differs."""
     pages = {
         ("rita@example.com", "dashboard"): "/",
@@ -88,13 +93,18 @@ def page_statements(client, ids: dict[str, int]) -> dict[str, int]:
         ("rita@example.com", "position board"): f"/positions/{ids['position']}/board",
         ("rita@example.com", "candidate search"): "/candidates/?q=example",
     }
+    if _routes(app, f"/applications/{ids['application']}"):
+        pages[("rita@example.com", "application page")] = f"/applications/{ids['application']}"
+        pages[("ivan@example.com", "application page")] = f"/applications/{ids['application']}"
     counts: dict[str, int] = {}
-    current = None
-    for (email, name), url in pages.items():
-        if email != current:
-            login(client, email)
-            current = email
-        client.get(url)  # warm: the policy and the session's user are loaded per request anyway
+    clients = {}
+    for (email, name), url in sorted(pages.items()):
+        if email not in clients:
+            clients[email] = login(app, email)
+        client = clients[email]
+        _forget_request_globals()
+        client.get(url)  # warm (imports, template compilation)
+        _forget_request_globals()
         with counting_statements() as statements:
             response = client.get(url)
         assert response.status_code == 200, (email, url, response.status_code)
@@ -102,15 +112,80 @@ def page_statements(client, ids: dict[str, int]) -> dict[str, int]:
     return counts
 
 
+def _forget_request_globals() -> None:
+    """The fixture's app context outlives each test request, and with it ``g`` (the
+    logged-in user, the policy): clear it so every request loads what a real one does."""
+    g.__dict__.clear()
+
+
+def _routes(app, path: str) -> bool:
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+    try:
+        app.url_map.bind("localhost").match(path, method="GET")
+    except (NotFound, MethodNotAllowed):
+        return False
+    return True
+
+
+def api_statements(client) -> dict[str, int]:
+    """The API's lists, with a recruiter's and an interviewer's token."""
+    counts = {}
+    for email in ("rita@example.com", "ivan@example.com"):
+        _, secret = services.create_api_token(_user(email), "performance test")
+        headers = {"Authorization": f"Bearer {secret}"}
+        for url in ("/api/v1/applications?flag=overdue", "/api/v1/applications?flag=awaiting_feedback",
+                    "/api/v1/applications?per_page=100"):
+            _forget_request_globals()
+            client.get(url, headers=headers)
+            _forget_request_globals()
+            with counting_statements() as statements:
+                response = client.get(url, headers=headers)
+            assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+            if email.startswith("rita") or "overdue" not in url:
+                assert response.get_json()["items"], url  # a non-empty list, so per-row loads would show
+            counts[f"{url} ({email.split('@')[0]})"] = len(statements)
+    db.session.remove()
+    return counts
+
+
 def test_statements_per_page_do_not_grow_with_the_data(app, client):
     now = utcnow()
     small_ids = build_dataset(10, now)
-    small = page_statements(client, small_ids)
+    small = page_statements(app, small_ids) | api_statements(client)
     large_ids = build_dataset(1000, now)
     assert db.session.scalar(select(func.count()).select_from(Application)) == 1000 + 4
-    large = page_statements(client, large_ids)
+    large = page_statements(app, large_ids) | api_statements(client)
     assert small == large
     assert all(count > 0 for count in small.values())
+
+
+def deadline_job_statements(applications: int, now: datetime) -> tuple[int, int]:
+    """Statements of a deadline run that has work (first) and of the rerun with none."""
+    from hiring import jobs
+
+    build_dataset(applications, now)
+    later = now + timedelta(days=3)  # the handful built by build_dataset is now due or overdue
+    with counting_statements() as first:
+        result = jobs.run_job("deadlines", later)
+    assert result["applications"] >= 1
+    db.session.remove()
+    with counting_statements() as rerun:
+        result = jobs.run_job("deadlines", later)
+    assert result["applications"] == 0
+    db.session.remove()
+    return len(first), len(rerun)
+
+
+def test_deadline_job_statements_do_not_grow_with_applications_that_need_nothing(app):
+    now = utcnow()
+    small_first, small_rerun = deadline_job_statements(10, now)
+    large_first, large_rerun = deadline_job_statements(1000, now)
+    # Nothing to announce costs the same at any size ...
+    assert small_rerun == large_rerun
+    assert small_rerun < small_first
+    # ... and the announcing run only pays for the generated applications it announces.
+    assert large_first >= small_first
 
 
 def test_the_counting_sees_a_lazy_load_per_row(app, client):
@@ -120,7 +195,6 @@ def test_the_counting_sees_a_lazy_load_per_row(app, client):
     with counting_statements() as few:
         for application in db.session.scalars(select(Application).limit(5)):
             assert application.candidate.name
-    db.session.remove()
     build_dataset(100, now)
     with counting_statements() as many:
         for application in db.session.scalars(select(Application).limit(50)):
