@@ -1,0 +1,183 @@
+"""The main pages in a real Chromium against a live server: they render without console
+errors (so the CSP blocks nothing we ship), work at desktop and phone width, forms keep
+input and show errors, and screenshots land in test-artifacts/screenshots/ for a look."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from hiring.extensions import db
+from hiring.models import Application, Candidate, utcnow
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("HIRING_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+PASSWORD = "correct horse battery"
+
+
+def _chromium_or_skip() -> str:
+    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
+        return CHROMIUM
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"Chromium is required under CI=true but {CHROMIUM} is missing")
+    pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served on 127.0.0.1 (random port) from a thread, sharing the test database."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def browser():
+    executable = _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Session:
+    """One user's browser tab that records console errors and takes screenshots."""
+
+    def __init__(self, browser, base_url: str, width: int):
+        self.base_url = base_url
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
+        self.errors: list[str] = []
+        self.page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.width = width
+
+    def login(self, user) -> None:
+        self.page.goto(self.base_url + "/login")
+        self.page.locator("#email").fill(user.email)
+        self.page.get_by_label("Password").fill(PASSWORD)
+        self.page.get_by_role("button", name="Log in").click()
+        self.page.wait_for_url(self.base_url + "/")
+
+    def visit(self, path: str, shot: str):
+        response = self.page.goto(self.base_url + path)
+        assert response.status == 200, path
+        self.shot(shot)
+        return self.page
+
+    def shot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.width}.png"), full_page=True)
+
+    def fits_the_width(self) -> bool:
+        return self.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+@pytest.fixture
+def team(factory):
+    admin = factory.user("admin", name="Ada Admin")
+    recruiter = factory.user("recruiter", name="Rita Recruiter")
+    manager = factory.user("manager", name="Mona Manager")
+    ivan = factory.user("interviewer", name="Ivan Interviewer")
+    ines = factory.user("interviewer", name="Ines Interviewer")
+    position = factory.position(title="Embedded Software Engineer", owner=recruiter, hiring_manager=manager)
+    now = utcnow()
+    for stage, days in (("applied", 16), ("applied", 2), ("first_decision", 1), ("second_interview", 3),
+                        ("final_decision", 1), ("offer", 5)):
+        factory.application(stage, position=position, panel=[ivan, ines], at=now - timedelta(days=days),
+                            recommendations=["", "yes"] if stage == "first_decision" else ["yes", "yes"])
+    return {"admin": admin, "recruiter": recruiter, "manager": manager, "ivan": ivan, "position": position}
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_main_pages_render_cleanly(live_server, browser, team, width):
+    recruiter = Session(browser, live_server, width)
+    recruiter.login(team["recruiter"])
+    dashboard = recruiter.visit("/", "dashboard-recruiter")
+    assert dashboard.get_by_role("heading", name="Needs attention").is_visible()
+    assert dashboard.get_by_text("days overdue").first.is_visible()
+    assert recruiter.fits_the_width(), "the dashboard scrolls sideways"
+    board = recruiter.visit("/board", "board")
+    assert board.get_by_role("heading", name="Applied (2)").is_visible()
+    recruiter.visit("/candidates/", "candidates")
+    assert recruiter.fits_the_width()
+    recruiter.visit("/positions/", "positions")
+    assert recruiter.fits_the_width()
+    recruiter.visit("/candidates/new-application", "new-application")
+    assert recruiter.errors == []
+
+    interviewer = Session(browser, live_server, width)
+    interviewer.login(team["ivan"])
+    page = interviewer.visit("/", "dashboard-interviewer")
+    assert page.get_by_text("Awaiting my feedback").first.is_visible()
+    interviewer.visit("/interviews/mine", "my-interviews")
+    forbidden = interviewer.page.goto(live_server + "/board")
+    assert forbidden.status == 403
+    interviewer.shot("forbidden")
+    assert interviewer.errors == [] or all("403" in e for e in interviewer.errors)
+
+    admin = Session(browser, live_server, width)
+    admin.login(team["admin"])
+    admin.visit("/admin/settings", "settings")
+    admin.visit("/admin/users", "users")
+    assert admin.fits_the_width()
+    assert admin.errors == []
+
+    manager = Session(browser, live_server, width)
+    manager.login(team["manager"])
+    assert manager.visit("/", "dashboard-manager").get_by_text("Awaiting my offer decision").is_visible()
+    assert manager.errors == []
+
+
+def test_new_application_form_in_the_browser(live_server, browser, team, tmp_path):
+    session = Session(browser, live_server, 1280)
+    session.login(team["recruiter"])
+    page = session.page
+    page.goto(live_server + "/candidates/new-application")
+    page.get_by_label("Candidate name").fill("Bea Browser")
+    page.locator("#email").fill("not an email")
+    page.get_by_role("button", name="Save application").click()
+    assert page.get_by_text("Enter a valid email address.").is_visible()
+    assert page.get_by_label("Candidate name").input_value() == "Bea Browser"  # the input is kept
+    session.shot("new-application-error")
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(b"%PDF-1.4\n% a tiny CV\n")
+    page.locator("#email").fill("bea@example.org")
+    page.get_by_label("CV or other document").set_input_files(str(cv))
+    page.get_by_role("button", name="Save application").click()
+    page.wait_for_load_state()
+    application = db.session.scalar(db.select(Application).join(Candidate).where(Candidate.email == "bea@example.org"))
+    assert application is not None and page.url.endswith(f"/applications/{application.id}")
+
+
+def test_keyboard_users_can_skip_to_content_and_see_focus(live_server, browser, team):
+    session = Session(browser, live_server, 1280)
+    session.login(team["recruiter"])
+    page = session.page
+    page.goto(live_server + "/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_text("Skip to content")
+    assert skip.is_visible()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
