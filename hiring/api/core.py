@@ -434,6 +434,13 @@ def register_error_handlers() -> None:
     bp.register_error_handler(Exception, _handle_unexpected)
 
 
+@bp.after_request
+def _no_caching(response: Response) -> Response:
+    # Candidate data must not stay in shared caches or proxies.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def routing_errors_as_json() -> Response | None:
     """404 and 405 under the API prefix are raised while routing, before any blueprint
     handler can see them; answer them in JSON here instead."""

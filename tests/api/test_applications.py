@@ -18,6 +18,7 @@ def test_submit_an_application(team, now):
     body = response.get_json()
     assert body["stage"] == "applied"
     assert response.headers["Location"] == f"/api/v1/applications/{body['id']}"
+    assert response.headers["Cache-Control"] == "no-store"
     assert body["position_id"] == team.position.id
     assert body["candidate"] == {"id": body["candidate"]["id"], "name": "Ada Lovelace", "email": "ada@example.org",
                                  "phone": "+49 89 1234", "language": "de"}
