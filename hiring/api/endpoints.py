@@ -321,6 +321,19 @@ def interview_held(user: User, interview_id: int, body: schemas.InterviewHeld):
     return present_interview(_get(Interview, interview_id, "interview", INTERVIEW_LOADS), user)
 
 
+@endpoint("POST", "/interviews/<int:interview_id>/cancel", summary="Cancel an upcoming interview",
+          tag="interviews", response=schemas.InterviewOut, body=schemas.InterviewCancel, errors=(403, 409))
+def cancel_interview(user: User, interview_id: int, body: schemas.InterviewCancel):
+    """A cancelled first interview returns the application to `applied` with a fresh answer
+    date; the candidate gets a cancellation with a calendar update."""
+    interview = _visible_interview(user, interview_id)
+    _require(user, Action.MANAGE_APPLICATIONS)
+    services.cancel_interview(interview, reason=body.reason, actor=user, now=core.now(),
+                              expected_version=body.version)
+    db.session.expire_all()
+    return present_interview(_get(Interview, interview_id, "interview", INTERVIEW_LOADS), user)
+
+
 @endpoint("POST", "/interviews/<int:interview_id>/feedback", summary="Submit your feedback", tag="interviews",
           response=schemas.InterviewOut, status=201, body=schemas.FeedbackCreate, errors=(403, 409))
 def submit_feedback(user: User, interview_id: int, body: schemas.FeedbackCreate):

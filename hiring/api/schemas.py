@@ -232,6 +232,11 @@ class InterviewHeld(Request):
     version: Version | None = None
 
 
+class InterviewCancel(Request):
+    reason: text(2000) = Field("", description="Told to the candidate.")
+    version: Version | None = None
+
+
 class FeedbackCreate(Request):
     recommendation: Recommendation
     notes: text(20000) = ""

@@ -108,6 +108,19 @@ def test_only_recruiters_mark_held(team, factory, role):
     assert team.as_(role).post("/interviews/424242/held").status_code == 404
 
 
+def test_cancel_an_upcoming_first_interview(team, factory):
+    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    interview_id = application.interviews[0].id
+    assert team.as_("interviewer").post(f"/interviews/{interview_id}/cancel").status_code == 403
+    response = team.as_("recruiter").post(f"/interviews/{interview_id}/cancel", json={"reason": "Room flooded."})
+    assert response.status_code == 200
+    assert response.get_json()["cancelled_at"] == "2026-11-24T08:00:00+00:00"
+    assert db_stage(application) == "applied"
+    assert OutboxEmail.query.filter_by(template="interview_cancelled").count() == 1
+    again = team.as_("recruiter").post(f"/interviews/{interview_id}/cancel")
+    assert again.status_code == 409 and error_of(again)["code"] == "illegal_transition"
+
+
 def test_feedback_is_given_by_the_panel_and_hidden_until_given(team, factory):
     application = factory.application("first_decision", position=team.position, panel=team.panel)
     interview_id = application.interviews[0].id
