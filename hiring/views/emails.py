@@ -1,0 +1,100 @@
+"""The Emails page: every email the product sent or tried to send, its status and error,
+shown rendered, with a retry button for the ones that failed (admin and recruiters)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from .. import mailer
+from ..extensions import db
+from ..models import Application, OutboxEmail
+from ..pipeline import Action, DomainError
+from . import require_action
+
+bp = Blueprint("emails", __name__, url_prefix="/emails")
+
+PER_PAGE = 50
+STATUSES = ("queued", "sent", "failed", "not_delivered")
+STATUS_LABELS = {"queued": "Queued", "sent": "Sent", "failed": "Failed", "not_delivered": "Not delivered"}
+STATUS_BADGES = {"queued": "badge-due-soon", "sent": "badge-on-track", "failed": "badge-overdue",
+                 "not_delivered": "badge-none"}
+# The email's own HTML runs in a sandboxed frame with nothing allowed but its inline styles
+# and inline images: no scripts, no requests, no forms, no navigation of the page around it.
+PREVIEW_CSP = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+
+
+def _email_or_404(email_id: int) -> OutboxEmail:
+    email = db.session.get(OutboxEmail, email_id)
+    if email is None:
+        abort(404)
+    return email
+
+
+@bp.get("/")
+@require_action(Action.VIEW_EMAILS)
+def index():
+    status = request.args.get("status", "")
+    if status not in STATUSES:
+        status = ""
+    query = select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+    if status:
+        query = query.where(OutboxEmail.status == status)
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    counts = dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
+    return render_template("outbox/index.html", page=page, status=status, counts=counts, statuses=STATUSES,
+                           labels=STATUS_LABELS, badges=STATUS_BADGES,
+                           mail_server=bool(current_app.config.get("MAIL_SERVER")))
+
+
+@bp.get("/<int:email_id>")
+@require_action(Action.VIEW_EMAILS)
+def detail(email_id: int):
+    email = _email_or_404(email_id)
+    application = db.session.get(Application, email.application_id) if email.application_id else None
+    return render_template("outbox/detail.html", email=email, application=application, labels=STATUS_LABELS,
+                           badges=STATUS_BADGES,
+                           can_retry=email.status in mailer.RETRYABLE_STATUSES)
+
+
+@bp.get("/<int:email_id>/preview")
+@require_action(Action.VIEW_EMAILS)
+def preview(email_id: int):
+    """The email's HTML alone, for the sandboxed iframe on the detail page."""
+    email = _email_or_404(email_id)
+    if not email.body_html:
+        abort(404)
+    response = make_response(email.body_html)
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@bp.get("/<int:email_id>/attachments/<int:index>")
+@require_action(Action.VIEW_EMAILS)
+def attachment(email_id: int, index: int):
+    email = _email_or_404(email_id)
+    attachments = email.attachments or []
+    if not 0 <= index < len(attachments):
+        abort(404)
+    item = attachments[index]
+    response = make_response(item["data"])
+    response.headers["Content-Type"] = item["content_type"].split(";")[0] + "; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{item["filename"]}"'
+    return response
+
+
+@bp.post("/<int:email_id>/retry")
+@require_action(Action.VIEW_EMAILS)
+def retry(email_id: int):
+    email = _email_or_404(email_id)
+    try:
+        mailer.retry_email(email, actor=current_user._get_current_object())
+    except DomainError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"The email to {email.recipient} is queued again; the outbox sends it within a minute.", "success")
+    return redirect(url_for("emails.detail", email_id=email.id))

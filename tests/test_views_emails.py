@@ -1,0 +1,87 @@
+"""The Emails page: every email with its status, rendered safely, retry for failures."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hiring import mailer
+from hiring.extensions import db
+from hiring.models import OutboxEmail
+
+
+def test_admin_and_recruiters_see_every_email_with_status_and_error(factory, login, now):
+    application = factory.application("first_interview")
+    mailer.relay_outbox(now)  # no SMTP server in tests: kept as not delivered
+    recruiter = application.position.owner
+    client = login(recruiter)
+
+    page = client.get("/emails/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "No SMTP server is configured" in html
+    assert "Your application for Embedded Software Engineer" in html
+    assert "Invitation to your first interview" in html
+    assert "not delivered: no SMTP server configured" in html
+    assert "Not delivered (2)" in html
+
+    assert "Invitation" not in client.get("/emails/?status=sent").get_data(as_text=True)
+    assert "Not delivered (2)" in client.get("/emails/?status=bogus").get_data(as_text=True)  # ignored, not a 500
+
+    admin = factory.user("admin")
+    assert login(admin).get("/emails/").status_code == 200
+
+
+def test_interviewers_and_managers_may_not_see_emails(factory, login):
+    factory.application("applied")
+    email = db.session.scalar(select(OutboxEmail))
+    for role in ("interviewer", "manager"):
+        client = login(factory.user(role))
+        for url in ("/emails/", f"/emails/{email.id}", f"/emails/{email.id}/preview"):
+            response = client.get(url)
+            assert response.status_code == 403, (role, url)
+            assert email.subject not in response.get_data(as_text=True)
+        assert client.post(f"/emails/{email.id}/retry").status_code == 403
+
+
+def test_detail_shows_the_email_rendered_in_a_sandboxed_frame(factory, login, now):
+    application = factory.application("first_interview", language="de")
+    invitation = db.session.scalar(select(OutboxEmail).where(OutboxEmail.template == "interview_invitation"))
+    client = login(application.position.owner)
+
+    detail = client.get(f"/emails/{invitation.id}").get_data(as_text=True)
+    assert invitation.subject in detail
+    assert f'src="/emails/{invitation.id}/preview" sandbox=""' in detail
+    assert "Guten Tag" in detail  # the plain text, too
+    assert "interview.ics" in detail
+
+    preview = client.get(f"/emails/{invitation.id}/preview")
+    assert preview.status_code == 200
+    assert preview.headers["Content-Security-Policy"].startswith("sandbox; default-src 'none'")
+    assert "script-src" not in preview.headers["Content-Security-Policy"]
+    assert preview.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert preview.get_data(as_text=True) == invitation.body_html
+
+    ics = client.get(f"/emails/{invitation.id}/attachments/0")
+    assert ics.status_code == 200 and ics.headers["Content-Type"].startswith("text/calendar")
+    assert "BEGIN:VCALENDAR" in ics.get_data(as_text=True)
+    assert client.get(f"/emails/{invitation.id}/attachments/5").status_code == 404
+    assert client.get("/emails/99999").status_code == 404
+
+
+def test_retry_button_queues_a_failed_email_again(factory, login, now):
+    application = factory.application("applied")
+    email = db.session.scalar(select(OutboxEmail))
+    email.status, email.last_error, email.attempts = "failed", "SMTP 550 5.1.1 No such user", 1
+    db.session.commit()
+    client = login(application.position.owner)
+    assert "Send again" in client.get(f"/emails/{email.id}").get_data(as_text=True)
+
+    response = client.post(f"/emails/{email.id}/retry", follow_redirects=True)
+    assert response.status_code == 200
+    assert "is queued again" in response.get_data(as_text=True)
+    db.session.refresh(email)
+    assert (email.status, email.attempts, email.last_error) == ("queued", 0, None)
+
+    again = client.post(f"/emails/{email.id}/retry", follow_redirects=True)
+    assert "Only a failed or undelivered email can be sent again." in again.get_data(as_text=True)
+    assert "Send again" not in again.get_data(as_text=True)
