@@ -4,22 +4,40 @@ forms check the shape of the input and carry the services' field errors back to 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime, time
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
+    TimeField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from .pipeline import Role
+from .pipeline import Policy, Recommendation, Role
 
 
 def valid_timezone(form, field) -> None:
@@ -164,3 +182,135 @@ class ConfirmForm(FlaskForm):
     """A bare POST with CSRF (close a position, deactivate a user, log out)."""
 
     submit = SubmitField("Confirm")
+
+
+# --- the application page's actions -----------------------------------------------------
+# Each form that changes an application carries the application's ``version`` it was
+# rendered from, so a change made meanwhile by someone else is detected, not overwritten.
+
+RECOMMENDATION_CHOICES = [(r.value, r.label) for r in reversed(list(Recommendation))]
+CONTACT_KIND_CHOICES = [("thank_you", "Thank-you note"), ("enquiry", "Enquiry"), ("other", "Other")]
+CONTACT_CHANNEL_CHOICES = [("email", "Email"), ("phone", "Phone"), ("in_person", "In person"), ("other", "Other")]
+REFERENCE_STATUS_CHOICES = [("requested", "Requested"), ("received", "Received"), ("positive", "Positive"),
+                            ("negative", "Negative"), ("unreachable", "Unreachable")]
+
+
+def local_datetime(day: date, clock: time, policy: Policy) -> datetime:
+    """A wall-clock date and time in the company's time zone, as an aware datetime."""
+    return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=policy.tz)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multi-select shown as checkboxes: usable on a phone and with a keyboard."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField(validators=[InputRequired("Reload the page and try again.")])
+
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+    def validate_version(self, field) -> None:
+        if self.expected_version() is None:
+            raise ValidationError("Reload the page and try again.")
+
+
+class InterviewForm(VersionedForm):
+    """Schedule or reschedule: the time is entered in the company's time zone."""
+
+    day = DateField("Date", validators=[InputRequired("Choose a date.")])
+    start = TimeField("Time", validators=[InputRequired("Choose a time.")])
+    duration_minutes = IntegerField(
+        "Duration (minutes)", default=60,
+        validators=[InputRequired("Give the duration."), NumberRange(15, 480, "Between 15 and 480 minutes.")])
+    location = StringField("Place", validators=[Optional(), Length(max=500)])
+    video_link = StringField("Video link", validators=[Optional(), URL(message="Enter a link starting with https://"),
+                                                       Length(max=500)])
+    panel = MultiCheckboxField("Panel", coerce=int, validators=[InputRequired("Choose at least one interviewer.")])
+
+    def validate_location(self, field) -> None:
+        if not (field.data or "").strip() and not (self.video_link.data or "").strip():
+            raise ValidationError("Give a place or a video link.")
+
+
+class CancelInterviewForm(VersionedForm):
+    reason = StringField("Reason (told to the candidate)", validators=[Optional(), Length(max=2000)])
+
+
+class HeldForm(VersionedForm):
+    day = DateField("Held on", validators=[InputRequired("Choose a date.")])
+    start = TimeField("at", validators=[InputRequired("Choose a time.")])
+
+
+class FeedbackForm(VersionedForm):
+    recommendation = RadioField("Recommendation", choices=choices(RECOMMENDATION_CHOICES),
+                                validators=[InputRequired("Choose a recommendation.")])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=20000)])
+
+
+class DecisionForm(VersionedForm):
+    outcome = RadioField("Decision", choices=choices([("advance", "Invite to the second interview"),
+                                                          ("reject", "Reject")]),
+                         validators=[InputRequired("Choose a decision.")])
+    rationale = TextAreaField("Rationale (internal)", validators=[Optional(), Length(max=20000)])
+    candidate_feedback = TextAreaField("Feedback for the candidate (sent with a rejection)",
+                                       validators=[Optional(), Length(max=5000)])
+
+
+class OfferDecisionForm(VersionedForm):
+    outcome = RadioField("Offer decision", choices=choices([("advance", "Make the offer"), ("reject", "Reject")]),
+                         validators=[InputRequired("Choose a decision.")])
+    rationale = TextAreaField("Rationale", validators=[Optional(), Length(max=20000)])
+
+
+class OfferResponseForm(VersionedForm):
+    response = RadioField("The candidate", choices=choices([("accepted", "Accepted the offer"),
+                                                                ("declined", "Declined the offer")]),
+                          validators=[InputRequired("Choose the candidate's answer.")])
+    note = TextAreaField("Note", validators=[Optional(), Length(max=5000)])
+
+
+class ExtendDeadlineForm(VersionedForm):
+    until = DateField("New answer date", validators=[InputRequired("Choose the new date.")])
+    reason = TextAreaField("Reason (told to the candidate)",
+                           validators=[InputRequired("Give a reason; the candidate is told why they wait longer."),
+                                       Length(max=2000)])
+
+
+class CompetingOfferForm(VersionedForm):
+    deadline = DateField("Their other offer expires on", validators=[Optional()])
+
+
+class ContactForm(VersionedForm):
+    kind = SelectField("Kind", choices=choices(CONTACT_KIND_CHOICES), default="thank_you")
+    channel = SelectField("Channel", choices=choices(CONTACT_CHANNEL_CHOICES), default="email")
+    day = DateField("On", validators=[Optional()])
+    start = TimeField("at", validators=[Optional()])
+    summary = TextAreaField("Summary", validators=[Optional(), Length(max=5000)])
+
+
+class ReferenceForm(VersionedForm):
+    name = StringField("Name", validators=[InputRequired("Enter the reference's name."), Length(max=200)])
+    contact = StringField("Contact (email or phone)", validators=[Optional(), Length(max=300)])
+    status = SelectField("Status", choices=choices(REFERENCE_STATUS_CHOICES), default="requested")
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
+
+
+class ReferenceOutcomeForm(VersionedForm):
+    status = SelectField("Outcome", choices=choices(REFERENCE_STATUS_CHOICES))
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
+
+
+class WithdrawForm(VersionedForm):
+    reason = StringField("Reason", validators=[Optional(), Length(max=2000)])
+
+
+class DocumentForm(VersionedForm):
+    document = FileField("Document (PDF, DOC, DOCX or ODT, at most 10 MB)",
+                         validators=[FileRequired("Choose a file.")])

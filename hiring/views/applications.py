@@ -1,0 +1,733 @@
+"""The application page: everything about one application, and the actions that fit.
+
+Emails link to /applications/<id>, so that URL stays. Every action is a POST that goes
+through a service. A bad form, a stale form or a refused step re-renders the page with
+the user's input kept; success redirects back (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, load_only, selectinload
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .. import forms, services, timefmt
+from ..extensions import db
+from ..models import (
+    Application,
+    AuditEvent,
+    CandidateContact,
+    Decision,
+    Document,
+    Feedback,
+    Interview,
+    OutboxEmail,
+    PanelMember,
+    Position,
+    Reference,
+    User,
+    utcnow,
+)
+from ..pipeline import Action, DomainError, InvalidInput, NotAllowed, Recommendation, Stage, StaleVersion
+from ..settings import get_policy
+
+bp = Blueprint("applications", __name__, url_prefix="/applications")
+
+CONFLICT_MESSAGE = ("Someone else changed this application while you were filling in the form. "
+                    "The page now shows their change; your input is kept below — check it and submit again.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+# --- loading and permissions ------------------------------------------------------------
+
+
+def _load(application_id: int) -> Application:
+    """The application with everything the page shows, in a fixed number of queries."""
+    interviews = selectinload(Application.interviews)
+    application = db.session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .options(
+            joinedload(Application.candidate),
+            joinedload(Application.owner),
+            joinedload(Application.position).joinedload(Position.owner),
+            joinedload(Application.position).joinedload(Position.hiring_manager),
+            interviews.selectinload(Interview.panel).joinedload(PanelMember.user),
+            interviews.selectinload(Interview.feedback).joinedload(Feedback.interviewer),
+            selectinload(Application.decisions).joinedload(Decision.decided_by),
+        )
+    )
+    if application is None:
+        abort(404)
+    if not services.can_view_application(current_user, application):
+        abort(403)
+    return application
+
+
+def _require(action: Action) -> None:
+    if not current_user.can(action):
+        abort(403)
+
+
+def _interview(application: Application, interview_id: int) -> Interview:
+    interview = next((i for i in application.interviews if i.id == interview_id), None)
+    if interview is None:
+        abort(404)
+    return interview
+
+
+def feedback_visible(interview: Interview, user: User) -> bool:
+    """Panel members see each other's feedback only after giving their own, so nobody is
+    swayed; people off the panel who may see every application see it all."""
+    if user.id in interview.panel_user_ids:
+        return interview.feedback_by(user.id) is not None
+    return user.can(Action.VIEW_ALL)
+
+
+# --- which actions fit ----------------------------------------------------------------------
+
+
+def _is_upcoming(interview: Interview) -> bool:
+    return interview.held_at is None and interview.cancelled_at is None
+
+
+def _can_mark_held(application: Application, interview: Interview) -> bool:
+    expected = Stage.FIRST_INTERVIEW if interview.round == 1 else Stage.SECOND_INTERVIEW
+    return _is_upcoming(interview) and application.stage == expected
+
+
+def _can_give_feedback(interview: Interview, user: User, now: datetime) -> bool:
+    return (user.can(Action.SUBMIT_FEEDBACK) and user.id in interview.panel_user_ids
+            and interview.cancelled_at is None and interview.feedback_by(user.id) is None
+            and (interview.held_at is not None or interview.scheduled_at <= now))
+
+
+def _schedule_round(application: Application) -> int | None:
+    if application.stage == Stage.APPLIED:
+        return 1
+    if application.stage == Stage.SECOND_INTERVIEW and not any(
+            i.round == 2 and i.cancelled_at is None for i in application.interviews):
+        return 2
+    return None
+
+
+def _decision_choices(application: Application) -> list[tuple[str, str]]:
+    if application.stage == Stage.FIRST_DECISION:
+        return [("advance", "Invite to the second interview"), ("reject", "Reject")]
+    return [("reject", "Reject")]
+
+
+def _can_decide(application: Application, user: User) -> bool:
+    return (user.can(Action.DECIDE) and application.is_open and application.stage != Stage.OFFER
+            and not (application.stage == Stage.FINAL_DECISION and user.can(Action.DECIDE_OFFER)))
+
+
+def _can_extend(application: Application, user: User) -> bool:
+    return (user.can(Action.EXTEND_DEADLINE) and application.is_open
+            and get_policy().days_for(application.stage) is not None and application.due_at is not None)
+
+
+def _local_parts(moment: datetime) -> tuple[date, Any]:
+    local = moment.astimezone(get_policy().tz)
+    return local.date(), local.time().replace(second=0, microsecond=0)
+
+
+def _panel_choices() -> list[tuple[int, str]]:
+    roles = [r.value for r in services.FEEDBACK_ROLES]
+    users = db.session.scalars(
+        select(User).options(load_only(User.id, User.name, User.role))
+        .where(User.active.is_(True), User.role.in_(roles)).order_by(User.name)
+    ).all()
+    return [(u.id, f"{u.name} ({u.role})") for u in users]
+
+
+def _fresh(form_class: type[FlaskForm], key: str, application: Application, **data: Any) -> FlaskForm:
+    return form_class(formdata=None, prefix=key, data={"version": application.version, **data})
+
+
+def build_forms(application: Application, user: User, now: datetime) -> dict[str, FlaskForm]:
+    """The empty action forms that fit the stage and the user's role, keyed by prefix."""
+    found: dict[str, FlaskForm] = {}
+    manage = user.can(Action.MANAGE_APPLICATIONS)
+    panel_choices: list[tuple[int, str]] | None = None
+
+    def interview_form(key: str, **data: Any) -> FlaskForm:
+        nonlocal panel_choices
+        if panel_choices is None:
+            panel_choices = _panel_choices()
+        form = _fresh(forms.InterviewForm, key, application, **data)
+        form.panel.choices = forms.choices(panel_choices)
+        return form
+
+    if manage and _schedule_round(application):
+        found["schedule"] = interview_form("schedule", duration_minutes=60)
+    for interview in application.interviews:
+        if manage and application.is_open and _is_upcoming(interview):
+            day, start = _local_parts(interview.scheduled_at)
+            found[f"reschedule-{interview.id}"] = interview_form(
+                f"reschedule-{interview.id}", day=day, start=start, duration_minutes=interview.duration_minutes,
+                location=interview.location, video_link=interview.video_link, panel=interview.panel_user_ids)
+            found[f"cancel-{interview.id}"] = _fresh(forms.CancelInterviewForm, f"cancel-{interview.id}",
+                                                     application)
+        if manage and _can_mark_held(application, interview):
+            day, start = _local_parts(min(interview.scheduled_at, now))
+            found[f"held-{interview.id}"] = _fresh(forms.HeldForm, f"held-{interview.id}", application,
+                                                   day=day, start=start)
+        if _can_give_feedback(interview, user, now):
+            found[f"feedback-{interview.id}"] = _fresh(forms.FeedbackForm, f"feedback-{interview.id}", application)
+    if _can_decide(application, user):
+        form = _fresh(forms.DecisionForm, "decision", application)
+        form.outcome.choices = forms.choices(_decision_choices(application))
+        found["decision"] = form
+    if user.can(Action.DECIDE_OFFER) and application.stage == Stage.FINAL_DECISION:
+        found["offer_decision"] = _fresh(forms.OfferDecisionForm, "offer_decision", application)
+    if manage and application.stage == Stage.OFFER:
+        found["offer_response"] = _fresh(forms.OfferResponseForm, "offer_response", application)
+    if _can_extend(application, user):
+        found["extend"] = _fresh(forms.ExtendDeadlineForm, "extend", application)
+    if manage and application.is_open:
+        found["competing"] = _fresh(forms.CompetingOfferForm, "competing", application,
+                                    deadline=application.competing_offer_deadline)
+    if manage:
+        found["contact"] = _fresh(forms.ContactForm, "contact", application)
+        found["reference"] = _fresh(forms.ReferenceForm, "reference", application)
+        found["document"] = _fresh(forms.DocumentForm, "document", application)
+    if manage and application.is_open:
+        found["withdraw"] = _fresh(forms.WithdrawForm, "withdraw", application)
+    return found
+
+
+# --- the timeline ----------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineItem:
+    at: datetime
+    kind: str  # event / email / contact
+    title: str
+    detail: str = ""
+    actor: str = ""
+    extra: list[str] = field(default_factory=list)
+
+
+ROUND_NAMES = {1: "First interview", 2: "Second interview"}
+OUTCOME_TITLES = {
+    ("advance", "second_interview"): "Invited to the second interview",
+    ("advance", "offer"): "Offer made",
+    ("reject", "rejected"): "Rejected",
+}
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, str):  # audit data keeps ISO strings: "2026-12-01" or with a time
+        try:
+            value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+    if isinstance(value, datetime):
+        return timefmt.date_time(value, get_policy())
+    if isinstance(value, date):
+        return timefmt.short_date(value, get_policy())
+    return ""
+
+
+def _describe(event: AuditEvent, rounds: dict[int, int], visible_feedback: set[int]) -> TimelineItem:
+    data = event.data or {}
+    kind = event.kind
+    title, detail = kind.replace("_", " ").capitalize(), ""
+    round_name = ROUND_NAMES.get(rounds.get(data.get("interview_id"), data.get("round")), "Interview")
+    if kind == "application_submitted":
+        title = "Application received"
+        if data.get("due_at"):
+            detail = f"Answer promised by {_when(data['due_at'])}"
+    elif kind == "interview_scheduled":
+        title, detail = f"{round_name} scheduled", f"for {_when(data.get('scheduled_at'))}"
+    elif kind == "interview_rescheduled":
+        title, detail = f"{round_name} rescheduled", f"now {_when(data.get('scheduled_at'))}"
+    elif kind == "interview_cancelled":
+        title, detail = f"{round_name} cancelled", data.get("reason") or ""
+    elif kind == "interview_held":
+        title = f"{round_name} held"
+        if data.get("due_at"):
+            detail = f"Answer due {_when(data['due_at'])}"
+    elif kind == "feedback_submitted":
+        title = f"Feedback on the {round_name.lower()}"
+        if data.get("interview_id") in visible_feedback and data.get("recommendation"):
+            detail = Recommendation(data["recommendation"]).label
+    elif kind == "decision":
+        title = OUTCOME_TITLES.get((data.get("outcome"), data.get("to_stage")), "Decision")
+        detail = data.get("rationale") or ""
+    elif kind == "offer_response":
+        title = "Offer accepted" if data.get("accepted") else "Offer declined"
+        detail = data.get("note") or ""
+    elif kind == "deadline_extended":
+        title = "Answer date moved (automatic delay notice)" if data.get("automatic") else "Answer date extended"
+        detail = f"to {_when(data.get('due_at'))} — {data.get('reason') or ''}"
+    elif kind == "competing_offer_set":
+        title, detail = "Competing offer noted", f"expires {_when(data.get('deadline'))}; answer due " \
+                                                 f"{_when(data.get('due_at'))}"
+    elif kind == "competing_offer_cleared":
+        title = "Competing offer cleared"
+    elif kind == "withdrawn":
+        title, detail = "Candidate withdrew", data.get("reason") or ""
+    elif kind == "reference_added":
+        title = "Reference added"
+    elif kind == "reference_updated":
+        title, detail = "Reference updated", (data.get("status") or "").capitalize()
+    elif kind == "document_uploaded":
+        title, detail = "Document uploaded", data.get("filename") or ""
+    actor = event.actor.name if event.actor else "System"
+    return TimelineItem(at=event.occurred_at, kind="event", title=title, detail=detail, actor=actor)
+
+
+def build_timeline(application: Application, user: User, visible_feedback: set[int]) -> list[TimelineItem]:
+    """Every audit event, email and candidate contact, newest first."""
+    rounds = {i.id: i.round for i in application.interviews}
+    items: list[TimelineItem] = []
+    events = db.session.scalars(
+        select(AuditEvent).options(joinedload(AuditEvent.actor))
+        .where(AuditEvent.application_id == application.id)
+    ).all()
+    for event in events:
+        if event.kind == "candidate_contact":
+            continue  # shown from the contact itself, with its summary
+        items.append(_describe(event, rounds, visible_feedback))
+    if user.can(Action.VIEW_EMAILS):
+        emails = db.session.scalars(
+            select(OutboxEmail)
+            .options(load_only(OutboxEmail.template, OutboxEmail.recipient, OutboxEmail.subject,
+                               OutboxEmail.status, OutboxEmail.created_at, OutboxEmail.sent_at,
+                               OutboxEmail.to_candidate))
+            .where(OutboxEmail.application_id == application.id)
+        ).all()
+        for email in emails:
+            status = {"queued": "queued", "sent": f"sent {_when(email.sent_at)}", "failed": "failed, will retry",
+                      "not_delivered": "not delivered (no mail server)"}.get(email.status, email.status)
+            items.append(TimelineItem(at=email.created_at, kind="email", title=f"Email: {email.subject}",
+                                      detail=f"to {email.recipient} · {status}"))
+    contacts = db.session.scalars(
+        select(CandidateContact).options(joinedload(CandidateContact.recorded_by))
+        .where(CandidateContact.application_id == application.id)
+    ).all()
+    for contact in contacts:
+        kind = dict(forms.CONTACT_KIND_CHOICES).get(contact.kind, contact.kind)
+        channel = dict(forms.CONTACT_CHANNEL_CHOICES).get(contact.channel, contact.channel).lower()
+        items.append(TimelineItem(at=contact.occurred_at, kind="contact", title=f"Candidate contact: {kind}",
+                                  detail=f"by {channel}" + (f" — {contact.summary}" if contact.summary else ""),
+                                  actor=contact.recorded_by.name if contact.recorded_by else ""))
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def render_page(application: Application, *, posted: tuple[str, FlaskForm] | None = None,
+                conflict: bool = False, status: int = 200):
+    user = current_user._get_current_object()
+    now = utcnow()
+    policy = get_policy()
+    action_forms = build_forms(application, user, now)
+    orphan = None
+    if posted is not None:
+        key, form = posted
+        if conflict:
+            form.version.data = str(application.version)  # resubmitting is now a conscious choice
+        if key in action_forms:
+            if hasattr(form, "panel") and hasattr(action_forms[key], "panel"):
+                form.panel.choices = action_forms[key].panel.choices
+            if key == "decision":
+                form.outcome.choices = action_forms[key].outcome.choices
+            action_forms[key] = form
+        else:
+            orphan = form  # the step no longer fits the stage: still show what was typed
+    visible = {i.id for i in application.interviews if feedback_visible(i, user)}
+    documents = db.session.execute(
+        select(Document, User.name).outerjoin(User, User.id == Document.uploaded_by_id)
+        .where(Document.application_id == application.id).order_by(Document.uploaded_at.desc())
+    ).all()
+    references = db.session.scalars(
+        select(Reference).where(Reference.application_id == application.id).order_by(Reference.id)).all()
+    reference_forms = {}
+    if user.can(Action.MANAGE_APPLICATIONS):
+        for reference in references:
+            key = f"refout-{reference.id}"
+            if posted is not None and posted[0] == key:
+                reference_forms[reference.id] = posted[1]
+                orphan = None if orphan is posted[1] else orphan
+            else:
+                reference_forms[reference.id] = _fresh(forms.ReferenceOutcomeForm, key, application,
+                                                       status=reference.status, notes=reference.notes)
+    context = {
+        "application": application,
+        "candidate": application.candidate,
+        "position": application.position,
+        "stage": application.stage_enum,
+        "flags": application.flags(now, policy),
+        "now": now,
+        "policy": policy,
+        "forms": action_forms,
+        "reference_forms": reference_forms,
+        "orphan_form": orphan,
+        "open_key": posted[0] if posted is not None else None,
+        "conflict": conflict,
+        "visible_feedback": visible,
+        "timeline": build_timeline(application, user, visible),
+        "documents": documents,
+        "references": references,
+        "reference_statuses": dict(forms.REFERENCE_STATUS_CHOICES),
+        "recommendation_labels": {r.value: r.label for r in Recommendation},
+        "Action": Action,
+    }
+    return render_template("applications/show.html", **context), status
+
+
+@bp.get("/<int:application_id>")
+@login_required
+def detail(application_id: int):
+    return render_page(_load(application_id))
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+def _apply_errors(form: FlaskForm, errors: dict[str, str], aliases: dict[str, str] | None = None) -> list[str]:
+    """Put a service's per-field messages next to the form's fields; return the rest."""
+    rest = []
+    for name, message in errors.items():
+        target = getattr(form, (aliases or {}).get(name, name), None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*list(target.errors or []), message]
+        else:
+            rest.append(message)
+    return rest
+
+
+def _handle(application: Application, key: str, form: FlaskForm, action: Callable[[FlaskForm], Any], *,
+            success: str, aliases: dict[str, str] | None = None, check_version: bool = True,
+            anchor: str = ""):
+    """Validate, run the service, and answer: redirect on success, or the page again
+    with the input kept and the reason shown."""
+    if check_version and form.is_submitted() and form.expected_version() not in (None, application.version):
+        return _conflict(application.id, key, form)
+    if form.validate_on_submit():
+        try:
+            action(form)
+        except StaleVersion:
+            return _conflict(application.id, key, form)
+        except InvalidInput as exc:
+            db.session.rollback()
+            application = _load(application.id)
+            for message in _apply_errors(form, exc.fields, aliases):
+                flash(message, "error")
+            if not exc.fields:
+                flash(str(exc), "error")
+            return render_page(application, posted=(key, form), status=422)
+        except NotAllowed as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return render_page(_load(application.id), posted=(key, form), status=403)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return render_page(_load(application.id), posted=(key, form), status=409)
+        flash(success, "success")
+        return redirect(url_for("applications.detail", application_id=application.id, _anchor=anchor or None))
+    return render_page(application, posted=(key, form), status=422)
+
+
+def _conflict(application_id: int, key: str, form: FlaskForm):
+    db.session.rollback()
+    flash(CONFLICT_MESSAGE, "warning")
+    return render_page(_load(application_id), posted=(key, form), conflict=True, status=409)
+
+
+def _clock(form: FlaskForm) -> datetime:
+    return forms.local_datetime(form.day.data, form.start.data, get_policy())
+
+
+def _interview_form(key: str) -> forms.InterviewForm:
+    form = forms.InterviewForm(prefix=key)
+    form.panel.choices = forms.choices(_panel_choices())
+    return form
+
+
+@bp.post("/<int:application_id>/interviews")
+@login_required
+def schedule_interview(application_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    form = _interview_form("schedule")
+
+    def action(f):
+        # A step that no longer fits still goes to the service, which says why it is refused.
+        round_ = _schedule_round(application) or (2 if application.stage == Stage.SECOND_INTERVIEW else 1)
+        services.schedule_interview(
+            application, round=round_,
+            scheduled_at=_clock(f), panel_user_ids=f.panel.data, duration_minutes=f.duration_minutes.data,
+            location=f.location.data or "", video_link=f.video_link.data or "", actor=current_user,
+            expected_version=f.expected_version())
+
+    return _handle(application, "schedule", form, action, success="Interview scheduled; the candidate is invited.",
+                   aliases={"scheduled_at": "day"}, anchor="interviews")
+
+
+@bp.post("/<int:application_id>/interviews/<int:interview_id>/reschedule")
+@login_required
+def reschedule_interview(application_id: int, interview_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    interview = _interview(application, interview_id)
+    key = f"reschedule-{interview.id}"
+    form = _interview_form(key)
+
+    def action(f):
+        services.reschedule_interview(
+            interview, scheduled_at=_clock(f), panel_user_ids=f.panel.data, duration_minutes=f.duration_minutes.data,
+            location=f.location.data or "", video_link=f.video_link.data or "", actor=current_user,
+            expected_version=f.expected_version())
+
+    return _handle(application, key, form, action, success="Interview rescheduled; the candidate is told.",
+                   aliases={"scheduled_at": "day"}, anchor="interviews")
+
+
+@bp.post("/<int:application_id>/interviews/<int:interview_id>/cancel")
+@login_required
+def cancel_interview(application_id: int, interview_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    interview = _interview(application, interview_id)
+    key = f"cancel-{interview.id}"
+    return _handle(application, key, forms.CancelInterviewForm(prefix=key),
+                   lambda f: services.cancel_interview(interview, reason=f.reason.data or "", actor=current_user,
+                                                       expected_version=f.expected_version()),
+                   success="Interview cancelled.", anchor="interviews")
+
+
+@bp.post("/<int:application_id>/interviews/<int:interview_id>/held")
+@login_required
+def interview_held(application_id: int, interview_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    interview = _interview(application, interview_id)
+    key = f"held-{interview.id}"
+    return _handle(application, key, forms.HeldForm(prefix=key),
+                   lambda f: services.record_interview_held(interview, held_at=_clock(f), actor=current_user,
+                                                            expected_version=f.expected_version()),
+                   success="Interview marked as held; the panel is asked for feedback.",
+                   aliases={"held_at": "day"}, anchor="interviews")
+
+
+@bp.post("/<int:application_id>/interviews/<int:interview_id>/feedback")
+@login_required
+def submit_feedback(application_id: int, interview_id: int):
+    application = _load(application_id)
+    interview = _interview(application, interview_id)
+    if not current_user.can(Action.SUBMIT_FEEDBACK) or current_user.id not in interview.panel_user_ids:
+        abort(403)
+    key = f"feedback-{interview.id}"
+    # Feedback is each panel member's own and given once: another member's feedback
+    # landing meanwhile is no conflict, so the version is not enforced here.
+    return _handle(application, key, forms.FeedbackForm(prefix=key),
+                   lambda f: services.submit_feedback(interview, interviewer=current_user,
+                                                      recommendation=f.recommendation.data,
+                                                      notes=f.notes.data or ""),
+                   success="Thank you — your feedback is recorded.", check_version=False,
+                   anchor=f"interview-{interview.id}")
+
+
+@bp.post("/<int:application_id>/decision")
+@login_required
+def decide(application_id: int):
+    application = _load(application_id)
+    _require(Action.DECIDE)
+    form = forms.DecisionForm(prefix="decision")
+    form.outcome.choices = forms.choices(_decision_choices(application))
+    return _handle(application, "decision", form,
+                   lambda f: services.decide(application, outcome=f.outcome.data, rationale=f.rationale.data or "",
+                                             candidate_feedback=f.candidate_feedback.data or "",
+                                             actor=current_user, expected_version=f.expected_version()),
+                   success="Decision recorded; the candidate is told.")
+
+
+@bp.post("/<int:application_id>/offer-decision")
+@login_required
+def offer_decision(application_id: int):
+    application = _load(application_id)
+    _require(Action.DECIDE_OFFER)
+    return _handle(application, "offer_decision", forms.OfferDecisionForm(prefix="offer_decision"),
+                   lambda f: services.decide_offer(application, outcome=f.outcome.data,
+                                                   rationale=f.rationale.data or "", actor=current_user,
+                                                   expected_version=f.expected_version()),
+                   success="Offer decision recorded; the candidate is told.")
+
+
+@bp.post("/<int:application_id>/offer-response")
+@login_required
+def offer_response(application_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    return _handle(application, "offer_response", forms.OfferResponseForm(prefix="offer_response"),
+                   lambda f: services.record_offer_response(application, accepted=f.response.data == "accepted",
+                                                            note=f.note.data or "", actor=current_user,
+                                                            expected_version=f.expected_version()),
+                   success="The candidate's answer is recorded.")
+
+
+@bp.post("/<int:application_id>/deadline")
+@login_required
+def extend_deadline(application_id: int):
+    application = _load(application_id)
+    _require(Action.EXTEND_DEADLINE)
+    return _handle(application, "extend", forms.ExtendDeadlineForm(prefix="extend"),
+                   lambda f: services.extend_deadline(application, until=f.until.data, reason=f.reason.data,
+                                                      actor=current_user, expected_version=f.expected_version()),
+                   success="Answer date extended; the candidate is told the new date.")
+
+
+@bp.post("/<int:application_id>/competing-offer")
+@login_required
+def competing_offer(application_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    form = forms.CompetingOfferForm(prefix="competing")
+    clearing = request.form.get("competing-clear") is not None
+
+    def action(f):
+        if not clearing and f.deadline.data is None:
+            raise InvalidInput("Choose the date.", {"deadline": "Choose the date their other offer expires."})
+        services.set_competing_offer(application, deadline=None if clearing else f.deadline.data,
+                                     actor=current_user, expected_version=f.expected_version())
+
+    return _handle(application, "competing", form, action,
+                   success="Competing offer cleared." if clearing else "Competing offer noted; the answer date "
+                   "is brought forward.")
+
+
+@bp.post("/<int:application_id>/contacts")
+@login_required
+def log_contact(application_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+
+    def action(f):
+        occurred = None  # default: now
+        if f.day.data:
+            # A day without a time means "some time that day", but never later than now.
+            clock = f.start.data or time(12, 0)
+            occurred = forms.local_datetime(f.day.data, clock, get_policy())
+            if f.start.data is None:
+                occurred = min(occurred, utcnow())
+        services.record_candidate_contact(application, kind=f.kind.data, channel=f.channel.data,
+                                          summary=f.summary.data or "", occurred_at=occurred, actor=current_user)
+
+    return _handle(application, "contact", forms.ContactForm(prefix="contact"), action,
+                   success="Contact logged.", aliases={"occurred_at": "day"}, anchor="timeline")
+
+
+@bp.post("/<int:application_id>/references")
+@login_required
+def add_reference(application_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    return _handle(application, "reference", forms.ReferenceForm(prefix="reference"),
+                   lambda f: services.add_reference(application, name=f.name.data, contact=f.contact.data or "",
+                                                    status=f.status.data, notes=f.notes.data or "",
+                                                    actor=current_user),
+                   success="Reference added.", anchor="references")
+
+
+@bp.post("/<int:application_id>/references/<int:reference_id>")
+@login_required
+def update_reference(application_id: int, reference_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    reference = db.session.get(Reference, reference_id)
+    if reference is None or reference.application_id != application.id:
+        abort(404)
+    key = f"refout-{reference.id}"
+    return _handle(application, key, forms.ReferenceOutcomeForm(prefix=key),
+                   lambda f: services.update_reference(reference, status=f.status.data, notes=f.notes.data or "",
+                                                       actor=current_user),
+                   success="Reference updated.", anchor="references")
+
+
+@bp.post("/<int:application_id>/withdraw")
+@login_required
+def withdraw(application_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    return _handle(application, "withdraw", forms.WithdrawForm(prefix="withdraw"),
+                   lambda f: services.withdraw(application, reason=f.reason.data or "", actor=current_user,
+                                               expected_version=f.expected_version()),
+                   success="Application withdrawn; the candidate gets a confirmation.")
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+@bp.post("/<int:application_id>/documents")
+@login_required
+def upload_document(application_id: int):
+    application = _load(application_id)
+    _require(Action.MANAGE_APPLICATIONS)
+    form = forms.DocumentForm(prefix="document")
+
+    def action(f):
+        upload = f.document.data
+        services.add_document(application, filename=upload.filename or "document",
+                              data=upload.read(services.MAX_DOCUMENT_BYTES + 1), actor=current_user)
+
+    return _handle(application, "document", form, action, success="Document uploaded.", anchor="documents")
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc):
+    """An upload past the request limit: say so on the page instead of a bare 413."""
+    application_id = (request.view_args or {}).get("application_id")
+    flash("The file is too large: documents can be at most 10 MB.", "error")
+    if application_id is None:
+        return "The upload is too large (at most 10 MB).", 413
+    return redirect(url_for("applications.detail", application_id=application_id, _anchor="documents"))
+
+
+@bp.get("/<int:application_id>/documents/<int:document_id>")
+@login_required
+def download_document(application_id: int, document_id: int):
+    application = _load(application_id)  # 403 for anyone who may not see the application
+    document = db.session.get(Document, document_id)
+    if document is None or document.application_id != application.id:
+        abort(404)
+    path = services.document_path(document)
+    if not path.is_file():
+        current_app.logger.error("document %s is missing its file %s", document.id, path)
+        abort(404)
+    response = send_file(path, mimetype=document.content_type, as_attachment=True,
+                         download_name=document.filename, conditional=False, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

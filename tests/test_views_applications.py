@@ -1,0 +1,528 @@
+"""The application page and its actions, through the Flask test client, per role."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import event
+
+from hiring import services
+from hiring.extensions import db
+from hiring.models import Application, CandidateContact, Document, Reference
+from hiring.settings import get_policy
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The views use the real clock, so the states are built up to just now."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashes(monkeypatch):
+    """These tests log in through the session; a deliberately slow hash only costs time."""
+    from werkzeug.security import generate_password_hash
+
+    monkeypatch.setattr("hiring.models.generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
+
+
+def login(client, user) -> None:
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    forget_login()
+
+
+def forget_login() -> None:
+    # The test's app context is shared with the client's requests, so Flask-Login's
+    # per-context user cache would otherwise outlive a change of user.
+    g.pop("_login_user", None)
+
+
+@pytest.fixture
+def team(factory):
+    recruiter = factory.user("recruiter", name="Rita Recruiter")
+    manager = factory.user("manager", name="Max Manager")
+    position = factory.position(owner=recruiter, hiring_manager=manager)
+    return {
+        "recruiter": recruiter,
+        "manager": manager,
+        "admin": factory.user("admin", name="Ada Admin"),
+        "interviewer": factory.user("interviewer", name="Ivo Interviewer"),
+        "interviewer2": factory.user("interviewer", name="Ina Interviewer"),
+        "outsider": factory.user("interviewer", name="Otto Outsider"),
+        "position": position,
+    }
+
+
+def make(factory, team, stage, **kw) -> Application:
+    return factory.application(stage, position=team["position"], panel=[team["interviewer"], team["interviewer2"]],
+                               **kw)
+
+
+def local_tomorrow() -> str:
+    return (datetime.now(get_policy().tz) + timedelta(days=1)).date().isoformat()
+
+
+def page(client, application) -> str:
+    response = client.get(f"/applications/{application.id}")
+    assert response.status_code == 200, response.status_code
+    __import__("pathlib").Path("/tmp/uiapp_page.html").write_text(response.get_data(as_text=True))  # DEBUG
+    return response.get_data(as_text=True)
+
+
+# --- viewing ---------------------------------------------------------------------------------
+
+
+def test_page_shows_candidate_promise_timeline_and_emails(client, factory, team):
+    application = make(factory, team, "first_decision", recommendations=["yes", None])
+    services.record_candidate_contact(application, kind="thank_you", channel="email", summary="Thanks for today!",
+                                      actor=team["recruiter"])
+    login(client, team["recruiter"])
+    html = page(client, application)
+    assert application.candidate.name in html
+    assert application.candidate.email in html
+    assert "Debrief decision" in html  # the stage's next step
+    assert re.search(r"Answer due</span>\s*<strong>\w{3} \d{1,2} \w{3} · in 7 days</strong>", html)
+    assert "Application received" in html and "First interview held" in html
+    assert "Email: " in html  # the outbox shows in the timeline
+    assert "Thanks for today!" in html
+    assert "Europe/Berlin" in html
+
+
+def test_anonymous_is_sent_to_login(client, factory, team):
+    application = make(factory, team, "applied")
+    response = client.get(f"/applications/{application.id}")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    response = client.post(f"/applications/{application.id}/withdraw", data={"withdraw-version": "1"})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert db.session.get(Application, application.id).stage == "applied"
+
+
+def test_interviewer_sees_only_applications_on_their_panel(client, factory, team):
+    application = make(factory, team, "first_interview")
+    login(client, team["outsider"])
+    response = client.get(f"/applications/{application.id}")
+    assert response.status_code == 403
+    assert application.candidate.email not in response.get_data(as_text=True)
+    login(client, team["interviewer"])
+    html = page(client, application)
+    assert application.candidate.name in html
+    assert "Schedule" not in html and "Mark as held" not in html and "Withdraw" not in html
+    assert "Email: " not in html  # interviewers do not read the candidate's emails
+
+
+def test_unknown_application_is_404(client, team):
+    login(client, team["recruiter"])
+    assert client.get("/applications/999999").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["recruiter", "admin", "manager"])
+def test_whole_team_except_interviewers_can_view(client, factory, team, role):
+    application = make(factory, team, "applied")
+    login(client, team[role])
+    page(client, application)
+
+
+def test_only_fitting_forms_are_shown(client, factory, team):
+    application = make(factory, team, "final_decision", recommendations=["yes", "yes"])
+    login(client, team["recruiter"])
+    html = page(client, application)
+    assert "Record the offer decision" not in html  # management's decision
+    assert "Schedule and invite" not in html
+    assert "Reject the application" in html and "Extend the answer date" in html
+    login(client, team["manager"])
+    html = page(client, application)
+    assert "Record the offer decision" in html and "Clear recommendation to hire" in html
+    assert "Log a candidate contact" not in html and "Withdraw the application" not in html
+
+
+# --- actions × roles ---------------------------------------------------------------------------
+
+
+def _interview_data(prefix, application, team):
+    return {f"{prefix}-version": application.version, f"{prefix}-day": local_tomorrow(), f"{prefix}-start": "10:30",
+            f"{prefix}-duration_minutes": "45", f"{prefix}-location": "Room 4",
+            f"{prefix}-panel": [team["interviewer"].id, team["interviewer2"].id]}
+
+
+def _current(application):
+    return application.current_interview()
+
+
+ACTIONS = {
+    # name: (stage, recommendations, path(app), data(app, team), allowed roles, check(app) after success)
+    "schedule": ("applied", None, lambda a: "interviews", lambda a, t: _interview_data("schedule", a, t),
+                 {"recruiter", "admin"}, lambda a: a.stage == "first_interview"),
+    "reschedule": ("first_interview", None, lambda a: f"interviews/{_current(a).id}/reschedule",
+                   lambda a, t: _interview_data(f"reschedule-{_current(a).id}", a, t),
+                   {"recruiter", "admin"}, lambda a: _current(a).location == "Room 4"),
+    "cancel": ("first_interview", None, lambda a: f"interviews/{_current(a).id}/cancel",
+               lambda a, t: {f"cancel-{_current(a).id}-version": a.version, f"cancel-{_current(a).id}-reason": "Ill"},
+               {"recruiter", "admin"}, lambda a: a.stage == "applied"),
+    "held": ("first_interview", None, lambda a: f"interviews/{_current(a).id}/held",
+             lambda a, t: {f"held-{_current(a).id}-version": a.version,
+                           f"held-{_current(a).id}-day": datetime.now(get_policy().tz).date().isoformat(),
+                           f"held-{_current(a).id}-start": "00:00"},
+             {"recruiter", "admin"}, lambda a: a.stage == "first_decision"),
+    "decision": ("first_decision", ["yes", "yes"], lambda a: "decision",
+                 lambda a, t: {"decision-version": a.version, "decision-outcome": "advance",
+                               "decision-rationale": "Strong"},
+                 {"recruiter", "admin"}, lambda a: a.stage == "second_interview"),
+    "offer_decision": ("final_decision", ["yes", "yes"], lambda a: "offer-decision",
+                       lambda a, t: {"offer_decision-version": a.version, "offer_decision-outcome": "advance"},
+                       {"manager"}, lambda a: a.stage == "offer"),
+    "offer_response": ("offer", ["yes", "yes"], lambda a: "offer-response",
+                       lambda a, t: {"offer_response-version": a.version, "offer_response-response": "accepted"},
+                       {"recruiter", "admin"}, lambda a: a.stage == "hired"),
+    "extend": ("first_decision", None, lambda a: "deadline",
+               lambda a, t: {"extend-version": a.version,
+                             "extend-until": (datetime.now(get_policy().tz) + timedelta(days=12)).date().isoformat(),
+                             "extend-reason": "Panel member on holiday"},
+               {"recruiter", "admin", "manager"}, lambda a: a.extension_reason == "Panel member on holiday"),
+    "competing": ("first_decision", None, lambda a: "competing-offer",
+                  lambda a, t: {"competing-version": a.version,
+                                "competing-deadline": (datetime.now(get_policy().tz)
+                                                       + timedelta(days=4)).date().isoformat()},
+                  {"recruiter", "admin"}, lambda a: a.competing_offer_deadline is not None),
+    "contact": ("first_decision", None, lambda a: "contacts",
+                lambda a, t: {"contact-version": a.version, "contact-kind": "enquiry", "contact-channel": "phone",
+                              "contact-summary": "Asked about timing"},
+                {"recruiter", "admin"},
+                lambda a: CandidateContact.query.filter_by(application_id=a.id, kind="enquiry").count() == 1),
+    "reference": ("first_decision", None, lambda a: "references",
+                  lambda a, t: {"reference-version": a.version, "reference-name": "Dr. Weber",
+                                "reference-status": "requested"},
+                  {"recruiter", "admin"}, lambda a: Reference.query.filter_by(application_id=a.id).count() == 1),
+    "withdraw": ("first_decision", None, lambda a: "withdraw",
+                 lambda a, t: {"withdraw-version": a.version, "withdraw-reason": "Took another job"},
+                 {"recruiter", "admin"}, lambda a: a.stage == "withdrawn"),
+    "document": ("first_decision", None, lambda a: "documents",
+                 lambda a, t: {"document-version": a.version, "document-document": (io.BytesIO(PDF), "cv.pdf")},
+                 {"recruiter", "admin"}, lambda a: Document.query.filter_by(application_id=a.id).count() == 1),
+}
+
+
+@pytest.mark.parametrize("role", ["recruiter", "admin", "manager", "interviewer"])
+@pytest.mark.parametrize("name", list(ACTIONS))
+def test_action_by_role(client, factory, team, name, role):
+    stage, recommendations, path, data, allowed, check = ACTIONS[name]
+    application = make(factory, team, stage, recommendations=recommendations)
+    version = application.version
+    login(client, team[role])
+    response = client.post(f"/applications/{application.id}/{path(application)}", data=data(application, team))
+    db.session.expire_all()
+    application = db.session.get(Application, application.id)
+    if role in allowed:
+        assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+        assert response.headers["Location"].startswith(f"/applications/{application.id}")
+        assert check(application)
+        assert application.version > version
+        follow = client.get(response.headers["Location"])
+        assert 'class="flash flash-success"' in follow.get_data(as_text=True)
+    else:
+        assert response.status_code == 403
+        assert application.version == version
+        assert not check(application)
+
+
+@pytest.mark.parametrize("name", list(ACTIONS))
+def test_action_anonymous_goes_to_login(client, factory, team, name):
+    stage, recommendations, path, data, _allowed, check = ACTIONS[name]
+    application = make(factory, team, stage, recommendations=recommendations)
+    version = application.version
+    response = client.post(f"/applications/{application.id}/{path(application)}", data=data(application, team))
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).version == version
+
+
+def test_feedback_by_panel_member_only(client, factory, team):
+    application = make(factory, team, "first_decision")
+    interview = application.current_interview()
+    data = {f"feedback-{interview.id}-version": application.version,
+            f"feedback-{interview.id}-recommendation": "strong_yes", f"feedback-{interview.id}-notes": "Great C++"}
+    for role in ("recruiter", "manager", "outsider"):
+        login(client, team[role])
+        assert client.post(f"/applications/{application.id}/interviews/{interview.id}/feedback",
+                           data=data).status_code == 403
+    login(client, team["interviewer"])
+    response = client.post(f"/applications/{application.id}/interviews/{interview.id}/feedback", data=data)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).current_interview().feedback[0].notes == "Great C++"
+    # Once given, the form is gone and a second post is refused with a message, not a 500.
+    response = client.post(f"/applications/{application.id}/interviews/{interview.id}/feedback", data=data)
+    assert response.status_code == 409
+    assert "already submitted feedback" in response.get_data(as_text=True)
+
+
+# --- forms and safety ----------------------------------------------------------------------------
+
+
+def test_stale_form_shows_conflict_and_keeps_input(client, factory, team):
+    application = make(factory, team, "first_decision", recommendations=["yes", "no"])
+    stale_version = application.version
+    services.add_reference(application, name="Someone else's change", actor=team["admin"])
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/decision", data={
+        "decision-version": stale_version, "decision-outcome": "reject",
+        "decision-rationale": "My long debrief notes", "decision-candidate_feedback": "Kind words"})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Someone else changed this application" in html
+    assert "My long debrief notes" in html and "Kind words" in html  # the input is kept
+    assert "Someone else&#39;s change" in html  # and their change is shown
+    assert f'value="{stale_version + 1}"' in html  # resubmitting is a conscious second step
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "first_decision"
+
+
+def test_stale_form_for_a_step_that_no_longer_fits_still_shows_the_input(client, factory, team):
+    application = make(factory, team, "first_decision", recommendations=["yes", "yes"])
+    stale_version = application.version
+    services.decide(application, outcome="advance", actor=team["admin"])
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/offer-response", data={
+        "offer_response-version": stale_version, "offer_response-response": "accepted",
+        "offer_response-note": "Phoned me at noon"})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Phoned me at noon" in html and "no longer fits" in html
+
+
+def test_validation_messages_sit_next_to_the_fields(client, factory, team):
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/interviews", data={
+        "schedule-version": application.version, "schedule-day": local_tomorrow(), "schedule-start": "",
+        "schedule-duration_minutes": "5", "schedule-location": "", "schedule-video_link": "ftp://x"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="schedule-start-error"[^>]*>Choose a time\.', html)
+    assert re.search(r'id="schedule-duration_minutes-error"[^>]*>Between 15 and 480 minutes\.', html)
+    assert re.search(r'id="schedule-panel-error"[^>]*>Choose at least one interviewer\.', html)
+    assert re.search(r'id="schedule-video_link-error"[^>]*>Enter a link starting with https://', html)
+    assert 'value="5"' in html  # kept
+    assert db.session.get(Application, application.id).stage == "applied"
+
+
+def test_service_field_errors_land_next_to_the_field(client, factory, team):
+    application = make(factory, team, "first_decision")
+    login(client, team["recruiter"])
+    earlier = (application.due_at - timedelta(days=2)).astimezone(get_policy().tz).date().isoformat()
+    response = client.post(f"/applications/{application.id}/deadline", data={
+        "extend-version": application.version, "extend-until": earlier, "extend-reason": "Holiday"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="extend-until-error"[^>]*>The new date must be later than the current one', html)
+    assert "Holiday" in html
+
+
+def test_past_interview_time_is_refused_with_a_message(client, factory, team):
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    data = _interview_data("schedule", application, team)
+    data["schedule-day"] = "2020-01-06"
+    response = client.post(f"/applications/{application.id}/interviews", data=data)
+    assert response.status_code == 422
+    assert re.search(r'id="schedule-day-error"[^>]*>Choose a time in the future\.', response.get_data(as_text=True))
+
+
+def test_illegal_step_is_a_flash_message_not_a_500(client, factory, team):
+    application = make(factory, team, "first_decision")
+    interview = application.current_interview()
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data={
+        f"held-{interview.id}-version": application.version, f"held-{interview.id}-day": "2026-01-05",
+        f"held-{interview.id}-start": "10:00"})
+    assert response.status_code == 409
+    assert "already marked as held" in response.get_data(as_text=True)
+
+
+def test_interview_time_is_read_in_the_company_time_zone(client, factory, team):
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    data = _interview_data("schedule", application, team)
+    client.post(f"/applications/{application.id}/interviews", data=data)
+    db.session.expire_all()
+    interview = db.session.get(Application, application.id).current_interview()
+    local = interview.scheduled_at.astimezone(get_policy().tz)
+    assert (local.date().isoformat(), local.strftime("%H:%M")) == (data["schedule-day"], "10:30")
+    assert interview.duration_minutes == 45 and interview.panel_user_ids == sorted(
+        [team["interviewer"].id, team["interviewer2"].id])
+
+
+def test_competing_offer_can_be_cleared(client, factory, team, now):
+    application = make(factory, team, "first_decision")
+    services.set_competing_offer(application, deadline=(now + timedelta(days=5)).date(), actor=team["recruiter"])
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/competing-offer", data={
+        "competing-version": application.version, "competing-deadline": "", "competing-clear": "1"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).competing_offer_deadline is None
+
+
+def test_reference_outcome_update(client, factory, team):
+    application = make(factory, team, "first_decision")
+    reference = services.add_reference(application, name="Dr. Weber", actor=team["recruiter"])
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/references/{reference.id}", data={
+        f"refout-{reference.id}-version": application.version, f"refout-{reference.id}-status": "positive",
+        f"refout-{reference.id}-notes": "Very reliable"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Reference, reference.id).status == "positive"
+    login(client, team["manager"])
+    assert client.post(f"/applications/{application.id}/references/{reference.id}", data={
+        f"refout-{reference.id}-version": application.version + 1,
+        f"refout-{reference.id}-status": "negative"}).status_code == 403
+
+
+# --- feedback visibility -----------------------------------------------------------------------
+
+
+def test_panel_sees_others_feedback_only_after_giving_their_own(client, factory, team):
+    application = make(factory, team, "first_decision")
+    interview = application.current_interview()
+    services.submit_feedback(interview, interviewer=team["interviewer"], recommendation="strong_no",
+                             notes="Secret concerns about testing")
+    login(client, team["interviewer2"])
+    html = page(client, application)
+    assert "Secret concerns about testing" not in html
+    assert "rec-strong_no" not in html  # not in the panel table
+    assert '<span class="tl-detail">Strong no' not in html  # nor in the timeline
+    assert "1 of 2 panel members have submitted feedback" in html
+    assert "Your feedback on the first interview" in html
+
+    response = client.post(f"/applications/{application.id}/interviews/{interview.id}/feedback", data={
+        f"feedback-{interview.id}-version": application.version,
+        f"feedback-{interview.id}-recommendation": "yes", f"feedback-{interview.id}-notes": "Solid"})
+    assert response.status_code == 302
+    html = page(client, application)
+    assert "Secret concerns about testing" in html and "Who said what" in html
+    assert "Ivo Interviewer — Strong no" in html and "Ina Interviewer — Yes" in html
+    assert '<span class="tl-detail">Strong no' in html
+    assert "The panel disagrees" in html
+
+    login(client, team["recruiter"])  # off the panel, sees everything
+    assert "Secret concerns about testing" in page(client, application)
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+def _docx() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+def test_document_upload_and_download(client, factory, team, app):
+    application = make(factory, team, "first_interview")
+    docx = _docx()
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/documents", data={
+        "document-version": application.version, "document-document": (io.BytesIO(docx), "CV Anna.docx")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    document = Document.query.filter_by(application_id=application.id).one()
+    assert services.document_path(document).is_file()
+    assert str(services.document_path(document)).startswith(app.config["UPLOAD_FOLDER"])
+    html = page(client, application)
+    assert "CV Anna.docx" in html
+
+    url = f"/applications/{application.id}/documents/{document.id}"
+    for role in ("recruiter", "admin", "manager", "interviewer"):  # the interviewer sits on the panel
+        login(client, team[role])
+        with client.get(url) as response:
+            assert response.status_code == 200, role
+            assert response.data == docx
+            assert response.headers["Content-Disposition"].startswith("attachment")
+            assert "CV Anna.docx" in response.headers["Content-Disposition"]
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.mimetype == services.DOCUMENT_TYPES["docx"]
+    login(client, team["outsider"])
+    assert client.get(url).status_code == 403
+    with client.session_transaction() as session:
+        session.clear()
+    forget_login()
+    response = client.get(url)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    # A document of another application is not reachable through this one.
+    other = make(factory, team, "applied", email="other@example.org")
+    login(client, team["recruiter"])
+    assert client.get(f"/applications/{other.id}/documents/{document.id}").status_code == 404
+
+
+def test_document_type_is_checked_by_content(client, factory, team):
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/documents", data={
+        "document-version": application.version,
+        "document-document": (io.BytesIO(b"MZ\x90\x00 not a pdf at all"), "cv.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert re.search(r'id="document-document-error"[^>]*>Upload a PDF, DOC, DOCX or ODT document\.',
+                     response.get_data(as_text=True))
+    assert Document.query.count() == 0
+
+
+def test_document_over_10_mb_is_refused(client, factory, team):
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    big = PDF + b"0" * (services.MAX_DOCUMENT_BYTES)
+    response = client.post(f"/applications/{application.id}/documents", data={
+        "document-version": application.version, "document-document": (io.BytesIO(big), "cv.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "At most 10 MB" in response.get_data(as_text=True)
+    huge = PDF + b"0" * (12 * 1024 * 1024)
+    response = client.post(f"/applications/{application.id}/documents", data={
+        "document-version": application.version, "document-document": (io.BytesIO(huge), "cv.pdf")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert response.status_code in (200, 413)
+    assert "10 MB" in response.get_data(as_text=True)
+    assert Document.query.count() == 0
+
+
+# --- a constant number of SQL statements ----------------------------------------------------------
+
+
+def _count_statements(client, url) -> int:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_page_statements_do_not_grow_with_the_history(client, factory, team, now):
+    small = make(factory, team, "first_decision", recommendations=["yes", None])
+    big = make(factory, team, "offer", recommendations=["yes", "yes"])
+    for n in range(6):
+        services.record_candidate_contact(big, kind="enquiry", channel="email", summary=f"Q{n}",
+                                          actor=team["recruiter"])
+        services.add_reference(big, name=f"Ref {n}", actor=team["recruiter"])
+        services.add_document(big, filename=f"cv{n}.pdf", data=PDF, actor=team["recruiter"])
+    for role in ("recruiter", "manager", "interviewer"):
+        login(client, team[role])
+        counts = [_count_statements(client, f"/applications/{a.id}") for a in (small, big)]
+        assert counts[0] == counts[1], (role, counts)
