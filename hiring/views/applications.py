@@ -327,7 +327,7 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
         for email in emails:
             status = {"queued": "queued", "sent": f"sent {_when(email.sent_at)}", "failed": "failed, will retry",
                       "not_delivered": "not delivered (no mail server)"}.get(email.status, email.status)
-            items.append(TimelineItem(at=email.created_at, kind="email", title=f"Email: {email.subject}",
+            items.append(TimelineItem(at=email.created_at, kind="email", title=email.subject,
                                       detail=f"to {email.recipient} · {status}"))
     contacts = db.session.scalars(
         select(CandidateContact).options(joinedload(CandidateContact.recorded_by))
@@ -336,7 +336,7 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
     for contact in contacts:
         kind = dict(forms.CONTACT_KIND_CHOICES).get(contact.kind, contact.kind)
         channel = dict(forms.CONTACT_CHANNEL_CHOICES).get(contact.channel, contact.channel).lower()
-        items.append(TimelineItem(at=contact.occurred_at, kind="contact", title=f"Candidate contact: {kind}",
+        items.append(TimelineItem(at=contact.occurred_at, kind="contact", title=f"{kind} from the candidate",
                                   detail=f"by {channel}" + (f" — {contact.summary}" if contact.summary else ""),
                                   actor=contact.recorded_by.name if contact.recorded_by else ""))
     items.sort(key=lambda item: item.at, reverse=True)
