@@ -75,7 +75,6 @@ def local_tomorrow() -> str:
 def page(client, application) -> str:
     response = client.get(f"/applications/{application.id}")
     assert response.status_code == 200, response.status_code
-    __import__("pathlib").Path("/tmp/uiapp_page.html").write_text(response.get_data(as_text=True))  # DEBUG
     return response.get_data(as_text=True)
 
 
