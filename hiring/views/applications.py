@@ -695,6 +695,10 @@ def withdraw(application_id: int):
 def upload_document(application_id: int):
     application = _load(application_id)
     _require(Action.MANAGE_APPLICATIONS)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and (request.content_length or 0) > limit:
+        # Refuse before parsing: nothing is spooled to disk for a file we will not keep.
+        raise RequestEntityTooLarge()
     form = forms.DocumentForm(prefix="document")
 
     def action(f):
