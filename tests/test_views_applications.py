@@ -25,15 +25,6 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 
 
-@pytest.fixture(autouse=True)
-def _quick_password_hashes(monkeypatch):
-    """These tests log in through the session; a deliberately slow hash only costs time."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("hiring.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def login(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)
@@ -170,7 +161,7 @@ ACTIONS = {
     "held": ("first_interview", None, lambda a: f"interviews/{_current(a).id}/held",
              lambda a, t: {f"held-{_current(a).id}-version": a.version,
                            f"held-{_current(a).id}-day": datetime.now(get_policy().tz).date().isoformat(),
-                           f"held-{_current(a).id}-start": "00:00"},
+                           f"held-{_current(a).id}-start": datetime.now(get_policy().tz).strftime("%H:%M")},
              {"recruiter", "admin"}, lambda a: a.stage == "first_decision"),
     "decision": ("first_decision", ["yes", "yes"], lambda a: "decision",
                  lambda a, t: {"decision-version": a.version, "decision-outcome": "advance",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import (
@@ -470,6 +470,15 @@ def _clock(form: FlaskForm) -> datetime:
     return forms.local_datetime(form.day.data, form.start.data, get_policy())
 
 
+def _held_at(form: FlaskForm, application: Application) -> datetime:
+    """A time typed to the minute means that minute: within it, never before the stage began
+    (marking held right after scheduling is the common case)."""
+    value = _clock(form)
+    if value < application.stage_entered_at < value + timedelta(minutes=1):
+        value = application.stage_entered_at
+    return value
+
+
 def _interview_form(key: str) -> forms.InterviewForm:
     form = forms.InterviewForm(prefix=key)
     form.panel.choices = forms.choices(_panel_choices())
@@ -536,7 +545,8 @@ def interview_held(application_id: int, interview_id: int):
     interview = _interview(application, interview_id)
     key = f"held-{interview.id}"
     return _handle(application, key, forms.HeldForm(prefix=key),
-                   lambda f: services.record_interview_held(interview, held_at=_clock(f), actor=current_user,
+                   lambda f: services.record_interview_held(interview, held_at=_held_at(f, application),
+                                                            actor=current_user,
                                                             expected_version=f.expected_version()),
                    success="Interview marked as held; the panel is asked for feedback.",
                    aliases={"held_at": "day"}, anchor="interviews")
