@@ -4,10 +4,14 @@ TEST_DATABASE_URL is set), built by the migrations, emptied after every test."""
 from __future__ import annotations
 
 import os
+import shutil
+import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from hiring import create_app
 from hiring.extensions import db
@@ -142,3 +146,45 @@ def _cheap_password_hashing(monkeypatch):
         return security.generate_password_hash(password, method="scrypt:1024:8:1", salt_length=salt_length)
 
     monkeypatch.setattr(hiring.models, "generate_password_hash", cheap)
+
+
+# --- browser tests (Playwright + Debian's Chromium; never `playwright install`) ----------
+
+CHROMIUM = os.environ.get("HIRING_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _chromium_or_skip() -> str:
+    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
+        return CHROMIUM
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"Chromium is required under CI=true but {CHROMIUM} is missing")
+    pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served on 127.0.0.1 (random port) from a thread, sharing the test database."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def browser():
+    executable = _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

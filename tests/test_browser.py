@@ -1,20 +1,17 @@
 """The whole embeddeers process through a real browser, with screenshots of the main pages.
 
 Chromium is Debian's (/usr/bin/chromium), driven by Playwright for Python; the app is
-served by werkzeug on 127.0.0.1 from a thread, on the test database.
+served by werkzeug on 127.0.0.1 from a thread, on the test database (fixtures
+``browser`` and ``live_server`` in conftest).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from hiring import services
 from hiring.extensions import db
@@ -23,43 +20,9 @@ from hiring.settings import get_policy
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 PASSWORD = "correct horse battery"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing (install Debian's chromium package)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"The browser tests must run under CI=true, but {message}.")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """The app on a free port of 127.0.0.1, in a thread; requests get their own contexts."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
 
 
 @pytest.fixture

@@ -4,60 +4,18 @@ input and show errors, and screenshots land in test-artifacts/screenshots/ for a
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from hiring.extensions import db
 from hiring.models import Application, Candidate, utcnow
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("HIRING_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 PASSWORD = "correct horse battery"
-
-
-def _chromium_or_skip() -> str:
-    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
-        return CHROMIUM
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"Chromium is required under CI=true but {CHROMIUM} is missing")
-    pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
-
-
-@pytest.fixture
-def live_server(app):
-    """The test app served on 127.0.0.1 (random port) from a thread, sharing the test database."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-
-
-@pytest.fixture
-def browser():
-    executable = _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class Session:
