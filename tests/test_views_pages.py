@@ -122,8 +122,12 @@ class TestBoard:
                                    panel=[team["ivan"]], recommendations=["yes"]), "Debrief Dana")
         _named(factory.application("applied", position=team["other_position"], at=_ago(2)), "Other Otto")
         _named(factory.application("hired", position=team["position"], at=_ago(2)), "Hired Hanna")
+        _named(factory.application("first_interview", position=team["position"], at=_ago(1),
+                                   panel=[team["ivan"]]), "Interview Ingo")
         login(team["recruiter"])
         page = _text(client.get("/board"))
+        card = r"Interview Ingo Firmware Engineer 1 day in stage Interview \w{3} \d+ \w{3} \d\d:\d\d · in 2 days"
+        assert re.search(card, page), page
         assert "Applied (2)" in page and "Debrief decision (1)" in page
         assert "Late Lara" in page and "Other Otto" in page and "Hired Hanna" not in page
         assert "20 days in stage" in page and "Overdue" in page

@@ -12,7 +12,7 @@ from datetime import datetime
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import and_, exists, func, or_, select, union_all
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import queries
 from ..extensions import db
@@ -23,8 +23,8 @@ from . import require_action
 
 bp = Blueprint("dashboard", __name__)
 
-ATTENTION_LIMIT = 100  # a list longer than this is a backlog; the board and filters take over
-BOARD_COLUMN_LIMIT = 50
+ATTENTION_LIMIT = 50  # a list longer than this is a backlog; the board and filters take over
+BOARD_COLUMN_LIMIT = 25  # cards per column; the column header carries the full count
 
 REASON_LABELS = {
     "overdue": "Overdue",
@@ -213,21 +213,31 @@ def _board(position_id: int | None):
     cards = db.session.scalars(
         select(Application)
         .where(Application.id.in_(select(card_ids.c.id)))
-        .options(joinedload(Application.candidate), joinedload(Application.position),
-                 selectinload(Application.interviews))
+        .options(joinedload(Application.candidate), joinedload(Application.position))
         .order_by(Application.due_at.asc().nulls_last(), Application.id)
     ).unique().all()
     columns: dict[str, list[Application]] = {stage.value: [] for stage in OPEN_STAGES}
     for application in cards:
         columns[application.stage].append(application)
+    # The next interview of cards waiting for one: only those columns, only two columns read.
+    waiting = [a.id for a in cards if a.stage in (Stage.FIRST_INTERVIEW.value, Stage.SECOND_INTERVIEW.value)]
+    next_interview: dict[int, datetime] = {}
+    for application_id, scheduled_at in db.session.execute(  # always run: a constant statement count
+        select(Interview.application_id, Interview.scheduled_at)
+        .where(Interview.application_id.in_(waiting), Interview.held_at.is_(None),
+               Interview.cancelled_at.is_(None))
+        .order_by(Interview.id)
+    ):
+        next_interview[application_id] = scheduled_at
     counts = stage_counts(position_id, owner_id)
-    positions = db.session.scalars(select(Position).where(Position.status == "open").order_by(Position.title)).all()
-    owners = db.session.scalars(
-        select(User).where(User.role.in_([Role.RECRUITER.value, Role.ADMIN.value])).order_by(User.name)
-    ).all()
-    position = next((p for p in positions if p.id == position_id), None)
-    if position_id and position is None:
-        position = db.session.get(Position, position_id)
+    # The filters need names only: plain rows, not thousands of ORM objects.
+    positions = db.session.execute(
+        select(Position.id, Position.title).where(Position.status == "open").order_by(Position.title)).all()
+    owners = db.session.execute(
+        select(User.id, User.name).where(User.role.in_([Role.RECRUITER.value, Role.ADMIN.value]))
+        .order_by(User.name)).all()
+    position = db.session.get(Position, position_id) if position_id else None
     return render_template("dashboard/board.html", columns=columns, counts=counts, stages=OPEN_STAGES, now=now,
                            positions=positions, owners=owners, position=position, owner_id=owner_id,
+                           next_interview=next_interview,
                            policy=get_policy(), column_limit=BOARD_COLUMN_LIMIT)
