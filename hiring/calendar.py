@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import parseaddr
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from .models import Interview, utcnow
 
 
-def interview_ics(interview: Interview, company: str, *, cancelled: bool = False) -> dict[str, str]:
+def interview_ics(interview: Interview, company: str, *, cancelled: bool = False,
+                  organizer: str | None = None) -> dict[str, str]:
     """An attachment dict for the outbox: REQUEST for new/updated, CANCEL for cancelled.
 
     The UID stays the same across reschedules and SEQUENCE grows, so calendar clients
@@ -33,6 +35,13 @@ def interview_ics(interview: Interview, company: str, *, cancelled: bool = False
     if interview.video_link:
         event.add("url", interview.video_link)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if organizer:
+        # REQUEST and CANCEL need an ORGANIZER (RFC 5546); Outlook ignores invitations without one.
+        name, address = parseaddr(organizer)
+        if address:
+            who = vCalAddress(f"mailto:{address}")
+            who.params["cn"] = vText(name or company)
+            event.add("organizer", who, encode=0)
     candidate = interview.application.candidate
     attendee = vCalAddress(f"mailto:{candidate.email}")
     attendee.params["cn"] = vText(candidate.name)

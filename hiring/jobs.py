@@ -237,6 +237,8 @@ def run_job_command(name: str, now: datetime | None) -> None:
 def _scheduler_command() -> None:
     """Run the scheduler in the foreground (production: its own process, one per site)."""
     app = current_app._get_current_object()
+    if not logging.getLogger().handlers:  # operators see each run and its result in the process log
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     scheduler = build_scheduler(app, blocking=True)
     click.echo("Scheduler started: " + ", ".join(job.name for job in JOBS) + ". Stop with Ctrl+C.")
     with suppress(KeyboardInterrupt, SystemExit):

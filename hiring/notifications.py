@@ -152,7 +152,8 @@ def to_team_member(
 
 
 def interview_attachment(interview: Interview, *, cancelled: bool = False) -> list[dict[str, str]]:
-    return [ical.interview_ics(interview, current_app.config["COMPANY_NAME"], cancelled=cancelled)]
+    return [ical.interview_ics(interview, current_app.config["COMPANY_NAME"], cancelled=cancelled,
+                               organizer=current_app.config.get("MAIL_DEFAULT_SENDER"))]
 
 
 def responsible_user(application: Application) -> User | None:

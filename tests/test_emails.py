@@ -74,6 +74,7 @@ def test_each_transition_sends_exactly_the_expected_email_with_the_right_date(te
     assert "DTSTART:20261127T133000Z" in invitation.attachments[0]["data"].replace("\r\n", "\n")
     assert event.decoded("DTEND") == at + timedelta(minutes=45)
     assert str(event["ATTENDEE"]) == "mailto:ada@example.org"
+    assert str(event["ORGANIZER"]) == "mailto:hiring@localhost"  # MAIL_DEFAULT_SENDER
     uid = str(event["UID"])
 
     moved = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
