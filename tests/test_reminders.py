@@ -285,3 +285,13 @@ def test_nobody_gets_an_empty_digest(factory, team, now):
     assert reminders.send_weekly_digest(now)["digests"] == 0
     assert outbox("digest") == []
     assert db.session.scalar(select(Application.id)) is not None
+
+
+def test_an_unanswered_offer_is_a_follow_up_not_a_broken_promise(factory, team, now):
+    factory.application("offer", position=team["position"], panel=team["panel"], recommendations=["yes", "yes"],
+                        at=now - timedelta(days=8))
+    reminders.check_deadlines(now)
+    [notice] = outbox("overdue_notice")
+    assert "has not answered our offer yet" in notice.body_text
+    assert "has not answered our offer yet" in notice.body_html
+    assert "waiting for the answer we promised" not in notice.body_text
