@@ -10,13 +10,13 @@ from hiring import mailer
 from hiring.extensions import db
 from hiring.models import OutboxEmail, utcnow
 
-from .test_browser_pages import Session, browser, live_server  # noqa: F401  (fixtures)
+from .test_browser_pages import Session
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_emails_page_lists_and_renders_emails(live_server, browser, factory, width):  # noqa: F811
+def test_emails_page_lists_and_renders_emails(live_server, browser, factory, width):
     recruiter = factory.user("recruiter", name="Rita Recruiter")
     position = factory.position(owner=recruiter)
     factory.application("first_interview", position=position, at=utcnow())
