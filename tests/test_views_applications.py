@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from hiring import services
 from hiring.extensions import db
-from hiring.models import Application, CandidateContact, Document, Reference
+from hiring.models import Application, CandidateContact, Document, OutboxEmail, Reference
 from hiring.settings import get_policy
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -83,7 +83,9 @@ def test_page_shows_candidate_promise_timeline_and_emails(client, factory, team)
     assert "Debrief decision" in html  # the stage's next step
     assert re.search(r"Answer due</span>\s*<strong>\w{3} \d{1,2} \w{3} · in 7 days</strong>", html)
     assert "Application received" in html and "First interview held" in html
-    assert 'class="tl-email"' in html  # the outbox shows in the timeline
+    assert 'class="tl-email"' in html  # the outbox shows in the timeline, linked to each email
+    email = OutboxEmail.query.filter_by(application_id=application.id).first()
+    assert f'href="/emails/{email.id}"' in html
     assert "Thanks for today!" in html
     assert "Europe/Berlin" in html
 
@@ -103,6 +105,7 @@ def test_interviewer_sees_only_applications_on_their_panel(client, factory, team
     response = client.get(f"/applications/{application.id}")
     assert response.status_code == 403
     assert application.candidate.email not in response.get_data(as_text=True)
+    assert "whose interview panel they sit on" in response.get_data(as_text=True)
     login(client, team["interviewer"])
     html = page(client, application)
     assert application.candidate.name in html

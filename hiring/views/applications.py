@@ -8,7 +8,7 @@ the user's input kept; success redirects back (post/redirect/get).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -82,7 +82,8 @@ def _load(application_id: int) -> Application:
     if application is None:
         abort(404)
     if not services.can_view_application(current_user, application):
-        abort(403)
+        abort(403, description="Interviewers can open only the applications whose interview panel they "
+                               "sit on. Ask the recruiter if you should be on this one.")
     return application
 
 
@@ -229,7 +230,7 @@ class TimelineItem:
     title: str
     detail: str = ""
     actor: str = ""
-    extra: list[str] = field(default_factory=list)
+    url: str = ""
 
 
 ROUND_NAMES = {1: "First interview", 2: "Second interview"}
@@ -317,6 +318,7 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
             continue  # shown from the contact itself, with its summary
         items.append(_describe(event, rounds, visible_feedback))
     if user.can(Action.VIEW_EMAILS):
+        email_page = "emails.detail" in current_app.view_functions
         emails = db.session.scalars(
             select(OutboxEmail)
             .options(load_only(OutboxEmail.template, OutboxEmail.recipient, OutboxEmail.subject,
@@ -328,7 +330,8 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
             status = {"queued": "queued", "sent": f"sent {_when(email.sent_at)}", "failed": "failed, will retry",
                       "not_delivered": "not delivered (no mail server)"}.get(email.status, email.status)
             items.append(TimelineItem(at=email.created_at, kind="email", title=email.subject,
-                                      detail=f"to {email.recipient} · {status}"))
+                                      detail=f"to {email.recipient} · {status}",
+                                      url=url_for("emails.detail", email_id=email.id) if email_page else ""))
     contacts = db.session.scalars(
         select(CandidateContact).options(joinedload(CandidateContact.recorded_by))
         .where(CandidateContact.application_id == application.id)
