@@ -603,14 +603,15 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "**missed**")
 
 
-def render(results: list[DatabaseResult], args, started: datetime, loads: tuple, pg_version: str) -> str:
+def render(results: list[DatabaseResult], args, started: datetime, loads: tuple, pg_version: str,
+           finished: datetime | None = None) -> str:
     info = machine()
     names = [r.name for r in results]
     lines = [
         "# Benchmark results",
         "",
         f"Run by `make bench` (`bench/run.py`) on {started:%Y-%m-%d %H:%M} UTC, took "
-        f"{(datetime.now(UTC) - started).total_seconds() / 60:.0f} min.",
+        f"{((finished or datetime.now(UTC)) - started).total_seconds() / 60:.0f} min.",
         "",
         f"- Machine: {info['cpu']}, {info['memory']} RAM, {info['os']}",
         f"- Python {info['python']}, SQLite {info['sqlite']}, {pg_version}",
@@ -752,7 +753,13 @@ def main() -> None:
         "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/hiring_bench"))
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--note", dest="notes", action="append", default=[], help="a line for the Notes section")
+    parser.add_argument("--combine", nargs="+", metavar="JSON",
+                        help="render one report from the raw results of runs made in parallel (e.g. one per "
+                             "database) instead of measuring")
     args = parser.parse_args()
+    if args.combine:
+        combine(args)
+        return
     started = datetime.now(UTC)
     load_start = os.getloadavg()[0]
     results = []
@@ -778,7 +785,36 @@ def main() -> None:
     report = render(results, args, started, (load_start, os.getloadavg()[0]), postgres_version(args.postgres_url))
     Path(args.output).write_text(report)
     raw = Path(args.output).with_suffix(".json")
-    raw.write_text(json.dumps([r.__dict__ for r in results], indent=1, default=str))
+    meta = {"started": started.isoformat(), "loads": [load_start, os.getloadavg()[0]],
+            "finished": datetime.now(UTC).isoformat()}
+    raw.write_text(json.dumps({"meta": meta, "results": [r.__dict__ for r in results]}, indent=1, default=str))
+    print(report)
+
+
+def combine(args) -> None:
+    results, starts, ends, loads = [], [], [], []
+    for path in args.combine:
+        data = json.loads(Path(path).read_text())
+        starts.append(datetime.fromisoformat(data["meta"]["started"]))
+        ends.append(datetime.fromisoformat(data["meta"]["finished"]))
+        loads.append(data["meta"]["loads"])
+        for raw in data["results"]:
+            result = DatabaseResult(raw["name"])
+            result.generation = {int(k): v for k, v in raw["generation"].items()}
+            result.statements = {int(k): v for k, v in raw["statements"].items()}
+            result.memory_kb = {int(k): v for k, v in raw["memory_kb"].items()}
+            result.latency, result.floor = raw["latency"], raw["floor"]
+            result.jobs, result.notes = raw["jobs"], raw["notes"]
+            results.append(result)
+    results.sort(key=lambda r: r.name != "SQLite")
+    args.notes.append(f"{len(args.combine)} runs in parallel, one per database (they shared the machine), "
+                      f"from {min(starts):%H:%M} to {max(ends):%H:%M} UTC.")
+    report = render(results, args, min(starts), (max(x[0] for x in loads), max(x[1] for x in loads)),
+                    postgres_version(args.postgres_url), finished=max(ends))
+    Path(args.output).write_text(report)
+    Path(args.output).with_suffix(".json").write_text(json.dumps(
+        {"meta": {"started": min(starts).isoformat(), "finished": max(ends).isoformat()},
+         "results": [r.__dict__ for r in results]}, indent=1, default=str))
     print(report)
 
 
