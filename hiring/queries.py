@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select, table, text, true
 
-from .models import OPEN_STAGE_VALUES, Application
+from .extensions import db
+from .models import OPEN_STAGE_VALUES, Application, Candidate
 from .pipeline import Flag, Policy, Stage, Verdict, due_soon_threshold
 
 CLEAR_VERDICTS = (Verdict.CLEAR_HIRE.value, Verdict.CLEAR_NO.value)
@@ -37,3 +38,31 @@ def flag_condition(flag: Flag | str, now: datetime, policy: Policy) -> ColumnEle
     if flag == Flag.AWAITING_FEEDBACK:
         return and_(is_open(), Application.awaiting_feedback.is_(true()))
     return false()
+
+
+def like_pattern(text_: str) -> str:
+    """``%text%`` with LIKE's wildcards in ``text_`` taken literally (escape character \\)."""
+    escaped = text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def candidate_matches(q: str) -> ColumnElement[bool]:
+    """Candidates whose name or email contains ``q``, case-insensitively.
+
+    Substring search cannot use a B-tree index; from three characters on it goes through
+    the trigram index of migration 5e7a1c2d9b40: SQLite's FTS5 table ``candidate_search``
+    (a quoted phrase there is a literal substring), PostgreSQL's pg_trgm GIN indexes on
+    ``lower(name)`` and ``email``, which this same LIKE condition uses.
+    """
+    pattern = like_pattern(q.lower())
+    condition = or_(func.lower(Candidate.name).like(pattern, escape="\\"),
+                    Candidate.email.like(pattern, escape="\\"))
+    if len(q) >= TRIGRAM and db.engine.dialect.name == "sqlite":
+        phrase = '"' + q.replace('"', '""') + '"'
+        matching = (select(literal_column("rowid")).select_from(table("candidate_search"))
+                    .where(text("candidate_search MATCH :candidate_phrase").bindparams(candidate_phrase=phrase)))
+        return Candidate.id.in_(matching)
+    return condition
+
+
+TRIGRAM = 3

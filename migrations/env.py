@@ -76,6 +76,21 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+# Search indexes that live outside the models (dialect-specific, made by their migration):
+# SQLite's FTS5 trigram table with its shadow tables, PostgreSQL's pg_trgm GIN indexes.
+# Autogenerate and `flask db check` must not offer to drop them.
+SEARCH_INDEX_PREFIX = "candidate_search"
+SEARCH_INDEX_SUFFIX = "_trgm"
+
+
+def include_name(name, type_, parent_names):
+    if type_ == "table":
+        return not (name or "").startswith(SEARCH_INDEX_PREFIX)
+    if type_ == "index":
+        return not (name or "").endswith(SEARCH_INDEX_SUFFIX)
+    return True
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -96,6 +111,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

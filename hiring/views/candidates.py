@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import services
+from .. import queries, services
 from ..extensions import db
 from ..forms import NewApplicationForm, apply_field_errors, choices
 from ..models import Application, Candidate, Position
@@ -30,9 +30,7 @@ def index():
     q = (request.args.get("q") or "").strip()[:200]
     stmt = select(Candidate).order_by(Candidate.name, Candidate.id)
     if q:
-        pattern = _like_pattern(q.lower())
-        stmt = stmt.where(or_(func.lower(Candidate.name).like(pattern, escape="\\"),
-                              Candidate.email.like(pattern, escape="\\")))
+        stmt = stmt.where(queries.candidate_matches(q))
     stmt = stmt.options(selectinload(Candidate.applications).selectinload(Application.position))
     page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
     return render_template("candidates/index.html", page=page, q=q)
