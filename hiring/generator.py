@@ -254,6 +254,10 @@ def generate(session: Session, applications: int, *, now: datetime, policy: Poli
             progress(batch_size)
     _reset_sequences(session)
     session.commit()
+    # Fresh statistics: the planner must know the tables are large (PostgreSQL's autovacuum
+    # would catch up only later; SQLite has none until ANALYZE runs).
+    session.execute(text("ANALYZE"))
+    session.commit()
     return totals
 
 
