@@ -601,8 +601,9 @@ def cancel_interview(interview: Interview, *, reason: str = "", actor: User | No
         event = _audit("interview_cancelled", now, actor, application, interview_id=interview.id,
                        reason=_clean(reason))
         if application.is_open:
+            # The email names the date of our next word: that is the promise from now on.
             notify.to_candidate(application, "interview_cancelled", f"interview:{event.id}", now,
-                                interview=interview, reason=_clean(reason),
+                                promise=application.due_at is not None, interview=interview, reason=_clean(reason),
                                 attachments=notify.interview_attachment(interview, cancelled=True))
     return interview
 

@@ -295,3 +295,15 @@ def test_an_unanswered_offer_is_a_follow_up_not_a_broken_promise(factory, team, 
     assert "has not answered our offer yet" in notice.body_text
     assert "has not answered our offer yet" in notice.body_html
     assert "waiting for the answer we promised" not in notice.body_text
+
+
+def test_a_cancelled_interview_promises_a_new_date_that_the_delay_notice_keeps(factory, team, now):
+    application = factory.application("first_interview", position=team["position"], panel=team["panel"])
+    services.cancel_interview(application.interviews[0], reason="Our interviewer is ill.", actor=team["recruiter"],
+                              now=now)
+    assert application.stage == "applied"
+    assert application.promised_at == application.due_at  # the date the cancellation email names
+    # Nobody reschedules: two days after that date the candidate hears from us anyway.
+    late = application.due_at + timedelta(days=2, hours=1)
+    assert reminders.send_delay_notices(late)["delay_notices"] == 1
+    assert outbox("delay_notice")[0].recipient == application.candidate.email
