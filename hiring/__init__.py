@@ -61,6 +61,9 @@ def _register_optional(app: Flask) -> None:
 
 def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_object(Defaults)
+    # A copy: HIRING_POLICY__applied_days=10 edits this dict in place, and the class
+    # attribute it came from is shared by every app in the process.
+    app.config["POLICY"] = dict(Defaults.POLICY)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("HIRING")
     if os.environ.get("DATABASE_URL"):
@@ -89,22 +92,46 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
                 "'import secrets; print(secrets.token_hex(32))')"
             )
         app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
-    if production:
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
-        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
-        app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", True)
+    # Secure cookies in production unless explicitly configured (None = not configured;
+    # Flask's own default of False would otherwise win silently).
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config.get(key) is None:
+            app.config[key] = production
     app.config["REMEMBER_COOKIE_HTTPONLY"] = True
+    _check_policy(app)
+
+
+def _check_policy(app: Flask) -> None:
+    """A bad policy in the config is a startup error, not a failure on every page."""
+    from .pipeline import InvalidInput, Policy
+
+    try:
+        Policy.from_mapping(app.config.get("POLICY") or {})
+    except InvalidInput as exc:
+        details = "; ".join(f"{field}: {message}" for field, message in exc.fields.items())
+        raise ConfigError(f"The POLICY setting is invalid ({details}).") from None
 
 
 def _development_secret_key(instance: Path) -> str:
     """Generated once and kept in instance/, so sessions survive restarts."""
     path = instance / "secret_key"
     if not path.exists():
-        key = secrets.token_hex(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written aside and linked into place: the web server and the scheduler may start
+        # together, and neither may ever read a half-written (or a second, different) key.
+        tmp = instance / f".secret_key.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(key)
-    return path.read_text().strip()
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process was first; everyone uses its key
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = path.read_text().strip()
+    if not key:
+        raise ConfigError(f"{path} is empty. Delete it and start again to generate a new key.")
+    return key
 
 
 def _normalise_database_url(url: str) -> str:

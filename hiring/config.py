@@ -33,6 +33,8 @@ class Defaults:
     LOGIN_RATE_LIMIT = "10 per minute"
     WTF_CSRF_TIME_LIMIT = None  # forms stay valid for the session; long debriefs are normal
     SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SECURE: bool | None = None  # None: secure in production only
+    REMEMBER_COOKIE_SECURE: bool | None = None
     SESSION_COOKIE_SAMESITE = "Lax"
     # The process policy's initial values; afterwards an admin edits them in Settings.
     POLICY = asdict(Policy())

@@ -1,0 +1,148 @@
+"""Configuration layers: defaults → instance/config.py → HIRING_* env (+ DATABASE_URL) → test config."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+import hiring
+from hiring import ConfigError, create_app
+from hiring.config import Defaults
+
+
+@pytest.fixture
+def instance(tmp_path, monkeypatch):
+    """A fresh instance folder and an environment without any HIRING_* or DATABASE_URL."""
+    for key in list(os.environ):
+        if key.startswith("HIRING_") or key == "DATABASE_URL":
+            monkeypatch.delenv(key)
+    folder = tmp_path / "instance"
+    monkeypatch.setenv("HIRING_INSTANCE_PATH", str(folder))
+    return folder
+
+
+def test_development_secret_key_is_generated_once_and_kept(instance):
+    first = create_app()
+    key_file = instance / "secret_key"
+    assert key_file.exists()
+    assert len(first.config["SECRET_KEY"]) == 64
+    assert first.config["SECRET_KEY"] == key_file.read_text().strip()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600  # only the app's user may read it
+    second = create_app()
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    assert [p.name for p in instance.iterdir() if p.name.startswith(".secret_key")] == []
+
+
+def test_empty_secret_key_file_is_a_clear_error(instance):
+    instance.mkdir()
+    (instance / "secret_key").write_text("\n")
+    with pytest.raises(ConfigError, match="secret_key is empty. Delete it"):
+        create_app()
+
+
+def test_production_without_secret_key_refuses_to_start(instance, monkeypatch):
+    monkeypatch.setenv("HIRING_ENV", "production")
+    with pytest.raises(ConfigError) as info:
+        create_app()
+    assert "HIRING_SECRET_KEY is not set" in str(info.value)
+    assert "HIRING_ENV=production" in str(info.value)
+    assert not (instance / "secret_key").exists()  # no silent fallback to a generated key
+
+
+def test_production_with_secret_key_uses_secure_cookies(instance, monkeypatch):
+    monkeypatch.setenv("HIRING_ENV", "production")
+    monkeypatch.setenv("HIRING_SECRET_KEY", "s3cret-from-the-environment")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "s3cret-from-the-environment"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    monkeypatch.setenv("HIRING_SESSION_COOKIE_SECURE", "false")  # an explicit choice is respected
+    assert create_app().config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_development_cookies_work_over_plain_http(instance):
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["REMEMBER_COOKIE_SECURE"] is False
+
+
+def test_layers_defaults_file_environment_test_config(instance, monkeypatch):
+    instance.mkdir()
+    (instance / "config.py").write_text(
+        "COMPANY_NAME = 'From the file'\n"
+        "BASE_URL = 'https://hiring.from-file.example'\n"
+        "MAIL_PORT = 2525\n"
+        "SQLALCHEMY_DATABASE_URI = 'sqlite:////tmp/from-file.sqlite'\n"
+    )
+    app = create_app()
+    assert app.config["COMPANY_NAME"] == "From the file"
+    assert app.config["MAIL_PORT"] == 2525
+    assert app.config["MAIL_DEFAULT_SENDER"] == Defaults.MAIL_DEFAULT_SENDER  # untouched default
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:////tmp/from-file.sqlite"
+
+    monkeypatch.setenv("HIRING_COMPANY_NAME", "From the environment")
+    monkeypatch.setenv("HIRING_MAIL_PORT", "587")  # JSON-decoded by from_prefixed_env
+    monkeypatch.setenv("HIRING_SCHEDULER_ENABLED", "false")
+    app = create_app()
+    assert app.config["COMPANY_NAME"] == "From the environment"
+    assert app.config["MAIL_PORT"] == 587
+    assert app.config["SCHEDULER_ENABLED"] is False
+    assert app.config["BASE_URL"] == "https://hiring.from-file.example"  # the file still counts
+
+    app = create_app({"COMPANY_NAME": "From the test"})
+    assert app.config["COMPANY_NAME"] == "From the test"
+    assert app.config["MAIL_PORT"] == 587
+
+
+def test_default_database_and_uploads_live_in_instance(instance):
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///" + str(instance / "hiring.sqlite")
+    assert app.config["UPLOAD_FOLDER"] == str(instance / "uploads")
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"timeout": 30}
+    assert "connect_args" not in Defaults.SQLALCHEMY_ENGINE_OPTIONS  # the shared default is not mutated
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://hr:pw@db.example:5432/hiring", "postgresql+psycopg://hr:pw@db.example:5432/hiring"),
+        ("postgresql://hr@db.example/hiring", "postgresql+psycopg://hr@db.example/hiring"),
+        ("postgresql+psycopg://hr@db.example/hiring", "postgresql+psycopg://hr@db.example/hiring"),
+        ("sqlite:////var/lib/hiring.sqlite", "sqlite:////var/lib/hiring.sqlite"),
+    ],
+)
+def test_database_url_is_normalised_to_psycopg(instance, monkeypatch, url, expected):
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert create_app().config["SQLALCHEMY_DATABASE_URI"] == expected
+
+
+def test_database_url_beats_file_and_prefixed_env_but_not_test_config(instance, monkeypatch):
+    instance.mkdir()
+    (instance / "config.py").write_text("SQLALCHEMY_DATABASE_URI = 'sqlite:////tmp/from-file.sqlite'\n")
+    monkeypatch.setenv("HIRING_SQLALCHEMY_DATABASE_URI", "sqlite:////tmp/from-prefixed.sqlite")
+    monkeypatch.setenv("DATABASE_URL", "postgres://hr@db.example/hiring")
+    assert create_app().config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://hr@db.example/hiring"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgres://test@localhost/test"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://test@localhost/test"
+
+
+def test_policy_from_environment_does_not_leak_into_other_apps(instance, monkeypatch):
+    monkeypatch.setenv("HIRING_POLICY__applied_days", "10")
+    assert create_app().config["POLICY"]["applied_days"] == 10
+    assert Defaults.POLICY["applied_days"] == 14
+    monkeypatch.delenv("HIRING_POLICY__applied_days")
+    assert create_app().config["POLICY"]["applied_days"] == 14
+
+
+def test_invalid_policy_in_config_is_a_startup_error(instance, monkeypatch):
+    monkeypatch.setenv("HIRING_POLICY__timezone", '"Mars/Olympus"')
+    with pytest.raises(ConfigError, match="POLICY setting is invalid.*timezone: Unknown time zone"):
+        create_app()
+
+
+def test_config_error_is_exported():
+    assert hiring.ConfigError is ConfigError
+    assert issubclass(ConfigError, RuntimeError)
