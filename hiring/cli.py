@@ -205,9 +205,7 @@ def init_app(app: Flask) -> None:
                        "feedback, events, emails), for benchmarks with millions of rows.")
     def demo_command(seed: int, applications: int | None, lean: bool) -> None:
         """Load demo data (users, positions, ~40 applications) into an empty database."""
-        if db.session.scalar(select(func.count()).select_from(User)) or db.session.scalar(
-            select(func.count()).select_from(Application)
-        ):
+        if not _database_is_empty():
             raise click.ClickException("The database is not empty; demo data is only loaded into an empty one.")
         if applications is not None:
             _generate_command(applications, seed, lean)
@@ -216,8 +214,14 @@ def init_app(app: Flask) -> None:
             raise click.UsageError("--lean only applies with --applications.")
         try:
             counts = load_demo(utcnow(), seed=seed)
-        except DomainError as exc:
-            _fail(exc)
+        except BaseException as exc:
+            # Every service commits on its own; the database was empty, so emptying it again
+            # undoes a half-loaded demo.
+            db.session.rollback()
+            _empty_all_tables()
+            if isinstance(exc, DomainError):
+                _fail(exc)
+            raise
         click.echo(f"Loaded {counts['applications']} applications in {counts['positions']} positions.")
         click.echo(f"Log in as any of these with the password '{DEMO_PASSWORD}':")
         for email, name, role in DEMO_USERS:
@@ -244,3 +248,22 @@ def _generate_command(applications: int, seed: int, lean: bool) -> None:
         click.echo(f"  {table:<18} {count:>10,}")
     click.echo(f"Log in as admin@example.com, rita@example.com, mona@example.com … "
                f"with the password '{generator.DEMO_PASSWORD}'.")
+
+
+# The scheduler's own bookkeeping may exist before any data (`make run` first); it is
+# neither "data" for the emptiness check nor removed when a demo load is undone.
+OPERATIONAL_TABLES = {"job_run"}
+
+
+def _data_tables() -> list:
+    return [t for t in db.metadata.sorted_tables if t.name not in OPERATIONAL_TABLES]
+
+
+def _database_is_empty() -> bool:
+    return all(db.session.scalar(select(func.count()).select_from(table)) == 0 for table in _data_tables())
+
+
+def _empty_all_tables() -> None:
+    with db.engine.begin() as connection:
+        for table in reversed(_data_tables()):
+            connection.execute(table.delete())
