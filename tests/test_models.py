@@ -1,0 +1,122 @@
+"""The data model: aware UTC timestamps on both databases, the append-only audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import StatementError
+
+from hiring import services
+from hiring.extensions import db
+from hiring.models import Application, AuditEvent, User
+
+
+def test_timestamps_round_trip_as_aware_utc(factory):
+    berlin = datetime(2026, 3, 29, 3, 30, 15, 123456, tzinfo=ZoneInfo("Europe/Berlin"))  # just after spring forward
+    user = factory.user("recruiter")
+    user.created_at = berlin
+    db.session.commit()
+    user_id = user.id
+    db.session.remove()  # a fresh session: the value comes from the database, not the identity map
+    loaded = db.session.get(User, user_id).created_at
+    assert loaded == berlin
+    assert loaded.tzinfo is UTC or loaded.utcoffset() == timedelta(0)
+    assert loaded.isoformat() == "2026-03-29T01:30:15.123456+00:00"
+
+
+def test_other_offsets_are_stored_as_the_same_instant(factory):
+    user = factory.user("recruiter")
+    user.created_at = datetime(2026, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+    db.session.commit()
+    user_id = user.id
+    db.session.remove()
+    assert db.session.get(User, user_id).created_at.isoformat() == "2027-01-01T04:30:00+00:00"
+
+
+def test_database_stores_utc(factory):
+    user = factory.user("recruiter")
+    user.created_at = datetime(2026, 7, 1, 14, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    db.session.commit()
+    raw = db.session.execute(text('SELECT created_at FROM "user" WHERE id = :id'), {"id": user.id}).scalar_one()
+    if db.engine.dialect.name == "sqlite":
+        assert str(raw).startswith("2026-07-01 12:00:00")  # naive, but UTC
+    else:
+        assert raw == datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # timestamptz
+
+
+def test_comparisons_in_sql_use_utc(factory, now):
+    application = factory.application("first_decision")
+    due = application.due_at
+    in_berlin = due.astimezone(ZoneInfo("Europe/Berlin"))
+    assert db.session.scalar(select(Application.id).where(Application.due_at == in_berlin)) == application.id
+    assert db.session.scalar(select(Application.id).where(Application.due_at > in_berlin)) is None
+
+
+def test_naive_datetime_is_refused(factory):
+    user = factory.user("recruiter")
+    user.created_at = datetime(2026, 11, 24, 9, 0)
+    with pytest.raises(StatementError, match="naive datetime"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(User, user.id).created_at.tzinfo is not None
+
+
+def test_naive_datetime_is_refused_in_queries_too(app):
+    with pytest.raises(StatementError, match="naive datetime"):
+        db.session.execute(select(User).where(User.created_at < datetime(2026, 1, 1))).all()
+    db.session.rollback()
+
+
+def _one_event(factory, now) -> AuditEvent:
+    position = factory.position()
+    services.submit_application(position, name="Anna", email="anna@example.org", actor=position.owner, now=now)
+    return AuditEvent.query.filter_by(kind="application_submitted").one()
+
+
+def test_audit_events_cannot_be_changed(factory, now):
+    event = _one_event(factory, now)
+    event.data = {"forged": True}
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.commit()
+    db.session.rollback()
+    assert "forged" not in db.session.get(AuditEvent, event.id).data
+
+
+def test_audit_events_cannot_be_deleted(factory, now):
+    event = _one_event(factory, now)
+    db.session.delete(event)
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(AuditEvent, event.id) is not None
+
+
+def test_audit_events_cannot_be_changed_in_bulk(factory, now):
+    event = _one_event(factory, now)
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.execute(db.update(AuditEvent).values(kind="forged"))
+    db.session.rollback()
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.execute(db.delete(AuditEvent).where(AuditEvent.id == event.id))
+    db.session.rollback()
+    assert db.session.get(AuditEvent, event.id).kind == "application_submitted"
+
+
+def test_every_change_appends_its_own_event(factory, now):
+    application = factory.application("first_decision")
+    events = AuditEvent.query.filter_by(application_id=application.id).order_by(AuditEvent.id).all()
+    assert [e.kind for e in events] == ["application_submitted", "interview_scheduled", "interview_held"]
+    assert all(e.occurred_at.tzinfo is not None for e in events)
+    assert events[0].actor_id == application.position.owner_id
+
+
+def test_user_helpers(factory):
+    user = factory.user("interviewer")
+    assert user.is_active
+    assert user.can("submit_feedback") and not user.can("decide")
+    assert repr(user) == f"<User {user.email} interviewer>"
+    user.password_hash = None
+    assert user.check_password("anything") is False
