@@ -707,6 +707,10 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
     decided_at = decided_at or now
     if decided_at > now:
         raise InvalidInput("A decision cannot be dated in the future.", {"decided_at": "Not in the future."})
+    if decided_at < application.stage_entered_at:
+        # The next stage's answer date counts from here; it cannot start before this one did.
+        raise InvalidInput("A decision cannot be dated before the stage began.",
+                           {"decided_at": "Not before the application reached this stage."})
     event_type = pipeline.decision_event(application.stage, outcome)
     if actor is not None:
         pipeline.require_decision(actor.role, application.stage, outcome)
