@@ -690,7 +690,7 @@ def render(results: list[DatabaseResult], args, started: datetime, loads: tuple,
             except (KeyError, TypeError):
                 value = None
             cells.append("not available" if value is None else value[0])
-            oks.append(None if value is None else check(value[1]))
+            oks.append(None if value is None or check is None else check(value[1]))
         ok = None if all(o is None for o in oks) else all(o for o in oks if o is not None)
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} {verdict(ok) if check else ''} |")
 
@@ -805,9 +805,10 @@ def main() -> None:
                     from sqlalchemy.engine import make_url
 
                     pg_admin(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    raw = Path(args.output).with_suffix(".json")
+    raw.write_text(json.dumps({"results": [r.__dict__ for r in results]}, indent=1, default=str))  # before rendering
     report = render(results, args, started, (load_start, os.getloadavg()[0]), postgres_version(args.postgres_url))
     Path(args.output).write_text(report)
-    raw = Path(args.output).with_suffix(".json")
     meta = {"started": started.isoformat(), "loads": [load_start, os.getloadavg()[0]],
             "finished": datetime.now(UTC).isoformat()}
     raw.write_text(json.dumps({"meta": meta, "results": [r.__dict__ for r in results]}, indent=1, default=str))
