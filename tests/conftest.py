@@ -3,6 +3,7 @@ TEST_DATABASE_URL is set), built by the migrations, emptied after every test."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import threading
@@ -85,8 +86,43 @@ def app_config() -> dict:
     return {}
 
 
+class RequestsInTheirOwnContext:
+    """WSGI middleware for tests: every request runs in a fresh ``contextvars.Context``.
+
+    The test body has an app context of its own (see ``app``). Flask reuses an app context
+    that is already pushed for the same app, so without this every request of the test
+    client (or schemathesis, or ``run_wsgi_app``) shared the test body's context: its
+    ``flask.g`` (Flask-Login's current user, the cached policy, the failed-login mark) and
+    its SQLAlchemy session and identity map carried over from request to request and into
+    the test, which hid bugs a real server would show. Now each request pushes its own app
+    context, as in production.
+
+    Before a request the test body's session is committed, so what the test set up is in
+    the database for the request, as it would be for another process; committing also
+    expires the test's objects, so what the test reads afterwards comes from the database
+    and shows the request's effects.
+    """
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        from flask import current_app, has_app_context
+
+        from hiring.settings import forget_policy
+
+        if has_app_context() and current_app._get_current_object() is self.app:
+            db.session.commit()
+            forget_policy()
+        return contextvars.Context().run(self.wsgi_app, environ, start_response)
+
+
 @pytest.fixture
 def app(database_url, _migrated, tmp_path, app_config):
+    """The app, with an app context for the test body (factories and direct database use
+    act like a script: their own session). Requests never share it: each one runs in its
+    own context (RequestsInTheirOwnContext)."""
     config = base_config(database_url, str(tmp_path))
     config.update(app_config)
     os.environ["HIRING_INSTANCE_PATH"] = str(tmp_path)
@@ -94,6 +130,7 @@ def app(database_url, _migrated, tmp_path, app_config):
         application = create_app(config)
     finally:
         os.environ.pop("HIRING_INSTANCE_PATH", None)
+    application.wsgi_app = RequestsInTheirOwnContext(application, application.wsgi_app)
     with application.app_context():
         yield application
         db.session.remove()

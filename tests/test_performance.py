@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import event, func, select
 
 from hiring import generator, services
@@ -76,7 +75,6 @@ def build_dataset(applications: int, now: datetime) -> dict[str, int]:
 def login(app, email: str):
     """A fresh client logged in as ``email``."""
     client = app.test_client()
-    _forget_request_globals()
     response = client.post("/login", data={"email": email, "password": generator.DEMO_PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client
@@ -101,22 +99,12 @@ def page_statements(app, ids: dict[str, int]) -> dict[str, int]:
         if email not in clients:
             clients[email] = login(app, email)
         client = clients[email]
-        _forget_request_globals()
         client.get(url)  # warm (imports, template compilation)
-        _forget_request_globals()
         with counting_statements() as statements:
             response = client.get(url)
         assert response.status_code == 200, (email, url, response.status_code)
         counts[f"{name} ({email.split('@')[0]})"] = len(statements)
     return counts
-
-
-def _forget_request_globals() -> None:
-    """The fixture's app context outlives each test request, and with it ``g`` (the
-    logged-in user, the policy) and its session's identity map: clear both so every
-    request loads what a real one does."""
-    g.__dict__.clear()
-    db.session.remove()
 
 
 def _routes(app, path: str) -> bool:
@@ -137,9 +125,7 @@ def api_statements(client) -> dict[str, int]:
         headers = {"Authorization": f"Bearer {secret}"}
         for url in ("/api/v1/applications?flag=overdue", "/api/v1/applications?flag=awaiting_feedback",
                     "/api/v1/applications?per_page=100"):
-            _forget_request_globals()
             client.get(url, headers=headers)
-            _forget_request_globals()
             with counting_statements() as statements:
                 response = client.get(url, headers=headers)
             assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])

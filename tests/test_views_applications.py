@@ -8,7 +8,6 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import event
 
 from hiring import services
@@ -29,13 +28,6 @@ def login(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)
         session["_fresh"] = True
-    forget_login()
-
-
-def forget_login() -> None:
-    # The test's app context is shared with the client's requests, so Flask-Login's
-    # per-context user cache would otherwise outlive a change of user.
-    g.pop("_login_user", None)
 
 
 @pytest.fixture
@@ -450,7 +442,6 @@ def test_document_upload_and_download(client, factory, team, app):
     assert client.get(url).status_code == 403
     with client.session_transaction() as session:
         session.clear()
-    forget_login()
     response = client.get(url)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     # A document of another application is not reachable through this one.

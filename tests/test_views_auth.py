@@ -53,6 +53,29 @@ def test_anonymous_is_sent_to_login_with_next(client, factory):
     assert "/login?next=" in response.headers["Location"]
 
 
+def test_a_login_does_not_leak_into_another_browsers_request(app, client, factory):
+    """Each request has its own app context: Flask-Login's user cached in one request's
+    ``g`` must not make a request without the session cookie look logged in."""
+    user = factory.user("recruiter")
+    assert client.post("/login", data={"email": user.email, "password": "correct horse battery"}).status_code == 302
+    assert client.get("/").status_code == 200
+    stranger = app.test_client()  # another browser: no session cookie
+    response = stranger.get("/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_the_test_body_sees_each_requests_changes(client, factory):
+    """The test's own session reads the database afresh after a request."""
+    admin = factory.user("admin", name="Ada Admin")
+    other = factory.user("recruiter", name="Rolf Recruiter")
+    assert other.active
+    client.post("/login", data={"email": admin.email, "password": "correct horse battery"})
+    response = client.post(f"/admin/users/{other.id}/active", data={"active": "0"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert not other.active
+
+
 def test_login_clears_the_session_and_follows_a_local_next(client, factory):
     user = factory.user("recruiter")
     with client.session_transaction() as session:
