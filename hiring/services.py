@@ -14,7 +14,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -89,14 +90,26 @@ def _now(now: datetime | None) -> datetime:
 
 
 @contextmanager
-def _transaction():
-    """Commit on success; roll back and translate concurrency errors on failure."""
+def _transaction(duplicate: Callable[[], DomainError | None] | None = None):
+    """Commit on success; roll back and translate concurrency errors on failure.
+
+    A service checks for duplicates before writing, but two requests can pass that check
+    at the same time; the database's unique constraint then refuses the second. After
+    the rollback ``duplicate()`` looks again and returns the domain error to raise
+    instead (None: not a duplicate after all, so the IntegrityError is a bug and stays).
+    """
     try:
         yield
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
         raise StaleVersion() from None
+    except IntegrityError:
+        db.session.rollback()
+        error = duplicate() if duplicate is not None else None
+        if error is None:
+            raise
+        raise error from None
     except BaseException:
         db.session.rollback()
         raise
@@ -248,9 +261,14 @@ def create_user(email: str, name: str, role: str, password: str | None = None, *
         errors["password"] = "Use at least 8 characters."
     if errors:
         raise InvalidInput("The user could not be created.", errors)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"A user with the email {email} already exists.")
-    with _transaction():
+    def duplicate() -> Conflict | None:
+        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            return Conflict(f"A user with the email {email} already exists.")
+        return None
+
+    if (error := duplicate()) is not None:
+        raise error
+    with _transaction(duplicate):
         user = User(email=email, name=_clean(name), role=role, active=True, created_at=now)
         if password:
             user.set_password(password)
@@ -451,22 +469,48 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
         raise InvalidInput("The application could not be saved.", errors)
     if position.status != "open":
         raise IllegalTransition(f"“{position.title}” is closed and takes no new applications.")
-    candidate = db.session.scalar(select(Candidate).where(Candidate.email == email))
-    if candidate is not None and db.session.scalar(
-        select(Application.id).where(Application.candidate_id == candidate.id,
-                                     Application.position_id == position.id)
-    ) is not None:
-        raise Conflict(f"{candidate.name} has already applied for “{position.title}”.")
-    with _transaction():
+    name, phone = _clean(name), _clean(phone)
+
+    def existing() -> tuple[Candidate | None, Conflict | None]:
+        candidate = db.session.scalar(select(Candidate).where(Candidate.email == email))
+        if candidate is not None and db.session.scalar(
+            select(Application.id).where(Application.candidate_id == candidate.id,
+                                         Application.position_id == position.id)
+        ) is not None:
+            return candidate, Conflict(f"{candidate.name} has already applied for “{position.title}”.")
+        return candidate, None
+
+    candidate, conflict = existing()
+    if conflict is not None:
+        raise conflict
+    try:
+        return _insert_application(position, candidate, name=name, email=email, phone=phone, language=language,
+                                   talent_pool_consent=talent_pool_consent, applied_at=applied_at, actor=actor,
+                                   now=now, duplicate=lambda: existing()[1])
+    except IntegrityError:
+        # Not the same application, but the candidate's email: another request created this
+        # candidate meanwhile (both saw none). Reuse it, as if it had been there all along.
+        candidate, conflict = existing()
+        if candidate is None or conflict is not None:
+            raise
+        return _insert_application(position, candidate, name=name, email=email, phone=phone, language=language,
+                                   talent_pool_consent=talent_pool_consent, applied_at=applied_at, actor=actor,
+                                   now=now, duplicate=lambda: existing()[1])
+
+
+def _insert_application(position: Position, candidate: Candidate | None, *, name: str, email: str, phone: str,
+                        language: str, talent_pool_consent: bool | None, applied_at: datetime, actor: User | None,
+                        now: datetime, duplicate: Callable[[], DomainError | None]) -> Application:
+    with _transaction(duplicate):
         if candidate is None:
-            candidate = Candidate(name=_clean(name), email=email, phone=_clean(phone), language=language,
+            candidate = Candidate(name=name, email=email, phone=phone, language=language,
                                   talent_pool_consent=bool(talent_pool_consent), created_at=now)
             db.session.add(candidate)
         else:
             # The latest application speaks for the candidate's contact details.
-            candidate.name = _clean(name)
-            if _clean(phone):
-                candidate.phone = _clean(phone)
+            candidate.name = name
+            if phone:
+                candidate.phone = phone
             candidate.language = language
             if talent_pool_consent is not None:
                 candidate.talent_pool_consent = talent_pool_consent
@@ -676,7 +720,16 @@ def submit_feedback(interview: Interview, *, interviewer: User, recommendation: 
         raise Conflict("You have already submitted feedback for this interview.")
     if len(notes or "") > 20000:
         raise InvalidInput("Notes too long.", {"notes": "At most 20,000 characters."})
-    with _transaction():
+    interview_id, interviewer_id = interview.id, interviewer.id
+
+    def duplicate() -> Conflict | None:
+        # The same person submitting twice at once (a double click, two tabs).
+        if db.session.scalar(select(Feedback.id).where(Feedback.interview_id == interview_id,
+                                                       Feedback.interviewer_id == interviewer_id)) is not None:
+            return Conflict("You have already submitted feedback for this interview.")
+        return None
+
+    with _transaction(duplicate):
         feedback = Feedback(interview=interview, interviewer_id=interviewer.id, recommendation=recommendation,
                             notes=_clean(notes), submitted_at=now)
         db.session.add(feedback)

@@ -139,6 +139,33 @@ def app(database_url, _migrated, tmp_path, app_config):
 
 
 @pytest.fixture
+def race(app):
+    """``race(rival)``: run ``rival()`` as a concurrent request would — in its own app
+    context, session and connection — just before the next flush of any session, once.
+    That is after a service's own checks and before its INSERT, the window in which two
+    requests both see "not there yet"."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    armed: list = []
+
+    def before_flush(session, flush_context, instances):
+        if armed:
+            rival = armed.pop()
+            with app.app_context():
+                rival()
+
+    event.listen(Session, "before_flush", before_flush)
+
+    def arm(rival):
+        armed[:] = [rival]
+
+    yield arm
+    event.remove(Session, "before_flush", before_flush)
+    assert not armed, "the rival never ran: nothing was flushed"
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

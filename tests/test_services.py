@@ -83,7 +83,17 @@ from pathlib import Path  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from hiring.extensions import db  # noqa: E402
-from hiring.models import Application, Candidate, Decision, Document, Feedback, Interview, Reference  # noqa: E402
+from hiring.models import (  # noqa: E402
+    Application,
+    Candidate,
+    Decision,
+    Document,
+    Feedback,
+    Interview,
+    Position,
+    Reference,
+    User,
+)
 from hiring.pipeline import Flag, InvalidInput, Stage  # noqa: E402
 from hiring.settings import get_policy  # noqa: E402
 
@@ -159,6 +169,71 @@ def test_duplicate_application_is_a_conflict_and_changes_nothing(factory, now):
                                     now=now)
     assert _snapshot(application) == before
     assert application.candidate.name == "Anna"
+
+
+# --- two requests at once: the unique constraints catch what the checks could not see ----------
+
+
+def test_concurrent_duplicate_application_is_a_conflict(factory, now, race):
+    position = factory.position()
+    position_id = position.id
+
+    def rival():
+        theirs = db.session.get(Position, position_id)
+        services.submit_application(theirs, name="Anna", email="anna@example.org", actor=theirs.owner, now=now)
+
+    race(rival)
+    with pytest.raises(services.Conflict, match="Anna has already applied"):
+        services.submit_application(position, name="Anna S.", email="ANNA@example.org", actor=position.owner,
+                                    now=now)
+    assert db.session.scalar(select(func.count()).select_from(Application)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Candidate)) == 1
+    assert AuditEvent.query.filter_by(kind="application_submitted").count() == 1
+    assert OutboxEmail.query.filter_by(template="application_received").count() == 1
+
+
+def test_concurrent_new_candidate_is_reused_not_refused(factory, now, race):
+    """Two positions, one new candidate, at the same moment: both applications land on
+    the one candidate (the second request reuses the candidate the first created)."""
+    first, second = factory.position(title="Firmware"), factory.position(title="Hardware")
+    first_id = first.id
+
+    def rival():
+        theirs = db.session.get(Position, first_id)
+        services.submit_application(theirs, name="Anna", email="anna@example.org", actor=theirs.owner, now=now)
+
+    race(rival)
+    ours = services.submit_application(second, name="Anna Schmidt", email="anna@example.org", language="de",
+                                       actor=second.owner, now=now)
+    applications = Application.query.order_by(Application.id).all()
+    assert [a.position_id for a in applications] == [first.id, second.id]
+    assert applications[0].candidate_id == applications[1].candidate_id == ours.candidate_id
+    assert ours.candidate.name == "Anna Schmidt" and ours.candidate.language == "de"
+    assert db.session.scalar(select(func.count()).select_from(Candidate)) == 1
+    assert OutboxEmail.query.filter_by(template="application_received").count() == 2
+
+
+def test_concurrent_duplicate_user_is_a_conflict(factory, now, race):
+    race(lambda: services.create_user("ian@example.com", "Ian", "interviewer", now=now))
+    with pytest.raises(services.Conflict, match="already exists"):
+        services.create_user("Ian@Example.com", "Ian Two", "interviewer", now=now)
+    assert [u.name for u in User.query.filter_by(email="ian@example.com")] == ["Ian"]
+
+
+def test_concurrent_double_feedback_is_a_conflict(factory, now, race):
+    panel = [factory.user("interviewer"), factory.user("interviewer")]
+    application = factory.application("first_decision", panel=panel)
+    interview = application.current_interview()
+    interview_id, member_id = interview.id, panel[0].id
+
+    def rival():  # the same person's other tab
+        services.submit_feedback(db.session.get(Interview, interview_id), interviewer=db.session.get(User, member_id),
+                                 recommendation="yes", now=now)
+
+    race(rival)
+    with pytest.raises(services.Conflict, match="already submitted"):
+        services.submit_feedback(interview, interviewer=panel[0], recommendation="no", now=now)
+    assert [f.recommendation for f in Feedback.query.filter_by(interview_id=interview_id)] == ["yes"]
 
 
 def test_submit_application_reports_every_bad_field(factory, now):

@@ -205,6 +205,25 @@ class TestCandidates:
         assert again.status_code == 302
         assert db.session.scalar(db.select(db.func.count()).select_from(Candidate)) == 1
 
+    def test_the_same_application_twice_at_once(self, client, login, team, race):
+        """A double submit: the second request gets the duplicate message, not a 500."""
+        login(team["recruiter"])
+        position_id = team["position"].id
+
+        def rival():
+            position = db.session.get(Position, position_id)
+            services.submit_application(position, name="Nina New", email="nina@example.org",
+                                        actor=position.owner)
+
+        race(rival)
+        response = client.post("/candidates/new-application", data={
+            "position_id": position_id, "name": "Nina New", "email": "nina@example.org", "language": "en"})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, html[:300]
+        assert 'id="email-error"' in html and "Nina New has already applied" in html
+        assert 'value="Nina New"' in html
+        assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
+
     def test_closed_position_cannot_be_chosen(self, client, login, team):
         services.close_position(team["other_position"], actor=team["other_recruiter"])
         login(team["recruiter"])

@@ -48,6 +48,30 @@ def test_applying_twice_for_one_position_is_409(team):
     assert error_of(response)["code"] == "conflict"
 
 
+def test_the_same_application_twice_at_once_is_a_clear_409(team, race, now):
+    """Two requests (a double click on the careers site) both pass the duplicate check;
+    the second gets the same clear conflict as a late duplicate, and nothing twice."""
+    from hiring import services
+    from hiring.extensions import db
+    from hiring.models import Position
+
+    position_id = team.position.id
+
+    def rival():
+        position = db.session.get(Position, position_id)
+        services.submit_application(position, name="Anna", email="anna@example.org", actor=position.owner,
+                                    now=now)
+
+    race(rival)
+    response = team.as_("recruiter").post("/applications", json={
+        "position_id": position_id, "candidate": {"name": "Anna", "email": "anna@example.org"}})
+    assert response.status_code == 409, response.get_data(as_text=True)
+    error = error_of(response)
+    assert error["code"] == "conflict" and "Anna has already applied" in error["message"]
+    assert Application.query.count() == 1 and Candidate.query.count() == 1
+    assert OutboxEmail.query.filter_by(template="application_received").count() == 1
+
+
 def test_closed_position_takes_no_applications(team):
     from hiring import services
 
