@@ -39,6 +39,26 @@ def create_user_command(email: str, name: str, role: str, password: str | None) 
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", help="Prompted for when not given.")
+def set_password_command(email: str, password: str | None) -> None:
+    """Set a new password (e.g. for the only admin, who has nobody to ask)."""
+    try:
+        user = db.session.scalar(select(User).where(User.email == services.normalise_email(email)))
+    except DomainError as exc:
+        _fail(exc)
+    if user is None:
+        raise click.ClickException(f"No user with the email {email}. `flask --app app users list` shows them.")
+    if password is None:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        services.update_user(user, password=password)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"New password set for {user.email}.")
+
+
 @users_cli.command("list")
 def list_users_command() -> None:
     """List users with their role and status."""

@@ -117,6 +117,13 @@ class UserRoleForm(FlaskForm):
     submit = SubmitField("Change role")
 
 
+class UserPasswordForm(FlaskForm):
+    """An admin sets a new password for someone who forgot theirs (the login page sends them here)."""
+    password = PasswordField("New password", validators=[
+        DataRequired("Type the new password."), Length(min=8, message="Use at least 8 characters.")])
+    submit = SubmitField("Set the password")
+
+
 class PositionForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired("Enter a title."), Length(max=200)])
     department = StringField("Department", validators=[Optional(), Length(max=200)])

@@ -79,6 +79,26 @@ def test_users_create_refuses_a_duplicate(runner):
     assert _count(User) == 1
 
 
+def test_users_set_password_for_someone_who_forgot_it(runner, factory):
+    admin = factory.user("admin", email="only.admin@example.com")
+    result = runner.invoke(args=["users", "set-password", "Only.Admin@example.com"],
+                           input="fresh password\nfresh password\n")
+    assert result.exit_code == 0, result.output
+    assert "New password set for only.admin@example.com." in result.output
+    db.session.refresh(admin)
+    assert admin.check_password("fresh password")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["nobody@example.com", "--password", "long enough"], "No user with the email nobody@example.com"),
+    (["only.admin@example.com", "--password", "short"], "password: Use at least 8 characters."),
+])
+def test_users_set_password_refuses_clearly(runner, factory, args, message):
+    factory.user("admin", email="only.admin@example.com")
+    result = runner.invoke(args=["users", "set-password", *args])
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
 def test_users_list(runner, factory):
     factory.user("manager", email="mona@example.com", name="Mona")
     result = runner.invoke(args=["users", "list"])

@@ -33,6 +33,7 @@ POSTS = [
      {"admin"}),
     ("/admin/users/{other}/active", {"active": "0"}, {"admin"}),
     ("/admin/users/{other}/role", {"uX-role": "manager"}, {"admin"}),
+    ("/admin/users/{other}/password", {"pX-password": "a new long one"}, {"admin"}),
     ("/candidates/new-application", {"position_id": "{position}", "name": "Ada", "email": "ada@example.org",
                                      "language": "en"}, EDITORS),
 ]
@@ -93,7 +94,7 @@ def test_posts_by_role(client, login, factory, world, role):
     login(_user_for(role, world, factory))
     for path, data, allowed in reversed(POSTS):  # closing the position comes last
         path = path.format(**world["fmt"])
-        data = {k.replace("uX", f"u{world['other'].id}"): v.format(**world["fmt"]) for k, v in data.items()}
+        data = {k.replace("uX", f"u{world['other'].id}").replace("pX", f"p{world['other'].id}"): v.format(**world["fmt"]) for k, v in data.items()}
         before = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
         response = client.post(path, data=data)
         after = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))

@@ -11,7 +11,7 @@ import pytest
 
 from hiring import services
 from hiring.extensions import db
-from hiring.models import Application, Candidate, Document, Position, User, utcnow
+from hiring.models import Application, AuditEvent, Candidate, Document, Position, User, utcnow
 from hiring.settings import get_policy
 
 
@@ -339,6 +339,24 @@ class TestUsers:
         db.session.refresh(ian)
         assert ian.active is True
         assert client.post("/admin/users/999999/active", data={"active": "0"}).status_code == 404
+
+    def test_an_admin_sets_a_new_password_as_the_login_page_promises(self, client, login, factory, app):
+        admin = factory.user("admin")
+        ian = factory.user("interviewer", name="Ian Forgetful")
+        assert "Ask an admin to set a new one" in _text(client.get("/login"))
+        login(admin)
+        assert f'action="/admin/users/{ian.id}/password"' in client.get("/admin/users").get_data(as_text=True)
+        short = client.post(f"/admin/users/{ian.id}/password", data={f"p{ian.id}-password": "short"},
+                            follow_redirects=True)
+        assert "The password of Ian Forgetful was not changed: Use at least 8 characters." in _text(short)
+        done = client.post(f"/admin/users/{ian.id}/password", data={f"p{ian.id}-password": "brand new secret"},
+                           follow_redirects=True)
+        assert "New password set for Ian Forgetful" in _text(done)
+        db.session.refresh(ian)
+        assert ian.check_password("brand new secret") and not ian.check_password("short")
+        event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.kind == "user_updated")
+                                   .order_by(AuditEvent.id.desc())).first()
+        assert event.data["password"] == "changed" and "brand new secret" not in str(event.data)
 
     def test_last_admin_is_protected_with_a_message_not_an_error(self, client, login, factory):
         admin = factory.user("admin")

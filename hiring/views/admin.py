@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from .. import services
 from ..extensions import db
-from ..forms import ConfirmForm, PolicyForm, UserForm, UserRoleForm, apply_field_errors
+from ..forms import ConfirmForm, PolicyForm, UserForm, UserPasswordForm, UserRoleForm, apply_field_errors
 from ..models import User
 from ..pipeline import Action, InvalidInput
 from ..settings import get_policy
@@ -53,8 +53,9 @@ def users():
             return redirect(url_for("admin.users"))
     people = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
     role_forms = {u.id: UserRoleForm(prefix=f"u{u.id}", data={"role": u.role}) for u in people}
+    password_forms = {u.id: UserPasswordForm(prefix=f"p{u.id}") for u in people}
     return render_template("admin/users.html", form=form, people=people, role_forms=role_forms,
-                           confirm=ConfirmForm())
+                           password_forms=password_forms, confirm=ConfirmForm())
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -82,4 +83,18 @@ def set_active(user_id: int):
     services.update_user(user, active=active, actor=current_user)
     flash(f"{user.name} {'can log in again' if active else 'is deactivated and can no longer log in'}.",
           "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@require_action(Action.MANAGE_USERS)
+def set_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = UserPasswordForm(prefix=f"p{user.id}")
+    if not form.validate_on_submit():
+        errors = " ".join(form.password.errors) or "The form expired; try again."
+        flash(f"The password of {user.name} was not changed: {errors}", "error")
+        return redirect(url_for("admin.users"))
+    services.update_user(user, password=form.password.data, actor=current_user)
+    flash(f"New password set for {user.name}; tell it to them in person.", "success")
     return redirect(url_for("admin.users"))
