@@ -94,7 +94,9 @@ def test_posts_by_role(client, login, factory, world, role):
     login(_user_for(role, world, factory))
     for path, data, allowed in reversed(POSTS):  # closing the position comes last
         path = path.format(**world["fmt"])
-        data = {k.replace("uX", f"u{world['other'].id}").replace("pX", f"p{world['other'].id}"): v.format(**world["fmt"]) for k, v in data.items()}
+        other = world["other"].id
+        data = {k.replace("uX", f"u{other}").replace("pX", f"p{other}"): v.format(**world["fmt"])
+                for k, v in data.items()}
         before = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
         response = client.post(path, data=data)
         after = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
