@@ -80,6 +80,19 @@ def relative_days(value: datetime | date | None, now: datetime, policy: Policy) 
     return f"{-days} days overdue" if isinstance(value, datetime) else f"{-days} days ago"
 
 
+def interview_relative(value: datetime | None, now: datetime, policy: Policy) -> str:
+    """An interview's time relative to now: 'in 2 days', 'today', or — once it is past and nobody
+    marked it held — 'yesterday' / '3 days ago' (an interview is never "overdue")."""
+    if value is None:
+        return ""
+    if value >= now:
+        return relative_days(value, now, policy)
+    days = (local_date(now, policy) - _as_date(value, policy)).days
+    if days <= 0:
+        return "earlier today"
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
 def due_label(value: datetime | None, now: datetime, policy: Policy) -> str:
     """'Tue 8 Dec · in 3 days'."""
     if value is None:

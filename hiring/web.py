@@ -35,6 +35,14 @@ def init_app(app: Flask) -> None:
     def due_label(value):
         return timefmt.due_label(value, utcnow(), get_policy())
 
+    @app.template_filter("interview_relative")
+    def interview_relative(value):
+        return timefmt.interview_relative(value, utcnow(), get_policy())
+
+    @app.template_filter("is_past")
+    def is_past(value):
+        return value is not None and value < utcnow()
+
     @app.template_filter("relative_days")
     def relative_days(value):
         return timefmt.relative_days(value, utcnow(), get_policy())

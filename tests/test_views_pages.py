@@ -139,6 +139,24 @@ class TestBoard:
         assert client.get("/positions/999999/board").status_code == 404
         assert client.get("/board?position=abc&owner=;drop").status_code == 200
 
+    def test_a_past_interview_nobody_marked_held_is_days_ago_not_overdue(self, client, login, factory, team):
+        application = _named(factory.application("first_interview", position=team["position"], at=_ago(5),
+                                                 panel=[team["ivan"]]), "Past Paula")
+        login(team["recruiter"])
+        board = _text(client.get("/board"))
+        assert re.search(r"Past Paula .*? Interview \w{3} \d+ \w{3} \d\d:\d\d · 2 days ago", board), board
+        assert "days overdue" not in board.split("Past Paula")[1].split("Debrief decision")[0]
+        page = _text(client.get(f"/applications/{application.id}"))
+        assert "Not marked held · 2 days ago" in page and "Has the first interview taken place?" in page
+
+    def test_an_upcoming_interview_says_when_before_offering_to_mark_it_held(self, client, login, factory, team):
+        application = factory.application("first_interview", position=team["position"], at=_ago(1),
+                                          panel=[team["ivan"]])
+        login(team["recruiter"])
+        page = _text(client.get(f"/applications/{application.id}"))
+        assert "The first interview is in 2 days" in page and "Once it has taken place, mark it as held" in page
+        assert "Upcoming · in 2 days" in page
+
     def test_empty_board_says_what_to_do(self, client, login, team):
         login(team["recruiter"])
         assert "No open applications" in _text(client.get("/board"))

@@ -220,12 +220,13 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("days_since")
     def _days_since(value):
-        """Whole days from ``value`` to today in the company zone ("3 days in stage")."""
+        """Whole days from ``value`` to today in the company zone ("3 days in stage",
+        "less than a day in stage")."""
         if value is None:
             return ""
         policy = get_policy()
         days = (pipeline.local_date(utcnow(), policy) - pipeline.local_date(value, policy)).days
-        return "today" if days <= 0 else ("1 day" if days == 1 else f"{days} days")
+        return "less than a day" if days <= 0 else ("1 day" if days == 1 else f"{days} days")
 
     def _error_page(status: int, title: str, message: str):
         if _wants_json():
