@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -152,6 +153,12 @@ class Candidate(db.Model):
     applications: Mapped[list[Application]] = relationship(back_populates="candidate")
 
 
+# The predicate of the deadline job's partial indexes; its queries repeat each term, since a
+# partial index serves only a query whose WHERE implies the index's.
+UNANNOUNCED = "{}_notified_at IS NULL AND due_at IS NOT NULL"
+HAS_COMPETING_OFFER = "competing_offer_deadline IS NOT NULL"
+
+
 class Application(db.Model):
     __tablename__ = "application"
     __table_args__ = (
@@ -161,8 +168,17 @@ class Application(db.Model):
         Index("ix_application_stage_due_at", "stage", "due_at"),
         Index("ix_application_owner_stage", "owner_id", "stage"),
         Index("ix_application_position_stage", "position_id", "stage"),
-        # The deadline job finds competing offers not yet announced without a full scan.
-        Index("ix_application_competing_offer_deadline", "competing_offer_deadline"),
+        # The deadline job asks one question per flag, each answered by its own index
+        # (reminders._unannounced). The applications with a competing offer, by stage,
+        # so that closed ones, which keep their deadline, are never read:
+        Index("ix_application_stage_competing_offer", "stage", "competing_offer_deadline",
+              sqlite_where=text(HAS_COMPETING_OFFER), postgresql_where=text(HAS_COMPETING_OFFER)),
+        # ... and the due dates not yet announced: an announced (or closed, due_at NULL)
+        # application leaves these partial indexes, so a run with nothing due reads nothing.
+        Index("ix_application_due_soon_unannounced", "stage", "due_at",
+              sqlite_where=text(UNANNOUNCED.format("due_soon")), postgresql_where=text(UNANNOUNCED.format("due_soon"))),
+        Index("ix_application_overdue_unannounced", "stage", "due_at",
+              sqlite_where=text(UNANNOUNCED.format("overdue")), postgresql_where=text(UNANNOUNCED.format("overdue"))),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import CompoundSelect, and_, exists, or_, select, union, update
 from sqlalchemy.orm import selectinload
 
 from . import notifications as notify
@@ -49,32 +49,53 @@ def check_deadlines(now: datetime) -> dict[str, int]:
     """Announce each flag once: due soon / overdue once per due date, expedite once per
     competing-offer deadline, needs discussion once per offer decision.
 
-    One indexed query finds the applications with something to announce; applications
-    that need nothing cost no further statements.
+    One statement finds the applications with something to announce, one indexed SELECT
+    per flag (see ``_unannounced``); applications that need nothing cost no further
+    statements, and reading stays proportional to what is announced.
     """
     policy = get_policy()
-    pending = or_(
-        and_(queries.flag_condition(Flag.DUE_SOON, now, policy), Application.due_soon_notified_at.is_(None)),
-        and_(queries.flag_condition(Flag.OVERDUE, now, policy), Application.overdue_notified_at.is_(None)),
-        and_(
-            queries.flag_condition(Flag.EXPEDITE, now, policy),
-            or_(Application.expedite_notified_for.is_(None),
-                Application.expedite_notified_for != Application.competing_offer_deadline),
-        ),
-        and_(
-            queries.flag_condition(Flag.NEEDS_DISCUSSION, now, policy),
-            or_(Application.needs_discussion_notified_at.is_(None),
-                Application.needs_discussion_notified_at < Application.stage_entered_at),
-        ),
-    )
-    applications = db.session.scalars(
-        select(Application).where(pending).options(*_with_people()).order_by(Application.id)
-    ).all()
+    ids = sorted(set(db.session.scalars(_unannounced(now, policy))))
     counts: dict[str, int] = defaultdict(int)
-    for application in applications:
-        for flag in _announce(application, now, policy):
-            counts[flag] += 1
-    return {"applications": len(applications), **counts}
+    for start in range(0, len(ids), ANNOUNCE_BATCH):
+        applications = db.session.scalars(
+            select(Application).where(Application.id.in_(ids[start:start + ANNOUNCE_BATCH]))
+            .options(*_with_people()).order_by(Application.id)
+        ).all()
+        for application in applications:
+            for flag in _announce(application, now, policy):
+                counts[flag] += 1
+    return {"applications": len(ids), **counts}
+
+
+# Applications loaded per SELECT when many have something to announce (after downtime).
+ANNOUNCE_BATCH = 500
+
+
+def _unannounced(now: datetime, policy: pipeline.Policy) -> CompoundSelect:
+    """Ids of the applications with a flag not yet announced, as a UNION of one SELECT per
+    flag, each planned on its own with its own index: due soon and overdue the partial
+    indexes of the due dates not yet announced, expedite the applications with a competing
+    offer by stage, needs discussion the one stage. (As an OR of the four, SQLite planned a
+    scan of the whole table: 0.25-1 s at 1M applications.)"""
+    due_soon = select(Application.id).where(
+        queries.flag_condition(Flag.DUE_SOON, now, policy),
+        Application.due_soon_notified_at.is_(None), Application.due_at.is_not(None),
+    )
+    overdue = select(Application.id).where(
+        queries.flag_condition(Flag.OVERDUE, now, policy),
+        Application.overdue_notified_at.is_(None), Application.due_at.is_not(None),
+    )
+    expedite = select(Application.id).where(
+        queries.flag_condition(Flag.EXPEDITE, now, policy),
+        or_(Application.expedite_notified_for.is_(None),
+            Application.expedite_notified_for != Application.competing_offer_deadline),
+    )
+    needs_discussion = select(Application.id).where(
+        queries.flag_condition(Flag.NEEDS_DISCUSSION, now, policy),
+        or_(Application.needs_discussion_notified_at.is_(None),
+            Application.needs_discussion_notified_at < Application.stage_entered_at),
+    )
+    return union(due_soon, overdue, expedite, needs_discussion)
 
 
 def _announce(application: Application, now: datetime, policy: pipeline.Policy) -> list[str]:

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
-from hiring import generator, services
+from hiring import generator, reminders, services
 from hiring.extensions import db
 from hiring.models import Application, Position, User, utcnow
 from hiring.settings import get_policy
@@ -173,6 +173,51 @@ def test_deadline_job_statements_do_not_grow_with_applications_that_need_nothing
     assert small_rerun < small_first
     # ... and the announcing run only pays for the generated applications it announces.
     assert large_first >= small_first
+
+
+# SQLite's statistics (sqlite_stat1) of the application table in the 1M benchmark dataset.
+# They assume rows spread evenly over the stages (100,000 per stage), which is why the
+# deadline job's former OR of four conditions was planned as a scan of the whole table.
+MILLION_APPLICATION_STATS = {
+    "sqlite_autoindex_application_1": "1000000 1 1",
+    "ix_application_stage_due_at": "1000000 100000 12049",
+    "ix_application_owner_stage": "1000000 500 66",
+    "ix_application_position_stage": "1000000 50 13",
+    "ix_application_stage_competing_offer": "263 263 11",
+    "ix_application_due_soon_unannounced": "27936 5588 411",
+    "ix_application_overdue_unannounced": "28258 5652 524",
+}
+
+
+def test_deadline_job_asks_each_flag_through_an_index(app):
+    """What keeps the rerun cheap at 1M applications (bench/RESULTS.md, 3a): no flag's
+    question reads the application table whole, and the due dates come from the partial
+    indexes of the dates not yet announced, so announced applications are not even read."""
+    now = utcnow()
+    build_dataset(300, now)
+    statement = reminders._unannounced(now, get_policy())
+    sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "sqlite":
+        # The planner as it sees the million-row table, not the 300 rows of this test.
+        db.session.execute(text("ANALYZE"))
+        db.session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'application'"))
+        for index, stat in MILLION_APPLICATION_STATS.items():
+            db.session.execute(text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('application', :idx, :stat)"),
+                               {"idx": index, "stat": stat})
+        db.session.execute(text("ANALYZE sqlite_schema"))  # reload the statistics
+        plan = [row[-1] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql))]
+        db.session.commit()
+        assert not [line for line in plan if line.startswith("SCAN application")], "\n".join(plan)
+        for index in ("ix_application_due_soon_unannounced", "ix_application_overdue_unannounced",
+                      "ix_application_stage_competing_offer"):
+            assert any(index in line for line in plan), (index, "\n".join(plan))
+    else:
+        # Small tables make a sequential scan the cheapest plan; forbidden, the planner
+        # still falls back to one when no index can answer a question.
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = [row[0] for row in db.session.execute(text("EXPLAIN " + sql))]
+        db.session.rollback()
+        assert not [line for line in plan if "Seq Scan on application" in line], "\n".join(plan)
 
 
 def test_the_counting_sees_a_lazy_load_per_row(app, client):
