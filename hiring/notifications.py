@@ -63,6 +63,33 @@ def queue_email(
     existing = db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.idempotency_key == idempotency_key))
     if existing is not None:
         return None
+    email = OutboxEmail(**render_email(
+        template=template, recipient=recipient, idempotency_key=idempotency_key, context=context, lang=lang,
+        application=application, recipient_user=recipient_user, to_candidate=to_candidate,
+        attachments=attachments, now=now,
+    ))
+    db.session.add(email)
+    if to_candidate and application is not None:
+        application.last_candidate_email_at = now
+    return email
+
+
+def render_email(
+    *,
+    template: str,
+    recipient: str,
+    idempotency_key: str,
+    context: dict[str, Any],
+    lang: str = "en",
+    application: Application | None = None,
+    recipient_user: User | None = None,
+    to_candidate: bool = False,
+    attachments: list[dict[str, str]] | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The rendered outbox row's column values, not checked against the idempotency keys
+    already queued (the caller does that; the key's unique constraint refuses a duplicate
+    in any case)."""
     policy = get_policy()
     lang = lang if lang in CANDIDATE_LANGUAGES else "en"
     context = {
@@ -76,26 +103,22 @@ def queue_email(
         **context,
     }
     subject, body_text, body_html = _render(template, lang, context)
-    email = OutboxEmail(
-        application_id=application.id if application is not None else None,
-        template=template,
-        recipient=recipient,
-        recipient_user_id=recipient_user.id if recipient_user is not None else None,
-        to_candidate=to_candidate,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        attachments=attachments or [],
-        idempotency_key=idempotency_key,
-        status="queued",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    db.session.add(email)
-    if to_candidate and application is not None:
-        application.last_candidate_email_at = now
-    return email
+    return {
+        "application_id": application.id if application is not None else None,
+        "template": template,
+        "recipient": recipient,
+        "recipient_user_id": recipient_user.id if recipient_user is not None else None,
+        "to_candidate": to_candidate,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "attachments": attachments or [],
+        "idempotency_key": idempotency_key,
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def to_candidate(

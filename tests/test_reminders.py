@@ -280,6 +280,71 @@ def test_digest_missed_on_monday_goes_out_on_tuesday(factory, team, now):
     assert [e.idempotency_key.rsplit(":", 1)[1] for e in outbox("digest")] == ["2026-W49"]
 
 
+def _digest_team(factory, team, now, people: int) -> None:
+    """``people`` recruiters, each owning a position with one overdue decision."""
+    for index in range(people):
+        owner = factory.user("recruiter", name=f"Recruiter {index}")
+        position = factory.position(title=f"Position {index}", owner=owner, hiring_manager=team["manager"])
+        factory.application("first_decision", position=position, panel=team["panel"], at=now - timedelta(days=10))
+
+
+def _digest_statements(now) -> tuple[int, int]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    db.session.expire_all()
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        sent = reminders.send_weekly_digest(now)["digests"]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return sent, len(statements)
+
+
+def test_digest_statements_do_not_grow_with_recipients(factory, team, now):
+    _digest_team(factory, team, now, 2)
+    sent_few, few = _digest_statements(now)
+    # Next week, with eight times as many people to tell.
+    _digest_team(factory, team, now, 14)
+    sent_many, many = _digest_statements(now + timedelta(days=7))
+    assert (sent_few, sent_many) == (2, 16)
+    assert many == few
+    assert len(audit("digest_sent")) == 18
+    assert len({e.idempotency_key for e in outbox("digest")}) == 18
+
+
+def test_digest_racing_another_run_sends_each_person_one(factory, team, now, monkeypatch):
+    _digest_team(factory, team, now, 3)
+    first = db.session.scalars(select(Application).order_by(Application.id)).first()
+    racer_key = f"digest:{first.owner_id}:2026-W48"
+    render = reminders.notify.render_email
+    raced = []
+
+    def render_while_another_run_commits(**kwargs):
+        if not raced:
+            # Another process queues one person's digest after our check, before our commit.
+            raced.append(kwargs["idempotency_key"])
+            with db.engine.begin() as connection:
+                connection.execute(OutboxEmail.__table__.insert(), [{
+                    "template": "digest", "recipient": "racer@example.com", "recipient_user_id": first.owner_id,
+                    "to_candidate": False, "subject": "the other run's digest", "body_text": "", "body_html": "",
+                    "attachments": [], "idempotency_key": racer_key, "status": "queued", "attempts": 0,
+                    "next_attempt_at": now, "created_at": now}])
+        return render(**kwargs)
+
+    monkeypatch.setattr(reminders.notify, "render_email", render_while_another_run_commits)
+    assert reminders.send_weekly_digest(now) == {"week": "2026-W48", "digests": 2}
+    assert raced == [racer_key]
+    digests = outbox("digest")
+    assert sorted(e.idempotency_key for e in digests) == sorted({e.idempotency_key for e in digests})
+    assert len(digests) == 3
+    # The failed attempt left no audit event behind: one per digest this run sent.
+    assert len(audit("digest_sent")) == 2
+    assert reminders.send_weekly_digest(now + timedelta(hours=1))["digests"] == 0
+
+
 def test_nobody_gets_an_empty_digest(factory, team, now):
     factory.application("applied", position=team["position"], panel=team["panel"])
     assert reminders.send_weekly_digest(now)["digests"] == 0
