@@ -157,8 +157,38 @@ def test_relay_sends_many_emails_over_one_connection(factory, now, smtp, monkeyp
         return original(self)
 
     monkeypatch.setattr(mailer._TimeoutConnection, "configure_host", counting)
+    monkeypatch.setattr(mailer, "BATCH_SIZE", 3)  # two batches, still one connection
     assert mailer.relay_outbox(now)["sent"] == 4
     assert len(connections) == 1
+    assert len(smtp.sink.messages) == 4
+
+
+def test_a_relay_crash_repeats_at_most_the_email_in_flight(factory, now, smtp, monkeypatch):
+    for _ in range(3):
+        factory.application("applied")
+    first, second, third = queued()
+    record = mailer._Outcomes.record
+
+    def crash_after_the_second_send(self, email_id, **values):
+        if email_id == second.id:
+            raise SystemExit("killed between the SMTP reply and its record")
+        record(self, email_id, **values)
+
+    monkeypatch.setattr(mailer._Outcomes, "record", crash_after_the_second_send)
+    with pytest.raises(SystemExit):
+        mailer.relay_outbox(now)
+    monkeypatch.setattr(mailer._Outcomes, "record", record)
+    db.session.expire_all()
+    assert [e.status for e in (first, second, third)] == ["sent", "queued", "queued"]
+    assert len(smtp.sink.messages) == 2
+
+    # The claimed rows wait for their lease, then go out: the one in flight a second time,
+    # with the same Message-ID, so the duplicate is recognisable.
+    assert mailer.relay_outbox(now + timedelta(minutes=1))["sent"] == 0
+    assert mailer.relay_outbox(now + mailer.LEASE)["sent"] == 2
+    assert [m["To"] for m in smtp.sink.messages] == [e.recipient for e in (first, second, second, third)]
+    assert smtp.sink.messages[1]["Message-ID"] == smtp.sink.messages[2]["Message-ID"] == mailer.message_id(second)
+    assert len(queued("sent")) == 3 and queued() == []
 
 
 @pytest.mark.postgres_only
