@@ -252,7 +252,9 @@ class CancelInterviewForm(VersionedForm):
 
 class HeldForm(VersionedForm):
     day = DateField("Held on", validators=[InputRequired("Choose a date.")])
-    start = TimeField("at", validators=[InputRequired("Choose a time.")])
+    # To the second: not before the interview was scheduled, which may be the same minute.
+    start = TimeField("at", format=["%H:%M:%S", "%H:%M"], render_kw={"step": 1},
+                      validators=[InputRequired("Choose a time.")])
 
 
 class FeedbackForm(VersionedForm):

@@ -455,6 +455,25 @@ def is_business_day(day: date, policy: Policy) -> bool:
     return day not in calendar
 
 
+# --- when things happened ---------------------------------------------------------------
+
+
+def check_reported_time(moment: datetime, now: datetime, *, stage_began: datetime, field: str, what: str,
+                        since: str, policy: Policy) -> None:
+    """A time a person reports for a step that ends the current stage (the interview was
+    held, the decision was taken): not in the future, and not before the stage began,
+    because the next stage's answer date counts from it. Refused with the bound named,
+    never adjusted — the same for every adapter. People report times to the second at
+    most, so the stage's first second counts as its beginning."""
+    _require_aware(moment)
+    if moment > now:
+        raise InvalidInput(f"{what} cannot be in the future.", {field: "Not in the future."})
+    if moment < stage_began.replace(microsecond=0):
+        local = stage_began.astimezone(policy.tz)
+        bound = f"{local.day} {local:%b %Y}, {local:%H:%M:%S}"
+        raise InvalidInput(f"{what} cannot be before {since}.", {field: f"Not before {since} ({bound})."})
+
+
 # --- deadlines ---------------------------------------------------------------------------
 
 

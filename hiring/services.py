@@ -678,12 +678,9 @@ def record_interview_held(interview: Interview, *, held_at: datetime | None = No
         raise IllegalTransition("This interview was cancelled.")
     if interview.held_at is not None:
         raise IllegalTransition("This interview is already marked as held.")
-    if held_at > now:
-        raise InvalidInput("An interview cannot be held in the future.", {"held_at": "Not in the future."})
-    if held_at < application.stage_entered_at:
-        # The next answer date counts from held_at; before the stage began it would be fiction.
-        raise InvalidInput("The interview cannot have been held before it was arranged.",
-                           {"held_at": "Not before the interview was scheduled."})
+    pipeline.check_reported_time(held_at, now, stage_began=application.stage_entered_at, field="held_at",
+                                 what="The time the interview was held", since="the interview was scheduled",
+                                 policy=get_policy())
     event_type = Event.FIRST_INTERVIEW_HELD if interview.round == 1 else Event.SECOND_INTERVIEW_HELD
     next_stage = _transition(application, event_type)
     with _transaction():
@@ -764,12 +761,9 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
     now = _now(now)
     _require_aware(decided_at, "decided_at")
     decided_at = decided_at or now
-    if decided_at > now:
-        raise InvalidInput("A decision cannot be dated in the future.", {"decided_at": "Not in the future."})
-    if decided_at < application.stage_entered_at:
-        # The next stage's answer date counts from here; it cannot start before this one did.
-        raise InvalidInput("A decision cannot be dated before the stage began.",
-                           {"decided_at": "Not before the application reached this stage."})
+    pipeline.check_reported_time(decided_at, now, stage_began=application.stage_entered_at, field="decided_at",
+                                 what="The decision's date", since="the application reached this stage",
+                                 policy=get_policy())
     event_type = pipeline.decision_event(application.stage, outcome)
     if actor is not None:
         pipeline.require_decision(actor.role, application.stage, outcome)

@@ -840,3 +840,34 @@ def test_flag_properties(state, now, due_soon_days):
     assert len(result) == len(set(result))
     assert (Flag.OVERDUE in result) == (state.due_at is not None and now > state.due_at)
     assert (Flag.EXPEDITE in result) == (state.competing_offer_deadline is not None)
+
+
+# --- reported times (interview held, decision taken) ------------------------------------
+
+
+def _report(moment: datetime, now: datetime, began: datetime) -> None:
+    pipeline.check_reported_time(moment, now, stage_began=began, field="held_at", what="The time",
+                                 since="the interview was scheduled", policy=POLICY)
+
+
+def test_reported_time_within_the_stage_is_accepted():
+    began = datetime(2026, 11, 24, 8, 0, 37, 500_000, tzinfo=UTC)
+    now = began + timedelta(minutes=5)
+    for moment in (began, began.replace(microsecond=0), now):  # the first second counts as the beginning
+        _report(moment, now, began)
+
+
+def test_reported_time_before_the_stage_is_refused_with_the_bound():
+    began = datetime(2026, 11, 24, 8, 0, 37, tzinfo=UTC)
+    with pytest.raises(InvalidInput) as info:
+        _report(datetime(2026, 11, 24, 8, 0, tzinfo=UTC), began + timedelta(hours=1), began)  # "09:00" typed
+    assert info.value.fields == {"held_at": "Not before the interview was scheduled (24 Nov 2026, 09:00:37)."}
+
+
+def test_reported_time_in_the_future_is_refused():
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    with pytest.raises(InvalidInput) as info:
+        _report(now + timedelta(seconds=1), now, now - timedelta(days=1))
+    assert info.value.fields == {"held_at": "Not in the future."}
+    with pytest.raises(ValueError, match="naive"):
+        _report(datetime(2026, 11, 24, 7, 0), now, now - timedelta(days=1))

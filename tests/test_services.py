@@ -489,7 +489,8 @@ def test_decide_refusals(factory, now):
     assert set(info.value.fields) == {"decided_at"}
     with pytest.raises(InvalidInput) as info:
         services.decide(application, outcome="advance", actor=owner, decided_at=now - timedelta(days=1), now=now)
-    assert info.value.fields == {"decided_at": "Not before the application reached this stage."}
+    assert info.value.fields == {"decided_at": "Not before the application reached this stage "
+                                               "(24 Nov 2026, 09:00:00)."}  # company time
     with pytest.raises(InvalidInput) as info:
         services.decide(application, outcome="maybe", actor=owner, now=now)
     assert set(info.value.fields) == {"outcome"}

@@ -322,6 +322,37 @@ def test_past_interview_time_is_refused_with_a_message(client, factory, team):
     assert re.search(r'id="schedule-day-error"[^>]*>Choose a time in the future\.', response.get_data(as_text=True))
 
 
+def _held_form(html: str, interview_id: int) -> dict[str, str]:
+    form = re.search(rf'<form[^>]*action="[^"]*/interviews/{interview_id}/held".*?</form>', html, re.S).group(0)
+    return {name: value for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form)}
+
+
+def test_held_before_the_stage_began_is_refused_like_in_the_api(client, factory, team):
+    """The same rule as the API (pipeline.check_reported_time): a typed time before the
+    interview was scheduled is a field error with the input kept, never moved silently."""
+    began = (datetime.now(UTC) - timedelta(minutes=10)).replace(second=37, microsecond=0)
+    application = factory.application("first_interview", position=team["position"], at=began,
+                                      panel=[team["interviewer"], team["interviewer2"]])
+    interview = _current(application)
+    login(client, team["recruiter"])
+    local = began.astimezone(get_policy().tz)
+    typed = {f"held-{interview.id}-version": application.version, f"held-{interview.id}-day": local.date().isoformat(),
+             f"held-{interview.id}-start": local.strftime("%H:%M")}  # the minute it began, 37 s too early
+    response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data=typed)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(rf'id="held-{interview.id}-day-error"[^>]*>Not before the interview was scheduled '
+                     rf'\({local.day} {local:%b %Y}, {local:%H:%M}:37\)', html)
+    assert f'value="{local:%H:%M}"' in html  # what was typed stays
+    assert db.session.get(Application, application.id).stage == "first_interview"
+    # The form's own suggestion is never refused: it carries the seconds.
+    prefilled = _held_form(page(client, application), interview.id)
+    assert prefilled[f"held-{interview.id}-start"].count(":") == 2
+    response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data=prefilled)
+    assert response.status_code == 302
+    assert db.session.get(Application, application.id).stage == "first_decision"
+
+
 def test_illegal_step_is_a_flash_message_not_a_500(client, factory, team):
     application = make(factory, team, "first_decision")
     interview = application.current_interview()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import (
@@ -150,9 +150,9 @@ def _can_extend(application: Application, user: User) -> bool:
             and get_policy().days_for(application.stage) is not None and application.due_at is not None)
 
 
-def _local_parts(moment: datetime) -> tuple[date, Any]:
+def _local_parts(moment: datetime, *, seconds: bool = False) -> tuple[date, Any]:
     local = moment.astimezone(get_policy().tz)
-    return local.date(), local.time().replace(second=0, microsecond=0)
+    return local.date(), local.time().replace(second=local.second if seconds else 0, microsecond=0)
 
 
 def _panel_choices() -> list[tuple[int, str]]:
@@ -193,7 +193,7 @@ def build_forms(application: Application, user: User, now: datetime) -> dict[str
             found[f"cancel-{interview.id}"] = _fresh(forms.CancelInterviewForm, f"cancel-{interview.id}",
                                                      application)
         if manage and _can_mark_held(application, interview):
-            day, start = _local_parts(min(interview.scheduled_at, now))
+            day, start = _local_parts(min(interview.scheduled_at, now), seconds=True)
             found[f"held-{interview.id}"] = _fresh(forms.HeldForm, f"held-{interview.id}", application,
                                                    day=day, start=start)
         if _can_give_feedback(interview, user, now):
@@ -473,15 +473,6 @@ def _clock(form: FlaskForm) -> datetime:
     return forms.local_datetime(form.day.data, form.start.data, get_policy())
 
 
-def _held_at(form: FlaskForm, application: Application) -> datetime:
-    """A time typed to the minute means that minute: within it, never before the stage began
-    (marking held right after scheduling is the common case)."""
-    value = _clock(form)
-    if value < application.stage_entered_at < value + timedelta(minutes=1):
-        value = application.stage_entered_at
-    return value
-
-
 def _interview_form(key: str) -> forms.InterviewForm:
     form = forms.InterviewForm(prefix=key)
     form.panel.choices = forms.choices(_panel_choices())
@@ -548,7 +539,7 @@ def interview_held(application_id: int, interview_id: int):
     interview = _interview(application, interview_id)
     key = f"held-{interview.id}"
     return _handle(application, key, forms.HeldForm(prefix=key),
-                   lambda f: services.record_interview_held(interview, held_at=_held_at(f, application),
+                   lambda f: services.record_interview_held(interview, held_at=_clock(f),
                                                             actor=current_user,
                                                             expected_version=f.expected_version()),
                    success="Interview marked as held; the panel is asked for feedback.",

@@ -85,6 +85,21 @@ def test_mark_held_moves_to_the_debrief(team, factory, api_clock, now):
     assert again.status_code == 409
 
 
+def test_held_before_the_stage_began_is_422_naming_the_bound(team, factory, api_clock, now):
+    """The same rule and message as the UI's form (pipeline.check_reported_time)."""
+    began = now.replace(second=37)
+    application = factory.application("first_interview", position=team.position, panel=team.panel, at=began)
+    interview = application.interviews[0]
+    api_clock["now"] = began + timedelta(minutes=5)
+    response = team.as_("recruiter").post(f"/interviews/{interview.id}/held",
+                                          json={"held_at": began.replace(second=0).isoformat()})
+    assert response.status_code == 422
+    assert error_of(response)["fields"] == {
+        "held_at": "Not before the interview was scheduled (24 Nov 2026, 09:00:37)."}
+    response = team.as_("recruiter").post(f"/interviews/{interview.id}/held", json={"held_at": began.isoformat()})
+    assert response.status_code == 200
+
+
 def test_held_with_an_explicit_time_and_stale_version(team, factory, api_clock):
     application = factory.application("first_interview", position=team.position, panel=team.panel)
     interview = application.interviews[0]
