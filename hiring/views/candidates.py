@@ -87,4 +87,10 @@ def new_application():
                 flash(f"Application of {application.candidate.name} for “{position.title}” saved; "
                       "the candidate gets a confirmation email.", "success")
                 return redirect(application_url(application.id))
-    return render_template("candidates/new_application.html", form=form, candidate=candidate, positions=positions)
+    document_hint = None
+    sent = request.files.get(form.document.name)
+    if form.errors and sent is not None and sent.filename and not form.document.errors:
+        # A browser never refills a file input: say so, or the application is saved without it.
+        document_hint = f"Choose “{sent.filename}” again before saving: a browser cannot keep a file after an error."
+    return render_template("candidates/new_application.html", form=form, candidate=candidate, positions=positions,
+                           document_hint=document_hint)
