@@ -157,6 +157,15 @@ class TestBoard:
         assert "The first interview is in 2 days" in page and "Once it has taken place, mark it as held" in page
         assert "Upcoming · in 2 days" in page
 
+    def test_the_promise_box_says_overdue_in_words_and_colour(self, client, login, factory, team):
+        late = factory.application("applied", position=team["position"], at=_ago(20))
+        fresh = factory.application("applied", position=team["position"], at=_ago(1))
+        login(team["recruiter"])
+        late_html = client.get(f"/applications/{late.id}").get_data(as_text=True)
+        assert 'class="promise promise-overdue"' in late_html and "⚠ Answer overdue" in late_html
+        fresh_html = client.get(f"/applications/{fresh.id}").get_data(as_text=True)
+        assert 'class="promise promise-ok"' in fresh_html and "Answer overdue" not in fresh_html
+
     def test_empty_board_says_what_to_do(self, client, login, team):
         login(team["recruiter"])
         assert "No open applications" in _text(client.get("/board"))
@@ -206,6 +215,17 @@ class TestCandidates:
         assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 0
         bad_email = client.post("/candidates/new-application", data={**form, "email": "nope", "document": None})
         assert 'id="email-error"' in bad_email.get_data(as_text=True)
+        assert "again before saving" not in bad_email.get_data(as_text=True)
+
+    def test_a_good_file_sent_with_a_bad_field_is_asked_for_again(self, client, login, team):
+        login(team["recruiter"])
+        form = {"position_id": team["position"].id, "name": "Nina New", "email": "not-an-email",
+                "language": "en", "document": (io.BytesIO(b"%PDF-1.4 cv"), "Nina CV.pdf")}
+        html = client.post("/candidates/new-application", data=form,
+                           content_type="multipart/form-data").get_data(as_text=True)
+        assert 'id="email-error"' in html
+        assert re.search(r'id="document-hint"[^>]*>Choose “Nina CV.pdf” again before saving', html), html
+        assert 'aria-describedby="document-hint"' in html
 
     def test_existing_candidate_and_duplicate(self, client, login, factory, team):
         existing = factory.application("applied", position=team["position"], at=_ago(1))
