@@ -555,6 +555,8 @@ def check_extension(
     An extension must name a reason, lie in the future and be later than the current
     date — it never shortens a promise silently — and cannot pass a competing offer.
     """
+    from .timefmt import short_date  # pure too; imported here because it imports this module
+
     _require_aware(now)
     stage = Stage(stage)
     if not stage.is_open or policy.days_for(stage) is None:
@@ -567,12 +569,12 @@ def check_extension(
         errors["until"] = "The new date must be in the future."
     elif current_due is not None and new_due <= current_due:
         errors["until"] = (
-            f"The new date must be later than the current one ({local_date(current_due, policy)}); "
+            f"The new date must be later than the current one ({short_date(current_due, policy)}); "
             "an extension never shortens the promise."
         )
     elif competing_offer_deadline is not None and new_until >= competing_offer_deadline:
         errors["until"] = (
-            f"The candidate has a competing offer until {competing_offer_deadline}; "
+            f"The candidate has a competing offer until {short_date(competing_offer_deadline, policy)}; "
             "the answer must come before then."
         )
     if errors:
