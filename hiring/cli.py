@@ -163,8 +163,11 @@ def _demo_walk(target: str, entered: datetime, position, recruiter: User, manage
     for stage in stage_path:
         at = advance() if stage != "first_interview" or target != "first_interview" else entered
         if stage == "first_interview":
+            # Held at the next step, at least 3 days on: the interview is scheduled before that
+            # (an interview marked held before its date would be nonsense in the demo).
+            ahead = rng.randint(2, 6) if target == "first_interview" else rng.randint(1, 2)
             interview = services.schedule_interview(
-                app, round=1, scheduled_at=at + timedelta(days=rng.randint(2, 6), hours=2),
+                app, round=1, scheduled_at=at + timedelta(days=ahead, hours=2),
                 panel_user_ids=[u.id for u in panel], duration_minutes=60, location="Room Ada, Munich office",
                 actor=recruiter, now=at)
         elif stage == "first_decision":
@@ -174,13 +177,15 @@ def _demo_walk(target: str, entered: datetime, position, recruiter: User, manage
             services.decide(app, outcome="advance", rationale="Strong fundamentals; invite.", actor=recruiter,
                             now=at)
             if rng.random() < 0.7 or target != "second_interview":
+                ahead = timedelta(days=rng.randint(1, 2), hours=1) if target != "second_interview" else \
+                    timedelta(days=rng.randint(0, 12), hours=1)
                 interview = services.schedule_interview(
-                    app, round=2, scheduled_at=at + timedelta(hours=1),
+                    app, round=2, scheduled_at=at + ahead,
                     panel_user_ids=[u.id for u in panel] + [manager.id], duration_minutes=90,
                     video_link="https://meet.example.com/interview-" + str(app.id), actor=recruiter,
                     now=at)
         elif stage == "final_decision":
-            held = at
+            held = max(at, interview.scheduled_at + timedelta(minutes=interview.duration_minutes))
             services.record_interview_held(interview, held_at=held, actor=recruiter,
                                            now=held + timedelta(hours=2))
             _demo_feedback(interview, [*panel, manager], held + timedelta(hours=2), rng,
@@ -226,7 +231,12 @@ def init_app(app: Flask) -> None:
     def demo_command(seed: int, applications: int | None, lean: bool) -> None:
         """Load demo data (users, positions, ~40 applications) into an empty database."""
         if not _database_is_empty():
-            raise click.ClickException("The database is not empty; demo data is only loaded into an empty one.")
+            message = "The database is not empty; demo data is only loaded into an empty one."
+            url = db.engine.url
+            if url.get_backend_name() == "sqlite" and url.database:
+                message += (f" To start over with the demo, stop the server and delete {url.database} "
+                            "(this deletes all its data), then run the demo again.")
+            raise click.ClickException(message)
         if applications is not None:
             _generate_command(applications, seed, lean)
             return

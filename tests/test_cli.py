@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hiring import cli, pipeline, services
 from hiring.extensions import db
-from hiring.models import Application, AuditEvent, Candidate, OutboxEmail, Position, User, utcnow
+from hiring.models import Application, AuditEvent, Candidate, Interview, OutboxEmail, Position, User, utcnow
 from hiring.pipeline import Flag, Stage
 from hiring.settings import get_policy
 
@@ -133,6 +133,10 @@ def test_demo_loads_every_stage_with_overdue_due_soon_and_a_competing_offer(runn
         assert (application.due_at is None) == (application.stage in ("first_interview", "hired", "rejected",
                                                                        "declined", "withdrawn"))
     assert _count(OutboxEmail) > len(applications)
+    # No interview was marked held before it was due to start (the UI showed "held Thu 19 Nov"
+    # under "first interview Fri 20 Nov").
+    interviews = Interview.query.filter(Interview.held_at.is_not(None)).all()
+    assert interviews and all(i.held_at >= i.scheduled_at for i in interviews)
     # Everyone can log in with the printed password.
     assert User.query.filter_by(email="mona@example.com").one().check_password(cli.DEMO_PASSWORD)
 
@@ -142,6 +146,8 @@ def test_demo_refuses_a_non_empty_database(runner, factory):
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 1
     assert "The database is not empty" in result.output
+    if db.engine.url.get_backend_name() == "sqlite" and db.engine.url.database:
+        assert f"stop the server and delete {db.engine.url.database}" in result.output
     assert _count(User) == 1 and _count(Application) == 0
 
 
