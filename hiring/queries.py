@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select, table, text, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select, table, text, true
 
 from .extensions import db
 from .models import OPEN_STAGE_VALUES, Application, Candidate
@@ -57,12 +57,28 @@ def candidate_matches(q: str) -> ColumnElement[bool]:
     pattern = like_pattern(q.lower())
     condition = or_(func.lower(Candidate.name).like(pattern, escape="\\"),
                     Candidate.email.like(pattern, escape="\\"))
-    if len(q) >= TRIGRAM and db.engine.dialect.name == "sqlite":
-        phrase = '"' + q.replace('"', '""') + '"'
-        matching = (select(literal_column("rowid")).select_from(table("candidate_search"))
-                    .where(text("candidate_search MATCH :candidate_phrase").bindparams(candidate_phrase=phrase)))
-        return Candidate.id.in_(matching)
+    if _fts(q):
+        return Candidate.id.in_(_fts_matches(q, literal_column("rowid")))
     return condition
+
+
+def count_candidate_matches(q: str) -> int:
+    """How many candidates ``candidate_matches(q)`` finds. On SQLite the FTS5 table answers
+    alone (it holds one row per candidate, kept by triggers): a count through the candidate
+    table would fetch each of the thousands of rows a common name matches."""
+    if _fts(q):
+        return db.session.scalar(_fts_matches(q, func.count()))
+    return db.session.scalar(select(func.count()).select_from(Candidate).where(candidate_matches(q)))
+
+
+def _fts(q: str) -> bool:
+    return len(q) >= TRIGRAM and db.engine.dialect.name == "sqlite"
+
+
+def _fts_matches(q: str, column: ColumnElement) -> Select:
+    phrase = '"' + q.replace('"', '""') + '"'  # a quoted phrase: a literal substring
+    return (select(column).select_from(table("candidate_search"))
+            .where(text("candidate_search MATCH :candidate_phrase").bindparams(candidate_phrase=phrase)))
 
 
 TRIGRAM = 3

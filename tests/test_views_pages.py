@@ -185,6 +185,12 @@ class TestCandidates:
         assert "1 candidate matching" in _text(client.get("/candidates/?q=100%25"))  # % is literal
         assert "1 candidate matching" in _text(client.get("/candidates/?q=x_y"))  # _ is literal
         assert "1 candidate matching" in _text(client.get("/candidates/?q=BATCH07"))
+        # The count of a search comes from the search index alone (SQLite); pages follow it.
+        batch = _text(client.get("/candidates/?q=batch"))
+        assert "27 candidates matching" in batch and "Page 1 of 2" in batch
+        last = _text(client.get("/candidates/?q=batch&page=2"))
+        assert "Page 2 of 2" in last and len(re.findall(r"batch\d\d@example\.org", last)) == 2
+        assert "28 candidates matching" in _text(client.get("/candidates/?q=.o"))  # short: no index
         nobody = _text(client.get("/candidates/?q=nobody-here"))
         assert "Nobody matches" in nobody
         assert client.get("/candidates/?page=99").status_code == 200

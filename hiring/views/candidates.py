@@ -32,7 +32,10 @@ def index():
     if q:
         stmt = stmt.where(queries.candidate_matches(q))
     stmt = stmt.options(selectinload(Candidate.applications).selectinload(Application.position))
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
+                       count=not q)
+    if q:
+        page.total = queries.count_candidate_matches(q)
     return render_template("candidates/index.html", page=page, q=q)
 
 
