@@ -223,7 +223,9 @@ class Application(db.Model):
     interviews: Mapped[list[Interview]] = relationship(
         back_populates="application", order_by="Interview.id"
     )
-    decisions: Mapped[list[Decision]] = relationship(order_by="Decision.decided_at")
+    # Time first, then id: rows of the same instant (a decision and the answer to it) keep
+    # the order they were made in, on every database.
+    decisions: Mapped[list[Decision]] = relationship(order_by=lambda: (Decision.decided_at, Decision.id))
 
     @property
     def stage_enum(self) -> Stage:
@@ -273,7 +275,7 @@ class Interview(db.Model):
         back_populates="interview", cascade="all, delete-orphan", order_by="PanelMember.user_id"
     )
     feedback: Mapped[list[Feedback]] = relationship(
-        back_populates="interview", order_by="Feedback.submitted_at"
+        back_populates="interview", order_by=lambda: (Feedback.submitted_at, Feedback.id)
     )
 
     @property

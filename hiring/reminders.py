@@ -226,7 +226,7 @@ def send_delay_notices(now: datetime) -> dict[str, int]:
             Application.last_candidate_email_at <= Application.promise_made_at),
     )
     applications = db.session.scalars(
-        select(Application).where(waiting).options(*_with_people()).order_by(Application.due_at)
+        select(Application).where(waiting).options(*_with_people()).order_by(Application.due_at, Application.id)
     ).all()
     sent = skipped = 0
     for application in applications:
@@ -294,7 +294,7 @@ def send_weekly_digest(now: datetime) -> dict[str, int | str]:
         select(Application)
         .where(queries.is_open(), Application.due_at.is_not(None), Application.due_at <= week_end)
         .options(*_with_people())
-        .order_by(Application.due_at)
+        .order_by(Application.due_at, Application.id)
     ).all()
     by_person: dict[int, tuple[User, dict[int, DigestGroup]]] = {}
     for application in applications:

@@ -120,3 +120,27 @@ def test_user_helpers(factory):
     assert repr(user) == f"<User {user.email} interviewer>"
     user.password_hash = None
     assert user.check_password("anything") is False
+
+
+def test_time_ordered_relationships_break_ties_by_id(factory, now):
+    """Rows of the same instant come in the order they were made (by id), whatever order
+    the database stores them in: here the higher ids are written first."""
+    from hiring.models import Decision, Feedback
+
+    panel = [factory.user("interviewer"), factory.user("interviewer")]
+    application = factory.application("first_decision", panel=panel)
+    interview = application.current_interview()
+    app_id, interview_id = application.id, interview.id
+    for decision_id in (1002, 1001):
+        db.session.add(Decision(id=decision_id, application_id=app_id, stage="first_decision", outcome="reject",
+                                decided_at=now, rationale=""))
+        db.session.flush()
+    for feedback_id, member in ((1002, panel[0]), (1001, panel[1])):
+        db.session.add(Feedback(id=feedback_id, interview_id=interview_id, interviewer_id=member.id,
+                                recommendation="yes", notes="", submitted_at=now))
+        db.session.flush()
+    db.session.commit()
+    db.session.remove()
+    application = db.session.get(Application, app_id)
+    assert [d.id for d in application.decisions] == [1001, 1002]
+    assert [f.id for f in application.current_interview().feedback] == [1001, 1002]

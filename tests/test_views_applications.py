@@ -82,6 +82,19 @@ def test_page_shows_candidate_promise_timeline_and_emails(client, factory, team)
     assert "Europe/Berlin" in html
 
 
+def test_timeline_within_one_instant_shows_the_later_recorded_first(client, factory, team, now):
+    """Newest first, also among entries of the same instant (the order they were logged in)."""
+    application = make(factory, team, "applied")
+    moment = now - timedelta(minutes=5)
+    for summary in ("Called first", "Called again", "Called a third time"):
+        services.record_candidate_contact(application, kind="enquiry", channel="phone", summary=summary,
+                                          occurred_at=moment, actor=team["recruiter"])
+    login(client, team["recruiter"])
+    html = page(client, application)
+    positions = [html.index(summary) for summary in ("Called a third time", "Called again", "Called first")]
+    assert positions == sorted(positions)
+
+
 def test_anonymous_is_sent_to_login(client, factory, team):
     application = make(factory, team, "applied")
     response = client.get(f"/applications/{application.id}")

@@ -311,7 +311,7 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
     items: list[TimelineItem] = []
     events = db.session.scalars(
         select(AuditEvent).options(joinedload(AuditEvent.actor))
-        .where(AuditEvent.application_id == application.id)
+        .where(AuditEvent.application_id == application.id).order_by(AuditEvent.occurred_at, AuditEvent.id)
     ).all()
     for event in events:
         if event.kind == "candidate_contact":
@@ -324,7 +324,7 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
             .options(load_only(OutboxEmail.template, OutboxEmail.recipient, OutboxEmail.subject,
                                OutboxEmail.status, OutboxEmail.created_at, OutboxEmail.sent_at,
                                OutboxEmail.to_candidate))
-            .where(OutboxEmail.application_id == application.id)
+            .where(OutboxEmail.application_id == application.id).order_by(OutboxEmail.created_at, OutboxEmail.id)
         ).all()
         for email in emails:
             status = {"queued": "queued", "sent": f"sent {_when(email.sent_at)}", "failed": "failed, will retry",
@@ -335,6 +335,7 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
     contacts = db.session.scalars(
         select(CandidateContact).options(joinedload(CandidateContact.recorded_by))
         .where(CandidateContact.application_id == application.id)
+        .order_by(CandidateContact.occurred_at, CandidateContact.id)
     ).all()
     for contact in contacts:
         kind = dict(forms.CONTACT_KIND_CHOICES).get(contact.kind, contact.kind)
@@ -342,7 +343,10 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
         items.append(TimelineItem(at=contact.occurred_at, kind="contact", title=f"{kind} from the candidate",
                                   detail=f"by {channel}" + (f" — {contact.summary}" if contact.summary else ""),
                                   actor=contact.recorded_by.name if contact.recorded_by else ""))
-    items.sort(key=lambda item: item.at, reverse=True)
+    # Newest first; within one instant the later-recorded first (each list above is in
+    # recording order), so equal timestamps never swap places between page loads.
+    order = {id(item): n for n, item in enumerate(items)}
+    items.sort(key=lambda item: (item.at, order[id(item)]), reverse=True)
     return items
 
 
@@ -371,7 +375,7 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
     visible = {i.id for i in application.interviews if feedback_visible(i, user)}
     documents = db.session.execute(
         select(Document, User.name).outerjoin(User, User.id == Document.uploaded_by_id)
-        .where(Document.application_id == application.id).order_by(Document.uploaded_at.desc())
+        .where(Document.application_id == application.id).order_by(Document.uploaded_at.desc(), Document.id.desc())
     ).all()
     references = db.session.scalars(
         select(Reference).where(Reference.application_id == application.id).order_by(Reference.id)).all()

@@ -134,7 +134,7 @@ def _awaiting_my_feedback(user: User):
         .where(Interview.held_at.is_not(None), Interview.cancelled_at.is_(None), ~mine, queries.is_open())
         .options(joinedload(Interview.application).joinedload(Application.candidate),
                  joinedload(Interview.application).joinedload(Application.position))
-        .order_by(Interview.held_at)
+        .order_by(Interview.held_at, Interview.id)
     )
 
 

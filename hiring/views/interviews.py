@@ -31,7 +31,7 @@ def mine():
         .options(joinedload(Interview.application).joinedload(Application.candidate),
                  joinedload(Interview.application).joinedload(Application.position),
                  joinedload(Interview.panel).joinedload(PanelMember.user))
-        .order_by(Interview.scheduled_at)
+        .order_by(Interview.scheduled_at, Interview.id)
         .limit(ATTENTION_LIMIT)
     ).unique().all()
     awaiting = db.session.scalars(_awaiting_my_feedback(current_user).limit(ATTENTION_LIMIT)).unique().all()
