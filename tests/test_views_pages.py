@@ -165,6 +165,8 @@ class TestBoard:
         assert 'class="promise promise-overdue"' in late_html and "⚠ Answer overdue" in late_html
         fresh_html = client.get(f"/applications/{fresh.id}").get_data(as_text=True)
         assert 'class="promise promise-ok"' in fresh_html and "Answer overdue" not in fresh_html
+        # The breadcrumb leads back to the position's board.
+        assert f'<a href="/positions/{team["position"].id}/board">Firmware Engineer</a>' in fresh_html
 
     def test_empty_board_says_what_to_do(self, client, login, team):
         login(team["recruiter"])
