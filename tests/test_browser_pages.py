@@ -81,6 +81,18 @@ def test_main_pages_render_cleanly(live_server, browser, team, width):
     recruiter.visit("/positions/", "positions")
     assert recruiter.fits_the_width()
     recruiter.visit("/candidates/new-application", "new-application")
+    # The application page with the panel's notes: on a phone the panel table stacks instead
+    # of squeezing the notes into a sliver and running off the right edge.
+    final = db.session.scalar(db.select(Application).where(Application.stage == "final_decision"))
+    for feedback in final.current_interview().feedback:
+        feedback.notes = "Strong on RTOS scheduling, explained priority inversion with a real example."
+    db.session.commit()
+    page = recruiter.visit(f"/applications/{final.id}", "application-final-decision")
+    assert recruiter.fits_the_width()
+    notes = page.locator(".panel-table td.notes").first
+    assert notes.is_visible() and notes.evaluate("td => td.getBoundingClientRect().right") <= width
+    if width < 640:
+        assert notes.evaluate("td => td.getBoundingClientRect().width") > width / 2
     assert recruiter.errors == []
 
     interviewer = Session(browser, live_server, width)
