@@ -239,6 +239,18 @@ def can(role: Role | str, action: Action | str) -> bool:
     return Action(action) in PERMISSIONS[Role(role)]
 
 
+def may_see_feedback(role: Role | str, *, on_panel: bool, gave_own: bool) -> bool:
+    """Whether someone may read the feedback on an interview. Judgements stay independent:
+    whoever has given their own sees everyone's; a panel member who has not yet sees none;
+    someone off the panel sees it all if their role may see every application (recruiter,
+    manager, admin) and none otherwise. The UI and the API both ask this."""
+    if gave_own:
+        return True
+    if on_panel:
+        return False
+    return can(role, Action.VIEW_ALL)
+
+
 def require(role: Role | str, action: Action | str, message: str | None = None) -> None:
     if not can(role, action):
         raise NotAllowed(message or f"Your role ({Role(role).value}) may not {_ACTION_TEXT[Action(action)]}.")

@@ -189,15 +189,15 @@ def can_view_application(user: User, application: Application) -> bool:
     ) is not None
 
 
+def feedback_visible(user: User, interview: Interview) -> bool:
+    """Whether ``user`` may read the feedback on ``interview`` (pipeline.may_see_feedback)."""
+    return pipeline.may_see_feedback(user.role, on_panel=user.id in interview.panel_user_ids,
+                                     gave_own=interview.feedback_by(user.id) is not None)
+
+
 def visible_feedback(user: User, interview: Interview) -> list[Feedback]:
-    """The feedback on ``interview`` that ``user`` may read. Judgements stay independent:
-    a panel member sees the others' only after submitting their own; someone not on the
-    panel sees it all if they may see every application, and none otherwise."""
-    if interview.feedback_by(user.id) is not None:
-        return list(interview.feedback)
-    if user.id in interview.panel_user_ids or not user.can(Action.VIEW_ALL):
-        return []
-    return list(interview.feedback)
+    """The feedback on ``interview`` that ``user`` may read: all of it, or none."""
+    return list(interview.feedback) if feedback_visible(user, interview) else []
 
 
 def _set_due(application: Application, now: datetime) -> None:

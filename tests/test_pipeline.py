@@ -871,3 +871,14 @@ def test_reported_time_in_the_future_is_refused():
     assert info.value.fields == {"held_at": "Not in the future."}
     with pytest.raises(ValueError, match="naive"):
         _report(datetime(2026, 11, 24, 7, 0), now, now - timedelta(days=1))
+
+
+# --- who may read an interview's feedback --------------------------------------------------
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_feedback_visibility_rule(role):
+    assert pipeline.may_see_feedback(role, on_panel=True, gave_own=True)
+    assert pipeline.may_see_feedback(role, on_panel=False, gave_own=True)
+    assert not pipeline.may_see_feedback(role, on_panel=True, gave_own=False)  # even a manager on the panel
+    assert pipeline.may_see_feedback(role, on_panel=False, gave_own=False) == (role != Role.INTERVIEWER)

@@ -447,6 +447,28 @@ def test_panel_sees_others_feedback_only_after_giving_their_own(client, factory,
     assert "Secret concerns about testing" in page(client, application)
 
 
+def test_page_and_api_show_feedback_by_the_same_rule(client, factory, team, now):
+    """Ivo gave his feedback on a second interview that was then rescheduled without him
+    (he still sits on the first one's panel). He has given his own, so he may read the
+    others' — the API said so, the page hid it: both now ask pipeline.may_see_feedback."""
+    ivo, ina = team["interviewer"], team["interviewer2"]
+    application = make(factory, team, "second_interview")
+    starts = now + timedelta(hours=1)
+    interview = services.schedule_interview(application, round=2, scheduled_at=starts, panel_user_ids=[ivo.id, ina.id],
+                                            location="Room 2", actor=team["recruiter"], now=now)
+    later = starts + timedelta(hours=1)  # feedback on an interview whose time has come, not yet marked held
+    services.submit_feedback(interview, interviewer=ina, recommendation="yes", notes="Ina's private notes", now=later)
+    services.submit_feedback(interview, interviewer=ivo, recommendation="no", notes="Ivo's notes", now=later)
+    services.reschedule_interview(interview, scheduled_at=now + timedelta(days=2), panel_user_ids=[ina.id],
+                                  location="Room 2", actor=team["recruiter"])
+    _, token = services.create_api_token(ivo)
+    api = client.get(f"/api/v1/interviews/{interview.id}", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200
+    assert [f["notes"] for f in api.get_json()["feedback"]] == ["Ina's private notes", "Ivo's notes"]
+    login(client, ivo)
+    assert "Ina&#39;s private notes" in page(client, application)
+
+
 # --- documents -------------------------------------------------------------------------------
 
 

@@ -99,14 +99,6 @@ def _interview(application: Application, interview_id: int) -> Interview:
     return interview
 
 
-def feedback_visible(interview: Interview, user: User) -> bool:
-    """Panel members see each other's feedback only after giving their own, so nobody is
-    swayed; people off the panel who may see every application see it all."""
-    if user.id in interview.panel_user_ids:
-        return interview.feedback_by(user.id) is not None
-    return user.can(Action.VIEW_ALL)
-
-
 # --- which actions fit ----------------------------------------------------------------------
 
 
@@ -372,7 +364,7 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
             action_forms[key] = form
         else:
             orphan = form  # the step no longer fits the stage: still show what was typed
-    visible = {i.id for i in application.interviews if feedback_visible(i, user)}
+    visible = {i.id for i in application.interviews if services.feedback_visible(user, i)}  # as in the API
     documents = db.session.execute(
         select(Document, User.name).outerjoin(User, User.id == Document.uploaded_by_id)
         .where(Document.application_id == application.id).order_by(Document.uploaded_at.desc(), Document.id.desc())
