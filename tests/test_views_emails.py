@@ -79,9 +79,23 @@ def test_retry_button_queues_a_failed_email_again(factory, login, now):
     response = client.post(f"/emails/{email.id}/retry", follow_redirects=True)
     assert response.status_code == 200
     assert "is queued again" in response.get_data(as_text=True)
+    # Without a mail server the flash does not promise a delivery that cannot happen.
+    assert "no mail server is configured" in response.get_data(as_text=True)
+    assert "sends it within a minute" not in response.get_data(as_text=True)
     db.session.refresh(email)
     assert (email.status, email.attempts, email.last_error) == ("queued", 0, None)
 
     again = client.post(f"/emails/{email.id}/retry", follow_redirects=True)
     assert "Only a failed or undelivered email can be sent again." in again.get_data(as_text=True)
     assert "Send again" not in again.get_data(as_text=True)
+
+
+def test_retry_with_a_mail_server_says_when_it_goes_out(app, factory, login, now):
+    application = factory.application("applied")
+    email = db.session.scalar(select(OutboxEmail))
+    email.status, email.last_error, email.attempts = "failed", "SMTP 421 try later", 5
+    db.session.commit()
+    client = login(application.position.owner)
+    app.config["MAIL_SERVER"] = "mail.example.com"
+    response = client.post(f"/emails/{email.id}/retry", follow_redirects=True)
+    assert "is queued again; the outbox sends it within a minute." in response.get_data(as_text=True)

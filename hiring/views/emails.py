@@ -96,5 +96,9 @@ def retry(email_id: int):
     except DomainError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"The email to {email.recipient} is queued again; the outbox sends it within a minute.", "success")
+        if current_app.config.get("MAIL_SERVER"):
+            flash(f"The email to {email.recipient} is queued again; the outbox sends it within a minute.", "success")
+        else:
+            flash(f"The email to {email.recipient} is queued again, but no mail server is configured "
+                  "(HIRING_MAIL_SERVER): it will be marked “not delivered” again.", "warning")
     return redirect(url_for("emails.detail", email_id=email.id))
