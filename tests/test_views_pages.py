@@ -113,6 +113,8 @@ class TestDashboard:
         login(team["recruiter"])
         page = _text(client.get("/"))
         assert "Nothing needs you right now" in page and "Candidates" in page
+        assert "Other people's applications may: show everyone's" in page
+        assert "Other people's applications may" not in _text(client.get("/?scope=all"))
 
 
 class TestBoard:
