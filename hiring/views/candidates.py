@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from flask import Blueprint, flash, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Row, select
 
 from .. import queries, services
 from ..extensions import db
@@ -31,12 +32,26 @@ def index():
     stmt = select(Candidate).order_by(Candidate.name, Candidate.id)
     if q:
         stmt = stmt.where(queries.candidate_matches(q))
-    stmt = stmt.options(selectinload(Candidate.applications).selectinload(Application.position))
     page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
                        count=not q)
     if q:
         page.total = queries.count_candidate_matches(q)
-    return render_template("candidates/index.html", page=page, q=q)
+    return render_template("candidates/index.html", page=page, q=q,
+                           applications=_applications_of([c.id for c in page.items]))
+
+
+def _applications_of(candidate_ids: list[int]) -> dict[int, list[Row]]:
+    """Each listed candidate's applications (id, stage, position title) in one statement,
+    as plain rows: all the list shows, without building and eager-loading ORM objects."""
+    rows = db.session.execute(
+        select(Application.candidate_id, Application.id, Application.stage, Position.title)
+        .join(Position, Position.id == Application.position_id)
+        .where(Application.candidate_id.in_(candidate_ids)).order_by(Application.id)
+    ).all() if candidate_ids else []
+    grouped: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        grouped[row.candidate_id].append(row)
+    return grouped
 
 
 @bp.route("/new-application", methods=["GET", "POST"])
