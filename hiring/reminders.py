@@ -69,7 +69,10 @@ def check_deadlines(now: datetime) -> dict[str, int]:
 
 
 # Applications loaded per SELECT when many have something to announce (after downtime).
-ANNOUNCE_BATCH = 500
+# Each announcement commits, and a commit expires every object in the session: a small
+# batch keeps that cost small (SQLite, 1M applications: 20 ms per announcement with 500,
+# about 7 ms with 100).
+ANNOUNCE_BATCH = 100
 
 
 def _unannounced(now: datetime, policy: pipeline.Policy) -> CompoundSelect:
