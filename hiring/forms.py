@@ -239,7 +239,16 @@ class InterviewForm(VersionedForm):
     location = StringField("Place", validators=[Optional(), Length(max=500)])
     video_link = StringField("Video link", validators=[Optional(), URL(message="Enter a link starting with https://"),
                                                        Length(max=500)])
-    panel = MultiCheckboxField("Panel", coerce=int, validators=[InputRequired("Choose at least one interviewer.")])
+    # The checkboxes list the likely interviewers only (a large team has thousands of people):
+    # anyone else is added by name or email in ``panel_more`` (with suggestions as one types,
+    # see static/panel-picker.js). The service checks that every id is an active team member,
+    # so the boxes are not limited to the listed choices (the script adds boxes for people found).
+    panel = MultiCheckboxField("Panel", coerce=int, validate_choice=False)
+    panel_more = StringField("Add someone else", validators=[Optional(), Length(max=2000)])
+
+    def validate_panel(self, field) -> None:
+        if not field.data and not (self.panel_more.data or "").strip():
+            raise ValidationError("Choose at least one interviewer.")
 
     def validate_location(self, field) -> None:
         if not (field.data or "").strip() and not (self.video_link.data or "").strip():

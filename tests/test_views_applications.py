@@ -586,3 +586,101 @@ def test_page_statements_do_not_grow_with_the_history(client, factory, team, now
         client.get(f"/applications/{small.id}")  # warm up the per-process caches (first-run check)
         counts = [_count_statements(client, f"/applications/{a.id}") for a in (small, big)]
         assert counts[0] == counts[1], (role, counts)
+
+
+# --- the panel picker: likely interviewers listed, anyone else found by name or email ----------
+
+
+def _panel_labels(html: str, prefix: str) -> list[str]:
+    return re.findall(rf'<input[^>]*name="{prefix}-panel"[^>]*>\s*([^<]+?)\s*</label>', html)
+
+
+def test_panel_picker_lists_the_likely_interviewers_not_the_whole_team(client, factory, team):
+    earlier = make(factory, team, "first_decision")  # Ivo and Ina interviewed for this position
+    other = factory.position(title="Other position", owner=team["recruiter"])
+    factory.application("first_decision", position=other, panel=[team["outsider"]])
+    for i in range(30):
+        factory.user("interviewer", name=f"Zed Extra {i:02d}")
+    application = factory.application("applied", position=team["position"])
+    login(client, team["recruiter"])
+    labels = _panel_labels(page(client, application), "schedule")
+    assert labels == ["Ina Interviewer (interviewer)", "Ivo Interviewer (interviewer)", "Max Manager (manager)"]
+    assert earlier.id != application.id
+    # The rest of the team is one search away, with suggestions as one types.
+    html = page(client, application)
+    assert 'name="schedule-panel_more"' in html and 'data-people-search="/applications/people"' in html
+    assert "panel-picker.js" in html
+
+
+def test_reschedule_keeps_the_current_panel_ticked(client, factory, team):
+    application = make(factory, team, "first_interview")
+    interview = application.current_interview()
+    login(client, team["recruiter"])
+    html = page(client, application)
+    ticked = re.findall(rf'<input checked[^>]*name="reschedule-{interview.id}-panel"[^>]*value="(\d+)"', html)
+    assert sorted(int(i) for i in ticked) == sorted([team["interviewer"].id, team["interviewer2"].id])
+
+
+def test_anyone_on_the_team_can_be_added_by_email_or_name(client, factory, team):
+    application = factory.application("applied", position=team["position"])
+    login(client, team["recruiter"])
+    data = _interview_data("schedule", application, team)
+    data["schedule-panel"] = [team["interviewer"].id]
+    data["schedule-panel_more"] = f"{team['outsider'].email.upper()}; ada admin"
+    response = client.post(f"/applications/{application.id}/interviews", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    interview = db.session.get(Application, application.id).current_interview()
+    assert interview.panel_user_ids == sorted([team["interviewer"].id, team["outsider"].id, team["admin"].id])
+
+
+def test_a_ticked_box_outside_the_suggestions_counts_too(client, factory, team):
+    """The script adds a ticked box for a person found by search: the server takes any id and
+    the service checks it is an active team member."""
+    application = factory.application("applied", position=team["position"])
+    login(client, team["recruiter"])
+    data = _interview_data("schedule", application, team)
+    data["schedule-panel"] = [team["outsider"].id]
+    assert client.post(f"/applications/{application.id}/interviews", data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).current_interview().panel_user_ids == [team["outsider"].id]
+
+
+def test_unknown_or_ambiguous_people_are_refused_next_to_the_field_and_nothing_is_lost(client, factory, team):
+    factory.user("interviewer", name="Ina Interviewer")  # a second Ina
+    inactive = factory.user("interviewer", name="Gone Gabi")
+    inactive.active = False
+    db.session.commit()
+    application = factory.application("applied", position=team["position"])
+    login(client, team["recruiter"])
+    data = _interview_data("schedule", application, team)
+    data["schedule-panel"] = [team["outsider"].id]
+    data["schedule-panel_more"] = "Nobody Known, ina interviewer, gone gabi"
+    response = client.post(f"/applications/{application.id}/interviews", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    error = re.search(r'id="schedule-panel_more-error"[^>]*>([^<]+)<', html).group(1)
+    assert "Nobody on the active team is called or has the email “Nobody Known”." in error
+    assert "2 people are called “ina interviewer”: type the email address instead." in error
+    assert "“gone gabi”" in error  # inactive people cannot sit on a panel
+    assert 'value="Nobody Known, ina interviewer, gone gabi"' in html  # the input is kept
+    # The person ticked from a search is still listed and ticked, though not a suggestion.
+    assert re.search(rf'<input checked[^>]*value="{team["outsider"].id}"[^>]*>\s*Otto Outsider', html)
+    assert db.session.get(Application, application.id).stage == "applied"
+
+
+def test_people_search_finds_active_team_members_by_name_or_email(client, factory, team):
+    inactive = factory.user("interviewer", name="Ingo Inactive")
+    inactive.active = False
+    db.session.commit()
+    login(client, team["recruiter"])
+    found = client.get("/applications/people?q=INA").get_json()["people"]  # not the inactive "Ingo Inactive"
+    assert [p["name"] for p in found] == ["Ina Interviewer"]
+    assert found[0] == {"id": team["interviewer2"].id, "name": "Ina Interviewer", "email": team["interviewer2"].email,
+                        "role": "interviewer", "label": "Ina Interviewer (interviewer)"}
+    by_email = client.get(f"/applications/people?q={team['outsider'].email[:6]}").get_json()["people"]
+    assert team["outsider"].id in [p["id"] for p in by_email]
+    assert client.get("/applications/people?q=i").get_json() == {"people": []}  # two characters at least
+    assert client.get("/applications/people?q=%25").get_json() == {"people": []}  # LIKE wildcards are literal
+    login(client, team["interviewer"])
+    assert client.get("/applications/people?q=ina").status_code == 403

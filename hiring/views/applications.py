@@ -7,6 +7,7 @@ the user's input kept; success redirects back (post/redirect/get).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -18,6 +19,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -26,11 +28,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import forms, services, timefmt
+from .. import forms, queries, services, timefmt
 from ..extensions import db
 from ..models import (
     Application,
@@ -147,13 +149,124 @@ def _local_parts(moment: datetime, *, seconds: bool = False) -> tuple[date, Any]
     return local.date(), local.time().replace(second=local.second if seconds else 0, microsecond=0)
 
 
-def _panel_choices() -> list[tuple[int, str]]:
-    roles = [r.value for r in services.FEEDBACK_ROLES]
-    users = db.session.scalars(
-        select(User).options(load_only(User.id, User.name, User.role))
-        .where(User.active.is_(True), User.role.in_(roles)).order_by(User.name)
+# --- the panel picker ---------------------------------------------------------------------
+# A large team has thousands of people who may sit on a panel: listing them all made the
+# page slow and the list unusable. The form offers the likely interviewers as checkboxes and
+# finds anyone else by name or email (GET /applications/people, and on submit).
+
+PANEL_SUGGESTIONS = 12  # people offered as checkboxes, besides this application's own panels
+PANEL_HISTORY = 200  # the position's latest interviews that say who usually interviews for it
+PEOPLE_SEARCH_LIMIT = 20
+
+
+def _team_member():
+    """Who may sit on a panel: active users of a role that gives feedback."""
+    return and_(User.active.is_(True), User.role.in_([r.value for r in services.FEEDBACK_ROLES]))
+
+
+def _person_label(name: str, role: str) -> str:
+    return f"{name} ({role})"
+
+
+def _may_sit_on_panel(user: User | None) -> bool:
+    return user is not None and user.active and user.role in {r.value for r in services.FEEDBACK_ROLES}
+
+
+def _panel_suggestions(application: Application) -> list[tuple[int, str]]:
+    """The likely interviewers, by name: everyone on this application's panels so far, the
+    position's hiring manager, and whoever interviewed most often for the position lately.
+
+    One query (the application's panels are already loaded), bounded by PANEL_HISTORY
+    whatever the size of the team or of the position's history."""
+    recent = (
+        select(Interview.id).join(Application, Application.id == Interview.application_id)
+        .where(Application.position_id == application.position_id)
+        .order_by(Interview.id.desc()).limit(PANEL_HISTORY).subquery()
+    )
+    usual = db.session.execute(
+        select(User.id, User.name, User.role)
+        .join(PanelMember, PanelMember.user_id == User.id)
+        .where(PanelMember.interview_id.in_(select(recent.c.id)), _team_member())
+        .group_by(User.id, User.name, User.role)
+        .order_by(func.count().desc(), User.name, User.id)
+        .limit(PANEL_SUGGESTIONS)
     ).all()
-    return [(u.id, f"{u.name} ({u.role})") for u in users]
+    people: dict[int, str] = {}
+    for interview in application.interviews:
+        for member in interview.panel:
+            if _may_sit_on_panel(member.user):
+                people[member.user_id] = _person_label(member.user.name, member.user.role)
+    manager = application.position.hiring_manager
+    if _may_sit_on_panel(manager):
+        people[manager.id] = _person_label(manager.name, manager.role)
+    for row in usual:
+        if len(people) >= PANEL_SUGGESTIONS:
+            break
+        people.setdefault(row.id, _person_label(row.name, row.role))
+    return sorted(people.items(), key=lambda item: (item[1].casefold(), item[0]))
+
+
+def _with_chosen(suggested: list[tuple[int, str]], chosen: list[int] | None) -> list[tuple[int, str]]:
+    """The suggestions plus anyone ticked who is not among them (a form sent back with an
+    error keeps the people found by search), each once."""
+    missing = [i for i in dict.fromkeys(chosen or []) if i not in dict(suggested)]
+    if not missing:
+        return suggested
+    rows = db.session.execute(select(User.id, User.name, User.role).where(User.id.in_(missing))).all()
+    return [*suggested, *((row.id, _person_label(row.name, row.role)) for row in rows)]
+
+
+def _people_named(text: str | None) -> list[int]:
+    """The ids of the people typed into "Add someone else": email addresses or full names,
+    separated by commas or semicolons. Anything that is not exactly one active team member
+    is refused with a message that says what to type instead."""
+    wanted = [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
+    if not wanted:
+        return []
+    keys = {part.casefold() for part in wanted}
+    rows = db.session.execute(
+        select(User.id, User.name, User.email)
+        .where(_team_member(), or_(func.lower(User.email).in_(keys), func.lower(User.name).in_(keys)))
+    ).all()
+    ids: list[int] = []
+    problems: list[str] = []
+    for part in wanted:
+        key = part.casefold()
+        matches = [r for r in rows if r.email.casefold() == key] or [r for r in rows if r.name.casefold() == key]
+        if not matches:
+            problems.append(f"Nobody on the active team is called or has the email “{part}”.")
+        elif len(matches) > 1:
+            problems.append(f"{len(matches)} people are called “{part}”: type the email address instead.")
+        else:
+            ids.append(matches[0].id)
+    if problems:
+        raise InvalidInput("Check the people added to the panel.", {"panel_more": " ".join(problems)})
+    return ids
+
+
+@bp.get("/people")
+@login_required
+def people():
+    """Active team members whose name or email contains ``q`` (at least two characters):
+    the panel picker's suggestions as one types."""
+    _require(Action.MANAGE_APPLICATIONS)
+    q = request.args.get("q", "").strip()
+    if len(q) < 2:
+        return jsonify(people=[])
+    pattern = queries.like_pattern(q.casefold())
+    rows = db.session.execute(
+        select(User.id, User.name, User.email, User.role)
+        .where(_team_member(), or_(func.lower(User.name).like(pattern, escape="\\"),
+                                   func.lower(User.email).like(pattern, escape="\\")))
+        .order_by(User.name, User.id).limit(PEOPLE_SEARCH_LIMIT)
+    ).all()
+    return jsonify(people=[{"id": r.id, "name": r.name, "email": r.email, "role": r.role,
+                            "label": _person_label(r.name, r.role)} for r in rows])
+
+
+def _panel_ids(form: FlaskForm) -> list[int]:
+    """The ticked boxes plus the people typed in by name or email."""
+    return [*form.panel.data, *_people_named(form.panel_more.data)]
 
 
 def _fresh(form_class: type[FlaskForm], key: str, application: Application, **data: Any) -> FlaskForm:
@@ -169,7 +282,7 @@ def build_forms(application: Application, user: User, now: datetime) -> dict[str
     def interview_form(key: str, **data: Any) -> FlaskForm:
         nonlocal panel_choices
         if panel_choices is None:
-            panel_choices = _panel_choices()
+            panel_choices = _panel_suggestions(application)
         form = _fresh(forms.InterviewForm, key, application, **data)
         form.panel.choices = forms.choices(panel_choices)
         return form
@@ -358,7 +471,8 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
             form.version.data = str(application.version)  # resubmitting is now a conscious choice
         if key in action_forms:
             if hasattr(form, "panel") and hasattr(action_forms[key], "panel"):
-                form.panel.choices = action_forms[key].panel.choices
+                suggested = [(c.value, c.label) for c in action_forms[key].panel.choices]
+                form.panel.choices = forms.choices(_with_chosen(suggested, form.panel.data))
             if key == "decision":
                 form.outcome.choices = action_forms[key].outcome.choices
             action_forms[key] = form
@@ -471,7 +585,7 @@ def _clock(form: FlaskForm) -> datetime:
 
 def _interview_form(key: str) -> forms.InterviewForm:
     form = forms.InterviewForm(prefix=key)
-    form.panel.choices = forms.choices(_panel_choices())
+    form.panel.choices = []  # any id may be sent; the service checks each (render_page fills the labels)
     return form
 
 
@@ -487,7 +601,7 @@ def schedule_interview(application_id: int):
         round_ = _schedule_round(application) or (2 if application.stage == Stage.SECOND_INTERVIEW else 1)
         services.schedule_interview(
             application, round=round_,
-            scheduled_at=_clock(f), panel_user_ids=f.panel.data, duration_minutes=f.duration_minutes.data,
+            scheduled_at=_clock(f), panel_user_ids=_panel_ids(f), duration_minutes=f.duration_minutes.data,
             location=f.location.data or "", video_link=f.video_link.data or "", actor=current_user,
             expected_version=f.expected_version())
 
@@ -506,7 +620,7 @@ def reschedule_interview(application_id: int, interview_id: int):
 
     def action(f):
         services.reschedule_interview(
-            interview, scheduled_at=_clock(f), panel_user_ids=f.panel.data, duration_minutes=f.duration_minutes.data,
+            interview, scheduled_at=_clock(f), panel_user_ids=_panel_ids(f), duration_minutes=f.duration_minutes.data,
             location=f.location.data or "", video_link=f.video_link.data or "", actor=current_user,
             expected_version=f.expected_version())
 
