@@ -16,8 +16,10 @@ def get_policy() -> Policy:
 
     Cached for the request (or app context) so a page asks the database once.
     """
-    if has_app_context() and "hiring_policy" in g:
-        return g.hiring_policy
+    if has_app_context():
+        cached = g.get("hiring_policy")
+        if cached is not None:
+            return cached
     values = dict(current_app.config.get("POLICY") or {})
     stored = db.session.get(Setting, POLICY_KEY)
     if stored is not None and isinstance(stored.value, dict):

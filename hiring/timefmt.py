@@ -62,11 +62,12 @@ def date_time(value: datetime | None, policy: Policy, lang: str = "en") -> str:
     return f"{short_date(value, policy, lang)} {local_time(value, policy)}"
 
 
-def relative_days(value: datetime | date | None, now: datetime, policy: Policy) -> str:
-    """'today', 'in 3 days', '2 days overdue' — counted in calendar days, company zone."""
+def relative_days(value: datetime | date | None, now: datetime, policy: Policy, *, today: date | None = None) -> str:
+    """'today', 'in 3 days', '2 days overdue' — counted in calendar days, company zone
+    (``today``: the local date of ``now``, when the caller has it already)."""
     if value is None:
         return ""
-    days = (_as_date(value, policy) - local_date(now, policy)).days
+    days = (_as_date(value, policy) - (today or local_date(now, policy))).days
     if isinstance(value, datetime) and value < now and days == 0:
         return "overdue today"
     if days == 0:
@@ -93,8 +94,8 @@ def interview_relative(value: datetime | None, now: datetime, policy: Policy) ->
     return "yesterday" if days == 1 else f"{days} days ago"
 
 
-def due_label(value: datetime | None, now: datetime, policy: Policy) -> str:
+def due_label(value: datetime | None, now: datetime, policy: Policy, *, today: date | None = None) -> str:
     """'Tue 8 Dec · in 3 days'."""
     if value is None:
         return ""
-    return f"{short_date(value, policy)} · {relative_days(value, now, policy)}"
+    return f"{short_date(value, policy)} · {relative_days(value, now, policy, today=today)}"

@@ -2,12 +2,81 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import Flask, g, has_request_context, jsonify
 
 from . import timefmt
 from .extensions import db, login_manager
 from .models import User, utcnow
+from .pipeline import Policy, due_soon_threshold, local_date
 from .settings import get_policy
+
+
+@dataclass(frozen=True)
+class Moment:
+    """"Now" in the company's terms: the time, the policy, today's date in the company's
+    zone and the end of the due-soon window."""
+
+    now: datetime
+    policy: Policy
+    today: date
+    due_soon_until: datetime
+
+    @classmethod
+    def at(cls, now: datetime, policy: Policy) -> Moment:
+        return cls(now, policy, local_date(now, policy), due_soon_threshold(now, policy))
+
+
+def moment() -> Moment:
+    """This request's moment, worked out once (a board formats hundreds of dates with it).
+    Outside a request (a job rendering emails) it is worked out afresh each time."""
+    if not has_request_context():
+        return Moment.at(utcnow(), get_policy())
+    current = g.get("hiring_moment")
+    if current is None or current.policy is not get_policy():
+        current = g.hiring_moment = Moment.at(utcnow(), get_policy())
+    return current
+
+
+@dataclass(frozen=True)
+class Badge:
+    kind: str  # the CSS modifier: overdue, due-soon, on-track, none
+    text: str
+    title: str = ""
+
+
+def due_badge(application) -> Badge | None:
+    """The due badge of an open application: the colour helps, the words carry the meaning."""
+    if not application.is_open:
+        return None
+    return badge_for(application.due_at)
+
+
+def badge_for(due: datetime | None) -> Badge:
+    """The due badge of an open application due at ``due``."""
+    if due is None:
+        return Badge("none", "No answer date")
+    m = moment()
+    relative = timefmt.relative_days(due, m.now, m.policy, today=m.today)
+    label = f"{timefmt.short_date(due, m.policy)} · {relative}"
+    title = f"Answer promised by {timefmt.date_time(due, m.policy)}"
+    if "overdue" in relative:
+        return Badge("overdue", f"⚠ Overdue · {label}", title)
+    if m.now <= due <= m.due_soon_until:
+        return Badge("due-soon", f"Due soon · {label}", title)
+    return Badge("on-track", f"Due {label}", title)
+
+
+def days_since(value: datetime | None) -> str:
+    """Whole days from ``value`` to today in the company zone ("3 days in stage",
+    "less than a day in stage")."""
+    if value is None:
+        return ""
+    m = moment()
+    days = (m.today - local_date(value, m.policy)).days
+    return "less than a day" if days <= 0 else ("1 day" if days == 1 else f"{days} days")
 
 
 def init_app(app: Flask) -> None:
@@ -23,6 +92,8 @@ def init_app(app: Flask) -> None:
         """A trivial route: liveness for operators, and the benchmark's floor."""
         return jsonify(status="ok")
 
+    app.add_template_global(due_badge, "due_badge_of")
+
     @app.template_filter("short_date")
     def short_date(value):
         return timefmt.short_date(value, get_policy())
@@ -33,7 +104,8 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("due_label")
     def due_label(value):
-        return timefmt.due_label(value, utcnow(), get_policy())
+        m = moment()
+        return timefmt.due_label(value, m.now, m.policy, today=m.today)
 
     @app.template_filter("interview_relative")
     def interview_relative(value):
@@ -45,4 +117,5 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("relative_days")
     def relative_days(value):
-        return timefmt.relative_days(value, utcnow(), get_policy())
+        m = moment()
+        return timefmt.relative_days(value, m.now, m.policy, today=m.today)

@@ -21,6 +21,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -34,9 +35,10 @@ from werkzeug.exceptions import HTTPException
 
 from .. import pipeline
 from ..extensions import db, login_manager
-from ..models import User, utcnow
+from ..models import User
 from ..pipeline import Action, DomainError, NotAllowed, Role
 from ..settings import get_policy
+from ..web import days_since, moment
 
 # Endpoints reachable without login (the setup and login pages themselves, assets, health).
 _PUBLIC_ENDPOINTS: set[str] = {"static", "healthz"}
@@ -91,10 +93,17 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def application_url(application_id: int) -> str:
-    """The application page (its blueprint lives in views.applications)."""
-    if "applications.detail" in current_app.view_functions:
-        return url_for("applications.detail", application_id=application_id)
-    return f"/applications/{int(application_id)}"
+    """The application page (its blueprint lives in views.applications).
+
+    Boards link hundreds of cards: the URL is built once per request and the id appended."""
+    prefix = g.get("hiring_application_url_prefix")
+    if prefix is None:
+        if "applications.detail" in current_app.view_functions:
+            prefix = url_for("applications.detail", application_id=0).removesuffix("0")
+        else:
+            prefix = "/applications/"
+        g.hiring_application_url_prefix = prefix
+    return f"{prefix}{int(application_id)}"
 
 
 def back_url(default: str = "dashboard.index") -> str:
@@ -197,8 +206,8 @@ def init_app(app: Flask) -> None:
     def _is_due_soon(value):
         if value is None:
             return False
-        now = utcnow()
-        return now <= value <= pipeline.due_soon_threshold(now, get_policy())
+        m = moment()
+        return m.now <= value <= m.due_soon_until
 
     @app.template_filter("stage_label")
     def _stage_label(value):
@@ -212,21 +221,13 @@ def init_app(app: Flask) -> None:
         """A past moment for people: 'today', 'yesterday', '3 days ago' (company zone)."""
         if value is None:
             return ""
-        policy = get_policy()
-        days = (pipeline.local_date(utcnow(), policy) - pipeline.local_date(value, policy)).days
+        m = moment()
+        days = (m.today - pipeline.local_date(value, m.policy)).days
         if days <= 0:
             return "today"
         return "yesterday" if days == 1 else f"{days} days ago"
 
-    @app.template_filter("days_since")
-    def _days_since(value):
-        """Whole days from ``value`` to today in the company zone ("3 days in stage",
-        "less than a day in stage")."""
-        if value is None:
-            return ""
-        policy = get_policy()
-        days = (pipeline.local_date(utcnow(), policy) - pipeline.local_date(value, policy)).days
-        return "less than a day" if days <= 0 else ("1 day" if days == 1 else f"{days} days")
+    app.add_template_filter(days_since, "days_since")
 
     def _error_page(status: int, title: str, message: str):
         if _wants_json():
