@@ -60,14 +60,16 @@ def build_dataset(applications: int, now: datetime) -> dict[str, int]:
                                             hiring_manager_id=mona.id, actor=rita, now=now - timedelta(days=30))
     services.update_position(position, hiring_manager_id=mona.id, actor=rita, now=now - timedelta(days=30))
     factory = Factory(now)
-    factory.application("applied", position=position, at=now - timedelta(days=16))  # overdue
+    applied = factory.application("applied", position=position, at=now - timedelta(days=16))  # overdue
     # Overdue with interviews, panel and feedback: the API's overdue list loads all of those.
     awaiting = factory.application("first_decision", position=position, at=now - timedelta(days=9),
                                    panel=[ivan, ines], recommendations=[None, "yes"])
     final = factory.application("final_decision", position=position, at=now - timedelta(days=2),
                                 panel=[ivan, ines], recommendations=["yes", "strong_yes"])
-    factory.application("second_interview", position=position, at=now - timedelta(days=3), panel=[ivan, ines])
-    ids = {"position": position.id, "application": final.id, "awaiting": awaiting.id}
+    second = factory.application("second_interview", position=position, at=now - timedelta(days=3),
+                                 panel=[ivan, ines])
+    ids = {"position": position.id, "application": final.id, "awaiting": awaiting.id, "applied": applied.id,
+           "second": second.id}
     db.session.remove()
     return ids
 
@@ -88,11 +90,16 @@ def page_statements(app, ids: dict[str, int]) -> dict[str, int]:
         ("ivan@example.com", "dashboard"): "/",
         ("mona@example.com", "dashboard"): "/",
         ("rita@example.com", "board"): "/board",
+        ("rita@example.com", "board, one column"): "/board?stage=applied&page=2",
+        ("rita@example.com", "board, filters typed"): "/board?position_q=no+such+title&owner_q=rita@example.com",
         ("rita@example.com", "position board"): f"/positions/{ids['position']}/board",
         ("rita@example.com", "candidate search"): "/candidates/?q=example",
     }
     pages[("rita@example.com", "application page")] = f"/applications/{ids['application']}"
     pages[("ivan@example.com", "application page")] = f"/applications/{ids['application']}"
+    # With the panel picker (its suggestions come from the position's interview history).
+    pages[("rita@example.com", "application page, scheduling")] = f"/applications/{ids['applied']}"
+    pages[("rita@example.com", "application page, rescheduling")] = f"/applications/{ids['second']}"
     counts: dict[str, int] = {}
     clients = {}
     for (email, name), url in sorted(pages.items()):

@@ -170,6 +170,61 @@ class TestBoard:
         # The breadcrumb leads back to the position's board.
         assert f'<a href="/positions/{team["position"].id}/board">Firmware Engineer</a>' in fresh_html
 
+    def test_a_long_column_shows_the_most_urgent_and_links_to_all_of_it(self, client, login, factory, team):
+        from hiring.views.dashboard import BOARD_COLUMN_LIMIT, COLUMN_PAGE_SIZE
+
+        total = COLUMN_PAGE_SIZE + 3
+        applications = [_named(factory.application("applied", position=team["position"], at=_ago(1 + i / 3)),
+                               f"Waiting W{i:03d}") for i in range(total)]
+        urgency = [a.candidate.name.removeprefix("Waiting W")
+                   for a in sorted(applications, key=lambda a: (a.due_at, a.id))]
+        login(team["recruiter"])
+        board = client.get("/board").get_data(as_text=True)
+        # The most urgent first.
+        assert re.findall(r"Waiting W(\d{3})", board) == urgency[:BOARD_COLUMN_LIMIT]
+        assert f'href="/board?stage=applied">Show all {total}' in board
+        first = client.get("/board?stage=applied").get_data(as_text=True)
+        assert len(re.findall(r"Waiting W\d{3}", first)) == COLUMN_PAGE_SIZE
+        assert "Page 1 of 2" in first and 'href="/board?stage=applied&amp;page=2"' in first
+        second = _text(client.get("/board?stage=applied&page=2"))
+        assert re.findall(r"Waiting W(\d{3})", second) == urgency[COLUMN_PAGE_SIZE:]
+        # A position's own board keeps to its URL, and the owner filter is kept.
+        owned = client.get(f"/positions/{team['position'].id}/board?owner={team['recruiter'].id}").get_data(
+            as_text=True)
+        assert (f'href="/positions/{team["position"].id}/board?owner={team["recruiter"].id}&amp;stage=applied"'
+                in owned)
+
+    def test_filters_take_what_was_typed(self, client, login, factory, team):
+        _named(factory.application("applied", position=team["position"]), "Firm Fiona")
+        _named(factory.application("applied", position=team["other_position"]), "Gate Gina")
+        factory.position(title="Firmware Tester", owner=team["recruiter"])
+        login(team["recruiter"])
+        exact = _text(client.get("/board?position_q=firmware+engineer"))
+        assert "Firm Fiona" in exact and "Gate Gina" not in exact and "Pipeline board: Firmware Engineer" in exact
+        unique = _text(client.get("/board?position_q=FPGA"))
+        assert "Gate Gina" in unique and "Firm Fiona" not in unique
+        ambiguous = client.get("/board?position_q=firmware").get_data(as_text=True)
+        assert "2 open positions match “firmware”; choose one:" in ambiguous
+        assert f'href="/board?position={team["position"].id}"' in ambiguous and "Firmware Tester" in ambiguous
+        assert "No open position matches “nothing”" in _text(client.get("/board?position_q=nothing"))
+        by_owner = _text(client.get("/board?owner_q=robin"))
+        assert "Gate Gina" in by_owner and "Firm Fiona" not in by_owner
+        by_email = _text(client.get(f"/board?owner_q={team['recruiter'].email}"))
+        assert "Firm Fiona" in by_email and "Gate Gina" not in by_email
+        assert "2 owners match “recruiter”" in _text(client.get("/board?owner_q=recruiter"))
+        # The suggestions as one types.
+        assert client.get("/board/suggest/positions?q=firm").get_json() == {"options": [
+            {"value": "Firmware Engineer", "label": "Engineering"},
+            {"value": "Firmware Tester", "label": "Engineering"}]}
+        owners = client.get("/board/suggest/owners?q=rob").get_json()["options"]
+        assert owners == [{"value": "Robin Recruiter", "label": team["other_recruiter"].email}]
+        assert client.get("/board/suggest/owners?q=r").get_json() == {"options": []}
+
+    def test_filter_suggestions_need_the_board(self, client, login, team):
+        login(team["ivan"])
+        assert client.get("/board/suggest/positions?q=firm").status_code == 403
+        assert client.get("/board/suggest/owners?q=rob").status_code == 403
+
     def test_empty_board_says_what_to_do(self, client, login, team):
         login(team["recruiter"])
         assert "No open applications" in _text(client.get("/board"))

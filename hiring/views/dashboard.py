@@ -8,23 +8,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
-from .. import queries
+from .. import queries, timefmt
 from ..extensions import db
-from ..models import OPEN_STAGE_VALUES, Application, Feedback, Interview, PanelMember, Position, User, utcnow
+from ..models import (
+    OPEN_STAGE_VALUES,
+    Application,
+    Candidate,
+    Feedback,
+    Interview,
+    PanelMember,
+    Position,
+    User,
+    utcnow,
+)
 from ..pipeline import OPEN_STAGES, Action, Flag, Role, Stage
 from ..settings import get_policy
-from . import require_action
+from ..web import Badge, badge_for, days_since, moment
+from . import application_url, require_action
 
 bp = Blueprint("dashboard", __name__)
 
 ATTENTION_LIMIT = 50  # a list longer than this is a backlog; the board and filters take over
-BOARD_COLUMN_LIMIT = 25  # cards per column; the column header carries the full count
+BOARD_COLUMN_LIMIT = 10  # cards per column; the header has the full count, "show all" the rest
+COLUMN_PAGE_SIZE = 50  # one column's cards per page when shown all
 
 REASON_LABELS = {
     "overdue": "Overdue",
@@ -138,25 +151,28 @@ def _awaiting_my_feedback(user: User):
     )
 
 
+def _open_positions():
+    return select(Position.id).where(Position.status == "open")
+
+
 def stage_counts(position_id: int | None = None, owner_id: int | None = None) -> dict[str, int]:
     """Open applications per stage, on open positions (one grouped query)."""
     stmt = (
         select(Application.stage, func.count())
-        .join(Position, Position.id == Application.position_id)
         .where(Application.stage.in_(OPEN_STAGE_VALUES))
         .group_by(Application.stage)
     )
     # One position's board shows it even when closed; otherwise only open positions count.
+    # (IN rather than a join: SQLite then counts from the (position_id, stage) index alone.)
     if position_id:
         stmt = stmt.where(Application.position_id == position_id)
     else:
-        stmt = stmt.where(Position.status == "open")
+        stmt = stmt.where(Application.position_id.in_(_open_positions()))
     if owner_id:
         stmt = stmt.where(Application.owner_id == owner_id)
     counts = dict.fromkeys(OPEN_STAGE_VALUES, 0)
     counts.update({stage: n for stage, n in db.session.execute(stmt)})
     return counts
-
 
 @bp.get("/")
 def index():
@@ -187,40 +203,188 @@ def position_board(position_id: int):
     return _board(position_id)
 
 
+def _scoped(stmt, position_id: int | None, owner_id: int | None):
+    """Only one position's applications, or those of open positions; only one owner's.
+
+    A join, not IN: walking the (stage, due_at) index in order, SQLite then stops after
+    the first few open positions' rows instead of sorting the whole stage."""
+    if position_id:
+        stmt = stmt.where(Application.position_id == position_id)
+    else:
+        stmt = stmt.join(Position, Position.id == Application.position_id).where(Position.status == "open")
+    if owner_id:
+        stmt = stmt.where(Application.owner_id == owner_id)
+    return stmt
+
+
+def _column_head(stage: Stage, position_id: int | None, owner_id: int | None, limit: int):
+    """The first ``limit`` ids of one column, by urgency (due date, no date last, then id),
+    read in the order of the (stage, due_at) index so that no database sorts the whole stage.
+
+    PostgreSQL walks that index for NULLS LAST as it is. SQLite cannot (its NULLs sort
+    first), so there dated and undated cards are read separately, each in index order,
+    and the union of at most 2 × limit rows is ordered and cut."""
+    if db.engine.dialect.name != "sqlite":
+        return _scoped(select(Application.id).where(Application.stage == stage.value)
+                       .order_by(Application.due_at.asc().nulls_last(), Application.id).limit(limit),
+                       position_id, owner_id)
+    dated = _scoped(select(Application.id, Application.due_at)
+                    .where(Application.stage == stage.value, Application.due_at.is_not(None))
+                    .order_by(Application.due_at, Application.id).limit(limit), position_id, owner_id)
+    undated = _scoped(select(Application.id, Application.due_at)
+                      .where(Application.stage == stage.value, Application.due_at.is_(None))
+                      .order_by(Application.id).limit(limit), position_id, owner_id)
+    both = union_all(select(dated.subquery()), select(undated.subquery())).subquery()
+    return select(both.c.id).order_by(both.c.due_at.is_(None), both.c.due_at, both.c.id).limit(limit)
+
+
+# --- the board's filters -------------------------------------------------------------------
+# Hundreds of open positions and recruiters: the filters are text fields with suggestions
+# from the server as one types (static/suggest.js fills their <datalist>), and what was
+# typed is resolved here, so they work without the script too.
+
+FILTER_SUGGESTIONS = 20
+
+
+@dataclass
+class FilterProblem:
+    message: str
+    options: list[tuple[str, str]] = field(default_factory=list)  # (label, url)
+
+
+def _matching_positions(text: str):
+    pattern = queries.like_pattern(text.casefold())
+    return db.session.execute(
+        select(Position.id, Position.title, Position.department)
+        .where(Position.status == "open", func.lower(Position.title).like(pattern, escape="\\"))
+        .order_by(Position.title, Position.id).limit(FILTER_SUGGESTIONS + 1)).all()
+
+
+def _matching_owners(text: str):
+    pattern = queries.like_pattern(text.casefold())
+    return db.session.execute(
+        select(User.id, User.name, User.email)
+        .where(User.role.in_([Role.RECRUITER.value, Role.ADMIN.value]),
+               or_(func.lower(User.name).like(pattern, escape="\\"),
+                   func.lower(User.email).like(pattern, escape="\\")))
+        .order_by(User.name, User.id).limit(FILTER_SUGGESTIONS + 1)).all()
+
+
+def _resolve(text: str, rows, names) -> tuple[int | None, list]:
+    """The one row ``text`` means: the only match, or the only exact match of one of
+    ``names(row)`` (ignoring case); otherwise None and the candidates to choose from."""
+    exact = [row for row in rows if text.casefold() in {name.casefold() for name in names(row)}]
+    if len(exact) == 1:
+        return exact[0].id, []
+    if len(rows) == 1:
+        return rows[0].id, []
+    return None, exact or rows
+
+
+def _filter_problem(kind: str, text: str, rows, label, url) -> FilterProblem:
+    if not rows:
+        return FilterProblem(f"No {kind} matches “{text}”; the board shows everyone's.")
+    more = len(rows) > FILTER_SUGGESTIONS
+    message = (f"More than {FILTER_SUGGESTIONS} {kind}s match “{text}”; type more of it, or choose:" if more
+               else f"{len(rows)} {kind}s match “{text}”; choose one:")
+    return FilterProblem(message, [(label(row), url(row)) for row in rows[:FILTER_SUGGESTIONS]])
+
+
+@bp.get("/board/suggest/positions")
+@require_action(Action.VIEW_ALL)
+def suggest_positions():
+    """Open positions whose title contains ``q``: the position filter's suggestions."""
+    q = request.args.get("q", "").strip()
+    rows = _matching_positions(q)[:FILTER_SUGGESTIONS] if len(q) >= 2 else []
+    return jsonify(options=[{"value": r.title, "label": r.department or ""} for r in rows])
+
+
+@bp.get("/board/suggest/owners")
+@require_action(Action.VIEW_ALL)
+def suggest_owners():
+    """Recruiters and admins whose name or email contains ``q``: the owner filter's suggestions."""
+    q = request.args.get("q", "").strip()
+    rows = _matching_owners(q)[:FILTER_SUGGESTIONS] if len(q) >= 2 else []
+    return jsonify(options=[{"value": r.name, "label": r.email} for r in rows])
+
+
+@dataclass
+class Card:
+    """One card of the board, ready to print."""
+
+    url: str
+    name: str
+    position_title: str
+    in_stage: str
+    interview: str
+    badge: Badge | None
+
+
+def _card(row, interview_at: datetime | None) -> Card:
+    m = moment()
+    interview = ""
+    if interview_at is not None:
+        interview = (f"Interview {timefmt.date_time(interview_at, m.policy)} · "
+                     f"{timefmt.interview_relative(interview_at, m.now, m.policy)}")
+    # A scheduled first interview has no answer date yet: the interview line says what is next.
+    show_badge = row.due_at is not None or row.stage != Stage.FIRST_INTERVIEW.value
+    return Card(url=application_url(row.id), name=row.name, position_title=row.title,
+                in_stage=days_since(row.stage_entered_at), interview=interview,
+                badge=badge_for(row.due_at) if show_badge else None)
+
+
+def _board_link(position_id: int | None, owner_id: int | None, **extra: Any) -> str:
+    """This board (a position's own board stays one) with the given filters, column, page."""
+    if request.endpoint == "dashboard.position_board":
+        return url_for("dashboard.position_board", position_id=position_id, owner=owner_id, **extra)
+    return url_for("dashboard.board", position=position_id, owner=owner_id, **extra)
+
+
 def _board(position_id: int | None):
     now = utcnow()
     owner_id = _int_arg("owner")
-    # The first N of each column, by urgency: one limited query per stage, each walking the
-    # (stage, due_at) index, glued into one statement with UNION ALL.
-    parts = []
-    for stage in OPEN_STAGES:
-        part = (
-            select(Application.id)
-            .join(Position, Position.id == Application.position_id)
-            .where(Application.stage == stage.value)
+    problems: list[FilterProblem] = []
+    position_q = request.args.get("position_q", "").strip()
+    if position_q and not position_id and request.endpoint == "dashboard.board":
+        rows = _matching_positions(position_q)
+        position_id, choices = _resolve(position_q, rows, lambda r: [r.title])
+        if position_id is None:
+            problems.append(_filter_problem(
+                "open position", position_q, choices,
+                lambda r: r.title + (f" · {r.department}" if r.department else ""),
+                lambda r: _board_link(r.id, owner_id)))
+    owner_q = request.args.get("owner_q", "").strip()
+    if owner_q and not owner_id:
+        rows = _matching_owners(owner_q)
+        owner_id, choices = _resolve(owner_q, rows, lambda r: [r.name, r.email])
+        if owner_id is None:
+            problems.append(_filter_problem(
+                "owner", owner_q, choices, lambda r: f"{r.name} · {r.email}",
+                lambda r: _board_link(position_id, r.id)))
+    column = next((stage for stage in OPEN_STAGES if stage.value == request.args.get("stage")), None)
+    page = max(_int_arg("page") or 1, 1)
+    if column is None:
+        # The first N of each column: one limited query per stage, glued with UNION ALL.
+        card_ids = union_all(*(select(_column_head(stage, position_id, owner_id, BOARD_COLUMN_LIMIT).subquery())
+                               for stage in OPEN_STAGES)).subquery()
+    else:
+        # "Show all": one column, a page at a time.
+        card_ids = _scoped(
+            select(Application.id).where(Application.stage == column.value)
             .order_by(Application.due_at.asc().nulls_last(), Application.id)
-            .limit(BOARD_COLUMN_LIMIT)
-        )
-        if position_id:
-            part = part.where(Application.position_id == position_id)
-        else:
-            part = part.where(Position.status == "open")
-        if owner_id:
-            part = part.where(Application.owner_id == owner_id)
-        sub = part.subquery()
-        parts.append(select(sub.c.id))
-    card_ids = union_all(*parts).subquery()
-    cards = db.session.scalars(
-        select(Application)
+            .limit(COLUMN_PAGE_SIZE).offset((page - 1) * COLUMN_PAGE_SIZE), position_id, owner_id).subquery()
+    # What a card shows, as plain rows: the board is read, not edited, and ORM objects for
+    # every card cost more than the page's queries.
+    rows = db.session.execute(
+        select(Application.id, Application.stage, Application.stage_entered_at, Application.due_at,
+               Candidate.name, Position.title)
+        .join(Candidate, Candidate.id == Application.candidate_id)
+        .join(Position, Position.id == Application.position_id)
         .where(Application.id.in_(select(card_ids.c.id)))
-        .options(joinedload(Application.candidate), joinedload(Application.position))
         .order_by(Application.due_at.asc().nulls_last(), Application.id)
-    ).unique().all()
-    columns: dict[str, list[Application]] = {stage.value: [] for stage in OPEN_STAGES}
-    for application in cards:
-        columns[application.stage].append(application)
+    ).all()
     # The next interview of cards waiting for one: only those columns, only two columns read.
-    waiting = [a.id for a in cards if a.stage in (Stage.FIRST_INTERVIEW.value, Stage.SECOND_INTERVIEW.value)]
+    waiting = [r.id for r in rows if r.stage in (Stage.FIRST_INTERVIEW.value, Stage.SECOND_INTERVIEW.value)]
     next_interview: dict[int, datetime] = {}
     for application_id, scheduled_at in db.session.execute(  # always run: a constant statement count
         select(Interview.application_id, Interview.scheduled_at)
@@ -229,15 +393,16 @@ def _board(position_id: int | None):
         .order_by(Interview.id)
     ):
         next_interview[application_id] = scheduled_at
+    columns: dict[str, list[Card]] = {stage.value: [] for stage in OPEN_STAGES}
+    for row in rows:
+        columns[row.stage].append(_card(row, next_interview.get(row.id)))
     counts = stage_counts(position_id, owner_id)
-    # The filters need names only: plain rows, not thousands of ORM objects.
-    positions = db.session.execute(
-        select(Position.id, Position.title).where(Position.status == "open").order_by(Position.title)).all()
-    owners = db.session.execute(
-        select(User.id, User.name).where(User.role.in_([Role.RECRUITER.value, Role.ADMIN.value]))
-        .order_by(User.name)).all()
     position = db.session.get(Position, position_id) if position_id else None
+    owner = db.session.get(User, owner_id) if owner_id else None
+    pages = -(-counts[column.value] // COLUMN_PAGE_SIZE) if column else 1
     return render_template("dashboard/board.html", columns=columns, counts=counts, stages=OPEN_STAGES, now=now,
-                           positions=positions, owners=owners, position=position, owner_id=owner_id,
-                           next_interview=next_interview,
+                           position=position, owner=owner, owner_id=owner_id, problems=problems,
+                           position_q=position_q, owner_q=owner_q,
+                           next_interview=next_interview, column=column, page=page, pages=max(pages, 1),
+                           board_link=lambda **extra: _board_link(position_id, owner_id, **extra),
                            policy=get_policy(), column_limit=BOARD_COLUMN_LIMIT)
