@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, exists, func, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from .. import queries, timefmt
@@ -155,8 +156,14 @@ def _open_positions():
     return select(Position.id).where(Position.status == "open")
 
 
-def stage_counts(position_id: int | None = None, owner_id: int | None = None) -> dict[str, int]:
-    """Open applications per stage, on open positions (one grouped query)."""
+# The board's statements depend only on which filters are set: each is built once, with
+# the filter values as bind parameters (building these unions cost more than running them).
+POSITION_ID = bindparam("position_id", type_=Integer)
+OWNER_ID = bindparam("owner_id", type_=Integer)
+
+
+@cache
+def _stage_counts_statement(by_position: bool, by_owner: bool):
     stmt = (
         select(Application.stage, func.count())
         .where(Application.stage.in_(OPEN_STAGE_VALUES))
@@ -164,15 +171,30 @@ def stage_counts(position_id: int | None = None, owner_id: int | None = None) ->
     )
     # One position's board shows it even when closed; otherwise only open positions count.
     # (IN rather than a join: SQLite then counts from the (position_id, stage) index alone.)
-    if position_id:
-        stmt = stmt.where(Application.position_id == position_id)
+    if by_position:
+        stmt = stmt.where(Application.position_id == POSITION_ID)
     else:
         stmt = stmt.where(Application.position_id.in_(_open_positions()))
-    if owner_id:
-        stmt = stmt.where(Application.owner_id == owner_id)
+    if by_owner:
+        stmt = stmt.where(Application.owner_id == OWNER_ID)
+    return stmt
+
+
+def stage_counts(position_id: int | None = None, owner_id: int | None = None) -> dict[str, int]:
+    """Open applications per stage, on open positions (one grouped query)."""
+    stmt = _stage_counts_statement(bool(position_id), bool(owner_id))
     counts = dict.fromkeys(OPEN_STAGE_VALUES, 0)
-    counts.update({stage: n for stage, n in db.session.execute(stmt)})
+    counts.update({stage: n for stage, n in db.session.execute(stmt, _filter_params(position_id, owner_id))})
     return counts
+
+
+def _filter_params(position_id: int | None, owner_id: int | None) -> dict[str, int]:
+    params = {}
+    if position_id:
+        params["position_id"] = position_id
+    if owner_id:
+        params["owner_id"] = owner_id
+    return params
 
 @bp.get("/")
 def index():
@@ -203,37 +225,37 @@ def position_board(position_id: int):
     return _board(position_id)
 
 
-def _scoped(stmt, position_id: int | None, owner_id: int | None):
+def _scoped(stmt, by_position: bool, by_owner: bool):
     """Only one position's applications, or those of open positions; only one owner's.
 
     A join, not IN: walking the (stage, due_at) index in order, SQLite then stops after
     the first few open positions' rows instead of sorting the whole stage."""
-    if position_id:
-        stmt = stmt.where(Application.position_id == position_id)
+    if by_position:
+        stmt = stmt.where(Application.position_id == POSITION_ID)
     else:
         stmt = stmt.join(Position, Position.id == Application.position_id).where(Position.status == "open")
-    if owner_id:
-        stmt = stmt.where(Application.owner_id == owner_id)
+    if by_owner:
+        stmt = stmt.where(Application.owner_id == OWNER_ID)
     return stmt
 
 
-def _column_head(stage: Stage, position_id: int | None, owner_id: int | None, limit: int):
+def _column_head(stage: Stage, sqlite: bool, by_position: bool, by_owner: bool, limit: int):
     """The first ``limit`` ids of one column, by urgency (due date, no date last, then id),
     read in the order of the (stage, due_at) index so that no database sorts the whole stage.
 
     PostgreSQL walks that index for NULLS LAST as it is. SQLite cannot (its NULLs sort
     first), so there dated and undated cards are read separately, each in index order,
     and the union of at most 2 × limit rows is ordered and cut."""
-    if db.engine.dialect.name != "sqlite":
+    if not sqlite:
         return _scoped(select(Application.id).where(Application.stage == stage.value)
                        .order_by(Application.due_at.asc().nulls_last(), Application.id).limit(limit),
-                       position_id, owner_id)
+                       by_position, by_owner)
     dated = _scoped(select(Application.id, Application.due_at)
                     .where(Application.stage == stage.value, Application.due_at.is_not(None))
-                    .order_by(Application.due_at, Application.id).limit(limit), position_id, owner_id)
+                    .order_by(Application.due_at, Application.id).limit(limit), by_position, by_owner)
     undated = _scoped(select(Application.id, Application.due_at)
                       .where(Application.stage == stage.value, Application.due_at.is_(None))
-                      .order_by(Application.id).limit(limit), position_id, owner_id)
+                      .order_by(Application.id).limit(limit), by_position, by_owner)
     both = union_all(select(dated.subquery()), select(undated.subquery())).subquery()
     return select(both.c.id).order_by(both.c.due_at.is_(None), both.c.due_at, both.c.id).limit(limit)
 
@@ -340,6 +362,31 @@ def _board_link(position_id: int | None, owner_id: int | None, **extra: Any) -> 
     return url_for("dashboard.board", position=position_id, owner=owner_id, **extra)
 
 
+@cache
+def _cards_statement(sqlite: bool, one_column: bool, by_position: bool, by_owner: bool):
+    """What the cards show, as plain rows (the board is read, not edited, and ORM objects
+    for every card cost more than the page's queries): the first N of each column, one
+    limited query per stage glued with UNION ALL; or, for "Show all", one column a page
+    at a time."""
+    if one_column:
+        card_ids = _scoped(
+            select(Application.id).where(Application.stage == bindparam("stage"))
+            .order_by(Application.due_at.asc().nulls_last(), Application.id)
+            .limit(COLUMN_PAGE_SIZE).offset(bindparam("offset", type_=Integer)), by_position, by_owner).subquery()
+    else:
+        card_ids = union_all(*(
+            select(_column_head(stage, sqlite, by_position, by_owner, BOARD_COLUMN_LIMIT).subquery())
+            for stage in OPEN_STAGES)).subquery()
+    return (
+        select(Application.id, Application.stage, Application.stage_entered_at, Application.due_at,
+               Candidate.name, Position.title)
+        .join(Candidate, Candidate.id == Application.candidate_id)
+        .join(Position, Position.id == Application.position_id)
+        .where(Application.id.in_(select(card_ids.c.id)))
+        .order_by(Application.due_at.asc().nulls_last(), Application.id)
+    )
+
+
 def _board(position_id: int | None):
     now = utcnow()
     owner_id = _int_arg("owner")
@@ -363,26 +410,11 @@ def _board(position_id: int | None):
                 lambda r: _board_link(position_id, r.id)))
     column = next((stage for stage in OPEN_STAGES if stage.value == request.args.get("stage")), None)
     page = max(_int_arg("page") or 1, 1)
-    if column is None:
-        # The first N of each column: one limited query per stage, glued with UNION ALL.
-        card_ids = union_all(*(select(_column_head(stage, position_id, owner_id, BOARD_COLUMN_LIMIT).subquery())
-                               for stage in OPEN_STAGES)).subquery()
-    else:
-        # "Show all": one column, a page at a time.
-        card_ids = _scoped(
-            select(Application.id).where(Application.stage == column.value)
-            .order_by(Application.due_at.asc().nulls_last(), Application.id)
-            .limit(COLUMN_PAGE_SIZE).offset((page - 1) * COLUMN_PAGE_SIZE), position_id, owner_id).subquery()
-    # What a card shows, as plain rows: the board is read, not edited, and ORM objects for
-    # every card cost more than the page's queries.
-    rows = db.session.execute(
-        select(Application.id, Application.stage, Application.stage_entered_at, Application.due_at,
-               Candidate.name, Position.title)
-        .join(Candidate, Candidate.id == Application.candidate_id)
-        .join(Position, Position.id == Application.position_id)
-        .where(Application.id.in_(select(card_ids.c.id)))
-        .order_by(Application.due_at.asc().nulls_last(), Application.id)
-    ).all()
+    params = _filter_params(position_id, owner_id)
+    if column is not None:
+        params.update(stage=column.value, offset=(page - 1) * COLUMN_PAGE_SIZE)
+    stmt = _cards_statement(db.engine.dialect.name == "sqlite", column is not None, bool(position_id), bool(owner_id))
+    rows = db.session.execute(stmt, params).all()
     # The next interview of cards waiting for one: only those columns, only two columns read.
     waiting = [r.id for r in rows if r.stage in (Stage.FIRST_INTERVIEW.value, Stage.SECOND_INTERVIEW.value)]
     next_interview: dict[int, datetime] = {}
