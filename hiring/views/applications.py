@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import cache
 from typing import Any
 
 from flask import (
@@ -28,7 +29,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -65,22 +66,29 @@ def init_app(app: Flask) -> None:
 # --- loading and permissions ------------------------------------------------------------
 
 
-def _load(application_id: int) -> Application:
-    """The application with everything the page shows, in a fixed number of queries."""
+@cache
+def _load_statement():
+    """Built once: the application, its people and decisions in one statement, its
+    interviews with their panels and feedback in a second (a handful of rows each)."""
     interviews = selectinload(Application.interviews)
-    application = db.session.scalar(
+    return (
         select(Application)
-        .where(Application.id == application_id)
+        .where(Application.id == bindparam("application_id"))
         .options(
             joinedload(Application.candidate),
             joinedload(Application.owner),
             joinedload(Application.position).joinedload(Position.owner),
             joinedload(Application.position).joinedload(Position.hiring_manager),
-            interviews.selectinload(Interview.panel).joinedload(PanelMember.user),
-            interviews.selectinload(Interview.feedback).joinedload(Feedback.interviewer),
-            selectinload(Application.decisions).joinedload(Decision.decided_by),
+            joinedload(Application.decisions).joinedload(Decision.decided_by),
+            interviews.joinedload(Interview.panel).joinedload(PanelMember.user),
+            interviews.joinedload(Interview.feedback).joinedload(Feedback.interviewer),
         )
     )
+
+
+def _load(application_id: int) -> Application:
+    """The application with everything the page shows, in a fixed number of queries."""
+    application = db.session.scalars(_load_statement(), {"application_id": application_id}).unique().one_or_none()
     if application is None:
         abort(404)
     if not services.can_view_application(current_user, application):
