@@ -616,7 +616,7 @@ def test_reschedule_keeps_the_current_panel_ticked(client, factory, team):
     application = make(factory, team, "first_interview")
     interview = application.current_interview()
     login(client, team["recruiter"])
-    html = page(client, application)
+    html = client.get(f"/applications/{application.id}?action=reschedule-{interview.id}").get_data(as_text=True)
     ticked = re.findall(rf'<input checked[^>]*name="reschedule-{interview.id}-panel"[^>]*value="(\d+)"', html)
     assert sorted(int(i) for i in ticked) == sorted([team["interviewer"].id, team["interviewer2"].id])
 
@@ -684,3 +684,30 @@ def test_people_search_finds_active_team_members_by_name_or_email(client, factor
     assert client.get("/applications/people?q=%25").get_json() == {"people": []}  # LIKE wildcards are literal
     login(client, team["interviewer"])
     assert client.get("/applications/people?q=ina").status_code == 403
+
+
+def test_rare_actions_are_links_until_asked_for(client, factory, team):
+    application = make(factory, team, "first_interview")
+    interview = application.current_interview()
+    login(client, team["recruiter"])
+    html = page(client, application)
+    for key, anchor, label in (("contact", "log-contact", "Log a candidate contact"),
+                               ("withdraw", "withdraw", "The candidate withdrew"),
+                               ("reference", "add-reference", "Add a reference"),
+                               (f"reschedule-{interview.id}", f"reschedule-{interview.id}",
+                                "Reschedule or change the panel")):
+        assert (f'href="/applications/{application.id}?action={key}#{anchor}">{label}</a>') in html
+    assert 'name="contact-summary"' not in html and f'name="reschedule-{interview.id}-panel"' not in html
+    # Asked for: that form, open, and only that one.
+    html = client.get(f"/applications/{application.id}?action=contact").get_data(as_text=True)
+    assert '<details id="log-contact" open>' in html and 'name="contact-summary"' in html
+    assert 'name="withdraw-reason"' not in html
+    # A form sent back with an error is shown open, with what was typed.
+    response = client.post(f"/applications/{application.id}/contacts", data={
+        "contact-version": application.version, "contact-kind": "enquiry", "contact-channel": "email",
+        "contact-day": "not a date", "contact-summary": "Asked about the team"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert '<details id="log-contact" open>' in html and "Asked about the team" in html
+    # An unknown action shows the page as usual.
+    assert client.get(f"/applications/{application.id}?action=nonsense").status_code == 200

@@ -515,6 +515,8 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "reference_forms": reference_forms,
         "orphan_form": orphan,
         "open_key": posted[0] if posted is not None else None,
+        # The rare actions whose forms are shown: the one asked for, the one sent back.
+        "expanded": {posted[0] if posted is not None else None, request.args.get("action")},
         "conflict": conflict,
         "visible_feedback": visible,
         "timeline": build_timeline(application, user, visible),
