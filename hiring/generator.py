@@ -8,10 +8,12 @@ stops wherever ``now`` falls, so most applications are closed and a realistic sh
 open — some on time, some due soon, some overdue, as a real team leaves them.
 
 The services would take minutes per thousand applications (one transaction each), so
-the rows are computed here and written with SQLAlchemy Core ``insert`` in executemany
-batches. Deadlines come from hiring.pipeline, so the data obeys the same rules as data
-the services write, and the scheduler's memory (due-soon / overdue notices already
-sent, automatic extensions) is filled in as if the jobs had been running all along.
+the rows are computed here and written in batches: SQLAlchemy Core ``insert`` with
+executemany on SQLite, ``COPY`` on PostgreSQL (by a writer thread while the next batch is
+simulated), into tables whose secondary indexes are built once at the end. Deadlines come
+from hiring.pipeline, so the data obeys the same rules as data the services write, and
+the scheduler's memory (due-soon / overdue notices already sent, automatic extensions) is
+filled in as if the jobs had been running all along.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import json
 import random
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -30,6 +34,7 @@ from typing import Any
 from psycopg.types.json import Json
 from sqlalchemy import JSON, Date, func, insert, select, text
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -139,17 +144,17 @@ class Rows:
     def add(self, model: type, row: dict[str, Any]) -> None:
         self.by_model[model].append(row)
 
-    def write(self, session: Session) -> dict[str, int]:
+    def write(self, connection: Connection) -> dict[str, int]:
         counts = {}
         for model in self.ORDER:
             rows = self.by_model[model]
             if rows:
-                bulk_insert(session, model, rows)
+                bulk_insert(connection, model, rows)
             counts[model.__tablename__] = len(rows)
         return counts
 
 
-def bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+def bulk_insert(session: Session | Connection, model: type, rows: list[dict[str, Any]]) -> None:
     """One executemany INSERT of ``rows`` (dicts of Python values) into ``model``'s table.
 
     The statement is SQLAlchemy Core's ``insert``, compiled once per table and dialect;
@@ -159,7 +164,7 @@ def bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> No
     """
     if not rows:
         return
-    connection = session.connection()
+    connection = session if isinstance(session, Connection) else session.connection()
     dialect = connection.dialect
     table = model.__table__
     converters = _converters(table, dialect.name)
@@ -169,6 +174,15 @@ def bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> No
                 value = row[name]
                 if value is not None:
                     row[name] = convert(value)
+    if dialect.name == "postgresql":
+        # COPY: one stream per table instead of an INSERT per row for the server to parse and plan.
+        keys = tuple(rows[0])
+        columns = ", ".join(f'"{key}"' for key in keys)
+        with connection.connection.cursor() as cursor, \
+                cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[key] for key in keys])
+        return
     connection.exec_driver_sql(_compiled_insert(table, tuple(rows[0]), dialect), rows)
 
 
@@ -237,21 +251,15 @@ def generate(session: Session, applications: int, *, now: datetime, policy: Poli
     if not is_empty(session):
         raise DatabaseNotEmpty("The database is not empty; generated data is only written into an empty one.")
     sim = _Simulation(applications, now=now, policy=policy, seed=seed, lean=lean)
-    if session.get_bind().dialect.name == "sqlite":
-        # A bigger page cache for this connection: the indexes of a growing table stay in memory.
-        session.execute(text("PRAGMA cache_size = -262144"))
     totals: dict[str, int] = {}
 
     def add(counts: dict[str, int]) -> None:
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
 
-    add(sim.write_team(session))
-    for batch_size, rows in sim.batches():
-        add(rows.write(session))
-        session.commit()
-        if progress is not None:
-            progress(batch_size)
+    with _bulk_load(session):
+        add(sim.write_team(session))
+        add(_write_batches(session, sim, progress))
     _reset_sequences(session)
     session.commit()
     # Fresh statistics: the planner must know the tables are large (PostgreSQL's autovacuum
@@ -259,6 +267,98 @@ def generate(session: Session, applications: int, *, now: datetime, policy: Poli
     session.execute(text("ANALYZE"))
     session.commit()
     return totals
+
+
+def _write_batches(session: Session, sim: _Simulation, progress: Callable[[int], None] | None) -> dict[str, int]:
+    """Write each batch on a connection of its own. On PostgreSQL a second thread writes
+    batch n while this one simulates batch n+1: psycopg releases the GIL while the server
+    works, so on two cores the two overlap (measured: 40k applications in 32-42 s instead
+    of 48-56 s). The progress bar moves, in this thread, as each batch is committed.
+    """
+    totals: dict[str, int] = {}
+    synchronous = None
+    with session.get_bind().connect() as connection:
+        if connection.dialect.name == "sqlite":
+            synchronous = int(connection.exec_driver_sql("PRAGMA synchronous").scalar())
+            # A bigger page cache for this connection, and no fsync per batch: a crash mid-load
+            # leaves a half-filled database to throw away either way.
+            connection.exec_driver_sql("PRAGMA cache_size = -262144")
+            connection.exec_driver_sql("PRAGMA synchronous = OFF")
+            connection.commit()
+
+        def write(rows: Rows) -> dict[str, int]:
+            with connection.begin():  # explicit: COPY through the driver's cursor does not autobegin
+                return rows.write(connection)
+
+        def done(future: Future, size: int) -> None:
+            for key, value in future.result().items():
+                totals[key] = totals.get(key, 0) + value
+            if progress is not None:
+                progress(size)
+
+        pending: tuple[Future, int] | None = None
+        try:
+            if connection.dialect.name != "postgresql":
+                # SQLite does its work in this process: a writer thread would mostly wait for the
+                # GIL (binding the rows holds it), and measured no faster.
+                for size, rows in sim.batches():
+                    future: Future = Future()
+                    future.set_result(write(rows))
+                    done(future, size)
+                return totals
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="generator-writer") as writer:
+                for size, rows in sim.batches():
+                    if pending is not None:
+                        done(*pending)
+                        pending = None
+                    pending = (writer.submit(write, rows), size)
+                if pending is not None:
+                    done(*pending)
+        finally:
+            if synchronous is not None:
+                connection.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+    return totals
+
+
+@contextmanager
+def _bulk_load(session: Session) -> Iterator[None]:
+    """Fill the tables without their secondary indexes, then build each index once.
+
+    Keeping a dozen indexes (and SQLite's trigram search index) up to date row by row, in
+    random key order, costs more than the inserts themselves; building them afterwards
+    sorts each once. The indexes are dropped and recreated from their own definitions in
+    the database catalogue (what the migrations created, partial and expression indexes
+    included), and recreated also when the load fails.
+    """
+    tables = [model.__tablename__ for model in Rows.ORDER]
+    if session.get_bind().dialect.name == "sqlite":
+        deferred = session.execute(text(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name IN ({}) AND ("
+            "type = 'index' OR (type = 'trigger' AND name = 'candidate_search_insert'))".format(
+                ", ".join(f"'{t}'" for t in tables))
+        )).all()
+        for name, sql in deferred:
+            kind = "TRIGGER" if sql.upper().startswith("CREATE TRIGGER") else "INDEX"
+            session.execute(text(f'DROP {kind} "{name}"'))
+    else:
+        deferred = session.execute(text(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "WHERE t.relname = ANY(:tables) AND t.relnamespace = current_schema()::regnamespace "
+            "AND NOT x.indisprimary AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
+        ), {"tables": tables}).all()
+        for name, _sql in deferred:
+            session.execute(text(f'DROP INDEX "{name}"'))
+    session.commit()
+    try:
+        yield
+    finally:
+        session.rollback()
+        for _name, sql in deferred:
+            session.execute(text(sql))
+        if any(name == "candidate_search_insert" for name, _sql in deferred):
+            session.execute(text("INSERT INTO candidate_search(candidate_search) VALUES ('rebuild')"))
+        session.commit()
 
 
 def _reset_sequences(session: Session) -> None:

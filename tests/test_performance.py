@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select, text
 
 from hiring import generator, reminders, services
 from hiring.extensions import db
-from hiring.models import Application, Position, User, utcnow
+from hiring.models import Application, Candidate, Position, User, utcnow
 from hiring.settings import get_policy
 
 from .conftest import empty_database
@@ -269,6 +269,35 @@ def test_generator_fills_every_stage_and_refuses_a_non_empty_database(app, runne
     result = runner.invoke(args=["demo", "--applications", "10"])
     assert result.exit_code != 0
     assert "not empty" in result.output
+
+
+def _schema_objects() -> set[tuple[str, str]]:
+    """Every index and trigger definition, as the database itself describes it."""
+    if db.engine.dialect.name == "sqlite":
+        rows = db.session.execute(text("SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+                                       "AND sql IS NOT NULL")).all()
+    else:
+        rows = db.session.execute(text("SELECT indexname, indexdef FROM pg_indexes "
+                                       "WHERE schemaname = current_schema()")).all()
+    return {(name, sql) for name, sql in rows}
+
+
+def test_generator_builds_the_indexes_it_deferred_and_the_search_finds_the_new_candidates(app):
+    before = _schema_objects()
+    assert any(name == "ix_audit_event_application_occurred" for name, _ in before)
+    generator.generate(db.session, 300, now=utcnow(), policy=get_policy(), seed=5)
+    assert _schema_objects() == before
+    candidate = db.session.scalar(select(Candidate).order_by(Candidate.id.desc()))
+    found = queries_search(candidate.email)
+    assert candidate.id in found
+
+
+def queries_search(term: str) -> list[int]:
+    """The candidate search index (FTS5 on SQLite, pg_trgm on PostgreSQL) answers for ``term``."""
+    if db.engine.dialect.name == "sqlite":
+        return list(db.session.scalars(text("SELECT rowid FROM candidate_search WHERE candidate_search MATCH :q"),
+                                       {"q": f'"{term}"'}))
+    return list(db.session.scalars(select(Candidate.id).where(Candidate.email.ilike(f"%{term}%"))))
 
 
 def test_demo_command_generates_with_a_progress_bar(app, runner):
