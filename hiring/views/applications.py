@@ -281,17 +281,23 @@ def _fresh(form_class: type[FlaskForm], key: str, application: Application, **da
     return form_class(formdata=None, prefix=key, data={"version": application.version, **data})
 
 
-def build_forms(application: Application, user: User, now: datetime) -> dict[str, FlaskForm]:
-    """The empty action forms that fit the stage and the user's role, keyed by prefix."""
+def build_forms(application: Application, user: User, now: datetime,
+                expanded: set[str | None] | None = None) -> dict[str, FlaskForm]:
+    """The empty action forms that fit the stage and the user's role, keyed by prefix.
+
+    A reschedule form is a rare action, shown only when ``expanded`` names it: until then
+    its panel needs no suggestions (a query)."""
     found: dict[str, FlaskForm] = {}
     manage = user.can(Action.MANAGE_APPLICATIONS)
     panel_choices: list[tuple[int, str]] | None = None
 
     def interview_form(key: str, **data: Any) -> FlaskForm:
         nonlocal panel_choices
+        form = _fresh(forms.InterviewForm, key, application, **data)
+        if key.startswith("reschedule-") and expanded is not None and key not in expanded:
+            return form
         if panel_choices is None:
             panel_choices = _panel_suggestions(application)
-        form = _fresh(forms.InterviewForm, key, application, **data)
         form.panel.choices = forms.choices(panel_choices)
         return form
 
@@ -471,7 +477,9 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
     user = current_user._get_current_object()
     now = utcnow()
     policy = get_policy()
-    action_forms = build_forms(application, user, now)
+    # The rare actions whose forms are shown: the one asked for, the one sent back.
+    expanded = {posted[0] if posted is not None else None, request.args.get("action")}
+    action_forms = build_forms(application, user, now, expanded)
     orphan = None
     if posted is not None:
         key, form = posted
@@ -515,8 +523,7 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "reference_forms": reference_forms,
         "orphan_form": orphan,
         "open_key": posted[0] if posted is not None else None,
-        # The rare actions whose forms are shown: the one asked for, the one sent back.
-        "expanded": {posted[0] if posted is not None else None, request.args.get("action")},
+        "expanded": expanded,
         "conflict": conflict,
         "visible_feedback": visible,
         "timeline": build_timeline(application, user, visible),
