@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import Flask, g, has_request_context, jsonify
+from flask import Flask, g, has_request_context, jsonify, request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from . import timefmt
 from .extensions import db, login_manager
@@ -79,6 +81,20 @@ def days_since(value: datetime | None) -> str:
     return "less than a day" if days <= 0 else ("1 day" if days == 1 else f"{days} days")
 
 
+_FLUSHED = "hiring_flushed"  # session.info: this transaction has written something
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session, flush_context) -> None:
+    session.info[_FLUSHED] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_flush(session) -> None:
+    session.info.pop(_FLUSHED, None)
+
+
 def init_app(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
@@ -86,6 +102,18 @@ def init_app(app: Flask) -> None:
             return db.session.get(User, int(user_id))
         except (TypeError, ValueError):
             return None
+
+    @app.after_request
+    def end_read_only_transaction(response):
+        """A page that only read ends its transaction with COMMIT, not the ROLLBACK of the
+        session's teardown: psycopg forgets its prepared statements at every ROLLBACK, so
+        PostgreSQL planned each page's queries anew on every request (a few ms each under
+        load). Only when nothing in the session changed: a page never saves by accident."""
+        session = db.session()
+        if (request.method in ("GET", "HEAD") and response.status_code < 400 and session.in_transaction()
+                and not (session.new or session.dirty or session.deleted or session.info.get(_FLUSHED))):
+            session.commit()
+        return response
 
     @app.get("/healthz")
     def healthz():

@@ -473,3 +473,41 @@ class TestUsers:
         assert admin.role == "admin"
         own = client.post(f"/admin/users/{admin.id}/active", data={"active": "0"}, follow_redirects=True)
         assert "cannot deactivate your own account" in own.get_data(as_text=True)
+
+
+class TestReadOnlyRequests:
+    """A page that only read ends its transaction with COMMIT (psycopg keeps its prepared
+    statements, which a ROLLBACK discards); a change left unsaved is never committed."""
+
+    @staticmethod
+    def _commits(app):
+        from sqlalchemy import event
+
+        commits: list[int] = []
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "commit", lambda conn: commits.append(1))
+        return commits
+
+    def test_a_page_that_only_read_commits(self, app, client, login, team):
+        login(team["recruiter"])
+        commits = self._commits(app)
+        assert client.get("/").status_code == 200
+        assert commits == [1]
+        assert client.get("/positions/999999/board").status_code == 404
+        assert commits == [1]  # an error page ends with the rollback, as before
+
+    def test_a_change_left_unsaved_by_a_page_is_not_committed(self, app, client, login, team):
+        from flask_login import current_user
+
+        @app.before_request
+        def _rename():  # a page that changes an object and does not save it
+            if current_user.is_authenticated:
+                current_user.name = "Renamed by accident"
+
+        login(team["recruiter"])
+        commits = self._commits(app)
+        assert client.get("/").status_code == 200
+        assert commits == []
+        db.session.expire_all()
+        assert db.session.get(User, team["recruiter"].id).name == "Rita Recruiter"
