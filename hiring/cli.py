@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from . import services
 from .extensions import db
-from .models import Application, User, utcnow
+from .models import Application, User, audit_guard_lifted, utcnow
 from .pipeline import DomainError, Role
 
 users_cli = AppGroup("users", help="Manage the hiring team's accounts.")
@@ -294,6 +294,6 @@ def _database_is_empty() -> bool:
 
 
 def _empty_all_tables() -> None:
-    with db.engine.begin() as connection:
+    with db.engine.begin() as connection, audit_guard_lifted(connection):
         for table in reversed(_data_tables()):
             connection.execute(table.delete())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,6 +23,7 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -411,6 +414,32 @@ def _no_bulk_audit_changes(state: ORMExecuteState) -> None:
     """update(AuditEvent) / delete(AuditEvent) bypass the mapper events above."""
     if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
         raise RuntimeError("the audit log is append-only")
+
+
+@contextmanager
+def audit_guard_lifted(connection: Connection) -> Iterator[None]:
+    """Lift the database's append-only guard on the audit log (the triggers of migration
+    c3a9e1f4d2b8) inside the transaction of ``connection``, for emptying a whole database
+    on purpose: the demo undoing a half-load, the tests. The guard is back when the block
+    ends, and a rollback restores it too (DDL is transactional on both databases)."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        yield
+        connection.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+    elif dialect == "sqlite":
+        # pysqlite opens a transaction only before DML, and DDL outside one commits at once:
+        # a statement that touches nothing opens it, so the drops below roll back with it.
+        connection.execute(text("DELETE FROM audit_event WHERE 0"))
+        triggers = connection.execute(text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'")).all()
+        for name, _ in triggers:
+            connection.execute(text(f'DROP TRIGGER "{name}"'))
+        yield
+        for _, sql in triggers:
+            connection.execute(text(sql))
+    else:
+        yield
 
 
 class OutboxEmail(db.Model):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from hiring import services
 from hiring.extensions import db
@@ -103,6 +103,43 @@ def test_audit_events_cannot_be_changed_in_bulk(factory, now):
         db.session.execute(db.delete(AuditEvent).where(AuditEvent.id == event.id))
     db.session.rollback()
     assert db.session.get(AuditEvent, event.id).kind == "application_submitted"
+
+
+def test_the_database_itself_refuses_to_change_the_audit_log(factory, now):
+    """Past the ORM (raw SQL, a script, a console), the triggers refuse every change."""
+    event_id = _one_event(factory, now).id
+    db.session.commit()  # the test's read ends: TRUNCATE would wait for it
+    statements = ["UPDATE audit_event SET kind = 'forged'", f"DELETE FROM audit_event WHERE id = {event_id}"]
+    if db.engine.dialect.name == "postgresql":
+        statements.append("TRUNCATE audit_event CASCADE")
+    for statement in statements:
+        with db.engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(text(statement))
+    db.session.expire_all()
+    assert db.session.get(AuditEvent, event_id).kind == "application_submitted"
+
+
+def test_the_guard_is_lifted_for_one_transaction_only(factory, now):
+    from hiring.models import audit_guard_lifted
+
+    event_id = _one_event(factory, now).id
+    events = AuditEvent.query.count()
+    db.session.commit()  # the test's read ends: ALTER TABLE would wait for it
+    with (pytest.raises(RuntimeError, match="half way"), db.engine.begin() as connection,
+          audit_guard_lifted(connection)):
+        connection.execute(text("DELETE FROM audit_event"))
+        raise RuntimeError("half way")  # rolled back: the event and the guard are both back
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM audit_event")).scalar() == events > 0
+        with pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(text(f"DELETE FROM audit_event WHERE id = {event_id}"))
+    with db.engine.begin() as connection, audit_guard_lifted(connection):
+        connection.execute(text("DELETE FROM audit_event"))
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM audit_event")).scalar() == 0
+        factory.user("recruiter")  # a new event
+        with pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(text("UPDATE audit_event SET kind = 'forged'"))
 
 
 def test_every_change_appends_its_own_event(factory, now):
