@@ -61,9 +61,11 @@ def badge_for(due: datetime | None) -> Badge:
     if due is None:
         return Badge("none", "No answer date")
     m = moment()
+    local = due.astimezone(m.policy.tz)  # once: a board formats dozens of these
+    short = timefmt.short_date(local.date(), m.policy)
     relative = timefmt.relative_days(due, m.now, m.policy, today=m.today)
-    label = f"{timefmt.short_date(due, m.policy)} · {relative}"
-    title = f"Answer promised by {timefmt.date_time(due, m.policy)}"
+    label = f"{short} · {relative}"
+    title = f"Answer promised by {short} {local:%H:%M}"  # as timefmt.date_time writes it
     if "overdue" in relative:
         return Badge("overdue", f"⚠ Overdue · {label}", title)
     if m.now <= due <= m.due_soon_until:

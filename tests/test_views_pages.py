@@ -511,3 +511,16 @@ class TestReadOnlyRequests:
         assert commits == []
         db.session.expire_all()
         assert db.session.get(User, team["recruiter"].id).name == "Rita Recruiter"
+
+
+def test_due_badges_name_the_promised_moment_in_the_company_zone(client, login, factory, team):
+    from hiring import timefmt
+
+    late = factory.application("applied", position=team["position"], at=_ago(20))
+    fresh = factory.application("applied", position=team["position"], at=_ago(1))
+    login(team["recruiter"])
+    board = client.get("/board").get_data(as_text=True)
+    for application, kind in ((late, "overdue"), (fresh, "on-track")):
+        when = timefmt.date_time(application.due_at, get_policy())
+        assert f'<span class="badge badge-{kind}" title="Answer promised by {when}">' in board
+    assert f"⚠ Overdue · {timefmt.due_label(late.due_at, utcnow(), get_policy())}" in board
