@@ -151,3 +151,46 @@ def test_keyboard_users_can_skip_to_content_and_see_focus(live_server, browser, 
     assert outline not in ("", "none")
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_panel_picker_and_board_filters_suggest_as_one_types(live_server, browser, team, factory):
+    from datetime import datetime
+
+    from hiring.settings import get_policy
+
+    olga = factory.user("interviewer", name="Olga Outsider")  # never on a panel for this position
+    application = factory.application("applied", position=team["position"])
+    session = Session(browser, live_server, 1280)
+    session.login(team["recruiter"])
+    page = session.page
+    page.goto(f"{live_server}/applications/{application.id}")
+    form = page.locator("#schedule form")
+    assert form.get_by_label("Ivan Interviewer (interviewer)", exact=True).count() == 1  # suggested
+    assert form.get_by_label("Olga Outsider (interviewer)", exact=True).count() == 0  # not listed
+    more = form.locator("#schedule-panel_more")
+    more.press_sequentially("Ine", delay=50)  # a few letters: the team members who match
+    page.locator("#schedule-panel_more-list option").first.wait_for(state="attached")
+    assert "Ines Interviewer (interviewer)" in page.locator("#schedule-panel_more-list").inner_html()
+    more.fill(olga.email)  # a whole email (as picking a suggestion does): a ticked box, the field emptied
+    box = form.get_by_label("Olga Outsider (interviewer)", exact=True)
+    box.wait_for()
+    assert box.is_checked() and more.input_value() == ""
+    day = (datetime.now(get_policy().tz) + timedelta(days=2)).date().isoformat()
+    form.locator("#schedule-day").fill(day)
+    form.locator("#schedule-start").fill("10:00")
+    form.get_by_label("Place", exact=True).fill("Room Ada")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Schedule and invite the candidate").click()
+    assert "Interview scheduled" in page.content()
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).current_interview().panel_user_ids == [olga.id]
+
+    page.goto(live_server + "/board")
+    page.locator("#filter-position").press_sequentially("Embed", delay=50)
+    page.locator("#filter-position-list option").first.wait_for(state="attached")
+    assert page.locator("#filter-position-list option").first.get_attribute("value") == "Embedded Software Engineer"
+    page.locator("#filter-position").fill("Embedded Software Engineer")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    assert "Pipeline board: Embedded Software Engineer" in page.content()
+    assert session.errors == []
