@@ -8,6 +8,7 @@ from datetime import date, datetime
 from flask import Flask, g, has_request_context, jsonify, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from . import timefmt
 from .extensions import db, login_manager
@@ -97,7 +98,35 @@ def _forget_flush(session) -> None:
     session.info.pop(_FLUSHED, None)
 
 
+# Ids are PostgreSQL integer columns; no row has a larger one. A larger number reaching
+# the database fails there (SQLite cannot even bind past 2**63) and became a 500.
+DB_INT_MAX = 2**31 - 1
+
+
+def db_int(value: str) -> int:
+    """A whole number from a query string (an id, a page) the database can compare; as
+    ``type=`` of ``request.args.get`` anything else falls back to the default."""
+    number = int(value)
+    if not 0 <= number <= DB_INT_MAX:
+        raise ValueError(f"{value!r} is out of range")
+    return number
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every URL: a number longer than any id is no page (404), not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def has_nul(values) -> bool:
+    return any("\x00" in value for value in values)
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
+
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         try:

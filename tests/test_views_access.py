@@ -113,3 +113,41 @@ def test_anonymous_post_goes_to_login(client, world):
         response = client.post(path.format(**world["fmt"]), data={})
         assert response.status_code == 302, path
         assert "/login" in response.headers["Location"], path
+
+
+# --- input no page may turn into a 500 -----------------------------------------------------
+
+HUGE = "99999999999999999999"  # past any id, and past what SQLite can even bind
+
+
+@pytest.mark.parametrize("path, status", [
+    (f"/applications/{HUGE}", 404),
+    (f"/applications/{{application}}/documents/{HUGE}", 404),
+    (f"/positions/{HUGE}/board", 404),
+    (f"/emails/{HUGE}", 404),
+    (f"/candidates/new-application?candidate={HUGE}&position={HUGE}", 200),
+    (f"/candidates/?page={HUGE}", 200),
+    (f"/emails/?page={HUGE}", 200),
+    (f"/board?position={HUGE}&owner={HUGE}", 200),
+    ("/board?position=%C2%B2", 200),  # '²' passes str.isdigit() but not int()
+])
+def test_numbers_no_row_can_have_are_not_a_500(client, login, factory, path, status):
+    recruiter = factory.user("recruiter")
+    application = factory.application(position=factory.position(owner=recruiter))
+    login(recruiter)
+    assert client.get(path.format(application=application.id)).status_code == status
+
+
+def test_nul_characters_are_a_clear_400_and_save_nothing(client, login, factory):
+    from hiring.extensions import db
+    from hiring.models import Candidate
+
+    recruiter = factory.user("recruiter")
+    position = factory.position(owner=recruiter)
+    login(recruiter)
+    search = client.get("/candidates/?q=%00abc")
+    assert search.status_code == 400 and "NUL character" in search.get_data(as_text=True)
+    response = client.post("/candidates/new-application", data={
+        "position_id": position.id, "name": "Anna\x00", "email": "anna@example.org", "language": "en"})
+    assert response.status_code == 400 and "NUL character" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Candidate)) == 0

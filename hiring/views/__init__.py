@@ -38,7 +38,7 @@ from ..extensions import db, login_manager
 from ..models import User
 from ..pipeline import Action, DomainError, NotAllowed, Role
 from ..settings import get_policy
-from ..web import days_since, moment
+from ..web import days_since, has_nul, moment
 
 # Endpoints reachable without login (the setup and login pages themselves, assets, health).
 _PUBLIC_ENDPOINTS: set[str] = {"static", "healthz"}
@@ -233,6 +233,23 @@ def init_app(app: Flask) -> None:
         if _wants_json():
             return jsonify(error={"code": status, "message": message}), status
         return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.before_request
+    def _refuse_nul_characters():
+        """A NUL character is never text a person typed (PostgreSQL cannot even store one,
+        SQLite's search chokes on it): refuse the request clearly instead of a 500 later.
+        The API's schemas refuse them field by field."""
+        if request.blueprint in _SELF_AUTHENTICATING_BLUEPRINTS:
+            return None
+        values = list(request.args.values())
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if request.method == "POST" and (limit is None or (request.content_length or 0) <= limit):
+            values += request.form.values()  # a too-large upload is refused by its view before parsing
+        if has_nul(values):
+            return _error_page(400, "Unreadable input",
+                               "The form or link contained a NUL character, which is never part of text. "
+                               "Go back, retype the text (do not paste it from a binary file) and send it again.")
+        return None
 
     @app.errorhandler(403)
     def _forbidden(error: HTTPException):

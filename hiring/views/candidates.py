@@ -13,6 +13,7 @@ from ..extensions import db
 from ..forms import NewApplicationForm, apply_field_errors, choices
 from ..models import Application, Candidate, Position
 from ..pipeline import Action, InvalidInput
+from ..web import db_int
 from . import application_url, require_action
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
@@ -32,7 +33,7 @@ def index():
     stmt = select(Candidate).order_by(Candidate.name, Candidate.id)
     if q:
         stmt = stmt.where(queries.candidate_matches(q))
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=db_int), per_page=PER_PAGE, error_out=False,
                        count=not q)
     if q:
         page.total = queries.count_candidate_matches(q)
@@ -62,13 +63,13 @@ def new_application():
     form.position_id.choices = choices((p.id, p.title) for p in positions)
     candidate = None
     if request.method == "GET":
-        candidate_id = request.args.get("candidate", type=int)
+        candidate_id = request.args.get("candidate", type=db_int)
         candidate = db.session.get(Candidate, candidate_id) if candidate_id else None
         if candidate is not None:
             form.name.data, form.email.data = candidate.name, candidate.email
             form.phone.data, form.language.data = candidate.phone, candidate.language
             form.talent_pool_consent.data = candidate.talent_pool_consent
-        position_id = request.args.get("position", type=int)
+        position_id = request.args.get("position", type=db_int)
         if position_id:
             form.position_id.data = position_id
     if not positions:

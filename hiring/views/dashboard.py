@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..pipeline import OPEN_STAGES, Action, Flag, Role, Stage
 from ..settings import get_policy
-from ..web import Badge, badge_for, days_since, moment
+from ..web import Badge, badge_for, days_since, db_int, moment
 from . import application_url, require_action
 
 bp = Blueprint("dashboard", __name__)
@@ -208,8 +208,7 @@ def index():
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return request.args.get(name, type=db_int)
 
 
 @bp.get("/board")

@@ -11,6 +11,7 @@ from .. import mailer
 from ..extensions import db
 from ..models import Application, OutboxEmail
 from ..pipeline import Action, DomainError
+from ..web import db_int
 from . import require_action
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
@@ -42,7 +43,7 @@ def index():
     query = select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
     if status:
         query = query.where(OutboxEmail.status == status)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=request.args.get("page", 1, type=db_int), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
     return render_template("outbox/index.html", page=page, status=status, counts=counts, statuses=STATUSES,
                            labels=STATUS_LABELS, badges=STATUS_BADGES,
