@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -11,11 +12,14 @@ from .models import Interview, utcnow
 
 
 def interview_ics(interview: Interview, company: str, *, cancelled: bool = False,
-                  organizer: str | None = None) -> dict[str, str]:
+                  organizer: str | None = None, attendees: Iterable[tuple[str, str]] | None = None,
+                  summary: str | None = None, description: str | None = None) -> dict[str, str]:
     """An attachment dict for the outbox: REQUEST for new/updated, CANCEL for cancelled.
 
     The UID stays the same across reschedules and SEQUENCE grows, so calendar clients
-    update the existing entry instead of adding a second one.
+    update the existing entry instead of adding a second one. ``attendees`` are
+    (name, email) pairs, the candidate by default (the panel's copy lists the panel);
+    ``summary`` and ``description`` replace the candidate's wording.
     """
     cal = Calendar()
     cal.add("prodid", "-//hiring pipeline//EN")
@@ -28,7 +32,9 @@ def interview_ics(interview: Interview, company: str, *, cancelled: bool = False
     event.add("dtstart", interview.scheduled_at)
     event.add("dtend", interview.scheduled_at + timedelta(minutes=interview.duration_minutes))
     round_name = "First" if interview.round == 1 else "Second"
-    event.add("summary", f"{round_name} interview – {company}")
+    event.add("summary", summary or f"{round_name} interview – {company}")
+    if description:
+        event.add("description", description)
     place = interview.location or interview.video_link
     if place:
         event.add("location", place)
@@ -42,11 +48,14 @@ def interview_ics(interview: Interview, company: str, *, cancelled: bool = False
             who = vCalAddress(f"mailto:{address}")
             who.params["cn"] = vText(name or company)
             event.add("organizer", who, encode=0)
-    candidate = interview.application.candidate
-    attendee = vCalAddress(f"mailto:{candidate.email}")
-    attendee.params["cn"] = vText(candidate.name)
-    attendee.params["role"] = vText("REQ-PARTICIPANT")
-    event.add("attendee", attendee, encode=0)
+    if attendees is None:
+        candidate = interview.application.candidate
+        attendees = [(candidate.name, candidate.email)]
+    for name, email in attendees:
+        attendee = vCalAddress(f"mailto:{email}")
+        attendee.params["cn"] = vText(name)
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        event.add("attendee", attendee, encode=0)
     cal.add_component(event)
     return {
         "filename": "cancelled-interview.ics" if cancelled else "interview.ics",

@@ -6,6 +6,7 @@ calls it commits it together with the change, and the outbox relay sends it late
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -157,8 +158,10 @@ def to_team_member(
     now: datetime,
     *,
     application: Application | None = None,
+    attachments: list[dict[str, str]] | None = None,
     **context: Any,
 ) -> OutboxEmail | None:
+    """Queue a team email. Team emails are in English: users have no language setting."""
     if user is None or not user.active:
         return None
     return queue_email(
@@ -170,13 +173,59 @@ def to_team_member(
         lang="en",
         application=application,
         recipient_user=user,
+        attachments=attachments,
         now=now,
     )
 
 
+def to_panel(
+    interview: Interview,
+    users: Sequence[User],
+    template: str,
+    event_id: int,
+    now: datetime,
+    *,
+    cancelled: bool = False,
+    attendees: Sequence[User] | None = None,
+    **context: Any,
+) -> list[OutboxEmail]:
+    """Queue ``template`` to each of ``users`` about their place on ``interview``'s panel,
+    with the panel's calendar entry (a CANCEL with ``cancelled``). ``attendees`` are the
+    people the entry lists, ``users`` by default. One email per interview, event and
+    recipient: the key names all three."""
+    if not users:
+        return []
+    attachments = panel_attachment(interview, attendees if attendees is not None else users,
+                                   cancelled=cancelled)
+    emails = []
+    for user in users:
+        email = to_team_member(user, template, f"panel:{interview.id}:{event_id}:{user.id}", now,
+                               application=interview.application, attachments=attachments,
+                               interview=interview, **context)
+        if email is not None:
+            emails.append(email)
+    return emails
+
+
 def interview_attachment(interview: Interview, *, cancelled: bool = False) -> list[dict[str, str]]:
+    """The candidate's calendar entry for the interview."""
     return [ical.interview_ics(interview, current_app.config["COMPANY_NAME"], cancelled=cancelled,
                                organizer=current_app.config.get("MAIL_DEFAULT_SENDER"))]
+
+
+def panel_attachment(interview: Interview, attendees: Sequence[User], *,
+                     cancelled: bool = False) -> list[dict[str, str]]:
+    """The panel's calendar entry: the same UID and SEQUENCE as the candidate's, the
+    candidate and position in its title, the application's page in its description."""
+    application = interview.application
+    round_name = "First" if interview.round == 1 else "Second"
+    return [ical.interview_ics(
+        interview, current_app.config["COMPANY_NAME"], cancelled=cancelled,
+        organizer=current_app.config.get("MAIL_DEFAULT_SENDER"),
+        attendees=[(user.name, user.email) for user in attendees],
+        summary=f"{round_name} interview: {application.candidate.name} – {application.position.title}",
+        description=f"Application: {application_url(application)}",
+    )]
 
 
 def responsible_user(application: Application) -> User | None:

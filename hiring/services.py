@@ -600,6 +600,7 @@ def schedule_interview(application: Application, *, round: int, scheduled_at: da
                        scheduled_at=scheduled_at, panel=[u.email for u in panel])
         notify.to_candidate(application, "interview_invitation", f"interview:{event.id}", now,
                             interview=interview, attachments=notify.interview_attachment(interview))
+        notify.to_panel(interview, panel, "panel_invitation", event.id, now, panel=panel)
     return interview
 
 
@@ -616,7 +617,10 @@ def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_
     _check_interview_fields(scheduled_at, duration_minutes, location, video_link, now)
     panel = _panel_users(panel_user_ids)
     with _transaction():
-        before = {"scheduled_at": interview.scheduled_at.isoformat(), "panel": interview.panel_user_ids}
+        before_at = interview.scheduled_at
+        before = {"scheduled_at": before_at.isoformat(), "panel": interview.panel_user_ids}
+        new_ids = {u.id for u in panel}
+        removed = [m.user for m in interview.panel if m.user_id not in new_ids]
         interview.scheduled_at = scheduled_at
         interview.duration_minutes = duration_minutes
         interview.location = _clean(location)
@@ -629,6 +633,14 @@ def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_
                        before=before, scheduled_at=scheduled_at, panel=[u.email for u in panel])
         notify.to_candidate(application, "interview_updated", f"interview:{event.id}", now,
                             interview=interview, attachments=notify.interview_attachment(interview))
+        # The panel as it was keeps its calendar entry, updated; newcomers are invited;
+        # whoever left the panel gets a cancellation for their calendar.
+        notify.to_panel(interview, [u for u in panel if u.id in before["panel"]], "panel_updated", event.id, now,
+                        attendees=panel, panel=panel, before_at=before_at)
+        notify.to_panel(interview, [u for u in panel if u.id not in before["panel"]], "panel_invitation", event.id,
+                        now, attendees=panel, panel=panel)
+        notify.to_panel(interview, removed, "panel_cancelled", event.id, now, cancelled=True, removed=True,
+                        before_at=before_at)
     return interview
 
 
@@ -655,7 +667,15 @@ def cancel_interview(interview: Interview, *, reason: str = "", actor: User | No
             notify.to_candidate(application, "interview_cancelled", f"interview:{event.id}", now,
                                 promise=application.due_at is not None, interview=interview, reason=_clean(reason),
                                 attachments=notify.interview_attachment(interview, cancelled=True))
+        _tell_panel_cancelled(interview, event.id, now, reason=_clean(reason))
     return interview
+
+
+def _tell_panel_cancelled(interview: Interview, event_id: int, now: datetime, *, reason: str = "",
+                          why: str = "") -> None:
+    """Take a cancelled interview out of its panel's calendars."""
+    notify.to_panel(interview, [m.user for m in interview.panel], "panel_cancelled", event_id, now,
+                    cancelled=True, reason=reason, why=why)
 
 
 def _refresh_verdict(application: Application, interview: Interview) -> Verdict:
@@ -791,11 +811,14 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
             notify.to_candidate(application, "offer", key, now, promise=True)
         elif next_stage == Stage.REJECTED:
             # Free the panel's and the candidate's calendars: no interview after a rejection.
-            attachments = [attachment for interview in _cancel_upcoming_interviews(application, now)
+            cancelled = _cancel_upcoming_interviews(application, now)
+            attachments = [attachment for interview in cancelled
                            for attachment in notify.interview_attachment(interview, cancelled=True)]
             notify.to_candidate(application, "rejection", key, now, feedback_text=_clean(candidate_feedback),
                                 invite_talent_pool=not application.candidate.talent_pool_consent,
                                 attachments=attachments)
+            for interview in cancelled:
+                _tell_panel_cancelled(interview, event.id, now, why="rejected")
     return application
 
 
@@ -887,10 +910,12 @@ def withdraw(application: Application, *, reason: str = "", actor: User | None, 
     with _transaction():
         stage_before = application.stage
         _enter_stage(application, next_stage, now, now)
-        _cancel_upcoming_interviews(application, now)
+        cancelled = _cancel_upcoming_interviews(application, now)
         _touch(application, now)
         event = _audit("withdrawn", now, actor, application, stage=stage_before, reason=_clean(reason))
         notify.to_candidate(application, "withdrawal_confirmation", f"withdrawn:{event.id}", now)
+        for interview in cancelled:
+            _tell_panel_cancelled(interview, event.id, now, why="withdrawn")
     return application
 
 

@@ -1,5 +1,6 @@
 """Every transition queues exactly the expected candidate email, with the right date,
-in the candidate's language, as text and HTML; the invitation's .ics is right in UTC."""
+in the candidate's language, as text and HTML; the invitation's .ics is right in UTC.
+The interview panel gets its own calendar entry (and its updates and cancellations)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hiring import mailer, services
 from hiring.extensions import db
-from hiring.models import OutboxEmail
+from hiring.models import AuditEvent, OutboxEmail
 
 
 def candidate_emails(application) -> list[OutboxEmail]:
@@ -22,9 +23,16 @@ def candidate_emails(application) -> list[OutboxEmail]:
     ).all()
 
 
+def emails_of(application) -> list[OutboxEmail]:
+    """Every email about the application, the candidate's and the team's, in queue order."""
+    return db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.application_id == application.id).order_by(OutboxEmail.id)
+    ).all()
+
+
 def new_emails(application, seen: list[OutboxEmail]) -> list[OutboxEmail]:
     known = {e.id for e in seen}
-    return [e for e in candidate_emails(application) if e.id not in known]
+    return [e for e in emails_of(application) if e.id not in known]
 
 
 def ics(email: OutboxEmail) -> Calendar:
@@ -43,15 +51,19 @@ def team(factory):
 def test_each_transition_sends_exactly_the_expected_email_with_the_right_date(team, now):
     recruiter, manager, panel, position = team
     seen: list[OutboxEmail] = []
+    candidate = "ada@example.org"
 
-    def step(expected_template: str, *expected_text: str) -> OutboxEmail:
+    def to_panel(template: str) -> list[tuple[str, str]]:
+        return [(template, member.email) for member in panel]
+
+    def step(expected_template: str, *expected_text: str, before: tuple = (), after: tuple = ()) -> OutboxEmail:
+        """Exactly these new emails, in order: ``before``, the candidate's, ``after``."""
         emails = new_emails(application, seen)
-        assert [e.template for e in emails] == [expected_template]
-        email = emails[0]
+        assert [(e.template, e.recipient) for e in emails] == [*before, (expected_template, candidate), *after]
+        [email] = [e for e in emails if e.to_candidate]
         for text in expected_text:
             assert text in email.body_text, (text, email.body_text)
         assert email.body_html.startswith("<!doctype html>")
-        assert email.recipient == "ada@example.org"
         seen.extend(emails)
         return email
 
@@ -67,7 +79,7 @@ def test_each_transition_sends_exactly_the_expected_email_with_the_right_date(te
                                             panel_user_ids=[u.id for u in panel], location="Room Ada",
                                             actor=recruiter, now=now)
     invitation = step("interview_invitation", "Friday, 27 November 2026, 14:30 (Europe/Berlin), 45 minutes",
-                      "Room Ada")
+                      "Room Ada", after=to_panel("panel_invitation"))
     event = ics(invitation).walk("VEVENT")[0]
     assert ics(invitation)["METHOD"] == "REQUEST"
     assert event.decoded("DTSTART") == at and event.decoded("DTSTART").utcoffset() == timedelta(0)
@@ -80,7 +92,8 @@ def test_each_transition_sends_exactly_the_expected_email_with_the_right_date(te
     moved = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     services.reschedule_interview(interview, scheduled_at=moved, panel_user_ids=[u.id for u in panel],
                                   location="Room Ada", actor=recruiter, now=now + timedelta(hours=1))
-    updated = step("interview_updated", "Monday, 30 November 2026, 10:00 (Europe/Berlin)")
+    updated = step("interview_updated", "Monday, 30 November 2026, 10:00 (Europe/Berlin)",
+                   after=to_panel("panel_updated"))
     event = ics(updated).walk("VEVENT")[0]
     assert (str(event["UID"]), int(event["SEQUENCE"]), event.decoded("DTSTART")) == (uid, 1, moved)
 
@@ -95,13 +108,14 @@ def test_each_transition_sends_exactly_the_expected_email_with_the_right_date(te
     second = services.schedule_interview(application, round=2, scheduled_at=held + timedelta(days=5),
                                          panel_user_ids=[u.id for u in panel], video_link="https://meet.example/x",
                                          actor=recruiter, now=held + timedelta(days=3))
-    step("interview_invitation", "second interview", "https://meet.example/x")
+    step("interview_invitation", "second interview", "https://meet.example/x", after=to_panel("panel_invitation"))
     services.record_interview_held(second, actor=recruiter, now=held + timedelta(days=5, hours=2))
     step("interview_thanks", "together with management", "You will hear from us by Saturday, 12 December 2026")
     for member in panel:
         services.submit_feedback(second, interviewer=member, recommendation="yes", now=held + timedelta(days=6))
     services.decide(application, outcome="advance", actor=manager, now=held + timedelta(days=7))
-    offer = step("offer", "We would be glad to hear from you by Monday, 14 December 2026.")
+    offer = step("offer", "We would be glad to hear from you by Monday, 14 December 2026.",
+                 before=(("approval_request", manager.email),))
     assert offer.subject == "Our offer – Embedded Software Engineer"
 
 
@@ -144,6 +158,135 @@ def test_extension_cancellation_and_withdrawal_emails(factory, team, now):
     assert candidate_emails(other)[-1].template == "withdrawal_confirmation"
 
 
+def event_id(application, kind: str) -> int:
+    return db.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.application_id == application.id,
+                                                                   AuditEvent.kind == kind))
+
+
+def attendees(calendar: Calendar) -> list[str]:
+    value = calendar.walk("VEVENT")[0]["ATTENDEE"]
+    return sorted(str(a) for a in (value if isinstance(value, list) else [value]))
+
+
+def test_the_panel_is_told_with_a_calendar_entry_when_scheduled_moved_and_cancelled(factory, team, now):
+    recruiter, _, panel, position = team
+    newcomer = factory.user("interviewer", name="Nina Newcomer")
+    application = services.submit_application(position, name="Grace <Hopper>", email="grace@example.org",
+                                              actor=recruiter, now=now)
+    seen = emails_of(application)
+    link = f"http://hiring.test/applications/{application.id}"
+
+    at = datetime(2026, 11, 27, 13, 30, tzinfo=UTC)  # 14:30 in Berlin
+    interview = services.schedule_interview(application, round=1, scheduled_at=at, duration_minutes=45,
+                                            panel_user_ids=[u.id for u in panel], location="Room Ada",
+                                            actor=recruiter, now=now)
+    emails = new_emails(application, seen)
+    candidate_ics = ics(emails[0])
+    assert [(e.template, e.recipient) for e in emails] == [
+        ("interview_invitation", "grace@example.org"), *[("panel_invitation", m.email) for m in panel]]
+    scheduled = event_id(application, "interview_scheduled")
+    for member, email in zip(panel, emails[1:], strict=True):
+        assert not email.to_candidate and email.recipient_user_id == member.id
+        assert email.idempotency_key == f"panel:{interview.id}:{scheduled}:{member.id}"
+        assert email.subject == ("Interview panel: Grace <Hopper> – Embedded Software Engineer, "
+                                 "Friday, 27 November 2026")
+        assert email.body_text.startswith(f"Hello {member.name},\n\nyou are on the panel for the first interview "
+                                          'with Grace <Hopper> for "Embedded Software Engineer":')
+        assert "When:  Friday, 27 November 2026, 14:30 (Europe/Berlin), 45 minutes" in email.body_text
+        assert f"Panel: {panel[0].name}, {panel[1].name}" in email.body_text
+        assert link in email.body_text and f'href="{link}"' in email.body_html
+        assert "Grace &lt;Hopper&gt;" in email.body_html and "<Hopper>" not in email.body_html
+        calendar = ics(email)
+        event = calendar.walk("VEVENT")[0]
+        assert calendar["METHOD"] == "REQUEST" and email.attachments[0]["filename"] == "interview.ics"
+        assert str(event["UID"]) == str(candidate_ics.walk("VEVENT")[0]["UID"]) == interview.ical_uid
+        assert int(event["SEQUENCE"]) == 0
+        assert event.decoded("DTSTART") == at and event.decoded("DTSTART").utcoffset() == timedelta(0)
+        assert event.decoded("DTEND") == at + timedelta(minutes=45)
+        assert str(event["ORGANIZER"]) == "mailto:hiring@localhost"
+        assert attendees(calendar) == sorted(f"mailto:{m.email}" for m in panel)
+        assert str(event["SUMMARY"]) == "First interview: Grace <Hopper> – Embedded Software Engineer"
+        assert str(event["DESCRIPTION"]) == f"Application: {link}"
+    seen += emails
+
+    # Moved, and the panel changes: panel[0] stays, panel[1] leaves, the newcomer joins.
+    moved = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    services.reschedule_interview(interview, scheduled_at=moved, panel_user_ids=[panel[0].id, newcomer.id],
+                                  location="Room Ada", actor=recruiter, now=now + timedelta(hours=1))
+    emails = new_emails(application, seen)
+    assert [(e.template, e.recipient) for e in emails] == [
+        ("interview_updated", "grace@example.org"), ("panel_updated", panel[0].email),
+        ("panel_invitation", newcomer.email), ("panel_cancelled", panel[1].email)]
+    rescheduled = event_id(application, "interview_rescheduled")
+    assert [e.idempotency_key for e in emails[1:]] == [
+        f"panel:{interview.id}:{rescheduled}:{u.id}" for u in (panel[0], newcomer, panel[1])]
+    updated, invited, removed = emails[1:]
+    assert "has changed (it was on Friday, 27 November 2026, 14:30):" in updated.body_text
+    assert "When:  Monday, 30 November 2026, 10:00 (Europe/Berlin), 60 minutes" in updated.body_text
+    assert f"Panel: {panel[0].name}, Nina Newcomer" in updated.body_text
+    assert "you are on the panel for the first interview" in invited.body_text
+    for email in (updated, invited):
+        calendar = ics(email)
+        event = calendar.walk("VEVENT")[0]
+        assert calendar["METHOD"] == "REQUEST"
+        assert (str(event["UID"]), int(event["SEQUENCE"]), event.decoded("DTSTART")) == (interview.ical_uid, 1, moved)
+        assert attendees(calendar) == sorted(f"mailto:{u.email}" for u in (panel[0], newcomer))
+    # The leaver is told the date that is in their calendar.
+    assert removed.subject == ("Taken off the panel: Grace <Hopper> – Embedded Software Engineer, "
+                               "Friday, 27 November 2026")
+    assert ("you are no longer on the panel for the first interview with Grace <Hopper> for "
+            '"Embedded Software Engineer" on Friday, 27 November 2026, 14:30.') in removed.body_text
+    calendar = ics(removed)
+    assert calendar["METHOD"] == "CANCEL" and removed.attachments[0]["filename"] == "cancelled-interview.ics"
+    assert int(calendar.walk("VEVENT")[0]["SEQUENCE"]) == 1
+    assert attendees(calendar) == [f"mailto:{panel[1].email}"]
+    seen += emails
+
+    services.cancel_interview(interview, reason="The room is being renovated.", actor=recruiter,
+                              now=now + timedelta(hours=2))
+    emails = new_emails(application, seen)
+    current = sorted((panel[0], newcomer), key=lambda u: u.id)
+    assert [(e.template, e.recipient) for e in emails] == [
+        ("interview_cancelled", "grace@example.org"), *[("panel_cancelled", u.email) for u in current]]
+    cancelled = event_id(application, "interview_cancelled")
+    for member, email in zip(current, emails[1:], strict=True):
+        assert email.idempotency_key == f"panel:{interview.id}:{cancelled}:{member.id}"
+        assert email.subject == ("Interview cancelled: Grace <Hopper> – Embedded Software Engineer, "
+                                 "Monday, 30 November 2026")
+        assert ('"Embedded Software Engineer" on Monday, 30 November 2026, 10:00 is cancelled. '
+                "The room is being renovated.") in email.body_text
+        calendar = ics(email)
+        assert calendar["METHOD"] == "CANCEL" and calendar.walk("VEVENT")[0]["STATUS"] == "CANCELLED"
+        assert int(calendar.walk("VEVENT")[0]["SEQUENCE"]) == 2
+        assert attendees(calendar) == sorted(f"mailto:{u.email}" for u in current)
+
+
+@pytest.mark.parametrize("how", ["rejected", "withdrawn"])
+def test_a_rejection_or_withdrawal_takes_the_upcoming_interview_out_of_the_panels_calendars(factory, team, now,
+                                                                                           how):
+    recruiter, _, panel, position = team
+    application = factory.application("first_interview", position=position, panel=panel)
+    interview = application.current_interview()
+    seen = emails_of(application)
+    services.update_user(panel[1], active=False, now=now)  # a deactivated member is not written to
+    if how == "rejected":
+        services.decide(application, outcome="reject", rationale="Not a fit.", actor=recruiter, now=now)
+        expected = [("rejection", application.candidate.email), ("panel_cancelled", panel[0].email)]
+        kind, why = "decision", "is cancelled: the application was rejected."
+    else:
+        services.withdraw(application, reason="Took another job.", actor=recruiter, now=now)
+        expected = [("withdrawal_confirmation", application.candidate.email), ("panel_cancelled", panel[0].email)]
+        kind, why = "withdrawn", "is cancelled: the candidate withdrew."
+    emails = new_emails(application, seen)
+    assert [(e.template, e.recipient) for e in emails] == expected
+    notice = emails[1]
+    assert notice.idempotency_key == f"panel:{interview.id}:{event_id(application, kind)}:{panel[0].id}"
+    assert why in notice.body_text
+    calendar = ics(notice)
+    assert calendar["METHOD"] == "CANCEL"
+    assert int(calendar.walk("VEVENT")[0]["SEQUENCE"]) == interview.ical_sequence == 1
+
+
 def test_html_escapes_names_and_every_link_is_absolute(factory, team, now):
     recruiter, _, panel, position = team
     application = services.submit_application(position, name="<script>x</script> Eve", email="eve@example.org",
@@ -156,7 +299,7 @@ def test_html_escapes_names_and_every_link_is_absolute(factory, team, now):
     reminders.check_deadlines(now)
     reminders.send_weekly_digest(now)
     team_emails = db.session.scalars(select(OutboxEmail).where(OutboxEmail.to_candidate.is_(False))).all()
-    assert {e.template for e in team_emails} == {"overdue_notice", "digest"}
+    assert {e.template for e in team_emails} == {"panel_invitation", "overdue_notice", "digest"}
     for team_email in team_emails:
         links = re.findall(r'href="([^"]+)"', team_email.body_html)
         assert links and all(link.startswith("http://hiring.test/") for link in links)

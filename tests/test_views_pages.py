@@ -11,7 +11,7 @@ import pytest
 
 from hiring import services
 from hiring.extensions import db
-from hiring.models import Application, AuditEvent, Candidate, Document, Position, User, utcnow
+from hiring.models import Application, AuditEvent, Candidate, Document, OutboxEmail, Position, User, utcnow
 from hiring.settings import get_policy
 
 
@@ -387,6 +387,19 @@ class TestMyInterviews:
         client.post("/logout")
         login(team["ines"])
         assert "Held Harald" not in _text(client.get("/interviews/mine"))
+
+    def test_the_empty_state_promises_the_calendar_email_that_the_panel_gets(self, client, login, factory, team):
+        login(team["ivan"])
+        page = _text(client.get("/interviews/mine"))
+        assert "No interviews are scheduled with you" in page
+        assert "you then get an email with a calendar invitation" in page
+        application = factory.application("applied", position=team["position"], at=_ago(1))
+        services.schedule_interview(application, round=1, scheduled_at=utcnow() + timedelta(days=3),
+                                    panel_user_ids=[team["ivan"].id], location="Room 7", actor=team["recruiter"])
+        [email] = OutboxEmail.query.filter_by(recipient_user_id=team["ivan"].id).all()
+        assert email.template == "panel_invitation"
+        assert email.attachments[0]["content_type"] == "text/calendar; method=REQUEST"
+        assert "No interviews are scheduled with you" not in _text(client.get("/interviews/mine"))
 
 
 class TestSettings:

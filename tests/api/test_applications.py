@@ -167,11 +167,15 @@ def test_interviewer_sees_only_their_panels(team, factory):
 
 
 def test_emails_of_an_application(team, factory):
-    application = factory.application("first_interview", position=team.position)
+    panel = [team.interviewer, team.interviewer2]
+    application = factory.application("first_interview", position=team.position, panel=panel)
     response = team.as_("recruiter").get(f"/applications/{application.id}/emails")
     assert response.status_code == 200
     items = response.get_json()["items"]
-    assert [e["template"] for e in items] == ["application_received", "interview_invitation"]
+    assert [(e["template"], e["to"], e["to_candidate"]) for e in items] == [
+        ("application_received", application.candidate.email, True),
+        ("interview_invitation", application.candidate.email, True),
+        ("panel_invitation", team.interviewer.email, False), ("panel_invitation", team.interviewer2.email, False)]
     first = items[0]
     assert first["to"] == application.candidate.email and first["to_candidate"] is True
     assert first["status"] == "queued" and first["sent_at"] is None and first["error"] is None
