@@ -377,6 +377,26 @@ def test_illegal_step_is_a_flash_message_not_a_500(client, factory, team):
     assert "already marked as held" in response.get_data(as_text=True)
 
 
+def test_contact_on_a_later_day_is_refused_not_moved_to_today(client, factory, team):
+    application = make(factory, team, "first_decision")
+    login(client, team["recruiter"])
+    today = datetime.now(get_policy().tz).date()
+    data = {"contact-version": application.version, "contact-kind": "enquiry", "contact-channel": "phone",
+            "contact-summary": "Asked about timing"}
+    response = client.post(f"/applications/{application.id}/contacts",
+                           data={**data, "contact-day": (today + timedelta(days=3)).isoformat()})
+    assert response.status_code == 422
+    assert re.search(r'id="contact-day-error"[^>]*>Not in the future\.', response.get_data(as_text=True))
+    assert "Asked about timing" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(CandidateContact)) == 0
+    # Today without a time: some time today, never later than now.
+    response = client.post(f"/applications/{application.id}/contacts", data={**data, "contact-day": today.isoformat()})
+    assert response.status_code == 302
+    contact = db.session.scalars(db.select(CandidateContact)).one()
+    assert contact.occurred_at.astimezone(get_policy().tz).date() == today
+    assert contact.occurred_at <= datetime.now(UTC)
+
+
 def test_interview_time_is_read_in_the_company_time_zone(client, factory, team):
     application = make(factory, team, "applied")
     login(client, team["recruiter"])

@@ -768,11 +768,14 @@ def log_contact(application_id: int):
     def action(f):
         occurred = None  # default: now
         if f.day.data:
-            # A day without a time means "some time that day", but never later than now.
+            # A day without a time means "some time that day": noon, or now when that is
+            # today and noon has not come yet. A later day stays later, and the service
+            # refuses it ("not in the future") instead of it becoming today silently.
             clock = f.start.data or time(12, 0)
             occurred = forms.local_datetime(f.day.data, clock, get_policy())
-            if f.start.data is None:
-                occurred = min(occurred, utcnow())
+            now = utcnow()
+            if f.start.data is None and f.day.data == now.astimezone(get_policy().tz).date():
+                occurred = min(occurred, now)
         services.record_candidate_contact(application, kind=f.kind.data, channel=f.channel.data,
                                           summary=f.summary.data or "", occurred_at=occurred, actor=current_user)
 
