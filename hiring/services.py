@@ -245,6 +245,16 @@ def normalise_email(value: str | None, field: str = "email") -> str:
         raise InvalidInput("That email address is not valid.", {field: str(exc)}) from None
 
 
+def _check_lengths(errors: dict[str, str], **fields: tuple[str | None, int]) -> dict[str, str]:
+    """Each ``field=(value, limit)`` longer than its column is an error next to the field
+    (PostgreSQL would refuse the row, a 500; SQLite would keep it, unlike PostgreSQL).
+    The forms and the API's schemas bound them too; the CLI and jobs reach here directly."""
+    for field, (value, limit) in fields.items():
+        if value is not None and len(_clean(value)) > limit and field not in errors:
+            errors[field] = f"At most {limit:,} characters."
+    return errors
+
+
 def _require_aware(value: datetime | None, field: str) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise InvalidInput("Give the time with its time zone.", {field: "Include a time zone offset."})
@@ -261,6 +271,7 @@ def create_user(email: str, name: str, role: str, password: str | None = None, *
     errors: dict[str, str] = {}
     if not _clean(name):
         errors["name"] = "Enter the person's name."
+    _check_lengths(errors, name=(name, 200))
     if role not in {r.value for r in Role}:
         errors["role"] = "Choose admin, recruiter, interviewer or manager."
     if password is not None and len(password) < 8:
@@ -300,6 +311,8 @@ def update_user(user: User, *, role: str | None = None, active: bool | None = No
         if not active and user.role == Role.ADMIN and _is_last_active_admin(user):
             raise Conflict("This is the last active admin; it cannot be deactivated.")
         changes["active"] = active
+    if too_long := _check_lengths({}, name=(name, 200)):
+        raise InvalidInput("The user could not be saved.", too_long)
     if name is not None and _clean(name) and _clean(name) != user.name:
         changes["name"] = _clean(name)
     if password and len(password) < 8:
@@ -396,6 +409,8 @@ def create_position(title: str, *, department: str = "", owner_id: int | None = 
     now = _now(now)
     if not _clean(title):
         raise InvalidInput("The position needs a title.", {"title": "Enter a title."})
+    if too_long := _check_lengths({}, title=(title, 200), department=(department, 200)):
+        raise InvalidInput("The position could not be saved.", too_long)
     owner = _user_with_role(owner_id, (Role.RECRUITER, Role.ADMIN), "owner_id", "owner recruiter")
     manager = _user_with_role(hiring_manager_id, (Role.MANAGER,), "hiring_manager_id", "hiring manager")
     if owner is None and actor is not None and actor.role in (Role.RECRUITER, Role.ADMIN):
@@ -416,6 +431,8 @@ def update_position(position: Position, *, title: str | None = None, department:
     _require(actor, Action.MANAGE_POSITIONS)
     now = _now(now)
     changes: dict[str, Any] = {}
+    if too_long := _check_lengths({}, title=(title, 200), department=(department, 200)):
+        raise InvalidInput("The position could not be saved.", too_long)
     if title is not None:
         if not _clean(title):
             raise InvalidInput("The position needs a title.", {"title": "Enter a title."})
@@ -461,6 +478,7 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
     errors: dict[str, str] = {}
     if not _clean(name):
         errors["name"] = "Enter the candidate's name."
+    _check_lengths(errors, name=(name, 200))
     if language not in ("en", "de"):
         errors["language"] = "Choose en or de."
     if applied_at > now:
@@ -963,6 +981,7 @@ def add_reference(application: Application, *, name: str, contact: str = "", sta
     errors: dict[str, str] = {}
     if not _clean(name):
         errors["name"] = "Enter the reference's name."
+    _check_lengths(errors, name=(name, 200), contact=(contact, 300))
     if status not in REFERENCE_STATUSES:
         errors["status"] = "Choose a status."
     if errors:

@@ -889,3 +889,33 @@ def test_no_change_is_left_half_done_when_an_email_fails(factory, now, monkeypat
         services.decide(application, outcome="reject", actor=application.position.owner, now=now)
     assert _snapshot(application) == before
     assert application.stage == Stage.FIRST_DECISION
+
+
+def test_text_longer_than_its_column_is_a_field_error_on_every_database(factory, now):
+    """The CLI and jobs reach the services without a form or schema in front: PostgreSQL
+    refused such a row (a 500), SQLite kept it."""
+    long = "x" * 201
+    with pytest.raises(InvalidInput) as info:
+        services.create_user("long@example.com", long, "recruiter", now=now)
+    assert info.value.fields == {"name": "At most 200 characters."}
+    recruiter = factory.user("recruiter")
+    with pytest.raises(InvalidInput) as info:
+        services.update_user(recruiter, name=long, now=now)
+    assert set(info.value.fields) == {"name"}
+    with pytest.raises(InvalidInput) as info:
+        services.create_position(long, department=long, actor=recruiter, now=now)
+    assert set(info.value.fields) == {"title", "department"}
+    position = factory.position(owner=recruiter)
+    with pytest.raises(InvalidInput) as info:
+        services.update_position(position, title=long, actor=recruiter, now=now)
+    assert set(info.value.fields) == {"title"}
+    with pytest.raises(InvalidInput) as info:
+        services.submit_application(position, name=long, email="anna@example.org", actor=recruiter, now=now)
+    assert set(info.value.fields) == {"name"}
+    application = factory.application(position=position)
+    with pytest.raises(InvalidInput) as info:
+        services.add_reference(application, name=long, contact="y" * 301, actor=recruiter, now=now)
+    assert set(info.value.fields) == {"name", "contact"}
+    assert db.session.scalar(select(func.count()).select_from(Candidate)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Reference)) == 0
+    assert all(len(user.name) <= 200 for user in User.query)
