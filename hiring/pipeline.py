@@ -546,6 +546,11 @@ def due_at_for(
     return due
 
 
+# A date further out than this is a typo (9999-12-31), not a plan: a candidate would be
+# promised it, and a competing offer a year away is no reason to hurry.
+HORIZON = timedelta(days=365)
+
+
 def competing_offer_due(deadline: date, entered_at: datetime, policy: Policy) -> datetime:
     """The latest answer date a competing offer with ``deadline`` allows: the day before."""
     latest = end_of_day(deadline - timedelta(days=1), policy)
@@ -567,7 +572,7 @@ def check_extension(
     An extension must name a reason, lie in the future and be later than the current
     date — it never shortens a promise silently — and cannot pass a competing offer.
     """
-    from .timefmt import short_date  # pure too; imported here because it imports this module
+    from .timefmt import long_date, short_date  # pure too; imported here because it imports this module
 
     _require_aware(now)
     stage = Stage(stage)
@@ -584,6 +589,11 @@ def check_extension(
             f"The new date must be later than the current one ({short_date(current_due, policy)}); "
             "an extension never shortens the promise."
         )
+    elif new_until > local_date(now, policy) + HORIZON:
+        errors["until"] = (
+            f"The new date must be within a year (by {long_date(local_date(now, policy) + HORIZON, policy)}); "
+            "the candidate is told this date."
+        )
     elif competing_offer_deadline is not None and new_until >= competing_offer_deadline:
         errors["until"] = (
             f"The candidate has a competing offer until {short_date(competing_offer_deadline, policy)}; "
@@ -599,6 +609,11 @@ def check_competing_offer(deadline: date, now: datetime, policy: Policy) -> None
         raise InvalidInput(
             "The competing-offer deadline could not be set.",
             {"deadline": "The competing offer's deadline must be after today."},
+        )
+    if deadline > local_date(now, policy) + HORIZON:
+        raise InvalidInput(
+            "The competing-offer deadline could not be set.",
+            {"deadline": "The competing offer's deadline must be within a year."},
         )
 
 

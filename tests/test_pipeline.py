@@ -467,6 +467,16 @@ def test_extension_sets_end_of_the_new_day():
     assert extend(date(2026, 12, 2)) == eod(date(2026, 12, 2))  # one day later is enough
 
 
+def test_extension_at_most_a_year_ahead():
+    assert extend(date(2027, 11, 26)) == eod(date(2027, 11, 26))  # today + 365 days
+    for until in (date(2027, 11, 27), date(9999, 12, 31)):
+        with pytest.raises(InvalidInput) as info:
+            extend(until)
+        assert info.value.fields == {
+            "until": "The new date must be within a year (by Friday, 26 November 2027); "
+                     "the candidate is told this date."}
+
+
 def test_extension_must_be_later_than_the_current_date():
     for until in (date(2026, 12, 1), date(2026, 11, 30)):
         with pytest.raises(InvalidInput) as info:
@@ -551,6 +561,14 @@ def test_competing_offer_deadline_must_be_after_today():
     # "Today" is the company's: 23:30 UTC on the 26th is already the 27th in Berlin.
     with pytest.raises(InvalidInput):
         pipeline.check_competing_offer(date(2026, 11, 27), utc(2026, 11, 26, 23, 30), POLICY)
+
+
+def test_competing_offer_deadline_within_a_year():
+    pipeline.check_competing_offer(date(2027, 11, 26), NOW, POLICY)  # today + 365 days
+    for deadline in (date(2027, 11, 27), date(9999, 12, 31)):
+        with pytest.raises(InvalidInput) as info:
+            pipeline.check_competing_offer(deadline, NOW, POLICY)
+        assert info.value.fields == {"deadline": "The competing offer's deadline must be within a year."}
 
 
 def test_competing_offer_flags_expedite():
