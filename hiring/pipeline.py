@@ -633,6 +633,15 @@ def panel_verdict(panel: Iterable[object], feedback: Mapping[object, Recommendat
     return Verdict.MIXED
 
 
+def check_rejection(outcome: str, rationale: str | None) -> None:
+    """A rejection is decided with its reason written down (it stays internal)."""
+    if outcome == "reject" and not (rationale or "").strip():
+        raise InvalidInput(
+            "A rejection needs its reason.",
+            {"rationale": "Write down why the application is rejected (the candidate does not see it)."},
+        )
+
+
 def check_offer_decision(verdict: Verdict | str | None, outcome: str, rationale: str | None) -> None:
     """An offer against anything but a clear hire needs the discussion written down."""
     if outcome == "advance" and verdict != Verdict.CLEAR_HIRE and not (rationale or "").strip():

@@ -809,6 +809,7 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
     if event_type == Event.MAKE_OFFER:
         pipeline.check_offer_decision(application.verdict, outcome, rationale)
     next_stage = _transition(application, event_type)
+    pipeline.check_rejection(outcome, rationale)
     if len(rationale or "") > 20000:
         raise InvalidInput("Rationale too long.", {"rationale": "At most 20,000 characters."})
     with _transaction():

@@ -275,6 +275,15 @@ def test_recruiters_decide_the_debrief(outcome):
             pipeline.require_decision(role, Stage.FIRST_DECISION, outcome)
 
 
+def test_check_rejection_needs_a_rationale():
+    pipeline.check_rejection("reject", "Not a fit.")
+    pipeline.check_rejection("advance", "")  # advancing needs none here (the offer has its own rule)
+    for blank in ("", "  \n\t", None):
+        with pytest.raises(InvalidInput) as info:
+            pipeline.check_rejection("reject", blank)
+        assert set(info.value.fields) == {"rationale"}
+
+
 def test_check_offer_decision_needs_rationale_without_clear_hire():
     pipeline.check_offer_decision(Verdict.CLEAR_HIRE, "advance", "")
     pipeline.check_offer_decision(Verdict.MIXED, "reject", "")

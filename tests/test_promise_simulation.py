@@ -105,10 +105,12 @@ def test_no_candidate_waits_past_the_promised_date_without_hearing_from_us(app, 
                                             panel_user_ids=[u.id for u in panel], location="Room 1",
                                             actor=recruiter, now=now)
             else:
-                services.decide(application, outcome="reject", actor=recruiter, now=now)
+                services.decide(application, outcome="reject", rationale="Another candidate fits better.",
+                                actor=recruiter, now=now)
         elif stage == "first_decision":
             outcome = "advance" if rng.random() < 0.5 else "reject"
-            services.decide(application, outcome=outcome, actor=recruiter, now=now)
+            services.decide(application, outcome=outcome, rationale="Debriefed with the panel.", actor=recruiter,
+                            now=now)
         elif stage == "second_interview":
             services.schedule_interview(application, round=2, scheduled_at=now + timedelta(hours=1),
                                         panel_user_ids=[u.id for u in panel], location="Room 2",

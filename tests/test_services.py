@@ -485,13 +485,30 @@ def test_rejecting_cancels_the_upcoming_interview(factory, now, stage):
                                     actor=application.position.owner, now=now)
     interview = application.current_interview()
     assert interview.held_at is None and interview.cancelled_at is None
-    services.decide(application, outcome="reject", actor=application.position.owner, now=now + timedelta(hours=1))
+    services.decide(application, outcome="reject", rationale="Not a fit.", actor=application.position.owner,
+                    now=now + timedelta(hours=1))
     assert interview.cancelled_at == now + timedelta(hours=1)
     email = OutboxEmail.query.filter_by(template="rejection").one()
     assert "METHOD:CANCEL" in email.attachments[0]["data"]
     panel_emails = OutboxEmail.query.filter_by(template="panel_cancelled").order_by(OutboxEmail.id).all()
     assert [e.recipient_user_id for e in panel_emails] == interview.panel_user_ids
     assert all("METHOD:CANCEL" in e.attachments[0]["data"] for e in panel_emails)
+
+
+@pytest.mark.parametrize("stage", ["applied", "first_decision", "final_decision"])
+@pytest.mark.parametrize("rationale", ["", "   \n "])
+def test_a_rejection_needs_its_rationale(factory, now, stage, rationale):
+    application = factory.application(stage, recommendations=["no", "no"])
+    before = _snapshot(application)
+    decide = services.decide_offer if stage == "final_decision" else services.decide
+    actor = application.position.hiring_manager if stage == "final_decision" else application.position.owner
+    with pytest.raises(InvalidInput) as info:
+        decide(application, outcome="reject", rationale=rationale, actor=actor, now=now + timedelta(hours=1))
+    assert set(info.value.fields) == {"rationale"}
+    assert _snapshot(application) == before  # nothing written, nobody told
+    with one_change(application, "decision", ("rejection",)):
+        decide(application, outcome="reject", rationale=" Not a fit. ", actor=actor, now=now + timedelta(hours=1))
+    assert Decision.query.filter_by(application_id=application.id, outcome="reject").one().rationale == "Not a fit."
 
 
 def test_decide_refusals(factory, now):
@@ -780,7 +797,8 @@ def _stale_calls(factory, now):
         "decide": ("first_decision", lambda a, v: services.decide(a, outcome="advance", actor=owner(a), now=later,
                                                                   expected_version=v)),
         "decide_offer": ("final_decision", lambda a, v: services.decide_offer(
-            a, outcome="reject", actor=a.position.hiring_manager, now=later, expected_version=v)),
+            a, outcome="reject", rationale="Budget frozen.", actor=a.position.hiring_manager, now=later,
+            expected_version=v)),
         "record_offer_response": ("offer", lambda a, v: services.record_offer_response(
             a, accepted=True, actor=owner(a), now=later, expected_version=v)),
         "extend_deadline": ("first_decision", lambda a, v: services.extend_deadline(
@@ -886,7 +904,8 @@ def test_no_change_is_left_half_done_when_an_email_fails(factory, now, monkeypat
 
     monkeypatch.setattr(services.notify, "to_candidate", broken)
     with pytest.raises(RuntimeError):
-        services.decide(application, outcome="reject", actor=application.position.owner, now=now)
+        services.decide(application, outcome="reject", rationale="Not a fit.", actor=application.position.owner,
+                        now=now)
     assert _snapshot(application) == before
     assert application.stage == Stage.FIRST_DECISION
 

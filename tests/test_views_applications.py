@@ -313,6 +313,32 @@ def test_validation_messages_sit_next_to_the_fields(client, factory, team):
     assert db.session.get(Application, application.id).stage == "applied"
 
 
+def test_a_rejection_without_a_rationale_is_a_field_error_with_the_input_kept(client, factory, team):
+    application = make(factory, team, "first_decision")
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/decision", data={
+        "decision-version": application.version, "decision-outcome": "reject", "decision-rationale": "  ",
+        "decision-candidate_feedback": "Kind words about the RTOS task"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="decision-rationale-error"[^>]*>Write down why the application is rejected', html)
+    assert "Kind words about the RTOS task" in html  # kept
+    assert re.search(r'value="reject"[^>]*checked|checked[^>]*value="reject"', html)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "first_decision"
+
+    final = make(factory, team, "final_decision", recommendations=["no", "no"])
+    client.post("/logout")
+    login(client, final.position.hiring_manager)
+    response = client.post(f"/applications/{final.id}/offer-decision", data={
+        "offer_decision-version": final.version, "offer_decision-outcome": "reject", "offer_decision-rationale": ""})
+    assert response.status_code == 422
+    assert re.search(r'id="offer_decision-rationale-error"[^>]*>Write down why the application is rejected',
+                     response.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(Application, final.id).stage == "final_decision"
+
+
 def test_service_field_errors_land_next_to_the_field(client, factory, team):
     application = make(factory, team, "first_decision")
     login(client, team["recruiter"])

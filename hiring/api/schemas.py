@@ -247,7 +247,8 @@ class FeedbackCreate(Request):
 
 class DecisionCreate(Request):
     outcome: Literal["advance", "reject"]
-    rationale: text(20000) = Field("", description="Internal; required for an offer without a clear recommendation.")
+    rationale: text(20000) = Field(
+        "", description="Internal; required to reject, and for an offer without a clear recommendation.")
     candidate_feedback: text(20000) = Field("", description="Passed on to a rejected candidate.")
     decided_at: Instant | None = Field(None, description="Default: now. Not in the future.")
     version: Version | None = None

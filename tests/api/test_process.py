@@ -249,15 +249,30 @@ def test_recruiter_rejects_from_any_open_stage(team, factory, stage):
     assert response.status_code == 200
     assert response.get_json()["stage"] == "rejected"
     assert response.get_json()["due_at"] is None
-    again = _decide(team.as_("recruiter"), application, outcome="reject")
+    again = _decide(team.as_("recruiter"), application, outcome="reject", rationale="Again.")
     assert again.status_code == 409
 
 
 def test_manager_rejects_at_the_offer_decision_but_not_earlier(team, factory):
     final = factory.application("final_decision", position=team.position, recommendations=["no", "no"])
-    assert _decide(team.as_("manager"), final, outcome="reject").status_code == 200
+    assert _decide(team.as_("manager"), final, outcome="reject", rationale="Clear no.").status_code == 200
     early = factory.application("first_decision", position=team.position)
-    assert _decide(team.as_("manager"), early, outcome="reject").status_code == 403
+    assert _decide(team.as_("manager"), early, outcome="reject", rationale="Not a fit.").status_code == 403
+
+
+@pytest.mark.parametrize("stage", ["first_decision", "final_decision"])
+def test_a_rejection_without_a_rationale_is_422_and_changes_nothing(team, factory, stage):
+    application = factory.application(stage, position=team.position, panel=team.panel, recommendations=["no", "no"])
+    api = team.as_("manager" if stage == "final_decision" else "recruiter")
+    decisions = Decision.query.filter_by(application_id=application.id).count()
+    for body in ({}, {"rationale": ""}, {"rationale": "   "}):
+        response = _decide(api, application, outcome="reject", **body)
+        assert response.status_code == 422, body
+        error = error_of(response)
+        assert error["code"] == "validation_error" and set(error["fields"]) == {"rationale"}
+    assert db_stage(application) == stage
+    assert Decision.query.filter_by(application_id=application.id).count() == decisions
+    assert OutboxEmail.query.filter_by(template="rejection").count() == 0
 
 
 def test_decision_validation(team, factory):
