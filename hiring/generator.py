@@ -843,8 +843,8 @@ class _History:
         due_soon_notified = overdue_notified = expedite_notified = discussion_notified = None
         if is_open and self.competing_offer is not None:
             expedite_notified = self.competing_offer
-        clear = self.verdict in ("clear_hire", "clear_no")
-        if is_open and self.stage == _S.FINAL_DECISION and not clear and self.entered + JOB_INTERVAL <= self.now:
+        if is_open and self.stage == _S.FINAL_DECISION and self.verdict == "mixed" \
+                and self.entered + JOB_INTERVAL <= self.now:
             discussion_notified = self.entered + JOB_INTERVAL
         if is_open and self.due is not None:
             # The deadline job has been running every quarter of an hour: its notices are out.

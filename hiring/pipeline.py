@@ -680,7 +680,9 @@ def flags(state: ApplicationState, now: datetime, policy: Policy) -> list[Flag]:
             result.append(Flag.DUE_SOON)
     if state.competing_offer_deadline is not None:
         result.append(Flag.EXPEDITE)
-    if stage == Stage.FINAL_DECISION and state.verdict not in (Verdict.CLEAR_HIRE, Verdict.CLEAR_NO):
+    # Discussion is needed once the whole panel has spoken and disagrees; while feedback
+    # is missing the application is awaiting feedback, not yet in need of a discussion.
+    if stage == Stage.FINAL_DECISION and state.verdict == Verdict.MIXED:
         result.append(Flag.NEEDS_DISCUSSION)
     if state.awaiting_feedback:
         result.append(Flag.AWAITING_FEEDBACK)

@@ -14,8 +14,6 @@ from .extensions import db
 from .models import OPEN_STAGE_VALUES, Application, Candidate
 from .pipeline import Flag, Policy, Stage, Verdict, due_soon_threshold
 
-CLEAR_VERDICTS = (Verdict.CLEAR_HIRE.value, Verdict.CLEAR_NO.value)
-
 
 def is_open() -> ColumnElement[bool]:
     return Application.stage.in_(OPEN_STAGE_VALUES)
@@ -31,10 +29,7 @@ def flag_condition(flag: Flag | str, now: datetime, policy: Policy) -> ColumnEle
     if flag == Flag.EXPEDITE:
         return and_(is_open(), Application.competing_offer_deadline.is_not(None))
     if flag == Flag.NEEDS_DISCUSSION:
-        return and_(
-            Application.stage == Stage.FINAL_DECISION.value,
-            or_(Application.verdict.is_(None), Application.verdict.not_in(CLEAR_VERDICTS)),
-        )
+        return and_(Application.stage == Stage.FINAL_DECISION.value, Application.verdict == Verdict.MIXED.value)
     if flag == Flag.AWAITING_FEEDBACK:
         return and_(is_open(), Application.awaiting_feedback.is_(true()))
     return false()

@@ -647,10 +647,35 @@ def test_no_due_date_no_deadline_flags():
     assert pipeline.flags(state, NOW, POLICY) == [Flag.AWAITING_FEEDBACK]
 
 
-@pytest.mark.parametrize("verdict", [None, Verdict.INCOMPLETE, Verdict.MIXED])
-def test_offer_decision_without_clear_recommendation_needs_discussion(verdict):
-    state = ApplicationState(stage=Stage.FINAL_DECISION, due_at=eod(date(2026, 12, 20)), verdict=verdict)
+def test_offer_decision_with_a_split_panel_needs_discussion():
+    state = ApplicationState(stage=Stage.FINAL_DECISION, due_at=eod(date(2026, 12, 20)), verdict=Verdict.MIXED)
     assert pipeline.flags(state, NOW, POLICY) == [Flag.NEEDS_DISCUSSION]
+
+
+def test_offer_decision_with_feedback_missing_awaits_feedback_not_discussion():
+    state = ApplicationState(stage=Stage.FINAL_DECISION, due_at=eod(date(2026, 12, 20)), verdict=Verdict.INCOMPLETE,
+                             awaiting_feedback=True)
+    assert pipeline.flags(state, NOW, POLICY) == [Flag.AWAITING_FEEDBACK]
+    no_verdict = ApplicationState(stage=Stage.FINAL_DECISION, due_at=eod(date(2026, 12, 20)), verdict=None)
+    assert pipeline.flags(no_verdict, NOW, POLICY) == []
+
+
+def test_needs_discussion_begins_with_the_last_panel_members_feedback():
+    """The boundary: a three-person panel split two ways is not yet a discussion while the
+    third is missing; the third's feedback (either way, short of agreement) makes it one."""
+    panel = ["ivan", "ines", "igor"]
+
+    def flags_with(feedback):
+        verdict = pipeline.panel_verdict(panel, feedback)
+        state = ApplicationState(stage=Stage.FINAL_DECISION, due_at=eod(date(2026, 12, 20)), verdict=verdict,
+                                 awaiting_feedback=verdict == Verdict.INCOMPLETE)
+        return pipeline.flags(state, NOW, POLICY)
+
+    assert flags_with({}) == [Flag.AWAITING_FEEDBACK]
+    assert flags_with({"ivan": "yes", "ines": "no"}) == [Flag.AWAITING_FEEDBACK]
+    assert flags_with({"ivan": "yes", "ines": "no", "igor": "strong_yes"}) == [Flag.NEEDS_DISCUSSION]
+    assert flags_with({"ivan": "yes", "ines": "yes", "igor": "strong_yes"}) == []  # clear: approval, no discussion
+    assert flags_with({"ivan": "no", "ines": "strong_no", "igor": "no"}) == []
 
 
 @pytest.mark.parametrize("verdict", [Verdict.CLEAR_HIRE, Verdict.CLEAR_NO])
@@ -666,10 +691,13 @@ def test_needs_discussion_only_at_the_offer_decision():
 
 def test_every_flag_at_once_most_urgent_first():
     state = ApplicationState(stage=Stage.FINAL_DECISION, due_at=NOW - timedelta(days=1),
+                             competing_offer_deadline=date(2026, 11, 28), verdict=Verdict.MIXED)
+    assert pipeline.flags(state, NOW, POLICY) == [Flag.OVERDUE, Flag.EXPEDITE, Flag.NEEDS_DISCUSSION]
+    # Awaiting feedback and needing discussion exclude each other: one is before the other.
+    state = ApplicationState(stage=Stage.FINAL_DECISION, due_at=NOW - timedelta(days=1),
                              competing_offer_deadline=date(2026, 11, 28), verdict=Verdict.INCOMPLETE,
                              awaiting_feedback=True)
-    assert pipeline.flags(state, NOW, POLICY) == [Flag.OVERDUE, Flag.EXPEDITE, Flag.NEEDS_DISCUSSION,
-                                                   Flag.AWAITING_FEEDBACK]
+    assert pipeline.flags(state, NOW, POLICY) == [Flag.OVERDUE, Flag.EXPEDITE, Flag.AWAITING_FEEDBACK]
 
 
 @pytest.mark.parametrize("stage", CLOSED_STAGES)

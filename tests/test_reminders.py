@@ -93,9 +93,23 @@ def test_offer_decision_goes_to_the_hiring_manager_with_needs_discussion_once(fa
     reminders.check_deadlines(now + timedelta(hours=1))
     [notice] = outbox("needs_discussion_notice")
     assert notice.recipient == team["manager"].email
-    assert "not a clear recommendation" in notice.body_text
+    assert "the whole panel has given its feedback, but it is not a clear recommendation" in notice.body_text
     reminders.check_deadlines(application.due_at - timedelta(days=1))
     assert [e.recipient for e in outbox("due_soon_notice")] == [team["manager"].email]
+
+
+def test_no_needs_discussion_notice_before_the_whole_panel_has_given_feedback(factory, team, now):
+    application = factory.application("final_decision", position=team["position"], panel=team["panel"],
+                                      recommendations=["yes"], at=now - timedelta(hours=1))
+    assert reminders.check_deadlines(now) == {"applications": 0}
+    assert outbox("needs_discussion_notice") == []
+    services.submit_feedback(application.current_interview(), interviewer=team["panel"][1], recommendation="no",
+                             now=now + timedelta(minutes=10))
+    assert reminders.check_deadlines(now + timedelta(minutes=15)) == {"applications": 1, "needs_discussion": 1}
+    assert reminders.check_deadlines(now + timedelta(minutes=30)) == {"applications": 0}
+    [notice] = outbox("needs_discussion_notice")
+    assert notice.recipient == team["manager"].email
+    assert "the whole panel has given its feedback, but it is not a clear recommendation" in notice.body_text
 
 
 def test_expedite_is_announced_once_per_competing_offer(factory, team, now):

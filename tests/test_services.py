@@ -65,6 +65,7 @@ def test_flag_sql_matches_pipeline_flags(factory, now, app):
     for stage, days_ago in [("applied", 20), ("applied", 13), ("first_decision", 1), ("final_decision", 2),
                             ("offer", 8), ("hired", 3)]:
         factory.application(stage, at=now - timedelta(days=days_ago), recommendations=["yes", "no"])
+    factory.application("final_decision", at=now - timedelta(days=1), recommendations=["yes"])  # feedback missing
     policy = get_policy()
     apps = Application.query.all()
     for flag in Flag:
@@ -421,7 +422,7 @@ def test_submit_feedback_completes_the_verdict(factory, now):
 def test_feedback_completing_a_clear_recommendation_asks_management(factory, now):
     panel = [factory.user("interviewer"), factory.user("interviewer")]
     application = factory.application("final_decision", panel=panel, recommendations=["no"])
-    assert Flag.NEEDS_DISCUSSION in application.flags(now, get_policy())
+    assert application.flags(now, get_policy()) == [Flag.AWAITING_FEEDBACK]  # not yet a discussion
     with one_change(application, "feedback_submitted", ("approval_request",)):
         services.submit_feedback(application.current_interview(), interviewer=panel[1], recommendation="strong_no",
                                  now=now + timedelta(hours=1))
