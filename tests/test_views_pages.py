@@ -370,6 +370,37 @@ class TestPositions:
         assert position.status == "open"
 
 
+    def test_search_and_pages(self, client, login, factory, team, monkeypatch):
+        from hiring.views import positions as positions_view
+
+        monkeypatch.setattr(positions_view, "PER_PAGE", 2)
+        factory.application("applied", position=team["position"], at=_ago(1))
+        factory.application("first_decision", position=team["position"], at=_ago(1))
+        for title in ("Test Lead", "Zynq Developer"):
+            factory.position(title=title, owner=team["recruiter"])
+        closed = factory.position(title="Firmware Architect", owner=team["recruiter"])
+        services.close_position(closed, actor=team["recruiter"], now=utcnow())
+        login(team["recruiter"])
+
+        first = _text(client.get("/positions/"))
+        assert "4 positions." in first and "Page 1 of 2" in first
+        assert first.index("Firmware Engineer") < first.index("FPGA Developer")  # by title, whatever the case
+        assert "Test Lead" not in first and "Firmware Architect" not in first
+        second = client.get("/positions/?page=2").get_data(as_text=True)
+        assert "Test Lead" in second and "Zynq Developer" in second and "Firmware Engineer" not in second
+        assert 'href="/positions/?page=1" rel="prev"' in second
+
+        found = _text(client.get("/positions/?q=FIRM"))  # title or department, any case
+        assert "1 position matching “FIRM”." in found and "Firmware Engineer" in found
+        assert re.search(r"Firmware Engineer .*? 2 Open", found)  # its open applications, counted
+        assert "Firmware Architect" not in found
+        assert "2 positions matching “FIRM”." in _text(client.get("/positions/?q=FIRM&show=all"))
+        assert "Engineering" in _text(client.get("/positions/?q=engineering"))  # the department
+        nothing = _text(client.get("/positions/?q=100%25"))
+        assert "No open position matches “100%”." in nothing  # a LIKE wildcard is a literal
+        assert client.get("/positions/?page=99").status_code == 200  # past the end: empty, not an error
+
+
 class TestMyInterviews:
     def test_upcoming_and_awaiting(self, client, login, factory, team):
         application = _named(factory.application("applied", position=team["position"], at=_ago(1)), "Ulla Upcoming")

@@ -21,11 +21,6 @@ bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 PER_PAGE = 25
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 @bp.get("/")
 @require_action(Action.VIEW_ALL)
 def index():

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from .. import services
+from .. import queries, services
 from ..extensions import db
 from ..forms import ConfirmForm, PositionForm, apply_field_errors, choices
 from ..models import OPEN_STAGE_VALUES, Application, Position, User
 from ..pipeline import Action, InvalidInput, Role
+from ..web import db_int
 from . import require_action
 
 bp = Blueprint("positions", __name__, url_prefix="/positions")
+
+PER_PAGE = 50  # a large employer has hundreds of open positions; the page stays light
 
 
 def _people(roles: list[str]) -> list[User]:
@@ -33,19 +36,29 @@ def _with_choices(form: PositionForm) -> PositionForm:
 @bp.get("/")
 @require_action(Action.VIEW_ALL)
 def index():
-    show = request.args.get("show", "open")
+    show = "all" if request.args.get("show") == "all" else "open"
+    q = (request.args.get("q") or "").strip()[:200]
     stmt = (select(Position).options(joinedload(Position.owner), joinedload(Position.hiring_manager))
-            .order_by(Position.status.desc(), Position.title))
+            .order_by(Position.status.desc(), func.lower(Position.title), Position.id))
     if show != "all":
         stmt = stmt.where(Position.status == "open")
-    positions = db.session.scalars(stmt).all()
+    if q:
+        pattern = queries.like_pattern(q.casefold())
+        stmt = stmt.where(or_(func.lower(Position.title).like(pattern, escape="\\"),
+                              func.lower(Position.department).like(pattern, escape="\\")))
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=db_int), per_page=PER_PAGE, error_out=False)
+    ids = [p.id for p in page.items]
+    # Open applications of the listed positions only, not of every position there is.
     counts = dict(db.session.execute(
         select(Application.position_id, func.count())
-        .where(Application.stage.in_(OPEN_STAGE_VALUES))
+        .where(Application.position_id.in_(ids), Application.stage.in_(OPEN_STAGE_VALUES))
         .group_by(Application.position_id)
-    ).all())
-    return render_template("positions/index.html", positions=positions, counts=counts, show=show,
-                           confirm=ConfirmForm())
+    ).all()) if ids else {}
+    args = {"show": "all"} if show == "all" else {}  # what the page links keep
+    if q:
+        args["q"] = q
+    return render_template("positions/index.html", page=page, positions=page.items, counts=counts, show=show,
+                           q=q, args=args, confirm=ConfirmForm())
 
 
 @bp.route("/new", methods=["GET", "POST"])
