@@ -452,6 +452,9 @@ class OutboxEmail(db.Model):
         ),
         Index("ix_outbox_email_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_outbox_email_application", "application_id", "created_at"),
+        # The Emails page, newest first: all, and by status.
+        Index("ix_outbox_email_created_at", "created_at", "id"),
+        Index("ix_outbox_email_status_created_at", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

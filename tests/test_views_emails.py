@@ -32,6 +32,27 @@ def test_admin_and_recruiters_see_every_email_with_status_and_error(factory, log
     assert login(admin).get("/emails/").status_code == 200
 
 
+def test_pages_newest_first_with_totals_per_status(factory, login, now, monkeypatch):
+    from hiring.views import emails as emails_view
+
+    monkeypatch.setattr(emails_view, "PER_PAGE", 3)
+    application = factory.application("first_interview")  # 4 emails, all queued
+    mailer.relay_outbox(now)
+    factory.application("applied")  # 1 more, queued and newest
+    client = login(application.position.owner)
+
+    first = client.get("/emails/").get_data(as_text=True)
+    assert "All (5)" in first and "Page 1 of 2" in first
+    links = [f'href="/emails/{e.id}"' for e in db.session.scalars(
+        select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc()))]
+    assert first.index(links[0]) < first.index(links[1]) < first.index(links[2])
+    assert links[3] not in first
+    assert links[3] in client.get("/emails/?page=2").get_data(as_text=True)
+    one_page = client.get("/emails/?status=queued").get_data(as_text=True)
+    assert "Queued (1)" in one_page and "Page 1 of" not in one_page  # the total of the status shown
+    assert "Page 1 of 2" in client.get("/emails/?status=not_delivered").get_data(as_text=True)
+
+
 def test_interviewers_and_managers_may_not_see_emails(factory, login):
     factory.application("applied")
     email = db.session.scalar(select(OutboxEmail))
