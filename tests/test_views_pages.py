@@ -505,6 +505,30 @@ class TestUsers:
                                    .order_by(AuditEvent.id.desc())).first()
         assert event.data["password"] == "changed" and "brand new secret" not in str(event.data)
 
+    def test_search_and_pages(self, client, login, factory, monkeypatch):
+        from hiring.views import admin as admin_view
+
+        monkeypatch.setattr(admin_view, "USERS_PER_PAGE", 2)
+        admin = factory.user("admin", name="Ada Admin")
+        factory.user("interviewer", name="bea Builder")
+        factory.user("interviewer", name="Carl Coder")
+        gone = factory.user("recruiter", name="Al Gone")
+        services.update_user(gone, active=False, actor=admin)
+        login(admin)
+
+        first = _text(client.get("/admin/users"))
+        assert "4 people." in first and "Page 1 of 2" in first
+        assert first.index("Ada Admin") < first.index("bea Builder")  # active first, by name in any case
+        assert "Carl Coder" not in first and "Al Gone" not in first
+        second = _text(client.get("/admin/users?page=2"))
+        assert second.index("Carl Coder") < second.index("Al Gone")  # the deactivated last
+        found = client.get("/admin/users?q=CODER").get_data(as_text=True)
+        assert "1 person matching “CODER”" in found and "Carl Coder" in found
+        assert 'data-label="Name">Ada Admin' not in found and 'data-label="Name">bea Builder' not in found
+        assert "Al Gone" in _text(client.get(f"/admin/users?q={gone.email}"))  # by email too
+        assert "0 people matching “_”" in _text(client.get("/admin/users?q=_"))  # a literal, not a wildcard
+        assert "Add a team member" in _text(client.get("/admin/users?q=nobody"))  # the form stays
+
     def test_last_admin_is_protected_with_a_message_not_an_error(self, client, login, factory):
         admin = factory.user("admin")
         login(admin)

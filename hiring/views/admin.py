@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
-from .. import services
+from .. import queries, services
 from ..extensions import db
 from ..forms import ConfirmForm, PolicyForm, UserForm, UserPasswordForm, UserRoleForm, apply_field_errors
 from ..models import User
 from ..pipeline import Action, InvalidInput
 from ..settings import get_policy
+from ..web import db_int
 from . import require_action
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+USERS_PER_PAGE = 50  # a large employer's hiring team runs into the thousands
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -51,10 +54,18 @@ def users():
         else:
             flash(f"{user.name} can now log in as {user.role} with {user.email}.", "success")
             return redirect(url_for("admin.users"))
-    people = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    q = (request.args.get("q") or "").strip()[:200]
+    stmt = select(User).order_by(User.active.desc(), func.lower(User.name), User.id)
+    if q:
+        pattern = queries.like_pattern(q.casefold())
+        stmt = stmt.where(or_(func.lower(User.name).like(pattern, escape="\\"),
+                              func.lower(User.email).like(pattern, escape="\\")))
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=db_int), per_page=USERS_PER_PAGE,
+                       error_out=False)
+    people = page.items
     role_forms = {u.id: UserRoleForm(prefix=f"u{u.id}", data={"role": u.role}) for u in people}
     password_forms = {u.id: UserPasswordForm(prefix=f"p{u.id}") for u in people}
-    return render_template("admin/users.html", form=form, people=people, role_forms=role_forms,
+    return render_template("admin/users.html", form=form, people=people, page=page, q=q, role_forms=role_forms,
                            password_forms=password_forms, confirm=ConfirmForm())
 
 
