@@ -81,17 +81,23 @@ def relative_days(value: datetime | date | None, now: datetime, policy: Policy, 
     return f"{-days} days overdue" if isinstance(value, datetime) else f"{-days} days ago"
 
 
-def interview_relative(value: datetime | None, now: datetime, policy: Policy) -> str:
+def days_ago(value: datetime | date, now: datetime, policy: Policy, *, today: date | None = None,
+             same_day: str = "today") -> str:
+    """A past moment in calendar days, company zone: ``same_day``, 'yesterday', '3 days ago'."""
+    days = ((today or local_date(now, policy)) - _as_date(value, policy)).days
+    if days <= 0:
+        return same_day
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
+def interview_relative(value: datetime | None, now: datetime, policy: Policy, *, today: date | None = None) -> str:
     """An interview's time relative to now: 'in 2 days', 'today', or — once it is past and nobody
     marked it held — 'yesterday' / '3 days ago' (an interview is never "overdue")."""
     if value is None:
         return ""
     if value >= now:
-        return relative_days(value, now, policy)
-    days = (local_date(now, policy) - _as_date(value, policy)).days
-    if days <= 0:
-        return "earlier today"
-    return "yesterday" if days == 1 else f"{days} days ago"
+        return relative_days(value, now, policy, today=today)
+    return days_ago(value, now, policy, today=today, same_day="earlier today")
 
 
 def due_label(value: datetime | None, now: datetime, policy: Policy, *, today: date | None = None) -> str:

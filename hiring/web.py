@@ -168,11 +168,12 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("interview_relative")
     def interview_relative(value):
-        return timefmt.interview_relative(value, utcnow(), get_policy())
+        m = moment()
+        return timefmt.interview_relative(value, m.now, m.policy, today=m.today)
 
     @app.template_filter("is_past")
     def is_past(value):
-        return value is not None and value < utcnow()
+        return value is not None and value < moment().now
 
     @app.template_filter("relative_days")
     def relative_days(value):

@@ -33,7 +33,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from .. import pipeline
+from .. import pipeline, timefmt
 from ..extensions import db, login_manager
 from ..models import User
 from ..pipeline import Action, DomainError, NotAllowed, Role
@@ -222,10 +222,7 @@ def init_app(app: Flask) -> None:
         if value is None:
             return ""
         m = moment()
-        days = (m.today - pipeline.local_date(value, m.policy)).days
-        if days <= 0:
-            return "today"
-        return "yesterday" if days == 1 else f"{days} days ago"
+        return timefmt.days_ago(value, m.now, m.policy, today=m.today)
 
     app.add_template_filter(days_since, "days_since")
 
