@@ -10,6 +10,7 @@ time, and ``expected_version`` where two people may edit the same application.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -507,19 +508,18 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
     candidate, conflict = existing()
     if conflict is not None:
         raise conflict
+    insert = functools.partial(_insert_application, position, name=name, email=email, phone=phone,
+                               language=language, talent_pool_consent=talent_pool_consent, applied_at=applied_at,
+                               actor=actor, now=now, duplicate=lambda: existing()[1])
     try:
-        return _insert_application(position, candidate, name=name, email=email, phone=phone, language=language,
-                                   talent_pool_consent=talent_pool_consent, applied_at=applied_at, actor=actor,
-                                   now=now, duplicate=lambda: existing()[1])
+        return insert(candidate)
     except IntegrityError:
         # Not the same application, but the candidate's email: another request created this
         # candidate meanwhile (both saw none). Reuse it, as if it had been there all along.
         candidate, conflict = existing()
         if candidate is None or conflict is not None:
             raise
-        return _insert_application(position, candidate, name=name, email=email, phone=phone, language=language,
-                                   talent_pool_consent=talent_pool_consent, applied_at=applied_at, actor=actor,
-                                   now=now, duplicate=lambda: existing()[1])
+        return insert(candidate)
 
 
 def _insert_application(position: Position, candidate: Candidate | None, *, name: str, email: str, phone: str,
