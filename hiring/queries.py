@@ -41,6 +41,13 @@ def like_pattern(text_: str) -> str:
     return f"%{escaped}%"
 
 
+def contains(text_: str, *columns: ColumnElement[str]) -> ColumnElement[bool]:
+    """Any of ``columns`` contains ``text_``, ignoring case, wildcards taken literally: the
+    searches of the positions and users pages and the suggestions as one types."""
+    pattern = like_pattern(text_.casefold())
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
+
+
 def candidate_matches(q: str) -> ColumnElement[bool]:
     """Candidates whose name or email contains ``q``, case-insensitively.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from .. import queries, services
 from ..extensions import db
@@ -57,9 +57,7 @@ def users():
     q = (request.args.get("q") or "").strip()[:200]
     stmt = select(User).order_by(User.active.desc(), func.lower(User.name), User.id)
     if q:
-        pattern = queries.like_pattern(q.casefold())
-        stmt = stmt.where(or_(func.lower(User.name).like(pattern, escape="\\"),
-                              func.lower(User.email).like(pattern, escape="\\")))
+        stmt = stmt.where(queries.contains(q, User.name, User.email))
     page = db.paginate(stmt, page=request.args.get("page", 1, type=db_int), per_page=USERS_PER_PAGE,
                        error_out=False)
     people = page.items

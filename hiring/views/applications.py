@@ -261,11 +261,9 @@ def people():
     q = request.args.get("q", "").strip()
     if len(q) < 2:
         return jsonify(people=[])
-    pattern = queries.like_pattern(q.casefold())
     rows = db.session.execute(
         select(User.id, User.name, User.email, User.role)
-        .where(_team_member(), or_(func.lower(User.name).like(pattern, escape="\\"),
-                                   func.lower(User.email).like(pattern, escape="\\")))
+        .where(_team_member(), queries.contains(q, User.name, User.email))
         .order_by(User.name, User.id).limit(PEOPLE_SEARCH_LIMIT)
     ).all()
     return jsonify(people=[{"id": r.id, "name": r.name, "email": r.email, "role": r.role,

@@ -274,20 +274,16 @@ class FilterProblem:
 
 
 def _matching_positions(text: str):
-    pattern = queries.like_pattern(text.casefold())
     return db.session.execute(
         select(Position.id, Position.title, Position.department)
-        .where(Position.status == "open", func.lower(Position.title).like(pattern, escape="\\"))
+        .where(Position.status == "open", queries.contains(text, Position.title))
         .order_by(Position.title, Position.id).limit(FILTER_SUGGESTIONS + 1)).all()
 
 
 def _matching_owners(text: str):
-    pattern = queries.like_pattern(text.casefold())
     return db.session.execute(
         select(User.id, User.name, User.email)
-        .where(User.role.in_([Role.RECRUITER.value, Role.ADMIN.value]),
-               or_(func.lower(User.name).like(pattern, escape="\\"),
-                   func.lower(User.email).like(pattern, escape="\\")))
+        .where(User.role.in_([Role.RECRUITER.value, Role.ADMIN.value]), queries.contains(text, User.name, User.email))
         .order_by(User.name, User.id).limit(FILTER_SUGGESTIONS + 1)).all()
 
 

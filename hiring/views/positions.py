@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from .. import queries, services
@@ -43,9 +43,7 @@ def index():
     if show != "all":
         stmt = stmt.where(Position.status == "open")
     if q:
-        pattern = queries.like_pattern(q.casefold())
-        stmt = stmt.where(or_(func.lower(Position.title).like(pattern, escape="\\"),
-                              func.lower(Position.department).like(pattern, escape="\\")))
+        stmt = stmt.where(queries.contains(q, Position.title, Position.department))
     page = db.paginate(stmt, page=request.args.get("page", 1, type=db_int), per_page=PER_PAGE, error_out=False)
     ids = [p.id for p in page.items]
     # Open applications of the listed positions only, not of every position there is.
