@@ -160,6 +160,8 @@ class Candidate(db.Model):
 # partial index serves only a query whose WHERE implies the index's.
 UNANNOUNCED = "{}_notified_at IS NULL AND due_at IS NOT NULL"
 HAS_COMPETING_OFFER = "competing_offer_deadline IS NOT NULL"
+HAS_PROMISE = "promised_at IS NOT NULL"
+UNRECORDED_UNANNOUNCED = "interview_ends_at IS NOT NULL AND unrecorded_notified_at IS NULL"
 
 
 class Application(db.Model):
@@ -182,6 +184,11 @@ class Application(db.Model):
               sqlite_where=text(UNANNOUNCED.format("due_soon")), postgresql_where=text(UNANNOUNCED.format("due_soon"))),
         Index("ix_application_overdue_unannounced", "stage", "due_at",
               sqlite_where=text(UNANNOUNCED.format("overdue")), postgresql_where=text(UNANNOUNCED.format("overdue"))),
+        # The delay-notice job: open promises by date. The unrecorded interviews not yet announced.
+        Index("ix_application_promised_at", "promised_at", sqlite_where=text(HAS_PROMISE),
+              postgresql_where=text(HAS_PROMISE)),
+        Index("ix_application_unrecorded_unannounced", "interview_ends_at",
+              sqlite_where=text(UNRECORDED_UNANNOUNCED), postgresql_where=text(UNRECORDED_UNANNOUNCED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -211,6 +218,16 @@ class Application(db.Model):
     expedite_notified_for: Mapped[date | None] = mapped_column(Date)
     needs_discussion_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The current promise's history: how often it was moved (by a delay notice or an
+    # extension), how many of those moves were automatic, and the team deadline missed
+    # before the first automatic one (the team stays late after the candidate is told).
+    promise_moves: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    automatic_delays: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overdue_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The end of the current interview while nobody has marked it held (or cancelled it),
+    # and the deadline job's memory of having told the owner it is unrecorded.
+    interview_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unrecorded_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -245,6 +262,10 @@ class Application(db.Model):
             competing_offer_deadline=self.competing_offer_deadline,
             verdict=Verdict(self.verdict) if self.verdict else None,
             awaiting_feedback=self.awaiting_feedback,
+            promised_at=self.promised_at,
+            overdue_since=self.overdue_since,
+            automatic_delays=self.automatic_delays or 0,
+            interview_ends_at=self.interview_ends_at,
         )
 
     def flags(self, now: datetime, policy: pipeline.Policy) -> list[pipeline.Flag]:
@@ -339,6 +360,30 @@ class Decision(db.Model):
     rationale: Mapped[str] = mapped_column(Text, default="")
 
     decided_by: Mapped[User | None] = relationship()
+
+
+class Promise(db.Model):
+    """Every date told to a candidate: when, in which stage, and how it ended (kept, moved,
+    broken or withdrawn). The current one is open (no outcome yet). Reports read this."""
+
+    __tablename__ = "promise"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('kept', 'moved', 'broken', 'withdrawn')", name="outcome"),
+        Index("ix_promise_application_told", "application_id", "told_at"),
+        Index("ix_promise_told_at", "told_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))
+    stage: Mapped[str] = mapped_column(String(20))
+    promised_for: Mapped[date] = mapped_column(Date)  # the day told, in the company's zone
+    lapses_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the end of that day
+    told_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    told_in: Mapped[str] = mapped_column(String(50))  # the email that told it
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)  # told by a delay notice
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    resolved_by: Mapped[str | None] = mapped_column(String(50))  # what ended it (an audit kind)
 
 
 class CandidateContact(db.Model):

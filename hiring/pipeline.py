@@ -131,6 +131,8 @@ class Flag(enum.StrEnum):
     EXPEDITE = "expedite"
     NEEDS_DISCUSSION = "needs_discussion"
     AWAITING_FEEDBACK = "awaiting_feedback"
+    UNRECORDED = "unrecorded"  # an interview ended a while ago and nobody marked it held or cancelled
+    STALLED = "stalled"  # the candidate's date was moved automatically more often than the policy allows
 
 
 class Event(enum.StrEnum):
@@ -324,8 +326,16 @@ class Policy:
     holiday_subdivision: str = ""
     timezone: str = "Europe/Berlin"
     due_soon_days: int = 2
-    delay_notice_days: int = 2  # overdue by more than this → automatic delay notice; 0 disables
+    # The team's deadline comes this many working days before the date told to the candidate.
+    team_lead_days: int = 1
+    # Nothing decided or said by this hour (company time) on the promised day: the candidate
+    # gets the delay notice that morning, with a new date.
+    delay_notice_hour: int = 9
     delay_notice_extension_days: int = 5
+    # Automatic delay notices per promise before each further one also escalates.
+    max_automatic_delays: int = 2
+    # An interview not marked held or cancelled this many hours after its end is flagged.
+    record_interview_hours: int = 24
     digest_weekday: int = 0  # Monday
     digest_hour: int = 8
     feedback_reminder_max: int = 5
@@ -406,8 +416,11 @@ def _coerce(type_name: object, raw: object) -> object:
 # (field, lowest, highest, message) for every whole-number setting but the stage days.
 _INT_RANGES = (
     ("due_soon_days", 0, 30, "Enter a number of days between 0 and 30."),
-    ("delay_notice_days", 0, 60, "Enter a number of days between 0 (off) and 60."),
+    ("team_lead_days", 0, 10, "Enter a number of working days between 0 and 10."),
+    ("delay_notice_hour", 0, 23, "Enter an hour between 0 and 23."),
     ("delay_notice_extension_days", 1, 60, "Enter a number of days between 1 and 60."),
+    ("max_automatic_delays", 0, 20, "Enter a number between 0 and 20."),
+    ("record_interview_hours", 1, 168, "Enter a number of hours between 1 and 168."),
     ("digest_weekday", 0, 6, "Choose a weekday (0 = Monday … 6 = Sunday)."),
     ("digest_hour", 0, 23, "Enter an hour between 0 and 23."),
     ("feedback_reminder_max", 0, 20, "Enter a number between 0 and 20."),
@@ -558,7 +571,7 @@ def competing_offer_due(deadline: date, entered_at: datetime, policy: Policy) ->
 
 
 def check_extension(
-    current_due: datetime | None,
+    current: datetime | None,
     new_until: date,
     now: datetime,
     policy: Policy,
@@ -566,36 +579,39 @@ def check_extension(
     stage: Stage | str,
     reason: str,
     competing_offer_deadline: date | None = None,
+    field: str = "until",
 ) -> datetime:
-    """Validate an extension and return the new due_at (end of ``new_until``).
+    """Validate an extension and return the new date's end (end of ``new_until``).
 
-    An extension must name a reason, lie in the future and be later than the current
-    date — it never shortens a promise silently — and cannot pass a competing offer.
+    ``current`` is the date the candidate holds (at the offer: the candidate's own answer
+    date). An extension must name a reason, lie in the future and be later than the
+    current date — it never shortens a promise — and cannot pass a live competing offer.
     """
     from .timefmt import long_date, short_date  # pure too; imported here because it imports this module
 
     _require_aware(now)
     stage = Stage(stage)
-    if not stage.is_open or policy.days_for(stage) is None:
+    if not stage.is_open:
         raise IllegalTransition(f"There is no answer date to extend at “{stage.label}”.")
     errors: dict[str, str] = {}
     if not reason or not reason.strip():
         errors["reason"] = "Give a reason; the candidate is told why they wait longer."
     new_due = end_of_day(new_until, policy)
     if new_due <= now:
-        errors["until"] = "The new date must be in the future."
-    elif current_due is not None and new_due <= current_due:
-        errors["until"] = (
-            f"The new date must be later than the current one ({short_date(current_due, policy)}); "
+        errors[field] = "The new date must be in the future."
+    elif current is not None and new_due <= current:
+        errors[field] = (
+            f"The new date must be later than the current one ({short_date(current, policy)}); "
             "an extension never shortens the promise."
         )
     elif new_until > local_date(now, policy) + HORIZON:
-        errors["until"] = (
+        errors[field] = (
             f"The new date must be within a year (by {long_date(local_date(now, policy) + HORIZON, policy)}); "
             "the candidate is told this date."
         )
-    elif competing_offer_deadline is not None and new_until >= competing_offer_deadline:
-        errors["until"] = (
+    elif (competing_offer_active(competing_offer_deadline, now, policy)
+          and new_until >= competing_offer_deadline):
+        errors[field] = (
             f"The candidate has a competing offer until {short_date(competing_offer_deadline, policy)}; "
             "the answer must come before then."
         )
@@ -615,6 +631,159 @@ def check_competing_offer(deadline: date, now: datetime, policy: Policy) -> None
             "The competing-offer deadline could not be set.",
             {"deadline": "The competing offer's deadline must be within a year."},
         )
+
+
+# --- the promise ---------------------------------------------------------------------------
+# Every open application carries the date told to the candidate: when they will hear from us
+# (at the offer it is the candidate who answers, by the offer's date, so there is none). The
+# team's deadline comes ``team_lead_days`` working days before it. If the date still stands
+# on its morning, the candidate gets a delay notice naming a later one. A date told only
+# moves later — never silently, never earlier, except when the candidate asks for an
+# earlier answer because of a competing offer, and is told.
+
+
+class PromiseOutcome(enum.StrEnum):
+    KEPT = "kept"  # the answer it promised came by the date
+    MOVED = "moved"  # a later date was told before this one passed (delay notice, extension)
+    BROKEN = "broken"  # the date passed before the candidate heard from us
+    WITHDRAWN = "withdrawn"  # the candidate withdrew before the date
+
+
+def answer_date(stage: Stage | str, entered_at: datetime, policy: Policy, *,
+                interview_at: datetime | None = None, extended_until: datetime | None = None) -> date | None:
+    """The date the candidate is told at ``stage`` by the policy: a scheduled interview's
+    day plus the decision's days (the date holds whether or not anyone marks it held), else
+    the stage's days from when it began. An extension of the stage (the second interview's
+    hold-by date) replaces the policy's."""
+    stage = Stage(stage)
+    if not stage.is_open or stage == Stage.OFFER:
+        return None
+    if stage in (Stage.FIRST_INTERVIEW, Stage.SECOND_INTERVIEW) and interview_at is not None:
+        days = policy.first_decision_days if stage == Stage.FIRST_INTERVIEW else policy.final_decision_days
+        return add_days(local_date(interview_at, policy), days, policy)
+    if extended_until is not None:
+        return local_date(extended_until, policy)
+    days = policy.days_for(stage)
+    if days is None:
+        return None
+    return add_days(local_date(entered_at, policy), days, policy)
+
+
+def hold_by_date(entered_at: datetime, policy: Policy, *, extended_until: datetime | None = None) -> date:
+    """The day by which the second interview takes place (the stage's date, or as extended)."""
+    if extended_until is not None:
+        return local_date(extended_until, policy)
+    return add_days(local_date(entered_at, policy), policy.second_interview_days, policy)
+
+
+def _is_working_day(day: date, policy: Policy) -> bool:
+    if day.weekday() >= 5:
+        return False
+    try:
+        return day not in _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
+    except (NotImplementedError, KeyError, ValueError, AttributeError):
+        return True  # calendar-day mode does not require a holiday calendar
+
+
+def working_days_before(day: date, count: int, policy: Policy) -> date:
+    """``count`` working days (weekdays that are not holidays) before ``day``."""
+    while count > 0:
+        day -= timedelta(days=1)
+        if _is_working_day(day, policy):
+            count -= 1
+    return day
+
+
+def team_due_at(promised: date, now: datetime, policy: Policy) -> datetime:
+    """The team's deadline for a date told to the candidate: the end of the working day
+    ``team_lead_days`` before it — but not already past when the promise is made."""
+    due = end_of_day(working_days_before(promised, policy.team_lead_days, policy), policy)
+    return min(max(due, end_of_day(local_date(now, policy), policy)), end_of_day(promised, policy))
+
+
+def delay_notice_at(promised_at: datetime, policy: Policy) -> datetime:
+    """The morning of the promised day (``delay_notice_hour``, company time): if the date
+    still stands then, the candidate hears that we need more time, hours before it passes."""
+    day = local_date(promised_at, policy)
+    return datetime.combine(day, time(policy.delay_notice_hour), tzinfo=policy.tz).astimezone(UTC)
+
+
+def needs_delay_notice(stage: Stage | str, promised_at: datetime | None, now: datetime, policy: Policy) -> bool:
+    stage = Stage(stage)
+    return (stage.is_open and stage != Stage.OFFER and promised_at is not None
+            and now >= delay_notice_at(promised_at, policy))
+
+
+def competing_offer_cap(deadline: date | None, now: datetime, policy: Policy) -> date | None:
+    """The latest date a competing offer allows us to promise: the day before its deadline,
+    or the deadline day itself when that is tomorrow; none once it has passed (it no longer
+    caps anything) — never a date that is today or already past."""
+    if deadline is None:
+        return None
+    today = local_date(now, policy)
+    if deadline - timedelta(days=1) > today:
+        return deadline - timedelta(days=1)
+    if deadline > today:
+        return deadline
+    return None
+
+
+def promise_date(computed: date | None, now: datetime, policy: Policy, *, current: date | None = None,
+                 answers: bool = False, competing_offer_deadline: date | None = None) -> date | None:
+    """The date to tell the candidate now. ``computed`` is the policy's (``answer_date``);
+    a live competing offer pulls it earlier; it is at least tomorrow. Unless this email
+    ``answers`` what the current promise was about, the current date only moves later."""
+    if computed is None:
+        return None
+    cap = competing_offer_cap(competing_offer_deadline, now, policy)
+    if cap is not None:
+        computed = min(computed, cap)
+    computed = max(computed, local_date(now, policy) + timedelta(days=1))
+    if current is not None and not answers:
+        computed = max(computed, current)
+    return computed
+
+
+def delay_notice_date(promised: date, now: datetime, policy: Policy, *,
+                      competing_offer_deadline: date | None = None) -> date:
+    """The new date a delay notice names: ``delay_notice_extension_days`` after the promised
+    day (or after today, if the job runs late), within a live competing offer's deadline
+    when that still leaves a later date — never the old date, never one already past."""
+    base = max(promised, local_date(now, policy))
+    new = add_days(base, policy.delay_notice_extension_days, policy)
+    while new <= base:  # a working-day calendar may pull the date back onto the base day
+        new += timedelta(days=1)
+    cap = competing_offer_cap(competing_offer_deadline, now, policy)
+    if cap is not None and cap > promised:
+        new = min(new, cap)
+    return new
+
+
+def competing_offer_promise(current: date, deadline: date, now: datetime, policy: Policy) -> date:
+    """The date confirmed to a candidate who told us about a competing offer: ours if it
+    is early enough, else the latest the offer allows (the candidate asked for it earlier)."""
+    cap = competing_offer_cap(deadline, now, policy)
+    return current if cap is None else min(current, cap)
+
+
+def promise_outcome(lapses_at: datetime, resolved_at: datetime, *, moved: bool = False,
+                    withdrawn: bool = False) -> PromiseOutcome:
+    """How a promise ended: anything after its day had passed came too late."""
+    if resolved_at > lapses_at:
+        return PromiseOutcome.BROKEN
+    if withdrawn:
+        return PromiseOutcome.WITHDRAWN
+    return PromiseOutcome.MOVED if moved else PromiseOutcome.KEPT
+
+
+def responsible(stage: Stage | str, *, owner_id: int | None, position_owner_id: int | None,
+                hiring_manager_id: int | None) -> int | None:
+    """Who must act next: the position's hiring manager decides the offer (the owner when
+    there is none), the application's owner (or the position's) everything else. The
+    notifications, the dashboard (in SQL, checked against this) and the digest ask this."""
+    if Stage(stage) == Stage.FINAL_DECISION:
+        return hiring_manager_id or position_owner_id or owner_id
+    return owner_id or position_owner_id
 
 
 # --- the panel and the clear-recommendation rule -------------------------------------------
@@ -659,11 +828,14 @@ class ApplicationState:
     """The facts about one application that the flags depend on."""
 
     stage: Stage
-    due_at: datetime | None = None
+    due_at: datetime | None = None  # the team's deadline
     competing_offer_deadline: date | None = None
     verdict: Verdict | None = None  # of the latest held interview, if any
     awaiting_feedback: bool = False
-    extra: dict = field(default_factory=dict, compare=False)
+    promised_at: datetime | None = None  # the end of the day last told to the candidate
+    overdue_since: datetime | None = None  # the team deadline missed before an automatic delay
+    automatic_delays: int = 0  # automatic delay notices of the current promise
+    interview_ends_at: datetime | None = None  # the end of an interview not yet marked held
 
 
 def flags(state: ApplicationState, now: datetime, policy: Policy) -> list[Flag]:
@@ -673,12 +845,11 @@ def flags(state: ApplicationState, now: datetime, policy: Policy) -> list[Flag]:
     if not stage.is_open:
         return []
     result: list[Flag] = []
-    if state.due_at is not None:
-        if now > state.due_at:
-            result.append(Flag.OVERDUE)
-        elif state.due_at - now <= timedelta(days=policy.due_soon_days):
-            result.append(Flag.DUE_SOON)
-    if state.competing_offer_deadline is not None:
+    if is_overdue(state, now):
+        result.append(Flag.OVERDUE)
+    elif state.due_at is not None and state.due_at - now <= timedelta(days=policy.due_soon_days):
+        result.append(Flag.DUE_SOON)
+    if competing_offer_active(state.competing_offer_deadline, now, policy):
         result.append(Flag.EXPEDITE)
     # Discussion is needed once the whole panel has spoken and disagrees; while feedback
     # is missing the application is awaiting feedback, not yet in need of a discussion.
@@ -686,7 +857,40 @@ def flags(state: ApplicationState, now: datetime, policy: Policy) -> list[Flag]:
         result.append(Flag.NEEDS_DISCUSSION)
     if state.awaiting_feedback:
         result.append(Flag.AWAITING_FEEDBACK)
+    if state.interview_ends_at is not None and now > unrecorded_after(state.interview_ends_at, policy):
+        result.append(Flag.UNRECORDED)
+    if is_stalled(state.automatic_delays, policy):
+        result.append(Flag.STALLED)
     return result
+
+
+def is_overdue(state: ApplicationState, now: datetime) -> bool:
+    """The team is late: past its deadline, or the candidate's date already had to be moved
+    automatically because nothing happened (a delay notice does not make the team on time)."""
+    if not Stage(state.stage).is_open:
+        return False
+    if state.overdue_since is not None:
+        return True
+    return state.due_at is not None and now > state.due_at
+
+
+def late_since(state: ApplicationState) -> datetime | None:
+    """The deadline the team is late against: the first one missed, before any automatic delay."""
+    return state.overdue_since or state.due_at
+
+
+def unrecorded_after(interview_ends_at: datetime, policy: Policy) -> datetime:
+    return interview_ends_at + timedelta(hours=policy.record_interview_hours)
+
+
+def is_stalled(automatic_delays: int, policy: Policy) -> bool:
+    return automatic_delays > policy.max_automatic_delays
+
+
+def competing_offer_active(deadline: date | None, now: datetime, policy: Policy) -> bool:
+    """A competing offer counts until its deadline day has passed (then the candidate has
+    decided on it one way or the other, and it no longer caps our dates)."""
+    return deadline is not None and deadline >= local_date(now, policy)
 
 
 def due_soon_threshold(now: datetime, policy: Policy) -> datetime:
