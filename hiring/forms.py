@@ -164,9 +164,19 @@ class PolicyForm(FlaskForm):
         DataRequired("Enter a time zone such as Europe/Berlin."), valid_timezone])
     due_soon_days = IntegerField("“Due soon” window (days)", validators=[
         InputRequired("Enter a number of days."), NumberRange(0, 30, "Enter a number of days between 0 and 30.")])
-    delay_notice_days = IntegerField("Send the candidate a delay notice when overdue by more than (days; 0 = off)",
-                                     validators=[InputRequired("Enter a number of days."),
-                                                 NumberRange(0, 60, "Enter a number between 0 and 60.")])
+    team_lead_days = IntegerField("Team deadline: working days before the date told to the candidate",
+                                  validators=[InputRequired("Enter a number of working days."),
+                                              NumberRange(0, 10, "Enter a number between 0 and 10.")])
+    delay_notice_hour = SelectField("Delay notice: sent at this hour on the promised day if nothing was decided",
+                                    coerce=int, choices=HOUR_CHOICES)
+    delay_notice_extension_days = IntegerField("Delay notice: the new date is this many days later", validators=[
+        InputRequired("Enter a number of days."), NumberRange(1, 60, "Enter a number between 1 and 60.")])
+    max_automatic_delays = IntegerField("Automatic delay notices before escalating to the hiring manager and admins",
+                                        validators=[InputRequired("Enter a number."),
+                                                    NumberRange(0, 20, "Enter a number between 0 and 20.")])
+    record_interview_hours = IntegerField("Flag an interview not marked held or cancelled this many hours after it",
+                                          validators=[InputRequired("Enter a number of hours."),
+                                                      NumberRange(1, 168, "Enter a number between 1 and 168.")])
     digest_weekday = SelectField("Weekly overdue digest: weekday", coerce=int, choices=WEEKDAY_CHOICES)
     digest_hour = SelectField("Weekly overdue digest: hour", coerce=int, choices=HOUR_CHOICES)
     submit = SubmitField("Save settings")
@@ -174,7 +184,8 @@ class PolicyForm(FlaskForm):
     POLICY_FIELDS = (
         "applied_days", "first_decision_days", "second_interview_days", "final_decision_days", "offer_days",
         "business_days", "holiday_country", "holiday_subdivision", "timezone", "due_soon_days",
-        "delay_notice_days", "digest_weekday", "digest_hour",
+        "team_lead_days", "delay_notice_hour", "delay_notice_extension_days", "max_automatic_delays",
+        "record_interview_hours", "digest_weekday", "digest_hour",
     )
 
     def policy_values(self) -> dict:
@@ -245,6 +256,10 @@ class InterviewForm(VersionedForm):
     # so the boxes are not limited to the listed choices (the script adds boxes for people found).
     panel = MultiCheckboxField("Panel", coerce=int, validate_choice=False)
     panel_more = StringField("Add someone else", validators=[Optional(), Length(max=2000)])
+    # A second interview after the date the candidate was given for it moves that date, with
+    # a reason, in the same request (the invitation tells the candidate why).
+    extend_until = DateField("Move the date given to the candidate to", validators=[Optional()])
+    extension_reason = StringField("Reason (the candidate reads it)", validators=[Optional(), Length(max=1000)])
 
     def validate_panel(self, field) -> None:
         if not field.data and not (self.panel_more.data or "").strip():

@@ -51,14 +51,15 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("deadlines", reminders.check_deadlines, lambda: IntervalTrigger(minutes=15),
         lambda p: "every 15 minutes",
-        "Announce due-soon, overdue, expedite and needs-discussion once to the person responsible."),
+        "Announce due-soon, overdue, expedite, needs-discussion and unrecorded interviews once to the "
+        "person responsible."),
     Job("feedback-reminders", reminders.send_feedback_reminders, lambda: IntervalTrigger(hours=1),
         lambda p: f"hourly (24 h after the interview, then daily, at most {p.feedback_reminder_max} times)",
         "Remind panel members who have not given feedback on a held interview."),
     Job("delay-notices", reminders.send_delay_notices, lambda: IntervalTrigger(minutes=15),
-        lambda p: ("every 15 minutes" + (f" (overdue by more than {p.delay_notice_days} days)"
-                                         if p.delay_notice_days else " (disabled: delay_notice_days is 0)")),
-        "Tell waiting candidates we need more time, with a new date (automatic extension)."),
+        lambda p: f"every 15 minutes (from {p.delay_notice_hour:02d}:00 {p.timezone} on the promised day)",
+        "Tell candidates whose promised day has come with nothing decided that we need more time, "
+        "with a new date (automatic extension; escalated beyond the policy's automatic delays)."),
     Job("outbox", mailer.relay_outbox, lambda: IntervalTrigger(minutes=1),
         lambda p: "every minute",
         "Send queued emails over one SMTP connection; retry temporary failures."),

@@ -15,7 +15,7 @@ from jinja2 import TemplateNotFound
 from sqlalchemy import select
 
 from . import calendar as ical
-from . import timefmt
+from . import pipeline, timefmt
 from .extensions import db
 from .models import Application, Interview, OutboxEmail, User
 from .settings import get_policy
@@ -128,16 +128,12 @@ def to_candidate(
     key: str,
     now: datetime,
     *,
-    promise: bool = False,
     attachments: list[dict[str, str]] | None = None,
     **context: Any,
 ) -> OutboxEmail | None:
-    """Queue a candidate email. With ``promise`` the email tells the current due date,
-    and that date becomes the promise the scheduler holds us to."""
+    """Queue a candidate email. The date it tells is ``application.promised_at``, which
+    the service has set (services.keep_promise) before calling this."""
     candidate = application.candidate
-    if promise:
-        application.promised_at = application.due_at
-        application.promise_made_at = now
     return queue_email(
         template=template,
         recipient=candidate.email,
@@ -229,8 +225,13 @@ def panel_attachment(interview: Interview, attendees: Sequence[User], *,
 
 
 def responsible_user(application: Application) -> User | None:
-    """Who must act: the hiring manager decides the offer, the owner everything else."""
+    """Who must act (pipeline.responsible): the hiring manager decides the offer, the owner
+    everything else."""
     position = application.position
-    if application.stage == "final_decision":
-        return position.hiring_manager or position.owner or application.owner
-    return application.owner or position.owner
+    user_id = pipeline.responsible(application.stage, owner_id=application.owner_id,
+                                   position_owner_id=position.owner_id,
+                                   hiring_manager_id=position.hiring_manager_id)
+    for user in (application.owner, position.owner, position.hiring_manager):
+        if user is not None and user.id == user_id:
+            return user
+    return None

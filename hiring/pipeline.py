@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -706,6 +706,14 @@ def delay_notice_at(promised_at: datetime, policy: Policy) -> datetime:
     still stands then, the candidate hears that we need more time, hours before it passes."""
     day = local_date(promised_at, policy)
     return datetime.combine(day, time(policy.delay_notice_hour), tzinfo=policy.tz).astimezone(UTC)
+
+
+def delay_notice_threshold(now: datetime, policy: Policy) -> datetime:
+    """Promises ending at or before this moment have reached their delay-notice morning
+    (the delay-notice job's indexed question; ``needs_delay_notice`` decides each)."""
+    today = local_date(now, policy)
+    morning = datetime.combine(today, time(policy.delay_notice_hour), tzinfo=policy.tz)
+    return end_of_day(today if now >= morning else today - timedelta(days=1), policy)
 
 
 def needs_delay_notice(stage: Stage | str, promised_at: datetime | None, now: datetime, policy: Policy) -> bool:

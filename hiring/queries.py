@@ -6,13 +6,26 @@ filtered by flag costs one indexed query, whatever the number of applications.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select, table, text, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    true,
+)
 
 from .extensions import db
 from .models import OPEN_STAGE_VALUES, Application, Candidate
-from .pipeline import Flag, Policy, Stage, Verdict, due_soon_threshold
+from .pipeline import Flag, Policy, Stage, Verdict, due_soon_threshold, local_date
 
 
 def is_open() -> ColumnElement[bool]:
@@ -23,16 +36,40 @@ def flag_condition(flag: Flag | str, now: datetime, policy: Policy) -> ColumnEle
     """SQL for "this application carries ``flag`` at ``now``" (mirrors pipeline.flags)."""
     flag = Flag(flag)
     if flag == Flag.OVERDUE:
-        return and_(is_open(), Application.due_at.is_not(None), Application.due_at < now)
+        return and_(is_open(), or_(past_team_deadline(now), Application.overdue_since.is_not(None)))
     if flag == Flag.DUE_SOON:
-        return and_(is_open(), Application.due_at >= now, Application.due_at <= due_soon_threshold(now, policy))
+        return and_(is_open(), Application.due_at >= now, Application.due_at <= due_soon_threshold(now, policy),
+                    Application.overdue_since.is_(None))
     if flag == Flag.EXPEDITE:
-        return and_(is_open(), Application.competing_offer_deadline.is_not(None))
+        return and_(is_open(), Application.competing_offer_deadline.is_not(None),
+                    Application.competing_offer_deadline >= local_date(now, policy))
+    if flag == Flag.UNRECORDED:
+        return and_(is_open(), Application.interview_ends_at.is_not(None),
+                    Application.interview_ends_at < now - timedelta(hours=policy.record_interview_hours))
+    if flag == Flag.STALLED:
+        return and_(is_open(), Application.automatic_delays > policy.max_automatic_delays)
     if flag == Flag.NEEDS_DISCUSSION:
         return and_(Application.stage == Stage.FINAL_DECISION.value, Application.verdict == Verdict.MIXED.value)
     if flag == Flag.AWAITING_FEEDBACK:
         return and_(is_open(), Application.awaiting_feedback.is_(true()))
     return false()
+
+
+def past_team_deadline(now: datetime) -> ColumnElement[bool]:
+    """The team's deadline has passed (the deadline job's indexed part of OVERDUE: an
+    application late since an automatic delay was announced as overdue before it)."""
+    return and_(Application.due_at.is_not(None), Application.due_at < now)
+
+
+def responsible_user_id() -> ColumnElement[int]:
+    """pipeline.responsible in SQL (needs Position joined): who must act next."""
+    from .models import Position
+
+    return case(
+        (Application.stage == Stage.FINAL_DECISION.value,
+         func.coalesce(Position.hiring_manager_id, Position.owner_id, Application.owner_id)),
+        else_=func.coalesce(Application.owner_id, Position.owner_id),
+    )
 
 
 def like_pattern(text_: str) -> str:

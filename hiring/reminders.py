@@ -86,7 +86,7 @@ def _unannounced(now: datetime, policy: pipeline.Policy) -> CompoundSelect:
         Application.due_soon_notified_at.is_(None), Application.due_at.is_not(None),
     )
     overdue = select(Application.id).where(
-        queries.flag_condition(Flag.OVERDUE, now, policy),
+        queries.is_open(), queries.past_team_deadline(now),
         Application.overdue_notified_at.is_(None), Application.due_at.is_not(None),
     )
     expedite = select(Application.id).where(
@@ -99,7 +99,11 @@ def _unannounced(now: datetime, policy: pipeline.Policy) -> CompoundSelect:
         or_(Application.needs_discussion_notified_at.is_(None),
             Application.needs_discussion_notified_at < Application.stage_entered_at),
     )
-    return union(due_soon, overdue, expedite, needs_discussion)
+    unrecorded = select(Application.id).where(
+        queries.flag_condition(Flag.UNRECORDED, now, policy),
+        Application.unrecorded_notified_at.is_(None), Application.interview_ends_at.is_not(None),
+    )
+    return union(due_soon, overdue, expedite, needs_discussion, unrecorded)
 
 
 def _announce(application: Application, now: datetime, policy: pipeline.Policy) -> list[str]:
@@ -122,16 +126,39 @@ def _announce(application: Application, now: datetime, policy: pipeline.Policy) 
     ):
         announce.append(Flag.NEEDS_DISCUSSION)
         marks["needs_discussion_notified_at"] = now
+    if Flag.UNRECORDED in flags and application.unrecorded_notified_at is None:
+        announce.append(Flag.UNRECORDED)
+        marks["unrecorded_notified_at"] = now
     if not announce:
         return []
     recipient = notify.responsible_user(application)
+    try:
+        _announce_in_one_transaction(application, announce, marks, recipient, now, policy)
+    except _ChangedMeanwhile:
+        # Someone changed the application between our read and our write (a new date, a
+        # decision): what we were about to announce may be stale. The next run looks again.
+        log.info("application %s changed while its notices were prepared; next run", application.id)
+        return []
+    return [flag.value for flag in announce]
+
+
+class _ChangedMeanwhile(Exception):
+    pass
+
+
+def _announce_in_one_transaction(application: Application, announce: list[Flag], marks: dict[str, object],
+                                 recipient: User | None, now: datetime, policy: pipeline.Policy) -> None:
     with _transaction():
         # A bulk UPDATE leaves the version alone: the job's bookkeeping must not make a
-        # recruiter's open form stale.
-        db.session.execute(
-            update(Application).where(Application.id == application.id).values(**marks),
+        # recruiter's open form stale. It re-checks the version it read, in the same
+        # statement: a change in between (an extension) is never marked as announced.
+        marked = db.session.execute(
+            update(Application).where(Application.id == application.id,
+                                      Application.version == application.version).values(**marks),
             execution_options={"synchronize_session": False},
         )
+        if marked.rowcount != 1:
+            raise _ChangedMeanwhile()
         for flag in announce:
             _audit(f"{flag.value}_notice", now, None, application, due_at=application.due_at,
                    recipient=recipient.email if recipient else None,
@@ -140,19 +167,24 @@ def _announce(application: Application, now: datetime, policy: pipeline.Policy) 
             about = {
                 Flag.EXPEDITE: str(application.competing_offer_deadline),
                 Flag.NEEDS_DISCUSSION: application.stage_entered_at.isoformat(),
+                Flag.UNRECORDED: application.interview_ends_at.isoformat() if application.interview_ends_at else "",
             }.get(flag, application.due_at.isoformat() if application.due_at else "")
             notify.to_team_member(
                 recipient, f"{flag.value}_notice", f"application:{application.id}:{flag.value}:{about}", now,
                 application=application, days_overdue=_days_overdue(application, now, policy),
                 responsible_for_offer=application.stage == Stage.FINAL_DECISION.value,
+                interview=application.current_interview() if flag == Flag.UNRECORDED else None,
             )
-    return [flag.value for flag in announce]
 
 
 def _days_overdue(application: Application, now: datetime, policy: pipeline.Policy) -> int:
-    if application.due_at is None or application.due_at >= now:
+    """Whole days the team is late, counted from the first deadline it missed (a delay
+    notice moves the candidate's date, not the team's lateness)."""
+    state = application.state()
+    late = pipeline.late_since(state)
+    if not pipeline.is_overdue(state, now) or late is None:
         return 0
-    return max(1, pipeline.days_overdue(application.due_at, now, policy))
+    return max(1, pipeline.days_overdue(late, now, policy))
 
 
 # --- feedback reminders ------------------------------------------------------------------------
@@ -210,49 +242,31 @@ def send_feedback_reminders(now: datetime) -> dict[str, int]:
 
 
 def send_delay_notices(now: datetime) -> dict[str, int]:
-    """Overdue by more than ``policy.delay_notice_days`` and the candidate has heard
-    nothing since we promised a date: tell them we need a little more time and set the
-    new date they will hear from us by (an automatic extension, reason in the audit log).
+    """Each open promise whose morning has come while it still stands gets its delay
+    notice (services.send_delay_notice): the candidate hears, hours before the date passes,
+    that we need a little more time, and the new date.
 
-    The offer stage is left out: there the date is the candidate's to answer by.
+    The offer stage holds no promise of ours: there the date is the candidate's to answer by.
     """
     policy = get_policy()
-    if policy.delay_notice_days <= 0:
-        return {"delay_notices": 0, "disabled": 1}
+    threshold = pipeline.delay_notice_threshold(now, policy)
     waiting = and_(
+        Application.promised_at.is_not(None),
+        Application.promised_at <= threshold,
         queries.is_open(),
         Application.stage != Stage.OFFER.value,
-        Application.due_at.is_not(None),
-        Application.due_at < now - timedelta(days=policy.delay_notice_days),
-        Application.promise_made_at.is_not(None),
-        or_(Application.last_candidate_email_at.is_(None),
-            Application.last_candidate_email_at <= Application.promise_made_at),
     )
     applications = db.session.scalars(
-        select(Application).where(waiting).options(*_with_people()).order_by(Application.due_at, Application.id)
+        select(Application).where(waiting).options(*_with_people()).order_by(Application.promised_at, Application.id)
     ).all()
     sent = skipped = 0
     for application in applications:
-        today = pipeline.local_date(now, policy)
-        until = today + timedelta(days=policy.delay_notice_extension_days)
-        if application.competing_offer_deadline is not None:
-            until = min(until, application.competing_offer_deadline - timedelta(days=1))
-        if until <= today:
-            # The competing offer leaves no later date to promise; the team has been told.
-            skipped += 1
-            log.warning("application %s: no delay notice, competing offer leaves no later date", application.id)
-            continue
-        overdue_days = _days_overdue(application, now, policy)
-        reason = (f"Automatic delay notice: the answer was due {pipeline.local_date(application.due_at, policy)} "
-                  f"and is {overdue_days} day{'s' if overdue_days != 1 else ''} overdue; the candidate "
-                  f"had heard nothing since we promised that date.")
         try:
-            services.extend_deadline(application, until=until, reason=reason, actor=None, now=now, automatic=True)
+            if services.send_delay_notice(application, now=now):
+                sent += 1
         except pipeline.DomainError as exc:  # e.g. changed by someone in the meantime: next run retries
             log.warning("application %s: delay notice not sent: %s", application.id, exc)
             skipped += 1
-            continue
-        sent += 1
     return {"delay_notices": sent, "skipped": skipped}
 
 
@@ -271,6 +285,7 @@ class DigestGroup:
     position: Position
     overdue: list[DigestItem] = field(default_factory=list)
     due_this_week: list[DigestItem] = field(default_factory=list)
+    unrecorded: list[DigestItem] = field(default_factory=list)
 
 
 def digest_week(now: datetime, policy: pipeline.Policy) -> tuple[str, datetime, datetime]:
@@ -295,7 +310,10 @@ def send_weekly_digest(now: datetime) -> dict[str, int | str]:
         return {"week": week, "digests": 0, "not_yet": 1}
     applications = db.session.scalars(
         select(Application)
-        .where(queries.is_open(), Application.due_at.is_not(None), Application.due_at <= week_end)
+        .where(queries.is_open(), or_(
+            and_(Application.due_at.is_not(None), Application.due_at <= week_end),
+            Application.overdue_since.is_not(None),
+            queries.flag_condition(Flag.UNRECORDED, now, policy)))
         .options(*_with_people())
         .order_by(Application.due_at, Application.id)
     ).all()
@@ -307,7 +325,13 @@ def send_weekly_digest(now: datetime) -> dict[str, int | str]:
         _, groups = by_person.setdefault(person.id, (person, {}))
         group = groups.setdefault(application.position_id, DigestGroup(application.position))
         item = DigestItem(application, _days_overdue(application, now, policy), notify.application_url(application))
-        (group.overdue if application.due_at < now else group.due_this_week).append(item)
+        flags = application.flags(now, policy)
+        if Flag.OVERDUE in flags:
+            group.overdue.append(item)
+        elif application.due_at is not None and application.due_at <= week_end:
+            group.due_this_week.append(item)
+        if Flag.UNRECORDED in flags:
+            group.unrecorded.append(item)
     keys = {user_id: f"digest:{user_id}:{week}" for user_id in by_person}
     for _attempt in range(3):
         already = set(db.session.scalars(
@@ -332,7 +356,7 @@ def _send_digests(by_person: dict, keys: dict[int, str], already: set[str], week
     (IntegrityError, rolled back) instead of doubling anyone's digest."""
     events, emails = [], []
     for user_id, (person, groups) in sorted(by_person.items()):
-        overdue = sum(len(g.overdue) for g in groups.values())
+        overdue = sum(len(g.overdue) + len(g.unrecorded) for g in groups.values())
         if overdue == 0 or keys[user_id] in already:
             continue  # nobody gets an empty digest, nobody gets two in a week
         for group in groups.values():

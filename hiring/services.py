@@ -17,13 +17,13 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -43,6 +43,7 @@ from .models import (
     Interview,
     PanelMember,
     Position,
+    Promise,
     Reference,
     Setting,
     User,
@@ -201,20 +202,89 @@ def visible_feedback(user: User, interview: Interview) -> list[Feedback]:
     return list(interview.feedback) if feedback_visible(user, interview) else []
 
 
-def _set_due(application: Application, now: datetime) -> None:
-    """Recompute due_at for the current stage; a changed date may be announced anew."""
+def _upcoming_interview(application: Application) -> Interview | None:
+    """The interview of the current interview stage that has not been marked held."""
+    if application.stage not in (Stage.FIRST_INTERVIEW, Stage.SECOND_INTERVIEW):
+        return None
+    interview = application.current_interview()
+    if interview is None or interview.held_at is not None:
+        return None
+    return interview
+
+
+def _track_interview(application: Application) -> None:
+    """Keep interview_ends_at on the interview nobody has yet marked held (the unrecorded
+    flag); a new end may be announced anew."""
+    interview = _upcoming_interview(application)
+    ends = None if interview is None else interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
+    if ends != application.interview_ends_at:
+        application.interview_ends_at = ends
+        application.unrecorded_notified_at = None
+
+
+def keep_promise(application: Application, now: datetime, *, told_in: str, resolved_by: str,
+                 answers: bool = False, new_date: date | None = None, automatic: bool = False) -> None:
+    """Bring the date the candidate holds up to date after a change, before the email
+    that tells it is rendered: the promise record, ``promised_at``, the team's ``due_at``.
+
+    ``answers``: this change is what the current promise was about (a decision, the
+    interview date it promised), so that promise is kept and a new one starts. Otherwise
+    the current date stands or moves later (``pipeline.promise_date``). ``new_date`` is a
+    date chosen by a person or the delay notice, already checked. Each promise that ends
+    gets its outcome, each new one its row; the team deadline follows the promise."""
     policy = get_policy()
-    new_due = pipeline.due_at_for(
-        application.stage,
-        application.stage_entered_at,
-        policy,
-        extended_until=application.extended_until,
-        competing_offer_deadline=application.competing_offer_deadline,
-    )
-    if new_due != application.due_at:
-        application.due_at = new_due
+    stage = Stage(application.stage)
+    current = application.promised_at
+    current_day = pipeline.local_date(current, policy) if current is not None else None
+    if new_date is None:
+        interview = _upcoming_interview(application)
+        computed = pipeline.answer_date(
+            stage, application.stage_entered_at, policy,
+            interview_at=interview.scheduled_at if interview is not None else None,
+            extended_until=application.extended_until)
+        new_day = pipeline.promise_date(computed, now, policy, current=current_day, answers=answers,
+                                        competing_offer_deadline=application.competing_offer_deadline)
+    else:
+        new_day = new_date
+    changed = answers or new_day != current_day
+    if current is not None and changed:
+        moved = new_day is not None and not answers
+        outcome = pipeline.promise_outcome(current, now, moved=moved, withdrawn=resolved_by == "withdrawn")
+        db.session.execute(
+            update(Promise).where(Promise.application_id == application.id, Promise.outcome.is_(None))
+            .values(outcome=outcome.value, resolved_at=now, resolved_by=resolved_by),
+            execution_options={"synchronize_session": False})
+        application.promise_moves = (application.promise_moves or 0) + 1 if moved else 0
+    elif current is None:
+        application.promise_moves = 0
+    if automatic:
+        application.automatic_delays = (application.automatic_delays or 0) + 1
+        application.overdue_since = application.overdue_since or application.due_at
+    else:  # a person acted (or the promise was answered): the team is on its new deadline
+        application.automatic_delays = 0
+        application.overdue_since = None
+    if new_day is not None and changed:
+        application.promised_at = pipeline.end_of_day(new_day, policy)
+        application.promise_made_at = now
+        db.session.add(Promise(application_id=application.id, stage=stage.value, promised_for=new_day,
+                               lapses_at=application.promised_at, told_at=now, told_in=told_in,
+                               automatic=automatic))
+    elif new_day is None:
+        application.promised_at = None
+    if stage == Stage.OFFER:  # the candidate's date to answer our offer
+        due = application.extended_until or pipeline.base_due_at(stage, application.stage_entered_at, policy)
+    elif application.promised_at is None:
+        due = None
+    elif changed:
+        due = pipeline.team_due_at(new_day, now, policy)
+    else:
+        due = application.due_at
+    if due != application.due_at:
+        application.due_at = due
         application.due_soon_notified_at = None
-        application.overdue_notified_at = None
+        if not automatic:  # after a delay notice the team is still overdue, and was told so
+            application.overdue_notified_at = None
+    _track_interview(application)
 
 
 def _enter_stage(application: Application, stage: Stage, entered_at: datetime, now: datetime) -> None:
@@ -225,7 +295,6 @@ def _enter_stage(application: Application, stage: Stage, entered_at: datetime, n
     if not stage.is_open:
         application.closed_at = now
         application.awaiting_feedback = False
-    _set_due(application, now)
 
 
 def _transition(application: Application, event: Event) -> Stage:
@@ -543,11 +612,11 @@ def _insert_application(position: Position, candidate: Candidate | None, *, name
             applied_at=applied_at, stage_entered_at=applied_at, created_at=now, updated_at=now,
         )
         db.session.add(application)
-        _set_due(application, now)
         db.session.flush()
+        keep_promise(application, now, told_in="application_received", resolved_by="application_submitted")
         event = _audit("application_submitted", now, actor, application, position_id=position.id,
-                       candidate_id=candidate.id, due_at=application.due_at)
-        notify.to_candidate(application, "application_received", f"received:{event.id}", now, promise=True)
+                       candidate_id=candidate.id, due_at=application.due_at, promised_at=application.promised_at)
+        notify.to_candidate(application, "application_received", f"received:{event.id}", now)
     return application
 
 
@@ -581,10 +650,40 @@ def _check_interview_fields(scheduled_at: datetime, duration_minutes: int, locat
         raise InvalidInput("The interview could not be scheduled.", errors)
 
 
+def _check_hold_by(application: Application, scheduled_at: datetime, now: datetime,
+                   extend_until: date | None, reason: str) -> bool:
+    """A second interview takes place by the stage's date (told to the candidate). A later
+    time needs that date moved, with a reason, in the same request; returns whether it is."""
+    policy = get_policy()
+    if application.stage != Stage.SECOND_INTERVIEW:
+        return False
+    hold_by = pipeline.hold_by_date(application.stage_entered_at, policy,
+                                    extended_until=application.extended_until)
+    day = pipeline.local_date(scheduled_at, policy)
+    if extend_until is None:
+        if day > hold_by:
+            from .timefmt import short_date
+
+            raise InvalidInput(
+                "The second interview would be after the date the candidate was given.",
+                {"scheduled_at": f"The candidate was told the second interview takes place by "
+                                 f"{short_date(hold_by, policy)}. Choose an earlier time, or move that date "
+                                 "(new date and reason) in the same form."})
+        return False
+    pipeline.check_extension(pipeline.end_of_day(hold_by, policy), extend_until, now, policy,
+                             stage=application.stage, reason=reason, field="extend_until",
+                             competing_offer_deadline=application.competing_offer_deadline)
+    if day > extend_until:
+        raise InvalidInput("The interview is after the new date.",
+                           {"extend_until": "The new date must be on or after the interview's day."})
+    return True
+
+
 def schedule_interview(application: Application, *, round: int, scheduled_at: datetime,
                        panel_user_ids: Sequence[int], duration_minutes: int = 60, location: str = "",
                        video_link: str = "", actor: User | None, now: datetime | None = None,
-                       expected_version: int | None = None) -> Interview:
+                       expected_version: int | None = None, extend_until: date | None = None,
+                       reason: str = "") -> Interview:
     _require(actor, Action.MANAGE_APPLICATIONS)
     now = _now(now)
     _check_version(application, expected_version)
@@ -601,8 +700,13 @@ def schedule_interview(application: Application, *, round: int, scheduled_at: da
             raise IllegalTransition("A second interview is already scheduled; reschedule it instead.")
         next_stage = Stage.SECOND_INTERVIEW
     _check_interview_fields(scheduled_at, duration_minutes, location, video_link, now)
+    extended = _check_hold_by(application, scheduled_at, now, extend_until, reason) if round == 2 else False
     panel = _panel_users(panel_user_ids)
     with _transaction():
+        hold_by_before = application.extended_until
+        if extended:
+            application.extended_until = pipeline.end_of_day(extend_until, get_policy())
+            application.extension_reason = _clean(reason)
         interview = Interview(
             application=application, round=round, scheduled_at=scheduled_at,
             duration_minutes=duration_minutes, location=_clean(location), video_link=_clean(video_link),
@@ -614,10 +718,19 @@ def schedule_interview(application: Application, *, round: int, scheduled_at: da
             _enter_stage(application, next_stage, now, now)
         _touch(application, now)
         db.session.flush()
+        db.session.refresh(application, ["interviews"])
+        # The invitation answers what the candidate waited for (whether, and when, we meet)
+        # and promises the answer after it: the interview's day plus the decision's days.
+        keep_promise(application, now, told_in="interview_invitation", resolved_by="interview_scheduled",
+                     answers=not extended)
         event = _audit("interview_scheduled", now, actor, application, interview_id=interview.id, round=round,
-                       scheduled_at=scheduled_at, panel=[u.email for u in panel])
+                       scheduled_at=scheduled_at, panel=[u.email for u in panel],
+                       promised_at=application.promised_at,
+                       **({"extended_until": application.extended_until, "reason": _clean(reason),
+                           "before": hold_by_before} if extended else {}))
         notify.to_candidate(application, "interview_invitation", f"interview:{event.id}", now,
-                            interview=interview, attachments=notify.interview_attachment(interview))
+                            interview=interview, attachments=notify.interview_attachment(interview),
+                            extension_reason=_clean(reason) if extended else "")
         notify.to_panel(interview, panel, "panel_invitation", event.id, now, panel=panel)
     return interview
 
@@ -625,7 +738,8 @@ def schedule_interview(application: Application, *, round: int, scheduled_at: da
 def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_user_ids: Sequence[int],
                          duration_minutes: int = 60, location: str = "", video_link: str = "",
                          actor: User | None, now: datetime | None = None,
-                         expected_version: int | None = None) -> Interview:
+                         expected_version: int | None = None, extend_until: date | None = None,
+                         reason: str = "") -> Interview:
     _require(actor, Action.MANAGE_APPLICATIONS)
     now = _now(now)
     application = interview.application
@@ -633,8 +747,13 @@ def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_
     if interview.held_at is not None or interview.cancelled_at is not None:
         raise IllegalTransition("Only an upcoming interview can be rescheduled.")
     _check_interview_fields(scheduled_at, duration_minutes, location, video_link, now)
+    extended = (_check_hold_by(application, scheduled_at, now, extend_until, reason)
+                if interview.round == 2 else False)
     panel = _panel_users(panel_user_ids)
     with _transaction():
+        if extended:
+            application.extended_until = pipeline.end_of_day(extend_until, get_policy())
+            application.extension_reason = _clean(reason)
         before_at = interview.scheduled_at
         before = {"scheduled_at": before_at.isoformat(), "panel": interview.panel_user_ids}
         new_ids = {u.id for u in panel}
@@ -647,10 +766,17 @@ def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_
         keep = {m.user_id: m for m in interview.panel}
         interview.panel = [keep.get(u.id) or PanelMember(user_id=u.id, reminders_sent=0) for u in panel]
         _touch(application, now)
+        # A later interview moves the answer date later (told in this email); an earlier one
+        # keeps the date the candidate holds.
+        keep_promise(application, now, told_in="interview_updated", resolved_by="interview_rescheduled")
         event = _audit("interview_rescheduled", now, actor, application, interview_id=interview.id,
-                       before=before, scheduled_at=scheduled_at, panel=[u.email for u in panel])
+                       before=before, scheduled_at=scheduled_at, panel=[u.email for u in panel],
+                       promised_at=application.promised_at,
+                       **({"extended_until": application.extended_until, "reason": _clean(reason)}
+                          if extended else {}))
         notify.to_candidate(application, "interview_updated", f"interview:{event.id}", now,
-                            interview=interview, attachments=notify.interview_attachment(interview))
+                            interview=interview, attachments=notify.interview_attachment(interview),
+                            extension_reason=_clean(reason) if extended else "")
         # The panel as it was keeps its calendar entry, updated; newcomers are invited;
         # whoever left the panel gets a cancellation for their calendar.
         notify.to_panel(interview, [u for u in panel if u.id in before["panel"]], "panel_updated", event.id, now,
@@ -678,12 +804,15 @@ def cancel_interview(interview: Interview, *, reason: str = "", actor: User | No
         if interview.round == 1 and application.stage == Stage.FIRST_INTERVIEW:
             _enter_stage(application, _transition(application, Event.CANCEL_FIRST_INTERVIEW), now, now)
         _touch(application, now)
-        event = _audit("interview_cancelled", now, actor, application, interview_id=interview.id,
-                       reason=_clean(reason))
         if application.is_open:
-            # The email names the date of our next word: that is the promise from now on.
+            # The email names the date of our next word; it never comes before the date the
+            # candidate already holds.
+            keep_promise(application, now, told_in="interview_cancelled", resolved_by="interview_cancelled")
+        event = _audit("interview_cancelled", now, actor, application, interview_id=interview.id,
+                       reason=_clean(reason), promised_at=application.promised_at)
+        if application.is_open:
             notify.to_candidate(application, "interview_cancelled", f"interview:{event.id}", now,
-                                promise=application.due_at is not None, interview=interview, reason=_clean(reason),
+                                interview=interview, reason=_clean(reason),
                                 attachments=notify.interview_attachment(interview, cancelled=True))
         _tell_panel_cancelled(interview, event.id, now, reason=_clean(reason))
     return interview
@@ -726,10 +855,12 @@ def record_interview_held(interview: Interview, *, held_at: datetime | None = No
         _enter_stage(application, next_stage, held_at, now)
         verdict = _refresh_verdict(application, interview)
         _touch(application, now)
+        # The date given with the invitation holds; an interview held later moves it later.
+        keep_promise(application, now, told_in="interview_thanks", resolved_by="interview_held")
         event = _audit("interview_held", now, actor, application, interview_id=interview.id,
-                       round=interview.round, held_at=held_at, due_at=application.due_at)
-        notify.to_candidate(application, "interview_thanks", f"thanks:{event.id}", now, promise=True,
-                            interview=interview)
+                       round=interview.round, held_at=held_at, due_at=application.due_at,
+                       promised_at=application.promised_at)
+        notify.to_candidate(application, "interview_thanks", f"thanks:{event.id}", now, interview=interview)
         if next_stage == Stage.FINAL_DECISION and verdict in (Verdict.CLEAR_HIRE, Verdict.CLEAR_NO):
             _request_approval(application, event.id, now)
     return interview
@@ -821,16 +952,21 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
         application.verdict = None if next_stage == Stage.SECOND_INTERVIEW else application.verdict
         application.awaiting_feedback = False
         _touch(application, now)
+        cancelled_interviews = (_cancel_upcoming_interviews(application, now)
+                                   if next_stage == Stage.REJECTED else [])
+        # The decision is the answer the candidate waited for.
+        keep_promise(application, now, told_in="second_interview_invitation", resolved_by="decision",
+                     answers=True)
         event = _audit("decision", now, actor, application, stage=stage_before, outcome=outcome,
-                       to_stage=next_stage.value, rationale=_clean(rationale))
+                       to_stage=next_stage.value, rationale=_clean(rationale), promised_at=application.promised_at)
         key = f"decision:{event.id}"
         if next_stage == Stage.SECOND_INTERVIEW:
-            notify.to_candidate(application, "second_interview_invitation", key, now, promise=True)
+            notify.to_candidate(application, "second_interview_invitation", key, now)
         elif next_stage == Stage.OFFER:
-            notify.to_candidate(application, "offer", key, now, promise=True)
+            notify.to_candidate(application, "offer", key, now)
         elif next_stage == Stage.REJECTED:
             # Free the panel's and the candidate's calendars: no interview after a rejection.
-            cancelled = _cancel_upcoming_interviews(application, now)
+            cancelled = cancelled_interviews
             attachments = [attachment for interview in cancelled
                            for attachment in notify.interview_attachment(interview, cancelled=True)]
             notify.to_candidate(application, "rejection", key, now, feedback_text=_clean(candidate_feedback),
@@ -866,56 +1002,115 @@ def record_offer_response(application: Application, *, accepted: bool, note: str
                                 rationale=_clean(note)))
         _enter_stage(application, next_stage, now, now)
         _touch(application, now)
+        keep_promise(application, now, told_in="offer_response", resolved_by="offer_response", answers=True)
         _audit("offer_response", now, actor, application, accepted=accepted, note=_clean(note))
     return application
 
 
 def extend_deadline(application: Application, *, until: date, reason: str, actor: User | None,
-                    now: datetime | None = None, expected_version: int | None = None,
-                    automatic: bool = False) -> Application:
-    """A new, later answer date with a reason; the candidate is told."""
+                    now: datetime | None = None, expected_version: int | None = None) -> Application:
+    """A new, later answer date with a reason; the candidate is told. At the offer it is
+    the candidate's own date to answer by that moves."""
     _require(actor, Action.EXTEND_DEADLINE)
     now = _now(now)
     _check_version(application, expected_version)
     policy = get_policy()
-    new_due = pipeline.check_extension(application.due_at, until, now, policy, stage=application.stage,
-                                       reason=reason,
+    at_offer = application.stage == Stage.OFFER
+    new_end = pipeline.check_extension(application.due_at if at_offer else application.promised_at, until, now,
+                                       policy, stage=application.stage, reason=reason,
                                        competing_offer_deadline=application.competing_offer_deadline)
     with _transaction():
-        before = application.due_at
-        application.extended_until = new_due
+        before = application.due_at if at_offer else application.promised_at
+        application.extended_until = new_end
         application.extension_reason = _clean(reason)
-        _set_due(application, now)
         _touch(application, now)
+        keep_promise(application, now, told_in="deadline_extended", resolved_by="deadline_extended",
+                     new_date=None if at_offer else until)
         event = _audit("deadline_extended", now, actor, application, before=before, due_at=application.due_at,
-                       reason=_clean(reason), automatic=automatic)
-        notify.to_candidate(application, "delay_notice" if automatic else "deadline_extended",
-                            f"extended:{event.id}", now, promise=True, reason=_clean(reason))
+                       promised_at=application.promised_at, reason=_clean(reason), automatic=False)
+        notify.to_candidate(application, "deadline_extended", f"extended:{event.id}", now, reason=_clean(reason))
     return application
+
+
+def send_delay_notice(application: Application, *, now: datetime) -> bool:
+    """The promised morning has come and the date still stands: tell the candidate we need
+    a little more time and the new date (an automatic extension, its reason in the audit
+    log). Beyond the policy's automatic delays each notice also escalates to the position's
+    hiring manager and every admin. Returns False when there is nothing to do (anymore)."""
+    policy = get_policy()
+    if not pipeline.needs_delay_notice(application.stage, application.promised_at, now, policy):
+        return False
+    promised = pipeline.local_date(application.promised_at, policy)
+    until = pipeline.delay_notice_date(promised, now, policy,
+                                       competing_offer_deadline=application.competing_offer_deadline)
+    late = pipeline.late_since(application.state())
+    late_days = pipeline.days_overdue(late, now, policy) if late is not None and late < now else 0
+    reason = (f"Automatic delay notice: nothing was decided or said by the morning of {promised.isoformat()}, "
+              f"the date the candidate was given; the team is {late_days} day{'s' if late_days != 1 else ''} "
+              "past its deadline.")
+    with _transaction():
+        before = application.promised_at
+        application.extended_until = pipeline.end_of_day(until, policy)
+        application.extension_reason = reason
+        _touch(application, now)
+        keep_promise(application, now, told_in="delay_notice", resolved_by="delay_notice", new_date=until,
+                     automatic=True)
+        stalled = pipeline.is_stalled(application.automatic_delays, policy)
+        event = _audit("deadline_extended", now, None, application, before=before, due_at=application.due_at,
+                       promised_at=application.promised_at, reason=reason, automatic=True,
+                       automatic_delays=application.automatic_delays, escalated=stalled)
+        notify.to_candidate(application, "delay_notice", f"extended:{event.id}", now, reason=reason)
+        if stalled:
+            for person in _escalation_recipients(application):
+                notify.to_team_member(
+                    person, "stalled_notice", f"stalled:{application.id}:{event.id}:{person.id}", now,
+                    application=application, automatic_delays=application.automatic_delays,
+                    max_automatic_delays=policy.max_automatic_delays, late_days=late_days,
+                    responsible=notify.responsible_user(application))
+    return True
+
+
+def _escalation_recipients(application: Application) -> list[User]:
+    """The position's hiring manager and every active admin."""
+    people = {u.id: u for u in db.session.scalars(
+        select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))).all()}
+    manager = application.position.hiring_manager
+    if manager is not None and manager.active:
+        people[manager.id] = manager
+    return sorted(people.values(), key=lambda u: u.id)
 
 
 def set_competing_offer(application: Application, *, deadline: date | None, actor: User | None,
                         now: datetime | None = None, expected_version: int | None = None) -> Application:
-    """The candidate has another offer until ``deadline``: answer the day before at the latest."""
+    """The candidate has another offer until ``deadline``: answer the day before at the
+    latest, and confirm to the candidate the date they will hear from us by."""
     _require(actor, Action.MANAGE_APPLICATIONS)
     now = _now(now)
     _check_version(application, expected_version)
     if not application.is_open:
         raise IllegalTransition("This application is closed.")
+    policy = get_policy()
     if deadline is not None:
-        pipeline.check_competing_offer(deadline, now, get_policy())
+        pipeline.check_competing_offer(deadline, now, policy)
     with _transaction():
-        before = application.due_at
+        before = application.promised_at
         application.competing_offer_deadline = deadline
-        if deadline is not None and application.extended_until is not None:
-            # An extension cannot outlast the competing offer.
-            latest = pipeline.competing_offer_due(deadline, application.stage_entered_at, get_policy())
-            if application.extended_until > latest:
-                application.extended_until = latest
-        _set_due(application, now)
         _touch(application, now)
-        _audit("competing_offer_set" if deadline else "competing_offer_cleared", now, actor, application,
-               deadline=deadline, before=before, due_at=application.due_at)
+        confirm = deadline is not None and application.promised_at is not None
+        if confirm:
+            new_day = pipeline.competing_offer_promise(pipeline.local_date(application.promised_at, policy),
+                                                       deadline, now, policy)
+            if application.extended_until is not None and application.extended_until > pipeline.end_of_day(
+                    new_day, policy):
+                application.extended_until = pipeline.end_of_day(new_day, policy)
+            keep_promise(application, now, told_in="competing_offer_confirmation",
+                         resolved_by="competing_offer_set", new_date=new_day)
+        event = _audit("competing_offer_set" if deadline else "competing_offer_cleared", now, actor, application,
+                       deadline=deadline, before=before, due_at=application.due_at,
+                       promised_at=application.promised_at)
+        if confirm:
+            notify.to_candidate(application, "competing_offer_confirmation", f"competing-offer:{event.id}", now,
+                                deadline=deadline, moved_earlier=application.promised_at != before)
     return application
 
 
@@ -931,6 +1126,7 @@ def withdraw(application: Application, *, reason: str = "", actor: User | None, 
         _enter_stage(application, next_stage, now, now)
         cancelled = _cancel_upcoming_interviews(application, now)
         _touch(application, now)
+        keep_promise(application, now, told_in="withdrawal_confirmation", resolved_by="withdrawn", answers=True)
         event = _audit("withdrawn", now, actor, application, stage=stage_before, reason=_clean(reason))
         notify.to_candidate(application, "withdrawal_confirmation", f"withdrawn:{event.id}", now)
         for interview in cancelled:

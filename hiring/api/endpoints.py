@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import queries, services
+from .. import pipeline, queries, services
 from ..extensions import db
 from ..models import Application, Decision, Feedback, Interview, OutboxEmail, PanelMember, Position, User
 from ..pipeline import Action, InvalidInput, NotAllowed, Policy
@@ -116,6 +116,14 @@ def present_interview(interview: Interview, user: User) -> schemas.InterviewOut:
     )
 
 
+def _days_late(application: Application, policy: Policy) -> int:
+    now, state = core.now(), application.state()
+    late = pipeline.late_since(state)
+    if not pipeline.is_overdue(state, now) or late is None:
+        return 0
+    return max(1, pipeline.days_overdue(late, now, policy))
+
+
 def present_application(application: Application, user: User, policy: Policy) -> schemas.ApplicationOut:
     candidate = application.candidate
     return schemas.ApplicationOut(
@@ -124,6 +132,9 @@ def present_application(application: Application, user: User, policy: Policy) ->
                                        phone=candidate.phone, language=candidate.language),
         stage=application.stage, applied_at=application.applied_at,
         stage_entered_at=application.stage_entered_at, due_at=application.due_at,
+        promised_by=pipeline.local_date(application.promised_at, policy) if application.promised_at else None,
+        promise_moves=application.promise_moves or 0,
+        days_late=_days_late(application, policy),
         flags=application.flags(core.now(), policy), version=application.version,
         owner_email=application.owner.email if application.owner else None, verdict=application.verdict,
         competing_offer_deadline=application.competing_offer_deadline,
@@ -308,7 +319,7 @@ def schedule_interview(user: User, application_id: int, body: schemas.InterviewC
     interview = services.schedule_interview(
         application, round=body.round, scheduled_at=body.scheduled_at, panel_user_ids=[u.id for u in panel],
         duration_minutes=body.duration_minutes, location=body.location, video_link=body.video_link, actor=user,
-        now=core.now(), expected_version=body.version)
+        now=core.now(), expected_version=body.version, extend_until=body.extend_until, reason=body.reason)
     db.session.expire_all()
     return present_interview(_get(Interview, interview.id, "interview", INTERVIEW_LOADS), user)
 

@@ -194,7 +194,16 @@ class ApplicationOut(Response):
     stage: Stage
     applied_at: Timestamp
     stage_entered_at: Timestamp
-    due_at: Timestamp | None = Field(description="When the candidate's answer is due; null where the stage has none.")
+    due_at: Timestamp | None = Field(
+        description="The team's deadline (before the candidate's date); at `offer` the candidate's date to answer "
+        "our offer; null where the stage has none.")
+    promised_by: date | None = Field(
+        description="The date the candidate was last told they will hear from us by (company time zone); null when "
+        "closed or at `offer`.")
+    promise_moves: int = Field(description="How often the candidate's current date was moved (delay notices, "
+                               "extensions).")
+    days_late: int = Field(description="Whole days the team is past its first missed deadline for the current "
+                           "promise (0 when on time).")
     flags: list[Flag]
     version: int
     owner_email: str | None
@@ -225,6 +234,10 @@ class InterviewCreate(Request):
     video_link: text(500) = ""
     interviewer_emails: list[Email] = Field(min_length=1, max_length=20)
     version: Version | None = None
+    extend_until: Day | None = Field(
+        None, description="Round 2 after the date the candidate was given for it: the new date (on or after the "
+        "interview's day), moved in the same request; needs `reason`.")
+    reason: text(1000) = Field("", description="Why the date moves; told to the candidate in the invitation.")
 
 
 class InterviewHeld(Request):

@@ -33,7 +33,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import forms, queries, services, timefmt
+from .. import forms, pipeline, queries, services, timefmt
 from ..extensions import db
 from ..models import (
     Application,
@@ -515,6 +515,10 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "position": application.position,
         "stage": application.stage_enum,
         "flags": application.flags(now, policy),
+        "late_days": _late_days(application, now, policy),
+        "hold_by": (pipeline.hold_by_date(application.stage_entered_at, policy,
+                                          extended_until=application.extended_until)
+                    if application.stage == Stage.SECOND_INTERVIEW else None),
         "now": now,
         "policy": policy,
         "forms": action_forms,
@@ -532,6 +536,15 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "Action": Action,
     }
     return render_template("applications/show.html", **context), status
+
+
+def _late_days(application: Application, now: datetime, policy) -> int:
+    """Whole days the team is past its first missed deadline (0 when on time)."""
+    state = application.state()
+    late = pipeline.late_since(state)
+    if not pipeline.is_overdue(state, now) or late is None:
+        return 0
+    return max(1, pipeline.days_overdue(late, now, policy))
 
 
 @bp.get("/<int:application_id>")
@@ -618,10 +631,11 @@ def schedule_interview(application_id: int):
             application, round=round_,
             scheduled_at=_clock(f), panel_user_ids=_panel_ids(f), duration_minutes=f.duration_minutes.data,
             location=f.location.data or "", video_link=f.video_link.data or "", actor=current_user,
-            expected_version=f.expected_version())
+            expected_version=f.expected_version(), extend_until=f.extend_until.data,
+            reason=f.extension_reason.data or "")
 
     return _handle(application, "schedule", form, action, success="Interview scheduled; the candidate is invited.",
-                   aliases={"scheduled_at": "day"}, anchor="interviews")
+                   aliases={"scheduled_at": "day", "reason": "extension_reason"}, anchor="interviews")
 
 
 @bp.post("/<int:application_id>/interviews/<int:interview_id>/reschedule")
@@ -637,10 +651,11 @@ def reschedule_interview(application_id: int, interview_id: int):
         services.reschedule_interview(
             interview, scheduled_at=_clock(f), panel_user_ids=_panel_ids(f), duration_minutes=f.duration_minutes.data,
             location=f.location.data or "", video_link=f.video_link.data or "", actor=current_user,
-            expected_version=f.expected_version())
+            expected_version=f.expected_version(), extend_until=f.extend_until.data,
+            reason=f.extension_reason.data or "")
 
     return _handle(application, key, form, action, success="Interview rescheduled; the candidate is told.",
-                   aliases={"scheduled_at": "day"}, anchor="interviews")
+                   aliases={"scheduled_at": "day", "reason": "extension_reason"}, anchor="interviews")
 
 
 @bp.post("/<int:application_id>/interviews/<int:interview_id>/cancel")
