@@ -563,6 +563,9 @@ class _History:
         self.extended_until: datetime | None = None
         self.extension_reason: str | None = None
         self.promised: datetime | None = None
+        self.overdue_since: datetime | None = None
+        self.automatic_delays = 0
+        self.promise_moves = 0
         self.promise_made: datetime | None = None
         self.last_email: datetime | None = None
         self.verdict: str | None = None
@@ -589,9 +592,11 @@ class _History:
             return self._days(days, days * 1.8)
         return self._days(0.3, days * 0.95)
 
-    def _enter(self, stage: str, at: datetime) -> None:
+    def _enter(self, stage: str, at: datetime, *, interview_at: datetime | None = None) -> None:
         self.stage = stage
         self.entered = at
+        self.overdue_since = None
+        self.automatic_delays = self.promise_moves = 0
         self.extended_until = None
         self.extension_reason = None
         if stage != _S.SECOND_INTERVIEW:
@@ -600,16 +605,28 @@ class _History:
         if stage not in OPEN_STAGE_VALUES:
             self.closed_at = at
             self.awaiting_feedback = False
-        self._set_due()
+        self._set_due(at, answers=True, interview_at=interview_at)
         self._touch(at)
 
-    def _set_due(self) -> None:
-        due = _base_due(self.stage, self.entered.astimezone(self.tz).date(), self.policy)
-        if due is not None and self.extended_until is not None:
-            due = self.extended_until
-        if due is not None and self.competing_offer is not None:
-            due = min(due, pipeline.competing_offer_due(self.competing_offer, self.entered, self.policy))
-        self.due = due
+    def _set_due(self, at: datetime, *, answers: bool = False, interview_at: datetime | None = None) -> None:
+        """The candidate's date and the team's deadline, by the same rules as services.keep_promise."""
+        if self.stage == _S.OFFER:
+            self.promised = None
+            self.due = _base_due(self.stage, self.entered.astimezone(self.tz).date(), self.policy)
+            return
+        if self.stage not in OPEN_STAGE_VALUES:
+            self.promised = self.due = None
+            return
+        computed = pipeline.answer_date(self.stage, self.entered, self.policy, interview_at=interview_at,
+                                        extended_until=self.extended_until)
+        current = pipeline.local_date(self.promised, self.policy) if self.promised else None
+        day = pipeline.promise_date(computed, at, self.policy, current=current, answers=answers,
+                                    competing_offer_deadline=self.competing_offer)
+        if day is None:
+            return
+        if day != current or answers:
+            self.promised = pipeline.end_of_day(day, self.policy)
+            self.due = pipeline.team_due_at(day, at, self.policy)
 
     def _touch(self, at: datetime) -> None:
         self.updated = max(self.updated, at)
@@ -627,7 +644,7 @@ class _History:
     def _email(self, template: str, key: str, at: datetime, subject: str, body: str, *,
                to_user: int | None = None, promise: bool = False) -> None:
         if promise:
-            self.promised, self.promise_made = self.due, at
+            self.promise_made = at
         to_candidate = to_user is None
         recipient = self.email if to_candidate else self.sim.team.emails[to_user]
         sent_at = at + RELAY_DELAY
@@ -645,9 +662,9 @@ class _History:
 
     def _candidate_email(self, template: str, key: str, at: datetime, subject: str, *, promise: bool = False) -> None:
         if promise:
-            self.promised, self.promise_made = self.due, at
-        when = f" You will hear from us by {_day_text(self.due.astimezone(self.tz).date())}." if (
-            promise and self.due) else ""
+            self.promise_made = at
+        when = f" You will hear from us by {_day_text(self.promised.astimezone(self.tz).date())}." if (
+            promise and self.promised) else ""
         body = f"Dear {self.name},\n\n{subject} — {self.position.title}.{when}\n\nKind regards\nThe hiring team\n"
         self._email(template, key, at, subject, body, promise=promise)
 
@@ -656,22 +673,24 @@ class _History:
         application stays where it is). Late answers trigger the delay-notice job first."""
         at = self.entered + delay
         # The delay-notice job leaves the offer stage alone: there the candidate answers.
-        while self.due is not None and self.policy.delay_notice_days and self.stage != _S.OFFER:
-            notice_at = self.due + timedelta(days=self.policy.delay_notice_days, minutes=15)
+        while self.promised is not None and self.stage != _S.OFFER:
+            notice_at = pipeline.delay_notice_at(self.promised, self.policy) + timedelta(minutes=15)
             if notice_at >= min(at, self.now):
                 break
-            before = self.due
             self._delay_notice(notice_at)
-            if self.due <= before:  # a competing offer caps the date: no further extension
-                break
         return at if at <= self.now else None
 
     def _delay_notice(self, at: datetime) -> None:
-        new_day = pipeline.local_date(at, self.policy) + timedelta(days=self.policy.delay_notice_extension_days)
+        new_day = pipeline.delay_notice_date(pipeline.local_date(self.promised, self.policy), at, self.policy,
+                                             competing_offer_deadline=self.competing_offer)
         before = self.due
+        self.overdue_since = self.overdue_since or self.due
+        self.automatic_delays += 1
+        self.promise_moves += 1
         self.extended_until = pipeline.end_of_day(new_day, self.policy)
         self.extension_reason = "We need a little more time to decide carefully."
-        self._set_due()
+        self.promised = self.extended_until
+        self.due = pipeline.team_due_at(new_day, at, self.policy)
         self._touch(at)
         event = self._event("deadline_extended", at, None, before=before.isoformat(), due_at=self.due.isoformat(),
                             reason=self.extension_reason, automatic=True)
@@ -697,7 +716,7 @@ class _History:
             return self._reject(at, self.recruiter)
         panel = self.rng.sample(self.sim.team.interviewers, 2)
         interview = self._schedule(1, at, at + self._days(2, 9), panel, location="Munich office, room Ada")
-        self._enter(_S.FIRST_INTERVIEW, at)
+        self._enter(_S.FIRST_INTERVIEW, at, interview_at=interview["scheduled_at"])
         if interview["scheduled_at"] > self.now:
             return
         if self.rng.random() < 0.03:
@@ -722,7 +741,7 @@ class _History:
         if self.rng.random() < 0.08:  # a competing offer makes us hurry
             deadline = pipeline.local_date(at, self.policy) + timedelta(days=self.rng.randint(4, 10))
             self.competing_offer = deadline
-            self._set_due()
+            self._set_due(at)
             self._event("competing_offer_set", at + timedelta(hours=2), self.recruiter, deadline=deadline.isoformat(),
                         due_at=self.due.isoformat())
         scheduled_for = at + self._answer_delay(_S.SECOND_INTERVIEW)
@@ -732,6 +751,7 @@ class _History:
             return
         interview = self._schedule(2, booked, max(scheduled_for, booked + timedelta(hours=20)), second_panel,
                                    video="https://meet.example.com/interview-" + str(self.id))
+        self._set_due(booked, answers=True, interview_at=interview["scheduled_at"])
         held = interview["scheduled_at"] + timedelta(minutes=interview["duration_minutes"])
         if self._wait(held - self.entered) is None:
             return
@@ -837,6 +857,13 @@ class _History:
         event = self._event("withdrawn", at, self.recruiter, stage=stage, reason="Accepted a position elsewhere.")
         self._candidate_email("withdrawal_confirmation", f"withdrawn:{event}", at, "Your withdrawal")
 
+    def _interview_ends(self) -> datetime | None:
+        interview = self.open_interview
+        if (self.stage in (_S.FIRST_INTERVIEW, _S.SECOND_INTERVIEW) and interview is not None
+                and interview["held_at"] is None and interview["cancelled_at"] is None):
+            return interview["scheduled_at"] + timedelta(minutes=interview["duration_minutes"])
+        return None
+
     def finish(self) -> None:
         """Add the application row (and its history) to the batch."""
         is_open = self.stage in OPEN_STAGE_VALUES
@@ -863,6 +890,9 @@ class _History:
             "due_soon_notified_at": due_soon_notified, "overdue_notified_at": overdue_notified,
             "expedite_notified_for": expedite_notified, "needs_discussion_notified_at": discussion_notified,
             "promise_made_at": self.promise_made, "closed_at": self.closed_at, "version": self.version,
+            "promise_moves": self.promise_moves, "automatic_delays": self.automatic_delays,
+            "overdue_since": self.overdue_since if is_open else None,
+            "interview_ends_at": self._interview_ends() if is_open else None, "unrecorded_notified_at": None,
             "created_at": self.applied_at, "updated_at": self.updated,
         })
         if self.sim.lean and not is_open:

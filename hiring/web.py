@@ -54,24 +54,36 @@ def due_badge(application) -> Badge | None:
     """The due badge of an open application: the colour helps, the words carry the meaning."""
     if not application.is_open:
         return None
-    return badge_for(application.due_at)
+    return badge_for(application.due_at, overdue_since=application.overdue_since,
+                     promised_at=application.promised_at, promise_moves=application.promise_moves or 0)
 
 
-def badge_for(due: datetime | None) -> Badge:
-    """The due badge of an open application due at ``due``."""
+def badge_for(due: datetime | None, *, overdue_since: datetime | None = None, promised_at: datetime | None = None,
+              promise_moves: int = 0) -> Badge:
+    """The due badge of an open application: the team's deadline and, beside it, the date
+    the candidate holds (two facts: a delay notice moves the candidate's date, it does not
+    make a late team punctual)."""
     if due is None:
         return Badge("none", "No answer date")
     m = moment()
+    told = ""
+    if promised_at is not None:
+        moved = f", moved {promise_moves}×" if promise_moves else ""
+        told = f" · candidate told {timefmt.short_date(promised_at.astimezone(m.policy.tz).date(), m.policy)}{moved}"
+    if overdue_since is not None:  # late since a deadline before the current one
+        relative = timefmt.relative_days(overdue_since, m.now, m.policy, today=m.today)
+        return Badge("overdue", f"⚠ Overdue · {relative}{told}", "The team missed its deadline; "
+                     "the candidate was told a later date automatically.")
     local = due.astimezone(m.policy.tz)  # once: a board formats dozens of these
     short = timefmt.short_date(local.date(), m.policy)
     relative = timefmt.relative_days(due, m.now, m.policy, today=m.today)
     label = f"{short} · {relative}"
-    title = f"Answer promised by {short} {local:%H:%M}"  # as timefmt.date_time writes it
+    title = f"Team deadline {short} {local:%H:%M}"  # as timefmt.date_time writes it
     if "overdue" in relative:
-        return Badge("overdue", f"⚠ Overdue · {label}", title)
+        return Badge("overdue", f"⚠ Overdue · {label}{told}", title)
     if m.now <= due <= m.due_soon_until:
-        return Badge("due-soon", f"Due soon · {label}", title)
-    return Badge("on-track", f"Due {label}", title)
+        return Badge("due-soon", f"Due soon · {label}{told}", title)
+    return Badge("on-track", f"Due {label}{told}", title)
 
 
 def days_since(value: datetime | None) -> str:

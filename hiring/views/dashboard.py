@@ -48,6 +48,8 @@ REASON_LABELS = {
     "approval": "Awaiting my offer decision",
     "expedite": "Competing offer",
     "schedule": "Schedule the first interview",
+    "unrecorded": "Interview not recorded",
+    "stalled": "Stalled: date moved automatically",
 }
 # What moves an application on, for items that are here only because of their date.
 NEXT_STEP = {
@@ -83,14 +85,23 @@ def _my_decision_condition(user: User):
 
 
 def _scope_condition(user: User, everyone: bool):
-    """Whose applications count as "mine" for deadlines."""
+    """Whose deadlines count as "mine": those where I must act next (pipeline.responsible,
+    in SQL) — a manager's are the offer decisions, not the recruiters' tasks before them."""
     if everyone and user.can(Action.VIEW_ALL):
         return None
+    if not (user.can(Action.MANAGE_APPLICATIONS) or user.can(Action.DECIDE_OFFER)):
+        return False
+    return queries.responsible_user_id() == user.id
+
+
+def _stalled_condition(user: User, now: datetime, policy):
+    """Stalled applications go to the position's hiring manager and every admin."""
+    stalled = queries.flag_condition(Flag.STALLED, now, policy)
+    if user.role == Role.ADMIN:
+        return stalled
     if user.role == Role.MANAGER:
-        return Position.hiring_manager_id == user.id
-    if user.can(Action.MANAGE_APPLICATIONS):
-        return Application.owner_id == user.id
-    return False
+        return and_(stalled, Position.hiring_manager_id == user.id)
+    return None
 
 
 def attention_items(user: User, now: datetime, *, everyone: bool = False) -> list[AttentionItem]:
@@ -99,22 +110,23 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
     items: dict[int, AttentionItem] = {}
 
     scope = _scope_condition(user, everyone)
+    wanted = []
     if scope is not False:
-        urgent = or_(queries.flag_condition(Flag.OVERDUE, now, policy),
-                     queries.flag_condition(Flag.DUE_SOON, now, policy),
-                     queries.flag_condition(Flag.EXPEDITE, now, policy))
-        decision = _my_decision_condition(user)
-        wanted = or_(urgent, decision) if decision is not None else urgent
+        urgent = or_(*(queries.flag_condition(flag, now, policy)
+                       for flag in (Flag.OVERDUE, Flag.DUE_SOON, Flag.EXPEDITE, Flag.UNRECORDED)))
+        wanted.append(urgent if scope is None else and_(scope, urgent))
+    for condition in (_my_decision_condition(user), _stalled_condition(user, now, policy)):
+        if condition is not None:
+            wanted.append(condition)
+    if wanted:
         stmt = (
             select(Application)
             .join(Position, Position.id == Application.position_id)
-            .where(queries.is_open(), wanted)
+            .where(queries.is_open(), or_(*wanted))
             .options(joinedload(Application.candidate), joinedload(Application.position))
             .order_by(Application.due_at.asc().nulls_last(), Application.id)
             .limit(ATTENTION_LIMIT)
         )
-        if scope is not None:
-            stmt = stmt.where(scope)
         for application in db.session.scalars(stmt).unique():
             item = items.setdefault(application.id, AttentionItem(application))
             flags = application.flags(now, policy)
@@ -124,6 +136,10 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
                 item.reasons.append("due_soon")
             if Flag.EXPEDITE in flags:
                 item.reasons.append("expedite")
+            if Flag.STALLED in flags:
+                item.reasons.append("stalled")
+            if Flag.UNRECORDED in flags:
+                item.reasons.append("unrecorded")
             if application.stage == Stage.FINAL_DECISION.value and user.role == Role.MANAGER and (
                     application.position.hiring_manager_id == user.id):
                 item.reasons.append("approval")
@@ -343,11 +359,10 @@ def _card(row, interview_at: datetime | None) -> Card:
     if interview_at is not None:
         interview = (f"Interview {timefmt.date_time(interview_at, m.policy)} · "
                      f"{timefmt.interview_relative(interview_at, m.now, m.policy)}")
-    # A scheduled first interview has no answer date yet: the interview line says what is next.
-    show_badge = row.due_at is not None or row.stage != Stage.FIRST_INTERVIEW.value
     return Card(url=application_url(row.id), name=row.name, position_title=row.title,
                 in_stage=days_since(row.stage_entered_at), interview=interview,
-                badge=badge_for(row.due_at) if show_badge else None)
+                badge=badge_for(row.due_at, overdue_since=row.overdue_since, promised_at=row.promised_at,
+                                promise_moves=row.promise_moves))
 
 
 def _board_link(position_id: int | None, owner_id: int | None, **extra: Any) -> str:
@@ -374,6 +389,7 @@ def _cards_statement(sqlite: bool, one_column: bool, by_position: bool, by_owner
             for stage in OPEN_STAGES)).subquery()
     return (
         select(Application.id, Application.stage, Application.stage_entered_at, Application.due_at,
+               Application.overdue_since, Application.promised_at, Application.promise_moves,
                Candidate.name, Position.title)
         .join(Candidate, Candidate.id == Application.candidate_id)
         .join(Position, Position.id == Application.position_id)
