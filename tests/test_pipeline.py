@@ -524,7 +524,7 @@ def test_extension_cannot_pass_a_competing_offer():
         assert "competing offer until Fri 4 Dec;" in info.value.fields["until"]
 
 
-@pytest.mark.parametrize("stage", (Stage.FIRST_INTERVIEW, *CLOSED_STAGES))
+@pytest.mark.parametrize("stage", CLOSED_STAGES)
 def test_nothing_to_extend_without_an_answer_date(stage):
     with pytest.raises(IllegalTransition, match="no answer date to extend"):
         extend(date(2026, 12, 4), stage=stage, current=None)
@@ -738,7 +738,10 @@ def test_default_policy():
         ({"first_decision_days": 366}, "first_decision_days"),
         ({"offer_days": -1}, "offer_days"),
         ({"due_soon_days": 31}, "due_soon_days"),
-        ({"delay_notice_days": 61}, "delay_notice_days"),
+        ({"team_lead_days": 11}, "team_lead_days"),
+        ({"delay_notice_hour": 24}, "delay_notice_hour"),
+        ({"max_automatic_delays": -1}, "max_automatic_delays"),
+        ({"record_interview_hours": 0}, "record_interview_hours"),
         ({"delay_notice_extension_days": 0}, "delay_notice_extension_days"),
         ({"digest_weekday": 7}, "digest_weekday"),
         ({"digest_hour": 24}, "digest_hour"),
@@ -853,7 +856,9 @@ def test_an_extension_never_shortens_silently(current_offset, until_offset, now,
     assert reason.strip()
     assert new_due > current
     assert new_due > now
-    assert competing is None or pipeline.local_date(new_due, POLICY) < competing
+    # A live competing offer caps it; an expired one (its day has passed) no longer does.
+    assert (competing is None or competing < pipeline.local_date(now, POLICY)
+            or pipeline.local_date(new_due, POLICY) < competing)
 
 
 @settings(max_examples=200, deadline=None)
@@ -894,7 +899,9 @@ def test_flag_properties(state, now, due_soon_days):
     assert not (Flag.OVERDUE in result and Flag.DUE_SOON in result)
     assert len(result) == len(set(result))
     assert (Flag.OVERDUE in result) == (state.due_at is not None and now > state.due_at)
-    assert (Flag.EXPEDITE in result) == (state.competing_offer_deadline is not None)
+    # A competing offer hurries us until its deadline day has passed.
+    assert (Flag.EXPEDITE in result) == (state.competing_offer_deadline is not None
+                                         and state.competing_offer_deadline >= pipeline.local_date(now, POLICY))
 
 
 # --- reported times (interview held, decision taken) ------------------------------------
@@ -937,3 +944,101 @@ def test_feedback_visibility_rule(role):
     assert pipeline.may_see_feedback(role, on_panel=False, gave_own=True)
     assert not pipeline.may_see_feedback(role, on_panel=True, gave_own=False)  # even a manager on the panel
     assert pipeline.may_see_feedback(role, on_panel=False, gave_own=False) == (role != Role.INTERVIEWER)
+
+
+# --- the promise (issue 10) ----------------------------------------------------------------------
+
+
+def test_answer_date_of_a_scheduled_interview_is_its_day_plus_the_decisions_days():
+    interview = berlin(2026, 11, 27, 10, 0)
+    assert pipeline.answer_date(Stage.FIRST_INTERVIEW, ENTERED, POLICY, interview_at=interview) == date(2026, 12, 4)
+    assert pipeline.answer_date(Stage.SECOND_INTERVIEW, ENTERED, POLICY, interview_at=interview) == date(2026, 12, 4)
+    assert pipeline.answer_date(Stage.FIRST_INTERVIEW, ENTERED, POLICY) is None
+    assert pipeline.answer_date(Stage.OFFER, ENTERED, POLICY) is None
+    assert pipeline.answer_date(Stage.REJECTED, ENTERED, POLICY) is None
+
+
+@pytest.mark.parametrize(("promised", "lead", "team_day"), [
+    (date(2026, 12, 8), 1, date(2026, 12, 7)),    # Tuesday → Monday
+    (date(2026, 12, 7), 1, date(2026, 12, 4)),    # Monday → the Friday before
+    (date(2026, 12, 28), 1, date(2026, 12, 24)),  # after Christmas (DE holidays 25, 26 Dec) → Thursday 24th
+    (date(2026, 12, 8), 0, date(2026, 12, 8)),    # no lead: the candidate's day itself
+    (date(2026, 12, 8), 2, date(2026, 12, 4)),
+])
+def test_the_team_deadline_is_working_days_before_the_promise(promised, lead, team_day):
+    policy = POLICY.updated(team_lead_days=lead)
+    now = berlin(2026, 11, 20, 9, 0)
+    assert pipeline.team_due_at(promised, now, policy) == pipeline.end_of_day(team_day, policy)
+
+
+def test_the_team_deadline_is_never_already_past_nor_after_the_promise():
+    now = berlin(2026, 12, 5, 10, 0)  # Saturday; promise Monday: the Friday before has passed
+    assert pipeline.team_due_at(date(2026, 12, 7), now, POLICY) == pipeline.end_of_day(date(2026, 12, 5), POLICY)
+
+
+@pytest.mark.parametrize(("moment", "needed"), [
+    (berlin(2026, 12, 8, 8, 59, 59), False),
+    (berlin(2026, 12, 8, 9, 0), True),
+    (berlin(2026, 12, 8, 23, 0), True),
+])
+def test_the_delay_notice_is_due_on_the_promised_morning(moment, needed):
+    promised = pipeline.end_of_day(date(2026, 12, 8), POLICY)
+    assert pipeline.needs_delay_notice(Stage.FIRST_DECISION, promised, moment, POLICY) is needed
+    assert (promised <= pipeline.delay_notice_threshold(moment, POLICY)) is needed
+    assert not pipeline.needs_delay_notice(Stage.OFFER, promised, moment, POLICY)
+
+
+def test_the_delay_notice_date_is_later_than_the_promise_and_never_past():
+    assert pipeline.delay_notice_date(date(2026, 12, 8), berlin(2026, 12, 8, 9, 0), POLICY) == date(2026, 12, 13)
+    # The job ran late (scheduler down for three days): counted from today.
+    assert pipeline.delay_notice_date(date(2026, 12, 8), berlin(2026, 12, 11, 9, 0), POLICY) == date(2026, 12, 16)
+    # A live competing offer caps it when that still leaves a later date...
+    assert pipeline.delay_notice_date(date(2026, 12, 8), berlin(2026, 12, 8, 9, 0), POLICY,
+                                      competing_offer_deadline=date(2026, 12, 11)) == date(2026, 12, 10)
+    # ... not when it leaves none (never the old date, never skipped) ...
+    assert pipeline.delay_notice_date(date(2026, 12, 8), berlin(2026, 12, 8, 9, 0), POLICY,
+                                      competing_offer_deadline=date(2026, 12, 9)) == date(2026, 12, 9)
+    # ... and an expired one caps nothing.
+    assert pipeline.delay_notice_date(date(2026, 12, 8), berlin(2026, 12, 8, 9, 0), POLICY,
+                                      competing_offer_deadline=date(2026, 12, 7)) == date(2026, 12, 13)
+
+
+def test_a_date_told_only_moves_later_unless_answered():
+    now = berlin(2026, 11, 24, 10, 0)
+    assert pipeline.promise_date(date(2026, 12, 8), now, POLICY, current=date(2026, 12, 21)) == date(2026, 12, 21)
+    assert pipeline.promise_date(date(2026, 12, 8), now, POLICY, current=date(2026, 12, 21),
+                                 answers=True) == date(2026, 12, 8)
+    assert pipeline.promise_date(date(2026, 12, 28), now, POLICY, current=date(2026, 12, 21)) == date(2026, 12, 28)
+    # Never today or earlier.
+    assert pipeline.promise_date(date(2026, 11, 24), now, POLICY) == date(2026, 11, 25)
+
+
+def test_promise_outcomes():
+    lapses = pipeline.end_of_day(date(2026, 12, 8), POLICY)
+    assert pipeline.promise_outcome(lapses, lapses) == pipeline.PromiseOutcome.KEPT
+    assert pipeline.promise_outcome(lapses, lapses, moved=True) == pipeline.PromiseOutcome.MOVED
+    assert pipeline.promise_outcome(lapses, lapses, withdrawn=True) == pipeline.PromiseOutcome.WITHDRAWN
+    assert pipeline.promise_outcome(lapses, lapses + timedelta(seconds=1), moved=True) == pipeline.PromiseOutcome.BROKEN
+
+
+def test_flags_keep_the_team_late_after_an_automatic_delay_and_mark_stalls_and_unrecorded_interviews():
+    now = berlin(2026, 12, 8, 10, 0)
+    moved = ApplicationState(stage=Stage.FIRST_DECISION, due_at=now + timedelta(days=4),
+                             overdue_since=now - timedelta(days=1), automatic_delays=1)
+    assert pipeline.flags(moved, now, POLICY) == [Flag.OVERDUE]
+    stalled = ApplicationState(stage=Stage.FIRST_DECISION, due_at=now + timedelta(days=4),
+                               overdue_since=now - timedelta(days=10), automatic_delays=3)
+    assert Flag.STALLED in pipeline.flags(stalled, now, POLICY)
+    unrecorded = ApplicationState(stage=Stage.FIRST_INTERVIEW, due_at=now + timedelta(days=4),
+                                  interview_ends_at=now - timedelta(hours=24, seconds=1))
+    assert Flag.UNRECORDED in pipeline.flags(unrecorded, now, POLICY)
+    recent = ApplicationState(stage=Stage.FIRST_INTERVIEW, due_at=now + timedelta(days=4),
+                              interview_ends_at=now - timedelta(hours=23))
+    assert Flag.UNRECORDED not in pipeline.flags(recent, now, POLICY)
+
+
+def test_who_must_act():
+    assert pipeline.responsible(Stage.FINAL_DECISION, owner_id=1, position_owner_id=2, hiring_manager_id=3) == 3
+    assert pipeline.responsible(Stage.FINAL_DECISION, owner_id=1, position_owner_id=2, hiring_manager_id=None) == 2
+    assert pipeline.responsible(Stage.FIRST_DECISION, owner_id=1, position_owner_id=2, hiring_manager_id=3) == 1
+    assert pipeline.responsible(Stage.APPLIED, owner_id=None, position_owner_id=2, hiring_manager_id=3) == 2
