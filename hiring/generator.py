@@ -520,15 +520,16 @@ class _Simulation:
         stage = (_S.REJECTED if roll < 0.8 else _S.WITHDRAWN if roll < 0.87 else _S.HIRED if roll < 0.97
                  else _S.DECLINED)
         closed_at = applied_at + timedelta(days=3 + 60 * self.rng.random())
-        promised = _base_due(_S.APPLIED, applied_at.astimezone(self.tz).date(), self.policy)
         rows.add(Application, {
             "id": self.next_id("application"), "candidate_id": candidate_id, "position_id": position.id,
             "owner_id": position.owner_id, "stage": stage, "applied_at": applied_at, "stage_entered_at": closed_at,
-            "due_at": None, "promised_at": promised, "last_candidate_email_at": closed_at,
+            "due_at": None, "promised_at": None, "last_candidate_email_at": closed_at,
             "competing_offer_deadline": None, "extended_until": None, "extension_reason": None, "verdict": None,
             "awaiting_feedback": False, "due_soon_notified_at": None, "overdue_notified_at": None,
             "expedite_notified_for": None, "needs_discussion_notified_at": None, "promise_made_at": applied_at,
             "closed_at": closed_at, "version": 3, "created_at": applied_at, "updated_at": closed_at,
+            "promise_moves": 0, "automatic_delays": 0, "overdue_since": None, "interview_ends_at": None,
+            "unrecorded_notified_at": None,
         })
 
 
@@ -883,7 +884,8 @@ class _History:
         self.rows.add(Application, {
             "id": self.id, "candidate_id": self.candidate_id, "position_id": self.position.id,
             "owner_id": self.position.owner_id, "stage": self.stage, "applied_at": self.applied_at,
-            "stage_entered_at": self.entered, "due_at": self.due, "promised_at": self.promised,
+            "stage_entered_at": self.entered, "due_at": self.due,
+            "promised_at": self.promised if is_open else None,
             "last_candidate_email_at": self.last_email, "competing_offer_deadline": self.competing_offer,
             "extended_until": self.extended_until, "extension_reason": self.extension_reason,
             "verdict": self.verdict, "awaiting_feedback": self.awaiting_feedback,

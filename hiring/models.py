@@ -162,6 +162,7 @@ UNANNOUNCED = "{}_notified_at IS NULL AND due_at IS NOT NULL"
 HAS_COMPETING_OFFER = "competing_offer_deadline IS NOT NULL"
 HAS_PROMISE = "promised_at IS NOT NULL"
 UNRECORDED_UNANNOUNCED = "interview_ends_at IS NOT NULL AND unrecorded_notified_at IS NULL"
+LATE_UNANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NULL"
 
 
 class Application(db.Model):
@@ -189,6 +190,9 @@ class Application(db.Model):
               postgresql_where=text(HAS_PROMISE)),
         Index("ix_application_unrecorded_unannounced", "interview_ends_at",
               sqlite_where=text(UNRECORDED_UNANNOUNCED), postgresql_where=text(UNRECORDED_UNANNOUNCED)),
+        # Late since an automatic delay, and never announced as overdue (the job was down).
+        Index("ix_application_late_unannounced", "overdue_since",
+              sqlite_where=text(LATE_UNANNOUNCED), postgresql_where=text(LATE_UNANNOUNCED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,12 +6,17 @@ filtered by flag costs one indexed query, whatever the number of applications.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    Integer,
     Select,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -24,7 +29,7 @@ from sqlalchemy import (
 )
 
 from .extensions import db
-from .models import OPEN_STAGE_VALUES, Application, Candidate
+from .models import OPEN_STAGE_VALUES, Application, Candidate, UTCDateTime
 from .pipeline import Flag, Policy, Stage, Verdict, due_soon_threshold, local_date
 
 
@@ -32,30 +37,63 @@ def is_open() -> ColumnElement[bool]:
     return Application.stage.in_(OPEN_STAGE_VALUES)
 
 
-def flag_condition(flag: Flag | str, now: datetime, policy: Policy) -> ColumnElement[bool]:
-    """SQL for "this application carries ``flag`` at ``now``" (mirrors pipeline.flags)."""
+@dataclass(frozen=True)
+class FlagMoment:
+    """The moments and limits the flag conditions compare with: values, or bind parameters
+    for a statement built once and run with ``flag_moment(now, policy)`` (a job that runs
+    every 15 minutes should not rebuild its statement each time)."""
+
+    now: Any
+    due_soon_until: Any
+    today: Any
+    unrecorded_before: Any
+    max_automatic_delays: Any
+
+
+def flag_moment(now: datetime, policy: Policy) -> FlagMoment:
+    return FlagMoment(now, due_soon_threshold(now, policy), local_date(now, policy),
+                      now - timedelta(hours=policy.record_interview_hours), policy.max_automatic_delays)
+
+
+FLAG_BINDS = FlagMoment(
+    bindparam("flag_now", type_=UTCDateTime()), bindparam("flag_due_soon_until", type_=UTCDateTime()),
+    bindparam("flag_today", type_=Date()), bindparam("flag_unrecorded_before", type_=UTCDateTime()),
+    bindparam("flag_max_automatic_delays", type_=Integer()),
+)
+
+
+def flag_bind_values(now: datetime, policy: Policy) -> dict[str, Any]:
+    """The values of ``FLAG_BINDS`` at ``now``."""
+    moment = flag_moment(now, policy)
+    return {bind.key: getattr(moment, name) for name, bind in vars(FLAG_BINDS).items()}
+
+
+def flag_condition(flag: Flag | str, now: datetime | FlagMoment, policy: Policy | None = None) -> ColumnElement[bool]:
+    """SQL for "this application carries ``flag`` at ``now``" (mirrors pipeline.flags;
+    tests compare the two on the same data). ``now`` may be a FlagMoment (FLAG_BINDS)."""
     flag = Flag(flag)
+    at = now if isinstance(now, FlagMoment) else flag_moment(now, policy)
     if flag == Flag.OVERDUE:
-        return and_(is_open(), or_(past_team_deadline(now), Application.overdue_since.is_not(None)))
+        return and_(is_open(), or_(past_team_deadline(at.now), Application.overdue_since.is_not(None)))
     if flag == Flag.DUE_SOON:
-        return and_(is_open(), Application.due_at >= now, Application.due_at <= due_soon_threshold(now, policy),
+        return and_(is_open(), Application.due_at >= at.now, Application.due_at <= at.due_soon_until,
                     Application.overdue_since.is_(None))
     if flag == Flag.EXPEDITE:
         return and_(is_open(), Application.competing_offer_deadline.is_not(None),
-                    Application.competing_offer_deadline >= local_date(now, policy))
-    if flag == Flag.UNRECORDED:
-        return and_(is_open(), Application.interview_ends_at.is_not(None),
-                    Application.interview_ends_at < now - timedelta(hours=policy.record_interview_hours))
-    if flag == Flag.STALLED:
-        return and_(is_open(), Application.automatic_delays > policy.max_automatic_delays)
+                    Application.competing_offer_deadline >= at.today)
     if flag == Flag.NEEDS_DISCUSSION:
         return and_(Application.stage == Stage.FINAL_DECISION.value, Application.verdict == Verdict.MIXED.value)
     if flag == Flag.AWAITING_FEEDBACK:
         return and_(is_open(), Application.awaiting_feedback.is_(true()))
+    if flag == Flag.UNRECORDED:
+        return and_(is_open(), Application.interview_ends_at.is_not(None),
+                    Application.interview_ends_at < at.unrecorded_before)
+    if flag == Flag.STALLED:
+        return and_(is_open(), Application.automatic_delays > at.max_automatic_delays)
     return false()
 
 
-def past_team_deadline(now: datetime) -> ColumnElement[bool]:
+def past_team_deadline(now: Any) -> ColumnElement[bool]:
     """The team's deadline has passed (the deadline job's indexed part of OVERDUE: an
     application late since an automatic delay was announced as overdue before it)."""
     return and_(Application.due_at.is_not(None), Application.due_at < now)

@@ -12,15 +12,26 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import cache
 
-from sqlalchemy import CompoundSelect, and_, exists, insert, or_, select, union, update
+from sqlalchemy import CompoundSelect, and_, bindparam, exists, insert, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import notifications as notify
 from . import pipeline, queries, services
 from .extensions import db
-from .models import Application, AuditEvent, Feedback, Interview, OutboxEmail, PanelMember, Position, User
+from .models import (
+    Application,
+    AuditEvent,
+    Feedback,
+    Interview,
+    OutboxEmail,
+    PanelMember,
+    Position,
+    User,
+    UTCDateTime,
+)
 from .pipeline import Flag, Stage
 from .services import _audit, _transaction
 from .settings import get_policy
@@ -48,14 +59,15 @@ def _with_people():
 
 def check_deadlines(now: datetime) -> dict[str, int]:
     """Announce each flag once: due soon / overdue once per due date, expedite once per
-    competing-offer deadline, needs discussion once per offer decision.
+    competing-offer deadline, needs discussion once per offer decision, an unrecorded
+    interview once per interview end.
 
     One statement finds the applications with something to announce, one indexed SELECT
     per flag (see ``_unannounced``); applications that need nothing cost no further
     statements, and reading stays proportional to what is announced.
     """
     policy = get_policy()
-    ids = sorted(set(db.session.scalars(_unannounced(now, policy))))
+    ids = sorted(set(db.session.scalars(_unannounced(), queries.flag_bind_values(now, policy))))
     counts: dict[str, int] = defaultdict(int)
     for start in range(0, len(ids), ANNOUNCE_BATCH):
         applications = db.session.scalars(
@@ -75,35 +87,41 @@ def check_deadlines(now: datetime) -> dict[str, int]:
 ANNOUNCE_BATCH = 100
 
 
-def _unannounced(now: datetime, policy: pipeline.Policy) -> CompoundSelect:
+@cache
+def _unannounced() -> CompoundSelect:
     """Ids of the applications with a flag not yet announced, as a UNION of one SELECT per
     flag, each planned on its own with its own index: due soon and overdue the partial
     indexes of the due dates not yet announced, expedite the applications with a competing
-    offer by stage, needs discussion the one stage. (As an OR of the four, SQLite planned a
-    scan of the whole table: 0.25-1 s at 1M applications.)"""
+    offer by stage, needs discussion the one stage, late and unrecorded their partial
+    indexes. (As an OR of them, SQLite planned a scan of the whole table: 0.25-1 s at 1M
+    applications.) Built once, run with ``queries.flag_bind_values(now, policy)``."""
+    at = queries.FLAG_BINDS
     due_soon = select(Application.id).where(
-        queries.flag_condition(Flag.DUE_SOON, now, policy),
+        queries.flag_condition(Flag.DUE_SOON, at),
         Application.due_soon_notified_at.is_(None), Application.due_at.is_not(None),
     )
     overdue = select(Application.id).where(
-        queries.is_open(), queries.past_team_deadline(now),
+        queries.is_open(), queries.past_team_deadline(at.now),
         Application.overdue_notified_at.is_(None), Application.due_at.is_not(None),
     )
+    late = select(Application.id).where(  # late since an automatic delay, never announced (job was down)
+        queries.is_open(), Application.overdue_since.is_not(None), Application.overdue_notified_at.is_(None),
+    )
     expedite = select(Application.id).where(
-        queries.flag_condition(Flag.EXPEDITE, now, policy),
+        queries.flag_condition(Flag.EXPEDITE, at),
         or_(Application.expedite_notified_for.is_(None),
             Application.expedite_notified_for != Application.competing_offer_deadline),
     )
     needs_discussion = select(Application.id).where(
-        queries.flag_condition(Flag.NEEDS_DISCUSSION, now, policy),
+        queries.flag_condition(Flag.NEEDS_DISCUSSION, at),
         or_(Application.needs_discussion_notified_at.is_(None),
             Application.needs_discussion_notified_at < Application.stage_entered_at),
     )
     unrecorded = select(Application.id).where(
-        queries.flag_condition(Flag.UNRECORDED, now, policy),
+        queries.flag_condition(Flag.UNRECORDED, at),
         Application.unrecorded_notified_at.is_(None), Application.interview_ends_at.is_not(None),
     )
-    return union(due_soon, overdue, expedite, needs_discussion, unrecorded)
+    return union(due_soon, overdue, late, expedite, needs_discussion, unrecorded)
 
 
 def _announce(application: Application, now: datetime, policy: pipeline.Policy) -> list[str]:
@@ -249,16 +267,12 @@ def send_delay_notices(now: datetime) -> dict[str, int]:
     The offer stage holds no promise of ours: there the date is the candidate's to answer by.
     """
     policy = get_policy()
-    threshold = pipeline.delay_notice_threshold(now, policy)
-    waiting = and_(
-        Application.promised_at.is_not(None),
-        Application.promised_at <= threshold,
-        queries.is_open(),
-        Application.stage != Stage.OFFER.value,
-    )
+    ids = db.session.scalars(_promises_at_their_morning(),
+                             {"threshold": pipeline.delay_notice_threshold(now, policy)}).all()
     applications = db.session.scalars(
-        select(Application).where(waiting).options(*_with_people()).order_by(Application.promised_at, Application.id)
-    ).all()
+        select(Application).where(Application.id.in_(ids)).options(*_with_people())
+        .order_by(Application.promised_at, Application.id)
+    ).all() if ids else []
     sent = skipped = 0
     for application in applications:
         try:
@@ -268,6 +282,18 @@ def send_delay_notices(now: datetime) -> dict[str, int]:
             log.warning("application %s: delay notice not sent: %s", application.id, exc)
             skipped += 1
     return {"delay_notices": sent, "skipped": skipped}
+
+
+@cache
+def _promises_at_their_morning():
+    """Open promises whose delay-notice morning has come (the partial index of promises);
+    built once, run with the threshold."""
+    return select(Application.id).where(
+        Application.promised_at.is_not(None),
+        Application.promised_at <= bindparam("threshold", type_=UTCDateTime()),
+        queries.is_open(),
+        Application.stage != Stage.OFFER.value,
+    )
 
 
 # --- the weekly digest -------------------------------------------------------------------------

@@ -130,8 +130,8 @@ def test_demo_loads_every_stage_with_overdue_due_soon_and_a_competing_offer(runn
     for application in applications:
         assert AuditEvent.query.filter_by(application_id=application.id, kind="application_submitted").count() == 1
         assert application.stage_entered_at <= now
-        assert (application.due_at is None) == (application.stage in ("first_interview", "hired", "rejected",
-                                                                       "declined", "withdrawn"))
+        # Every open application has a date, a scheduled interview too (its day + the decision's days).
+        assert (application.due_at is None) == (application.stage in ("hired", "rejected", "declined", "withdrawn"))
     assert _count(OutboxEmail) > len(applications)
     # No interview was marked held before it was due to start (the UI showed "held Thu 19 Nov"
     # under "first interview Fri 20 Nov").

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select, text
 
-from hiring import generator, reminders, services
+from hiring import generator, queries, reminders, services
 from hiring.extensions import db
 from hiring.models import Application, Candidate, Position, User, utcnow
 from hiring.settings import get_policy
@@ -193,6 +193,9 @@ MILLION_APPLICATION_STATS = {
     "ix_application_stage_competing_offer": "263 263 11",
     "ix_application_due_soon_unannounced": "27936 5588 411",
     "ix_application_overdue_unannounced": "28258 5652 524",
+    "ix_application_late_unannounced": "120 2",
+    "ix_application_unrecorded_unannounced": "900 2",
+    "ix_application_promised_at": "60000 2",
 }
 
 
@@ -202,7 +205,7 @@ def test_deadline_job_asks_each_flag_through_an_index(app):
     indexes of the dates not yet announced, so announced applications are not even read."""
     now = utcnow()
     build_dataset(300, now)
-    statement = reminders._unannounced(now, get_policy())
+    statement = reminders._unannounced().params(**queries.flag_bind_values(now, get_policy()))
     sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
     if db.engine.dialect.name == "sqlite":
         # The planner as it sees the million-row table, not the 300 rows of this test.
@@ -216,7 +219,8 @@ def test_deadline_job_asks_each_flag_through_an_index(app):
         db.session.commit()
         assert not [line for line in plan if line.startswith("SCAN application")], "\n".join(plan)
         for index in ("ix_application_due_soon_unannounced", "ix_application_overdue_unannounced",
-                      "ix_application_stage_competing_offer"):
+                      "ix_application_stage_competing_offer", "ix_application_late_unannounced",
+                      "ix_application_unrecorded_unannounced"):
             assert any(index in line for line in plan), (index, "\n".join(plan))
     else:
         # Small tables make a sequential scan the cheapest plan; forbidden, the planner
@@ -253,19 +257,21 @@ def test_generator_fills_every_stage_and_refuses_a_non_empty_database(app, runne
     assert 0.01 < open_share < 0.2
     oldest = db.session.scalar(select(func.min(Application.applied_at)))
     assert now - oldest > timedelta(days=600)
-    # Every open application's due date is the one the process rules give.
+    # Every open application's dates are the ones the process rules give: the candidate's date,
+    # and the team's deadline the policy's working days before it (later only when that had
+    # already passed when the date was told); at the offer, the candidate's own date to answer.
+    from hiring import pipeline
+
     policy = get_policy()
     for application in db.session.scalars(select(Application).where(Application.due_at.is_not(None))):
-        expected = generator._base_due(application.stage,
-                                       application.stage_entered_at.astimezone(policy.tz).date(), policy)
-        if application.extended_until is not None:
-            expected = application.extended_until
-        if application.competing_offer_deadline is not None:
-            from hiring import pipeline
-
-            expected = min(expected, pipeline.competing_offer_due(application.competing_offer_deadline,
-                                                                  application.stage_entered_at, policy))
-        assert application.due_at == expected
+        if application.stage == "offer":
+            assert application.promised_at is None
+            assert application.due_at == (application.extended_until or generator._base_due(
+                "offer", application.stage_entered_at.astimezone(policy.tz).date(), policy))
+            continue
+        promised = pipeline.local_date(application.promised_at, policy)
+        earliest = pipeline.end_of_day(pipeline.working_days_before(promised, policy.team_lead_days, policy), policy)
+        assert earliest <= application.due_at <= application.promised_at
     result = runner.invoke(args=["demo", "--applications", "10"])
     assert result.exit_code != 0
     assert "not empty" in result.output

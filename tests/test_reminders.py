@@ -7,10 +7,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from hiring import reminders, services
+from hiring import pipeline, reminders, services
 from hiring.extensions import db
 from hiring.models import Application, AuditEvent, OutboxEmail, PanelMember
 from hiring.pipeline import UTC
+from hiring.settings import get_policy
 
 
 def outbox(template: str | None = None) -> list[OutboxEmail]:
@@ -195,53 +196,54 @@ def test_no_feedback_reminders_before_the_interview_is_held_or_once_cancelled(fa
 # --- delay notices --------------------------------------------------------------------------------
 
 
-def test_delay_notice_when_overdue_by_more_than_the_policy_days(factory, team, now):
+def test_delay_notice_on_the_promised_morning_in_the_candidates_language(factory, team, now):
     application = factory.application("first_decision", position=team["position"], panel=team["panel"],
                                       at=now - timedelta(days=6), language="de")
-    due = application.due_at  # Wed 25 Nov, 23:59:59 Berlin
-    assert reminders.send_delay_notices(due + timedelta(days=2)) == {"delay_notices": 0, "skipped": 0}
-    late = due + timedelta(days=2, minutes=15)  # Sat 28 Nov, 00:14 Berlin
-    assert reminders.send_delay_notices(late) == {"delay_notices": 1, "skipped": 0}
-    assert reminders.send_delay_notices(late + timedelta(minutes=15))["delay_notices"] == 0
+    policy = get_policy()
+    promised = application.promised_at  # Thu 26 Nov, 23:59:59 Berlin: the date given with the invitation
+    morning = pipeline.delay_notice_at(promised, policy)  # Thu 26 Nov, 09:00 Berlin
+    assert morning == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    assert reminders.send_delay_notices(morning - timedelta(minutes=1)) == {"delay_notices": 0, "skipped": 0}
+    assert reminders.send_delay_notices(morning) == {"delay_notices": 1, "skipped": 0}
+    assert reminders.send_delay_notices(morning + timedelta(minutes=15))["delay_notices"] == 0
 
     [notice] = outbox("delay_notice")
     assert notice.to_candidate and notice.recipient == application.candidate.email
     assert notice.subject == "Wir benötigen etwas mehr Zeit – Embedded Software Engineer"
-    assert "Sie hören spätestens am Donnerstag, 3. Dezember 2026 von uns." in notice.body_text
+    assert "Sie hören spätestens am Dienstag, 1. Dezember 2026 von uns." in notice.body_text
     db.session.refresh(application)
-    assert application.promised_at == application.due_at
-    assert application.due_at.isoformat() == "2026-12-03T22:59:59+00:00"
+    assert application.promised_at.isoformat() == "2026-12-01T22:59:59+00:00"
+    assert application.due_at.isoformat() == "2026-11-30T22:59:59+00:00"  # Monday: the working day before
     [extension] = audit("deadline_extended")[-1:]
     assert extension.data["automatic"] is True and extension.actor_id is None
-    assert "2 days overdue" in extension.data["reason"] or "3 days overdue" in extension.data["reason"]
+    assert "morning of 2026-11-26" in extension.data["reason"]
 
-    # The new date passes too: another notice, once.
-    again = application.due_at + timedelta(days=3)
+    # The new date's morning comes too: another notice, once.
+    again = pipeline.delay_notice_at(application.promised_at, policy)
     reminders.send_delay_notices(again)
     reminders.send_delay_notices(again)
     assert len(outbox("delay_notice")) == 2
 
 
-def test_no_delay_notice_when_disabled_or_at_the_offer(factory, team, now):
+def test_no_delay_notice_at_the_offer(factory, team, now):
     factory.application("first_decision", position=team["position"], panel=team["panel"],
                         at=now - timedelta(days=20))
     offer = factory.application("offer", position=team["position"], panel=team["panel"],
                                 recommendations=["yes", "yes"], at=now - timedelta(days=20))
-    services.update_policy({"delay_notice_days": 0}, actor=None, now=now)
-    assert reminders.send_delay_notices(now)["delay_notices"] == 0
-    services.update_policy({"delay_notice_days": 2}, actor=None, now=now)
+    assert offer.promised_at is None  # the candidate holds our offer and answers by its date
     assert reminders.send_delay_notices(now)["delay_notices"] == 1
     assert offer.id not in {e.application_id for e in outbox("delay_notice")}
 
 
-def test_no_delay_notice_when_the_candidate_heard_from_us_since_the_promise(factory, team, now):
+def test_no_delay_notice_once_the_candidate_has_a_new_date(factory, team, now):
     application = factory.application("second_interview", position=team["position"], panel=team["panel"],
-                                      recommendations=["yes", "yes"], at=now - timedelta(days=20))
-    # The interview was scheduled (and the candidate invited) after the promise: they know their date.
+                                      recommendations=["yes", "yes"], at=now - timedelta(days=10))
+    # The interview was scheduled (and the candidate invited, with the answer date after it)
+    # before the date they held: that answered it.
     services.schedule_interview(application, round=2, scheduled_at=now + timedelta(days=2),
                                 panel_user_ids=[u.id for u in team["panel"]], location="Room 2",
                                 actor=team["recruiter"], now=now - timedelta(days=1))
-    assert application.due_at < now - timedelta(days=2)
+    assert application.promised_at > now
     assert reminders.send_delay_notices(now)["delay_notices"] == 0
 
 
@@ -265,8 +267,9 @@ def test_digest_once_per_person_per_week_grouped_by_position(factory, team, now)
     assert digest.subject == "Weekly digest 2026-W48: 2 overdue, 1 due this week"
     text = digest.body_text
     assert text.index("== FPGA Developer ==") < text.index("== Embedded Software Engineer ==")
-    assert "OVERDUE 6 days: " + later.candidate.name in text
-    assert "OVERDUE 3 days: " + late.candidate.name in text
+    # Late against the team's deadline (a working day before the candidate's date), and the date told.
+    assert f"OVERDUE 7 days: {later.candidate.name} – Applied, candidate told Wednesday, 18 November 2026" in text
+    assert f"OVERDUE 4 days: {late.candidate.name} – Debrief decision, candidate told Sunday, 22 November" in text
     assert f"due Thursday, 26 November 2026: {soon.candidate.name}" in text
     for application in (late, later, soon):
         assert f"http://hiring.test/applications/{application.id}" in text
@@ -276,11 +279,11 @@ def test_digest_once_per_person_per_week_grouped_by_position(factory, team, now)
     # Next week: a new digest, once.
     next_monday = datetime(2026, 11, 30, 6, 59, tzinfo=UTC)  # 07:59 in Berlin: not yet
     assert reminders.send_weekly_digest(next_monday)["digests"] == 0
-    assert reminders.send_weekly_digest(next_monday + timedelta(minutes=1))["digests"] == 1
+    # The manager's offer decision is overdue too by now: the team's deadline (Friday) came a
+    # working day before the date told to the candidate (Monday). Their first digest.
+    assert reminders.send_weekly_digest(next_monday + timedelta(minutes=1))["digests"] == 2
     assert reminders.send_weekly_digest(next_monday + timedelta(hours=5))["digests"] == 0
-    # By Thursday the manager's offer decision is overdue too: their first digest this week.
-    assert reminders.send_weekly_digest(next_monday + timedelta(days=3))["digests"] == 1
-    assert reminders.send_weekly_digest(next_monday + timedelta(days=3, hours=1))["digests"] == 0
+    assert reminders.send_weekly_digest(next_monday + timedelta(days=3))["digests"] == 0
     assert [e.recipient for e in outbox("digest")] == [team["recruiter"].email] * 2 + [team["manager"].email]
 
 
@@ -382,8 +385,10 @@ def test_a_cancelled_interview_promises_a_new_date_that_the_delay_notice_keeps(f
     services.cancel_interview(application.interviews[0], reason="Our interviewer is ill.", actor=team["recruiter"],
                               now=now)
     assert application.stage == "applied"
-    assert application.promised_at == application.due_at  # the date the cancellation email names
-    # Nobody reschedules: two days after that date the candidate hears from us anyway.
-    late = application.due_at + timedelta(days=2, hours=1)
-    assert reminders.send_delay_notices(late)["delay_notices"] == 1
+    named = application.promised_at  # the date the cancellation email names
+    assert pipeline.local_date(named, get_policy()).isoformat() in outbox("interview_cancelled")[0].idempotency_key \
+        or "8 December 2026" in outbox("interview_cancelled")[0].body_text
+    # Nobody reschedules: on that date's morning the candidate hears from us, before it passes.
+    morning = pipeline.delay_notice_at(named, get_policy())
+    assert reminders.send_delay_notices(morning)["delay_notices"] == 1
     assert outbox("delay_notice")[0].recipient == application.candidate.email

@@ -148,9 +148,10 @@ def test_submit_application(factory, now):
     assert application.candidate.name == "Anna Schmidt"
     assert application.candidate.email == "anna.schmidt@example.org"
     assert application.candidate.talent_pool_consent is True
-    # Applied Mon 23 Nov → answer by Mon 7 Dec, end of day in Berlin; the candidate was told that date.
-    assert application.due_at == datetime(2026, 12, 7, 22, 59, 59, tzinfo=UTC)
-    assert application.promised_at == application.due_at
+    # Applied Mon 23 Nov → the candidate is told Mon 7 Dec, end of day in Berlin; the team's
+    # deadline is the working day before (Friday 4 Dec).
+    assert application.promised_at == datetime(2026, 12, 7, 22, 59, 59, tzinfo=UTC)
+    assert application.due_at == datetime(2026, 12, 4, 22, 59, 59, tzinfo=UTC)
     email = OutboxEmail.query.filter_by(application_id=application.id).one()
     assert email.recipient == "anna.schmidt@example.org" and email.to_candidate
 
@@ -277,7 +278,9 @@ def test_schedule_first_interview(factory, now):
             application, round=1, scheduled_at=now + timedelta(days=3), panel_user_ids=[u.id for u in panel],
             location="Room Ada", actor=application.position.owner, now=now, expected_version=application.version)
     assert application.stage == "first_interview"
-    assert application.due_at is None  # the interview date is shown instead
+    # The invitation promises the answer: the interview's day (Fri 27 Nov) + 7 days.
+    assert application.promised_at == datetime(2026, 12, 4, 22, 59, 59, tzinfo=UTC)
+    assert application.due_at == datetime(2026, 12, 3, 22, 59, 59, tzinfo=UTC)
     assert interview.panel_user_ids == sorted(u.id for u in panel)
     email = OutboxEmail.query.filter_by(template="interview_invitation").one()
     assert email.attachments[0]["filename"] == "interview.ics"
@@ -326,7 +329,8 @@ def test_second_interview_only_after_the_invitation_and_only_once(factory, now):
                                     panel_user_ids=panel_ids, video_link="https://meet.example.com/x", actor=owner,
                                     now=now)
     assert application.stage == "second_interview"
-    assert application.due_at == due  # it still must be held by the same date
+    # The invitation answers "when": the decision's date follows the interview's day.
+    assert application.promised_at == datetime(2026, 12, 3, 22, 59, 59, tzinfo=UTC) and application.due_at != due
     with pytest.raises(IllegalTransition, match="already scheduled"):
         services.schedule_interview(application, round=2, scheduled_at=now + timedelta(days=3),
                                     panel_user_ids=panel_ids, location="Room", actor=owner, now=now)
@@ -358,7 +362,8 @@ def test_cancel_first_interview_returns_to_applied(factory, now):
     with one_change(application, "interview_cancelled", ("interview_cancelled", "panel_cancelled", "panel_cancelled")):
         services.cancel_interview(interview, reason="Interviewer ill", actor=application.position.owner, now=now)
     assert application.stage == "applied"
-    assert application.due_at == datetime(2026, 12, 8, 22, 59, 59, tzinfo=UTC)  # a fresh 14 days
+    # A fresh 14 days (the date given with the invitation was earlier; it only moves later).
+    assert application.promised_at == datetime(2026, 12, 8, 22, 59, 59, tzinfo=UTC)
     assert interview.cancelled_at == now
     assert "METHOD:CANCEL" in OutboxEmail.query.filter_by(template="interview_cancelled").one().attachments[0]["data"]
     with pytest.raises(IllegalTransition, match="Only an upcoming interview"):
@@ -379,8 +384,9 @@ def test_record_interview_held(factory, now):
                                        expected_version=application.version)
     assert application.stage == "first_decision"
     assert application.stage_entered_at == held
-    assert application.due_at == datetime(2026, 12, 1, 22, 59, 59, tzinfo=UTC)  # one week after the interview
-    assert application.promised_at == application.due_at
+    # One week after the interview, as told with the invitation; the team's deadline a working day before.
+    assert application.promised_at == datetime(2026, 12, 1, 22, 59, 59, tzinfo=UTC)
+    assert application.due_at == datetime(2026, 11, 30, 22, 59, 59, tzinfo=UTC)
     assert application.awaiting_feedback is True
     assert Flag.AWAITING_FEEDBACK in application.flags(now, get_policy())
     with pytest.raises(IllegalTransition, match="already marked as held"):
@@ -459,7 +465,7 @@ def test_decide_invites_to_the_second_interview(factory, now):
         services.decide(application, outcome="advance", rationale="Strong", actor=application.position.owner,
                         now=now + timedelta(hours=1), expected_version=application.version)
     assert application.stage == "second_interview"
-    assert application.due_at == datetime(2026, 12, 8, 22, 59, 59, tzinfo=UTC)  # held within two weeks
+    assert application.promised_at == datetime(2026, 12, 8, 22, 59, 59, tzinfo=UTC)  # held within two weeks
     decision = Decision.query.filter_by(application_id=application.id).one()
     assert (decision.stage, decision.outcome, decision.rationale) == ("first_decision", "advance", "Strong")
 
@@ -575,13 +581,14 @@ def test_record_offer_response(factory, now, accepted, stage):
 
 def test_extend_deadline(factory, now):
     application = factory.application("first_decision")
-    before = application.due_at
+    before = application.promised_at
     with one_change(application, "deadline_extended", ("deadline_extended",)):
         services.extend_deadline(application, until=date(2026, 12, 4), reason="Hiring manager travelling.",
                                  actor=application.position.hiring_manager, now=now,
                                  expected_version=application.version)
-    assert application.due_at == datetime(2026, 12, 4, 22, 59, 59, tzinfo=UTC) > before
-    assert application.promised_at == application.due_at
+    assert application.promised_at == datetime(2026, 12, 4, 22, 59, 59, tzinfo=UTC) > before
+    assert application.due_at == datetime(2026, 12, 3, 22, 59, 59, tzinfo=UTC)
+    assert application.promise_moves == 1
     assert application.extension_reason == "Hiring manager travelling."
     email = OutboxEmail.query.filter_by(template="deadline_extended").one()
     assert "Hiring manager travelling." in email.body_text
@@ -597,16 +604,17 @@ def test_extend_deadline(factory, now):
 def test_automatic_extension_sends_a_delay_notice(factory, now):
     application = factory.application("first_decision", at=now - timedelta(days=10))
     with one_change(application, "deadline_extended", ("delay_notice",)):
-        services.extend_deadline(application, until=date(2026, 11, 29), reason="The team needs more time.",
-                                 actor=None, now=now, automatic=True)
+        assert services.send_delay_notice(application, now=now) is True
+    assert application.automatic_delays == 1
+    assert services.send_delay_notice(application, now=now) is False  # the new date's morning is days away
 
 
 def test_competing_offer_pulls_the_date_and_flags_expedite(factory, now):
     application = factory.application("first_decision")
-    with one_change(application, "competing_offer_set"):
+    with one_change(application, "competing_offer_set", ("competing_offer_confirmation",)):
         services.set_competing_offer(application, deadline=date(2026, 11, 27), actor=application.position.owner,
                                      now=now, expected_version=application.version)
-    assert application.due_at == datetime(2026, 11, 26, 22, 59, 59, tzinfo=UTC)
+    assert application.promised_at == datetime(2026, 11, 26, 22, 59, 59, tzinfo=UTC)
     assert Flag.EXPEDITE in application.flags(now, get_policy())
     with pytest.raises(InvalidInput) as info:
         services.extend_deadline(application, until=date(2026, 11, 28), reason="x", actor=application.position.owner,
@@ -614,7 +622,8 @@ def test_competing_offer_pulls_the_date_and_flags_expedite(factory, now):
     assert "competing offer" in info.value.fields["until"]
     with one_change(application, "competing_offer_cleared"):
         services.set_competing_offer(application, deadline=None, actor=application.position.owner, now=now)
-    assert application.due_at == datetime(2026, 12, 1, 22, 59, 59, tzinfo=UTC)
+    # The candidate was told the earlier date: it stands (a date told only moves later, and not silently).
+    assert application.promised_at == datetime(2026, 11, 26, 22, 59, 59, tzinfo=UTC)
     assert Flag.EXPEDITE not in application.flags(now, get_policy())
 
 
@@ -623,7 +632,8 @@ def test_competing_offer_caps_an_existing_extension(factory, now):
     owner = application.position.owner
     services.extend_deadline(application, until=date(2026, 12, 10), reason="Travel", actor=owner, now=now)
     services.set_competing_offer(application, deadline=date(2026, 12, 5), actor=owner, now=now)
-    assert application.due_at == datetime(2026, 12, 4, 22, 59, 59, tzinfo=UTC)
+    assert application.promised_at == datetime(2026, 12, 4, 22, 59, 59, tzinfo=UTC)
+    assert application.extended_until == application.promised_at
 
 
 def test_competing_offer_refusals(factory, now):

@@ -57,7 +57,9 @@ def _user_for(role, world, factory):
 
 SETTINGS = {"applied_days": "10", "first_decision_days": "7", "second_interview_days": "14",
             "final_decision_days": "7", "offer_days": "7", "holiday_country": "DE", "timezone": "Europe/Berlin",
-            "due_soon_days": "2", "delay_notice_days": "2", "digest_weekday": "0", "digest_hour": "8"}
+            "due_soon_days": "2", "team_lead_days": "1", "delay_notice_hour": "9",
+            "delay_notice_extension_days": "5", "max_automatic_delays": "2", "record_interview_hours": "24",
+            "digest_weekday": "0", "digest_hour": "8"}
 POSTS[2] = ("/admin/settings", SETTINGS, {"admin"})
 
 

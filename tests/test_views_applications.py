@@ -73,7 +73,9 @@ def test_page_shows_candidate_promise_timeline_and_emails(client, factory, team)
     assert application.candidate.name in html
     assert application.candidate.email in html
     assert "Debrief decision" in html  # the stage's next step
-    assert re.search(r"Answer due</span>\s*<strong>\w{3} \d{1,2} \w{3} · in 7 days</strong>", html)
+    assert re.search(r"Candidate told: answer by</span>\s*<strong>\w{3} \d{1,2} \w{3}</strong>\s*"
+                     r"<span class=\"muted\">\(in \d days\)", html)
+    assert re.search(r"Team deadline:</span>\s*<strong>\w{3} \d{1,2} \w{3} · in \d days</strong>", html)
     assert "Application received" in html and "First interview held" in html
     assert 'class="tl-email"' in html  # the outbox shows in the timeline, linked to each email
     email = OutboxEmail.query.filter_by(application_id=application.id).first()

@@ -26,7 +26,8 @@ def test_submit_an_application(team, now):
     assert body["version"] >= 1 and body["flags"] == [] and body["interviews"] == [] and body["decisions"] == []
     # Every timestamp carries its offset; the answer is due 14 days later, at the end of the day in Berlin.
     assert body["applied_at"] == "2026-11-24T08:00:00+00:00"
-    assert body["due_at"] == "2026-12-08T22:59:59+00:00"
+    assert body["promised_by"] == "2026-12-08" and body["promise_moves"] == 0 and body["days_late"] == 0
+    assert body["due_at"] == "2026-12-07T22:59:59+00:00"  # the team's deadline: a working day before
     assert datetime.fromisoformat(body["stage_entered_at"]).utcoffset() == timedelta(0)
     assert [e.template for e in OutboxEmail.query.all()] == ["application_received"]
 

@@ -80,7 +80,8 @@ def test_mark_held_moves_to_the_debrief(team, factory, api_clock, now):
     assert response.get_json()["held_at"] == (interview.scheduled_at + timedelta(hours=2)).isoformat()
     body = team.as_("recruiter").get(f"/applications/{application.id}").get_json()
     assert body["stage"] == "first_decision"
-    assert body["due_at"] == "2026-12-04T22:59:59+00:00"  # one week after the interview
+    assert body["promised_by"] == "2026-12-04"  # one week after the interview, as told with the invitation
+    assert body["due_at"] == "2026-12-03T22:59:59+00:00"
     again = team.as_("recruiter").post(f"/interviews/{interview.id}/held")
     assert again.status_code == 409
 
@@ -319,7 +320,8 @@ def test_extension(team, factory):
                         json={"until": "2026-12-10", "reason": "The hiring manager is travelling."})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["due_at"] == "2026-12-10T22:59:59+00:00"
+    assert body["promised_by"] == "2026-12-10" and body["promise_moves"] == 1
+    assert body["due_at"] == "2026-12-09T22:59:59+00:00"
     assert body["extension_reason"] == "The hiring manager is travelling."
     assert OutboxEmail.query.filter_by(template="deadline_extended").count() == 1
     shorter = api.post(f"/applications/{application.id}/extension", json={"until": "2026-12-05", "reason": "x"})
@@ -350,7 +352,8 @@ def test_competing_offer_pulls_the_date_and_flags_expedite(team, factory):
     assert response.status_code == 200
     body = response.get_json()
     assert body["competing_offer_deadline"] == "2026-11-28"
-    assert body["due_at"] == "2026-11-27T22:59:59+00:00"
+    assert body["promised_by"] == "2026-11-27"
+    assert OutboxEmail.query.filter_by(template="competing_offer_confirmation").count() == 1
     assert "expedite" in body["flags"]
     assert api.get("/applications?flag=expedite").get_json()["total"] == 1
     past = api.post(f"/applications/{application.id}/competing-offer", json={"deadline": "2026-11-01"})
