@@ -258,3 +258,77 @@ def test_an_extension_between_the_deadline_jobs_read_and_write_is_announced(app,
     assert outbox("due_soon_notice") == []
     # The next run announces the new date (when it is due soon).
     assert reminders.check_deadlines(fresh.due_at - timedelta(hours=1))["due_soon"] == 1
+
+
+# --- the SQL that mirrors the rules, checked against them on the same data --------------------
+
+
+def test_flag_sql_and_responsible_sql_match_the_pipeline_on_promise_states(factory, team, now):
+    from hiring import queries
+    from hiring.models import Position
+
+    other_position = factory.position(title="FPGA Developer", owner=team["recruiter"], hiring_manager=None)
+    stalled = services.submit_application(team["position"], name="Stella", email="stella@example.org",
+                                          actor=team["recruiter"], now=now - timedelta(days=40))
+    moment = now - timedelta(days=40)
+    while moment < now:  # nobody acts: automatic delays until stalled
+        reminders.send_delay_notices(moment)
+        moment += timedelta(hours=6)
+    factory.application("first_interview", position=team["position"], panel=team["panel"],
+                        at=now - timedelta(days=5))  # its interview ended two days ago, unrecorded
+    expired = factory.application("first_decision", position=other_position, panel=team["panel"],
+                                  at=now - timedelta(days=3))
+    services.set_competing_offer(expired, deadline=(now + timedelta(days=2)).date(), actor=team["recruiter"],
+                                 now=now - timedelta(hours=1))
+    factory.application("final_decision", position=other_position, panel=team["panel"],
+                        recommendations=["yes", "no"], at=now - timedelta(days=2))
+    factory.application("final_decision", position=team["position"], panel=team["panel"],
+                        recommendations=["yes", "yes"], at=now - timedelta(days=9))
+    policy = get_policy()
+    apps = db.session.scalars(select(Application)).all()
+    later = now + timedelta(days=3)  # the competing offer has expired by then
+    for moment in (now, later):
+        for flag in Flag:
+            expected = {a.id for a in apps if flag in a.flags(moment, policy)}
+            by_value = set(db.session.scalars(select(Application.id).where(
+                queries.flag_condition(flag, moment, policy))))
+            by_binds = set(db.session.scalars(select(Application.id).where(
+                queries.flag_condition(flag, queries.FLAG_BINDS)), queries.flag_bind_values(moment, policy)))
+            assert by_value == by_binds == expected, (flag, moment)
+    db.session.refresh(stalled)
+    assert Flag.STALLED in stalled.flags(now, policy) and Flag.OVERDUE in stalled.flags(now, policy)
+    assert any(Flag.UNRECORDED in a.flags(now, policy) for a in apps)
+    assert Flag.EXPEDITE in expired.flags(now, policy) and Flag.EXPEDITE not in expired.flags(later, policy)
+    rows = db.session.execute(select(Application.id, queries.responsible_user_id()).join(
+        Position, Position.id == Application.position_id)).all()
+    for application_id, user_id in rows:
+        application = db.session.get(Application, application_id)
+        assert user_id == pipeline.responsible(
+            application.stage, owner_id=application.owner_id, position_owner_id=application.position.owner_id,
+            hiring_manager_id=application.position.hiring_manager_id), application_id
+
+
+def test_the_managers_needs_attention_holds_offer_decisions_and_stalls_not_recruiter_tasks(
+        client, login, factory, team, now):
+    from hiring.models import utcnow
+
+    real_now = utcnow()
+    overdue_debrief = factory.application("first_decision", position=team["position"], panel=team["panel"],
+                                          at=real_now - timedelta(days=30))
+    offer_decision = factory.application("final_decision", position=team["position"], panel=team["panel"],
+                                         recommendations=["yes", "yes"], at=real_now - timedelta(days=1))
+    login(team["manager"])
+    page = client.get("/").get_data(as_text=True)
+    assert f"/applications/{offer_decision.id}\"" in page
+    assert f"/applications/{overdue_debrief.id}\"" not in page  # the recruiter's to decide
+    # Stalled: the candidate's date moved automatically beyond the limit; the manager is told.
+    moment = real_now - timedelta(days=30)
+    while moment < real_now:
+        reminders.send_delay_notices(moment)
+        moment += timedelta(hours=6)
+    db.session.refresh(overdue_debrief)
+    assert overdue_debrief.automatic_delays > get_policy().max_automatic_delays
+    page = client.get("/").get_data(as_text=True)
+    assert f"/applications/{overdue_debrief.id}\"" in page and "Stalled" in page
+    login(team["admin"])
+    assert f"/applications/{overdue_debrief.id}\"" in client.get("/").get_data(as_text=True)
