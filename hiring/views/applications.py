@@ -378,20 +378,26 @@ def _describe(event: AuditEvent, rounds: dict[int, int], visible_feedback: set[i
     kind = event.kind
     title, detail = kind.replace("_", " ").capitalize(), ""
     round_name = ROUND_NAMES.get(rounds.get(data.get("interview_id"), data.get("round")), "Interview")
+    # The date told to the candidate (events before the promise record kept it in due_at).
+    told = data.get("promised_at") or data.get("due_at")
     if kind == "application_submitted":
         title = "Application received"
-        if data.get("due_at"):
-            detail = f"Answer promised by {_when(data['due_at'])}"
+        if told:
+            detail = f"Answer promised by {_when(told)}"
     elif kind == "interview_scheduled":
         title, detail = f"{round_name} scheduled", f"for {_when(data.get('scheduled_at'))}"
+        if data.get("promised_at"):
+            detail += f"; answer promised by {_when(data['promised_at'])}"
+        if data.get("reason"):
+            detail += f" (date moved: {data['reason']})"
     elif kind == "interview_rescheduled":
         title, detail = f"{round_name} rescheduled", f"now {_when(data.get('scheduled_at'))}"
     elif kind == "interview_cancelled":
         title, detail = f"{round_name} cancelled", data.get("reason") or ""
     elif kind == "interview_held":
         title = f"{round_name} held"
-        if data.get("due_at"):
-            detail = f"Answer due {_when(data['due_at'])}"
+        if told:
+            detail = f"Answer promised by {_when(told)}"
     elif kind == "feedback_submitted":
         title = f"Feedback on the {round_name.lower()}"
         if data.get("interview_id") in visible_feedback and data.get("recommendation"):
@@ -404,10 +410,10 @@ def _describe(event: AuditEvent, rounds: dict[int, int], visible_feedback: set[i
         detail = data.get("note") or ""
     elif kind == "deadline_extended":
         title = "Answer date moved (automatic delay notice)" if data.get("automatic") else "Answer date extended"
-        detail = f"to {_when(data.get('due_at'))} — {data.get('reason') or ''}"
+        detail = f"to {_when(told)} — {data.get('reason') or ''}"
     elif kind == "competing_offer_set":
-        title, detail = "Competing offer noted", f"expires {_when(data.get('deadline'))}; answer due " \
-                                                 f"{_when(data.get('due_at'))}"
+        title, detail = "Competing offer noted", f"expires {_when(data.get('deadline'))}; answer promised by " \
+                                                 f"{_when(told)}"
     elif kind == "competing_offer_cleared":
         title = "Competing offer cleared"
     elif kind == "withdrawn":
