@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from . import services
+from . import pipeline, services
 from .extensions import db
 from .models import Application, User, audit_guard_lifted, utcnow
 from .pipeline import DomainError, Role
@@ -130,11 +130,25 @@ def load_demo(now: datetime, seed: int = 7) -> dict[str, int]:
                                  name=f"{first} {last}",
                                  email=f"{first}.{last}.{index}@example.org".lower(),
                                  language="de" if index % 3 == 0 else "en")
+        _catch_up_delay_notices(application, now)
         if not competing_done and application.stage == "first_decision" and days_ago <= 3:
             services.set_competing_offer(application, deadline=(now + timedelta(days=4)).date(),
                                          actor=recruiter, now=now - timedelta(hours=2))
             competing_done = True
     return {"users": len(users), "positions": len(positions), "applications": len(DEMO_PLAN)}
+
+
+def _catch_up_delay_notices(application: Application, now: datetime) -> None:
+    """What the scheduler would have done meanwhile: each promise that reached its morning
+    with nobody acting got its delay notice then (the demo's histories are written one
+    application at a time, with the clock moved back)."""
+    from .settings import get_policy
+
+    policy = get_policy()
+    while application.is_open and pipeline.needs_delay_notice(application.stage, application.promised_at, now,
+                                                              policy):
+        moment = max(pipeline.delay_notice_at(application.promised_at, policy), application.updated_at)
+        services.send_delay_notice(application, now=moment)
 
 
 def _demo_walk(target: str, entered: datetime, position, recruiter: User, manager: User, panel: list[User],
