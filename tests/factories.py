@@ -63,8 +63,10 @@ class Factory:
                 services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)
                 self._feedback(interview, panel, recommendations, t)
             elif step == "second_interview":
-                services.decide(application, outcome="advance", rationale="Agreed in the debrief.",
-                                actor=recruiter, now=t)
+                given = [r for r in recommendations or [] if r]
+                against = not given or (len(given) == len(panel) and not any(r.endswith("yes") for r in given))
+                services.decide(application, outcome="advance", actor=recruiter, now=t,
+                                rationale="Agreed in the debrief." if against else "")
             elif step == "final_decision":
                 interview = services.schedule_interview(
                     application, round=2, scheduled_at=t - timedelta(hours=2),

@@ -319,7 +319,7 @@ def test_second_interview_only_after_the_invitation_and_only_once(factory, now):
     with pytest.raises(IllegalTransition, match="after the candidate has been invited"):
         services.schedule_interview(application, round=2, scheduled_at=now + timedelta(days=2),
                                     panel_user_ids=panel_ids, location="Room", actor=owner, now=now)
-    services.decide(application, outcome="advance", actor=owner, now=now)
+    services.decide(application, outcome="advance", rationale="Strong systems background.", actor=owner, now=now)
     due = application.due_at
     with one_change(application, "interview_scheduled", ("interview_invitation", "panel_invitation")):
         services.schedule_interview(application, round=2, scheduled_at=now + timedelta(days=2),
@@ -816,7 +816,8 @@ def _stale_calls(factory, now):
         "cancel_interview": ("first_interview", lambda a, v: services.cancel_interview(
             a.current_interview(), actor=owner(a), now=later, expected_version=v)),
         "record_interview_held": ("first_interview", lambda a, v: services.record_interview_held(
-            a.current_interview(), held_at=now, actor=owner(a), now=later + timedelta(days=5), expected_version=v)),
+            a.current_interview(), held_at=later + timedelta(days=4), actor=owner(a), now=later + timedelta(days=5),
+            expected_version=v)),
     }
 
 
