@@ -346,8 +346,8 @@ def test_every_candidate_email_names_the_contact_person(factory, now):
     german = factory.application("rejected", position=position, language="de")
     moved = factory.application("first_interview", position=position)
     interview = moved.current_interview()
-    services.reschedule_interview(interview, scheduled_at=now + timedelta(days=4), panel_user_ids=interview.panel_user_ids,
-                                  location="Room 2", actor=recruiter, now=now)
+    services.reschedule_interview(interview, scheduled_at=now + timedelta(days=4),
+                                  panel_user_ids=interview.panel_user_ids, location="Room 2", actor=recruiter, now=now)
     services.cancel_interview(interview, reason="Ill.", actor=recruiter, now=now)
     services.extend_deadline(moved, until=date(2026, 12, 30), reason="Holidays.", actor=recruiter, now=now)
     services.withdraw(moved, actor=recruiter, now=now)
