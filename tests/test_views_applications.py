@@ -134,13 +134,21 @@ def test_only_fitting_forms_are_shown(client, factory, team):
     application = make(factory, team, "final_decision", recommendations=["yes", "yes"])
     login(client, team["recruiter"])
     html = page(client, application)
-    assert "Record the offer decision" not in html  # management's decision
+    assert "Record the offer decision" not in html  # the hiring manager's decision, both ways
     assert "Schedule and invite" not in html
-    assert "Reject the application" in html and "Extend the answer date" in html
+    assert "Reject the application" not in html and "Extend the answer date" in html
+    assert "Waiting for the offer decision by management (Max Manager)" in html
     login(client, team["manager"])
     html = page(client, application)
     assert "Record the offer decision" in html and "Clear recommendation to hire" in html
     assert "Log a candidate contact" not in html and "Withdraw the application" not in html
+    assert "offer_decision-acting_for" not in html
+    login(client, factory.user("manager"))  # another manager: not theirs to decide
+    html = page(client, application)
+    assert "Record the offer decision" not in html and "Waiting for the offer decision" in html
+    login(client, team["admin"])  # an admin may, for the hiring manager, saying why
+    html = page(client, application)
+    assert "Record the offer decision" in html and 'name="offer_decision-acting_for"' in html
 
 
 # --- actions × roles ---------------------------------------------------------------------------
@@ -176,8 +184,10 @@ ACTIONS = {
                                "decision-rationale": "Strong"},
                  {"recruiter", "admin"}, lambda a: a.stage == "second_interview"),
     "offer_decision": ("final_decision", ["yes", "yes"], lambda a: "offer-decision",
-                       lambda a, t: {"offer_decision-version": a.version, "offer_decision-outcome": "advance"},
-                       {"manager"}, lambda a: a.stage == "offer"),
+                       lambda a, t: {"offer_decision-version": a.version, "offer_decision-outcome": "advance",
+                                     "offer_decision-acting_for": "Max is on leave; agreed by phone.",
+                                     "offer_decision-confirm": "y"},
+                       {"manager", "admin"}, lambda a: a.stage == "offer"),
     "offer_response": ("offer", ["yes", "yes"], lambda a: "offer-response",
                        lambda a, t: {"offer_response-version": a.version, "offer_response-response": "accepted"},
                        {"recruiter", "admin"}, lambda a: a.stage == "hired"),
@@ -201,7 +211,8 @@ ACTIONS = {
                                 "reference-status": "requested"},
                   {"recruiter", "admin"}, lambda a: Reference.query.filter_by(application_id=a.id).count() == 1),
     "withdraw": ("first_decision", None, lambda a: "withdraw",
-                 lambda a, t: {"withdraw-version": a.version, "withdraw-reason": "Took another job"},
+                 lambda a, t: {"withdraw-version": a.version, "withdraw-reason": "Took another job",
+                               "withdraw-confirm": "y"},
                  {"recruiter", "admin"}, lambda a: a.stage == "withdrawn"),
     "document": ("first_decision", None, lambda a: "documents",
                  lambda a, t: {"document-version": a.version, "document-document": (io.BytesIO(PDF), "cv.pdf")},
@@ -213,7 +224,9 @@ ACTIONS = {
 @pytest.mark.parametrize("name", list(ACTIONS))
 def test_action_by_role(client, factory, team, name, role):
     stage, recommendations, path, data, allowed, check = ACTIONS[name]
-    application = make(factory, team, stage, recommendations=recommendations)
+    # An interview that has begun (yesterday): it can be marked held.
+    begun = {"at": datetime.now(UTC) - timedelta(days=4)} if stage == "first_interview" else {}
+    application = make(factory, team, stage, recommendations=recommendations, **begun)
     version = application.version
     login(client, team[role])
     response = client.post(f"/applications/{application.id}/{path(application)}", data=data(application, team))
@@ -314,11 +327,11 @@ def test_validation_messages_sit_next_to_the_fields(client, factory, team):
 
 
 def test_a_rejection_without_a_rationale_is_a_field_error_with_the_input_kept(client, factory, team):
-    application = make(factory, team, "first_decision")
+    application = make(factory, team, "first_decision", recommendations=["yes", "no"])
     login(client, team["recruiter"])
     response = client.post(f"/applications/{application.id}/decision", data={
         "decision-version": application.version, "decision-outcome": "reject", "decision-rationale": "  ",
-        "decision-candidate_feedback": "Kind words about the RTOS task"})
+        "decision-candidate_feedback": "Kind words about the RTOS task", "decision-confirm": "y"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert re.search(r'id="decision-rationale-error"[^>]*>Write down why the application is rejected', html)
@@ -331,7 +344,8 @@ def test_a_rejection_without_a_rationale_is_a_field_error_with_the_input_kept(cl
     client.post("/logout")
     login(client, final.position.hiring_manager)
     response = client.post(f"/applications/{final.id}/offer-decision", data={
-        "offer_decision-version": final.version, "offer_decision-outcome": "reject", "offer_decision-rationale": ""})
+        "offer_decision-version": final.version, "offer_decision-outcome": "reject", "offer_decision-rationale": "",
+        "offer_decision-confirm": "y"})
     assert response.status_code == 422
     assert re.search(r'id="offer_decision-rationale-error"[^>]*>Write down why the application is rejected',
                      response.get_data(as_text=True))
@@ -380,11 +394,39 @@ def test_held_before_the_stage_began_is_refused_like_in_the_api(client, factory,
     response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data=typed)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert re.search(rf'id="held-{interview.id}-day-error"[^>]*>Not before the interview was scheduled '
-                     rf'\({local.day} {local:%b %Y}, {local:%H:%M}:37\)', html)
-    assert f'value="{local:%H:%M}"' in html  # what was typed stays
+    # The interview has not begun, so the page offers no held form to put the error next to:
+    # it is said at the top, and what was typed is shown to copy.
+    assert (f"Held on: Not before the interview was scheduled ({local.day} {local:%b %Y}, {local:%H:%M}:37)."
+            in html)
+    assert f"<dd>{local:%H:%M}:00</dd>" in html or f"<dd>{local:%H:%M}</dd>" in html  # what was typed stays
     assert db.session.get(Application, application.id).stage == "first_interview"
-    # The form's own suggestion is never refused: it carries the seconds.
+    # Until the interview has begun, the page does not offer to mark it held.
+    assert f'id="held-{interview.id}"' not in page(client, application)
+
+
+def test_held_before_the_scheduled_start_is_a_field_error_and_the_suggestion_is_never_refused(
+        client, factory, team):
+    application = make(factory, team, "first_interview", at=datetime.now(UTC) - timedelta(days=4))
+    interview = _current(application)
+    start = interview.scheduled_at.astimezone(get_policy().tz)
+    login(client, team["recruiter"])
+    typed = {f"held-{interview.id}-version": application.version,
+             f"held-{interview.id}-day": (start - timedelta(hours=2)).date().isoformat(),
+             f"held-{interview.id}-start": (start - timedelta(hours=2)).strftime("%H:%M")}
+    response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data=typed)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(rf'id="held-{interview.id}-day-error"[^>]*>Not before the scheduled start '
+                     rf'\({start.day} {start:%b %Y}, {start:%H:%M}\)\. If it really took place earlier, reschedule '
+                     rf'it to the real time first\.', html)
+    assert f'value="{(start - timedelta(hours=2)):%H:%M}"' in html  # what was typed stays
+    # The summary at the top links to the field, which has the focus.
+    assert re.search(rf'<a href="#held-{interview.id}-day">Held on: Not before the scheduled start', html)
+    assert re.search(rf'<input[^>]*autofocus[^>]*id="held-{interview.id}-day"|'
+                     rf'<input[^>]*id="held-{interview.id}-day"[^>]*autofocus', html)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "first_interview"
+    # The form's own suggestion is never refused: the scheduled start, to the second.
     prefilled = _held_form(page(client, application), interview.id)
     assert prefilled[f"held-{interview.id}-start"].count(":") == 2
     response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data=prefilled)
