@@ -156,7 +156,8 @@ class PolicyForm(FlaskForm):
     second_interview_days = _days("Invited → second interview held within (days)")
     final_decision_days = _days("After the second interview → offer decision within (days)")
     offer_days = _days("Offer made → candidate's answer expected within (days)")
-    business_days = BooleanField("Count business days (skip weekends and public holidays)")
+    business_days = BooleanField("Working-day mode: an answer date on a weekend or public holiday moves to the "
+                                 "working day before it")
     holiday_country = StringField("Holiday country (ISO code)", validators=[
         DataRequired("Enter a country code such as DE."), Length(min=2, max=3)])
     holiday_subdivision = StringField("Holiday region (optional, e.g. BY)", validators=[Optional(), Length(max=10)])

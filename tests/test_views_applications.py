@@ -799,3 +799,136 @@ def test_rare_actions_are_links_until_asked_for(client, factory, team):
     assert '<details id="log-contact" open>' in html and "Asked about the team" in html
     # An unknown action shows the page as usual.
     assert client.get(f"/applications/{application.id}?action=nonsense").status_code == 200
+
+
+# --- issue 10 on the page: the panel's word, who decides, confirmations, errors in view ----------
+
+
+def test_the_debrief_against_a_unanimous_no_asks_for_the_rationale_next_to_the_field(client, factory, team):
+    application = make(factory, team, "first_decision", recommendations=["no", "strong_no"])
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/decision", data={
+        "decision-version": application.version, "decision-outcome": "advance", "decision-rationale": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="decision-rationale-error"[^>]*>The whole panel recommended not to hire this candidate; '
+                     r'write down why you advance\.', html)
+    assert '<a href="#decision-rationale">Rationale (internal): The whole panel recommended not to hire' in html
+    assert re.search(r'<textarea[^>]*autofocus[^>]*id="decision-rationale"|<textarea[^>]*id="decision-rationale"'
+                     r'[^>]*autofocus', html)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "first_decision"
+
+
+def test_a_rejection_needs_its_confirmation_and_keeps_the_input(client, factory, team):
+    application = make(factory, team, "first_decision", recommendations=["yes", "no"])
+    login(client, team["recruiter"])
+    data = {"decision-version": application.version, "decision-outcome": "reject",
+            "decision-rationale": "Needs more embedded C.", "decision-candidate_feedback": "Practise C."}
+    response = client.post(f"/applications/{application.id}/decision", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="decision-confirm-error"[^>]*>Tick this box to confirm', html)
+    assert "Needs more embedded C." in html and "Practise C." in html
+    assert re.search(r'<input[^>]*autofocus[^>]*id="decision-confirm"|<input[^>]*id="decision-confirm"[^>]*autofocus',
+                     html)
+    assert 'data-confirm-reject="Reject ' in html  # the script asks the same question in a dialog
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "first_decision"
+    assert not OutboxEmail.query.filter_by(application_id=application.id, template="rejection").count()
+    response = client.post(f"/applications/{application.id}/decision", data={**data, "decision-confirm": "y"})
+    assert response.status_code == 302
+    assert db.session.get(Application, application.id).stage == "rejected"
+
+
+def test_a_withdrawal_needs_its_confirmation(client, factory, team):
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/withdraw", data={
+        "withdraw-version": application.version, "withdraw-reason": "Moved abroad"})
+    assert response.status_code == 422
+    assert "Moved abroad" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "applied"
+
+
+def test_another_manager_or_a_recruiter_cannot_decide_the_offer_on_the_page(client, factory, team):
+    application = make(factory, team, "final_decision", recommendations=["yes", "yes"])
+    data = {"offer_decision-version": application.version, "offer_decision-outcome": "reject",
+            "offer_decision-rationale": "Budget.", "offer_decision-confirm": "y"}
+    for user, message in ((factory.user("manager"), "Only the position&#39;s hiring manager takes the offer decision"),
+                          (team["recruiter"], "Your role (recruiter) may not take the offer decision")):
+        login(client, user)
+        response = client.post(f"/applications/{application.id}/offer-decision", data=data)
+        assert response.status_code == 403
+        assert message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "final_decision"
+    login(client, team["recruiter"])  # nor reject it through the debrief's form
+    response = client.post(f"/applications/{application.id}/decision", data={
+        "decision-version": application.version, "decision-outcome": "reject", "decision-rationale": "No.",
+        "decision-confirm": "y"})
+    assert response.status_code == 403
+    assert db.session.get(Application, application.id).stage == "final_decision"
+
+
+def test_an_admin_acting_for_the_hiring_manager_says_why(client, factory, team):
+    application = make(factory, team, "final_decision", recommendations=["yes", "yes"])
+    login(client, team["admin"])
+    data = {"offer_decision-version": application.version, "offer_decision-outcome": "advance",
+            "offer_decision-confirm": "y"}
+    response = client.post(f"/applications/{application.id}/offer-decision", data=data)
+    assert response.status_code == 422
+    assert re.search(r'id="offer_decision-acting_for-error"[^>]*>Say why you decide for the hiring manager',
+                     response.get_data(as_text=True))
+    response = client.post(f"/applications/{application.id}/offer-decision",
+                           data={**data, "offer_decision-acting_for": "Max is ill; agreed by phone."})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "offer"
+
+
+def test_a_side_form_error_is_summarised_at_the_top_and_focused(client, factory, team):
+    application = make(factory, team, "first_decision")
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/deadline", data={
+        "extend-version": application.version, "extend-until": "", "extend-reason": "Panel on holiday"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    summary = html.index('id="error-summary"')
+    assert summary < html.index('id="extend"')  # above the side form, where the eye starts
+    assert '<a href="#extend-until">New answer date: Choose the new date.</a>' in html
+    assert re.search(r'<input[^>]*autofocus[^>]*id="extend-until"|<input[^>]*id="extend-until"[^>]*autofocus', html)
+    assert "Panel on holiday" in html
+    assert html.count("autofocus") == 1
+
+
+def test_a_unique_first_name_puts_someone_on_the_panel(client, factory, team):
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    data = _interview_data("schedule", application, team)
+    data["schedule-panel"] = []
+    data["schedule-panel_more"] = "otto"  # Otto Outsider, the only Otto
+    response = client.post(f"/applications/{application.id}/interviews", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    db.session.expire_all()
+    assert _current(db.session.get(Application, application.id)).panel_user_ids == [team["outsider"].id]
+
+
+def test_a_shared_first_name_is_refused_naming_who_has_it(client, factory, team):
+    factory.user("interviewer", name="Ina Ivanova")  # a second Ina
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    data = _interview_data("schedule", application, team)
+    data["schedule-panel_more"] = "Ina"
+    response = client.post(f"/applications/{application.id}/interviews", data=data)
+    assert response.status_code == 422
+    assert ("2 people have the first name “Ina” (Ina Interviewer, Ina Ivanova): type the full name or the email "
+            "address instead.") in response.get_data(as_text=True)
+
+
+def test_the_settings_page_says_what_working_day_mode_does(client, team):
+    login(client, team["admin"])
+    html = client.get("/admin/settings").get_data(as_text=True)
+    assert "The stage days above are calendar days in both modes" in html
+    assert "moves to the working day before it" in html
