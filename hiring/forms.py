@@ -156,7 +156,8 @@ class PolicyForm(FlaskForm):
     second_interview_days = _days("Invited → second interview held within (days)")
     final_decision_days = _days("After the second interview → offer decision within (days)")
     offer_days = _days("Offer made → candidate's answer expected within (days)")
-    business_days = BooleanField("Count business days (skip weekends and public holidays)")
+    business_days = BooleanField("Working-day mode: an answer date on a weekend or public holiday moves to the "
+                                 "working day before it")
     holiday_country = StringField("Holiday country (ISO code)", validators=[
         DataRequired("Enter a country code such as DE."), Length(min=2, max=3)])
     holiday_subdivision = StringField("Holiday region (optional, e.g. BY)", validators=[Optional(), Length(max=10)])
@@ -287,19 +288,40 @@ class FeedbackForm(VersionedForm):
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=20000)])
 
 
-class DecisionForm(VersionedForm):
+CONFIRM_MESSAGE = "Tick this box to confirm: the candidate is told at once and it cannot be undone."
+
+
+class ConfirmedForm(VersionedForm):
+    """An irreversible step: sent only with its confirmation box ticked (static/confirm.js
+    asks with a dialog and ticks it; without the script the box itself is the question).
+    ``confirm_outcomes``: the outcomes that need it (None: every submission)."""
+
+    confirm = BooleanField("I am sure: the candidate is told at once, and this cannot be undone.",
+                           render_kw={"data-confirm-box": ""})
+    confirm_outcomes: tuple[str, ...] | None = None
+
+    def validate_confirm(self, field) -> None:
+        outcome = getattr(getattr(self, "outcome", None), "data", None)
+        if not field.data and (self.confirm_outcomes is None or outcome in self.confirm_outcomes):
+            raise ValidationError(CONFIRM_MESSAGE)
+
+
+class DecisionForm(ConfirmedForm):
     outcome = RadioField("Decision", choices=choices([("advance", "Invite to the second interview"),
                                                           ("reject", "Reject")]),
                          validators=[InputRequired("Choose a decision.")])
     rationale = TextAreaField("Rationale (internal)", validators=[Optional(), Length(max=20000)])
     candidate_feedback = TextAreaField("Feedback for the candidate (sent with a rejection)",
                                        validators=[Optional(), Length(max=5000)])
+    confirm_outcomes = ("reject",)
 
 
-class OfferDecisionForm(VersionedForm):
+class OfferDecisionForm(ConfirmedForm):
     outcome = RadioField("Offer decision", choices=choices([("advance", "Make the offer"), ("reject", "Reject")]),
                          validators=[InputRequired("Choose a decision.")])
     rationale = TextAreaField("Rationale", validators=[Optional(), Length(max=20000)])
+    acting_for = TextAreaField("Deciding for the hiring manager because (admins; recorded)",
+                               validators=[Optional(), Length(max=2000)])
 
 
 class OfferResponseForm(VersionedForm):
@@ -340,7 +362,7 @@ class ReferenceOutcomeForm(VersionedForm):
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
 
-class WithdrawForm(VersionedForm):
+class WithdrawForm(ConfirmedForm):
     reason = StringField("Reason", validators=[Optional(), Length(max=2000)])
 
 

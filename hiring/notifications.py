@@ -22,6 +22,33 @@ from .settings import get_policy
 
 CANDIDATE_LANGUAGES = ("en", "de")
 
+# The words a candidate reads for the people they meet (pipeline.Role, and the position's
+# hiring manager, who is a manager with this position's decision).
+ROLE_WORDS = {
+    "en": {"interviewer": "Interviewer", "recruiter": "Recruiter", "admin": "Recruiter", "manager": "Manager",
+           "hiring_manager": "Hiring manager"},
+    "de": {"interviewer": "Interviewer:in", "recruiter": "Recruiting", "admin": "Recruiting",
+           "manager": "Führungskraft", "hiring_manager": "Einstellende Führungskraft"},
+}
+
+
+def panel_people(interview: Interview, lang: str) -> list[tuple[str, str]]:
+    """Who the candidate meets at ``interview``: (name, role word), in the panel's order."""
+    words = ROLE_WORDS.get(lang, ROLE_WORDS["en"])
+    hiring_manager_id = interview.application.position.hiring_manager_id
+    return [(member.user.name,
+             words["hiring_manager" if member.user_id == hiring_manager_id else member.user.role])
+            for member in interview.panel]
+
+
+def contact_person(application: Application) -> User | None:
+    """Whom a candidate may ask, "why" included when a date passes: the application's owner
+    (the position's owner when it has none); nobody who has left the team."""
+    for person in (application.owner, application.position.owner):
+        if person is not None and person.active:
+            return person
+    return None
+
 
 def absolute_url(path: str) -> str:
     """Every link in an email is absolute, built on HIRING_BASE_URL."""
@@ -103,7 +130,13 @@ def render_email(
         "url": absolute_url,
         **context,
     }
+    if to_candidate and application is not None:
+        context.setdefault("contact", contact_person(application))
+        context.setdefault("panel_people", lambda interview: panel_people(interview, lang))
     subject, body_text, body_html = _render(template, lang, context)
+    if to_candidate and context.get("contact") is not None:
+        # Every candidate email names the person to ask (the HTML layout shows the same).
+        body_text = body_text.rstrip("\n") + "\n\n" + render_template(f"emails/_contact.{lang}.txt", **context)
     return {
         "application_id": application.id if application is not None else None,
         "template": template,

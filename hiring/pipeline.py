@@ -297,16 +297,176 @@ def decision_event(stage: Stage | str, outcome: str) -> Event:
     raise IllegalTransition(f"This application is already closed ({stage.label}).")
 
 
-def require_decision(role: Role | str, stage: Stage | str, outcome: str) -> None:
-    """Making the offer is management's alone; at the offer decision a manager may also
-    reject. Every other decision is the recruiters'."""
+def require_decision(role: Role | str, stage: Stage | str, outcome: str, *, actor_id: int | None = None,
+                     hiring_manager_id: int | None = None, acting_for: str | None = None) -> bool:
+    """Who may take a decision at ``stage``. At the offer decision both outcomes belong to
+    the position's hiring manager (see ``offer_decider``); every other decision is the
+    recruiters'. Returns True when an admin acts for the hiring manager."""
     if Stage(stage) == Stage.FINAL_DECISION:
-        if outcome == "advance":
-            require(role, Action.DECIDE_OFFER)
-            return
-        if can(role, Action.DECIDE_OFFER):
-            return
+        return offer_decider(role, actor_id, hiring_manager_id, acting_for)
     require(role, Action.DECIDE)
+    return False
+
+
+def may_decide_offer(role: Role | str, actor_id: int | None, hiring_manager_id: int | None) -> bool:
+    """Whether someone may take the offer decision (offer or reject) at all: the position's
+    hiring manager; any manager while the position has none; an admin, acting for them."""
+    role = Role(role)
+    if role == Role.ADMIN:
+        return True
+    if role != Role.MANAGER:
+        return False
+    return hiring_manager_id is None or actor_id == hiring_manager_id
+
+
+def offer_decider(role: Role | str, actor_id: int | None, hiring_manager_id: int | None,
+                  acting_for: str | None) -> bool:
+    """At ``final_decision`` both outcomes, the offer and the rejection, belong to the
+    position's hiring manager. An admin may act for them and writes down why (recorded
+    with the decision); a recruiter, an interviewer or another manager may not decide.
+    A position without a hiring manager is decided by any manager (or an admin acting
+    for management). Returns True when the decision is an admin's on someone's behalf."""
+    role = Role(role)
+    if not may_decide_offer(role, actor_id, hiring_manager_id):
+        if role == Role.MANAGER:
+            raise NotAllowed("Only the position's hiring manager takes the offer decision; ask them, or an "
+                             "admin acting for them.")
+        raise NotAllowed(f"Your role ({role.value}) may not take the offer decision: the offer and the "
+                         "rejection at this stage belong to the position's hiring manager.")
+    if role == Role.ADMIN:
+        if not (acting_for or "").strip():
+            raise InvalidInput(
+                "An admin decides the offer only on behalf of the hiring manager.",
+                {"acting_for": "Say why you decide for the hiring manager (recorded with the decision)."},
+            )
+        return True
+    return False
+
+
+# --- which actions a user may take now ---------------------------------------------------
+
+
+class Step(enum.StrEnum):
+    """The actions a person can take on an application (a form on its page)."""
+
+    SCHEDULE_INTERVIEW = "schedule_interview"
+    RESCHEDULE_INTERVIEW = "reschedule_interview"
+    CANCEL_INTERVIEW = "cancel_interview"
+    MARK_HELD = "mark_held"
+    GIVE_FEEDBACK = "give_feedback"
+    DECIDE = "decide"  # the debrief (advance or reject) at first_decision; reject at other stages
+    OFFER_DECISION = "offer_decision"  # offer or reject at final_decision
+    OFFER_RESPONSE = "offer_response"
+    EXTEND_DEADLINE = "extend_deadline"
+    COMPETING_OFFER = "competing_offer"
+    WITHDRAW = "withdraw"
+    LOG_CONTACT = "log_contact"
+    ADD_REFERENCE = "add_reference"
+    UPLOAD_DOCUMENT = "upload_document"
+
+
+@dataclass(frozen=True)
+class InterviewFacts:
+    """What ``available_actions`` needs to know about one interview, as seen by one user."""
+
+    id: int
+    round: int
+    scheduled_at: datetime
+    held: bool = False
+    cancelled: bool = False
+    on_panel: bool = False  # the user sits on its panel
+    gave_feedback: bool = False  # the user has given their feedback on it
+
+    @property
+    def upcoming(self) -> bool:
+        return not self.held and not self.cancelled
+
+
+@dataclass(frozen=True)
+class Available:
+    step: Step
+    interview_id: int | None = None
+    round: int | None = None
+    outcomes: tuple[str, ...] = ()  # for DECIDE and OFFER_DECISION
+    acting_for: bool = False  # an admin deciding the offer for the hiring manager says why
+
+
+def available_actions(stage: Stage | str, role: Role | str, now: datetime, policy: Policy, *,
+                      user_id: int | None = None, hiring_manager_id: int | None = None,
+                      interviews: Iterable[InterviewFacts] = (), has_due_date: bool = True) -> list[Available]:
+    """Every action ``role`` (the user ``user_id``) may take on an application at ``stage``
+    at ``now``, by the same rules the services apply — the page offers these and no other.
+    ``interviews`` in their order; ``has_due_date``: whether the application has an answer
+    date now (only a date can be extended)."""
+    _require_aware(now)
+    stage, role = Stage(stage), Role(role)
+    interviews = list(interviews)
+    manage = can(role, Action.MANAGE_APPLICATIONS)
+    found: list[Available] = []
+    if manage and stage == Stage.APPLIED:
+        found.append(Available(Step.SCHEDULE_INTERVIEW, round=1))
+    if manage and stage == Stage.SECOND_INTERVIEW and not any(i.round == 2 and not i.cancelled for i in interviews):
+        found.append(Available(Step.SCHEDULE_INTERVIEW, round=2))
+    for interview in interviews:
+        if manage and stage.is_open and interview.upcoming:
+            found.append(Available(Step.RESCHEDULE_INTERVIEW, interview.id, interview.round))
+            found.append(Available(Step.CANCEL_INTERVIEW, interview.id, interview.round))
+        held_from = Stage.FIRST_INTERVIEW if interview.round == 1 else Stage.SECOND_INTERVIEW
+        if manage and interview.upcoming and stage == held_from and interview.scheduled_at <= now:
+            found.append(Available(Step.MARK_HELD, interview.id, interview.round))
+        if (can(role, Action.SUBMIT_FEEDBACK) and interview.on_panel and not interview.cancelled
+                and not interview.gave_feedback and (interview.held or interview.scheduled_at <= now)):
+            found.append(Available(Step.GIVE_FEEDBACK, interview.id, interview.round))
+    if stage == Stage.FIRST_DECISION and can(role, Action.DECIDE):
+        found.append(Available(Step.DECIDE, outcomes=("advance", "reject")))
+    elif stage.is_open and stage not in (Stage.FINAL_DECISION, Stage.OFFER) and can(role, Action.DECIDE):
+        found.append(Available(Step.DECIDE, outcomes=("reject",)))
+    if stage == Stage.FINAL_DECISION and may_decide_offer(role, user_id, hiring_manager_id):
+        found.append(Available(Step.OFFER_DECISION, outcomes=("advance", "reject"), acting_for=role == Role.ADMIN))
+    if manage and stage == Stage.OFFER:
+        found.append(Available(Step.OFFER_RESPONSE))
+    if can(role, Action.EXTEND_DEADLINE) and stage.is_open and policy.days_for(stage) is not None and has_due_date:
+        found.append(Available(Step.EXTEND_DEADLINE))
+    if manage and stage.is_open:
+        found.append(Available(Step.COMPETING_OFFER))
+    if manage:
+        found += [Available(Step.LOG_CONTACT), Available(Step.ADD_REFERENCE), Available(Step.UPLOAD_DOCUMENT)]
+    if manage and stage.is_open:
+        found.append(Available(Step.WITHDRAW))
+    return found
+
+
+# --- what a rejected candidate is told ------------------------------------------------------
+
+# How far an application got; a later stage means further along.
+PROGRESS: dict[Stage, int] = {
+    Stage.APPLIED: 0,
+    Stage.FIRST_INTERVIEW: 1,
+    Stage.FIRST_DECISION: 2,
+    Stage.SECOND_INTERVIEW: 3,
+    Stage.FINAL_DECISION: 4,
+    Stage.OFFER: 5,
+    Stage.HIRED: 6,
+}
+
+
+def rejected_after(stage: Stage | str) -> str:
+    """What a rejection at ``stage`` follows, for the candidate's email: ``application``
+    (no interview held yet), ``first_interview`` or ``second_interview``."""
+    stage = Stage(stage)
+    if stage in (Stage.APPLIED, Stage.FIRST_INTERVIEW):
+        return "application"
+    if stage in (Stage.FIRST_DECISION, Stage.SECOND_INTERVIEW):
+        return "first_interview"
+    return "second_interview"
+
+
+def another_preferred(stage: Stage | str, others_reached: Iterable[Stage | str]) -> bool:
+    """Whether a candidate rejected at ``stage`` may truthfully be told that someone else was
+    preferred: another application for the position got further (``others_reached``: the
+    furthest stage each other application reached)."""
+    mine = PROGRESS[Stage(stage)]
+    return any(PROGRESS.get(Stage(other), -1) > mine for other in others_reached)
 
 
 # --- the process policy -------------------------------------------------------------------
@@ -483,6 +643,21 @@ def is_business_day(day: date, policy: Policy) -> bool:
 # --- when things happened ---------------------------------------------------------------
 
 
+def check_held_time(held_at: datetime, scheduled_at: datetime, policy: Policy) -> None:
+    """An interview is held at or after its scheduled start, never before: marking it held
+    early would thank the candidate early and start the answer's clock early. One that
+    really took place earlier is rescheduled to the real time first."""
+    _require_aware(held_at)
+    if held_at < scheduled_at.replace(microsecond=0):
+        local = scheduled_at.astimezone(policy.tz)
+        bound = f"{local.day} {local:%b %Y}, {local:%H:%M}"
+        raise InvalidInput(
+            "An interview cannot be marked held before its scheduled start.",
+            {"held_at": f"Not before the scheduled start ({bound}). If it really took place earlier, "
+                        "reschedule it to the real time first."},
+        )
+
+
 def check_reported_time(moment: datetime, now: datetime, *, stage_began: datetime, field: str, what: str,
                         since: str, policy: Policy) -> None:
     """A time a person reports for a step that ends the current stage (the interview was
@@ -514,16 +689,20 @@ def end_of_day(day: date, policy: Policy) -> datetime:
 
 
 def add_days(start: date, days: int, policy: Policy) -> date:
-    """``days`` calendar days after ``start``, or business days when the policy says so."""
+    """``days`` calendar days after ``start`` — the stage days are calendar days, so "within
+    a week" is a week in both modes. In working-day mode a date that falls on a weekend or
+    a public holiday moves to the working day *before* it, so the promise still holds and
+    nobody is due on a day off. It never moves onto or before ``start``: when no working
+    day lies between the two (a one-day stage begun on a Friday), the calendar date stays."""
+    target = start + timedelta(days=days)
     if not policy.business_days:
-        return start + timedelta(days=days)
-    day = start
-    remaining = days
-    while remaining > 0:
-        day += timedelta(days=1)
+        return target
+    day = target
+    while day > start:
         if is_business_day(day, policy):
-            remaining -= 1
-    return day
+            return day
+        day -= timedelta(days=1)
+    return target
 
 
 def base_due_at(stage: Stage | str, entered_at: datetime, policy: Policy) -> datetime | None:
@@ -816,6 +995,30 @@ def check_rejection(outcome: str, rationale: str | None) -> None:
         raise InvalidInput(
             "A rejection needs its reason.",
             {"rationale": "Write down why the application is rejected (the candidate does not see it)."},
+        )
+
+
+def check_panel_decision(verdict: Verdict | str | None, outcome: str, rationale: str | None, *,
+                         feedback_given: int) -> None:
+    """A decision against the panel's clear word, or without any word from the panel,
+    is taken with its reason written down: advancing against a unanimous no, rejecting a
+    unanimous yes, or deciding before anyone on the panel gave feedback."""
+    if (rationale or "").strip():
+        return
+    if feedback_given == 0:
+        raise InvalidInput(
+            "Nobody on the panel has given feedback yet.",
+            {"rationale": "Nobody on the panel has given feedback yet; write down what the decision rests on."},
+        )
+    if outcome == "advance" and verdict == Verdict.CLEAR_NO:
+        raise InvalidInput(
+            "The whole panel recommended not to hire this candidate.",
+            {"rationale": "The whole panel recommended not to hire this candidate; write down why you advance."},
+        )
+    if outcome == "reject" and verdict == Verdict.CLEAR_HIRE:
+        raise InvalidInput(
+            "The whole panel recommended this candidate.",
+            {"rationale": "The whole panel recommended this candidate; write down why you reject."},
         )
 
 

@@ -848,6 +848,7 @@ def record_interview_held(interview: Interview, *, held_at: datetime | None = No
     pipeline.check_reported_time(held_at, now, stage_began=application.stage_entered_at, field="held_at",
                                  what="The time the interview was held", since="the interview was scheduled",
                                  policy=get_policy())
+    pipeline.check_held_time(held_at, interview.scheduled_at, get_policy())
     event_type = Event.FIRST_INTERVIEW_HELD if interview.round == 1 else Event.SECOND_INTERVIEW_HELD
     next_stage = _transition(application, event_type)
     with _transaction():
@@ -923,10 +924,12 @@ def submit_feedback(interview: Interview, *, interviewer: User, recommendation: 
 
 def decide(application: Application, *, outcome: str, rationale: str = "", candidate_feedback: str = "",
            actor: User | None, decided_at: datetime | None = None, now: datetime | None = None,
-           expected_version: int | None = None) -> Application:
+           expected_version: int | None = None, acting_for: str = "") -> Application:
     """Advance or reject. Advance from the debrief invites to the second interview; from
-    the offer decision it makes the offer (management only). ``rationale`` stays
-    internal; ``candidate_feedback`` is passed on to a rejected candidate."""
+    the offer decision it makes the offer. The offer decision, both ways, is the position's
+    hiring manager's; an admin may take it for them with ``acting_for`` (why; recorded).
+    ``rationale`` stays internal; ``candidate_feedback`` is passed on to a rejected candidate.
+    A decision against the panel's clear word, or with no feedback at all, needs a rationale."""
     now = _now(now)
     _require_aware(decided_at, "decided_at")
     decided_at = decided_at or now
@@ -934,15 +937,26 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
                                  what="The decision's date", since="the application reached this stage",
                                  policy=get_policy())
     event_type = pipeline.decision_event(application.stage, outcome)
+    on_behalf = False
     if actor is not None:
-        pipeline.require_decision(actor.role, application.stage, outcome)
+        on_behalf = pipeline.require_decision(actor.role, application.stage, outcome, actor_id=actor.id,
+                                              hiring_manager_id=application.position.hiring_manager_id,
+                                              acting_for=acting_for)
     _check_version(application, expected_version)
+    next_stage = _transition(application, event_type)
+    if application.stage in (Stage.FIRST_DECISION, Stage.FINAL_DECISION):
+        current = application.current_interview()
+        pipeline.check_panel_decision(application.verdict, outcome, rationale,
+                                      feedback_given=len(current.feedback) if current is not None else 0)
     if event_type == Event.MAKE_OFFER:
         pipeline.check_offer_decision(application.verdict, outcome, rationale)
-    next_stage = _transition(application, event_type)
     pipeline.check_rejection(outcome, rationale)
     if len(rationale or "") > 20000:
         raise InvalidInput("Rationale too long.", {"rationale": "At most 20,000 characters."})
+    if too_long := _check_lengths({}, acting_for=(acting_for, 2000)):
+        raise InvalidInput("The reason for acting on behalf is too long.", too_long)
+    extra = {"acting_for": _clean(acting_for)} if on_behalf else {}
+    rejection_context = _rejection_context(application) if next_stage == Stage.REJECTED else {}
     with _transaction():
         stage_before = application.stage
         db.session.add(Decision(application_id=application.id, stage=stage_before, outcome=outcome,
@@ -958,7 +972,8 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
         keep_promise(application, now, told_in="second_interview_invitation", resolved_by="decision",
                      answers=True)
         event = _audit("decision", now, actor, application, stage=stage_before, outcome=outcome,
-                       to_stage=next_stage.value, rationale=_clean(rationale), promised_at=application.promised_at)
+                       to_stage=next_stage.value, rationale=_clean(rationale), promised_at=application.promised_at,
+                       **extra)
         key = f"decision:{event.id}"
         if next_stage == Stage.SECOND_INTERVIEW:
             notify.to_candidate(application, "second_interview_invitation", key, now)
@@ -971,22 +986,44 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
                            for attachment in notify.interview_attachment(interview, cancelled=True)]
             notify.to_candidate(application, "rejection", key, now, feedback_text=_clean(candidate_feedback),
                                 invite_talent_pool=not application.candidate.talent_pool_consent,
-                                attachments=attachments)
+                                attachments=attachments, **rejection_context)
             for interview in cancelled:
                 _tell_panel_cancelled(interview, event.id, now, why="rejected")
     return application
 
 
 def decide_offer(application: Application, *, outcome: str, rationale: str = "", actor: User | None,
-                 now: datetime | None = None, expected_version: int | None = None) -> Application:
-    """The final decision with management, after the second interview."""
+                 now: datetime | None = None, expected_version: int | None = None,
+                 acting_for: str = "") -> Application:
+    """The final decision, after the second interview: the hiring manager's (see decide)."""
     if application.stage != Stage.FINAL_DECISION:
         raise IllegalTransition(
             f"Not possible while the application is at “{application.stage_enum.label}”: the offer "
             "is decided after the second interview.")
-    _require(actor, Action.DECIDE_OFFER)
     return decide(application, outcome=outcome, rationale=rationale, actor=actor, now=now,
-                  expected_version=expected_version)
+                  expected_version=expected_version, acting_for=acting_for)
+
+
+def _rejection_context(application: Application) -> dict[str, Any]:
+    """What the rejection email may truthfully say: what the rejection follows, and whether
+    another application for the position got further (then someone else was preferred)."""
+    rows = db.session.execute(
+        select(Application.stage, Decision.stage)
+        .outerjoin(Decision, (Decision.application_id == Application.id) & (Decision.outcome == "reject"))
+        .where(Application.position_id == application.position_id, Application.id != application.id)
+        .distinct()
+    ).all()
+    reached: list[str] = []
+    for stage, rejected_at in rows:
+        if stage == Stage.DECLINED:
+            reached.append(Stage.OFFER)  # an offer was made to them
+        elif stage == Stage.REJECTED:
+            if rejected_at:
+                reached.append(rejected_at)
+        elif stage != Stage.WITHDRAWN:  # open, or hired
+            reached.append(stage)
+    return {"rejected_after": pipeline.rejected_after(application.stage),
+            "other_preferred": pipeline.another_preferred(application.stage, reached)}
 
 
 def record_offer_response(application: Application, *, accepted: bool, note: str = "", actor: User | None,

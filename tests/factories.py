@@ -55,14 +55,18 @@ class Factory:
         for index, step in enumerate(steps):
             t = at if index == len(steps) - 1 else t + timedelta(days=2)
             if step == "first_interview":
+                # Held two days later unless this is the last step: it takes place before then.
                 interview = services.schedule_interview(
-                    application, round=1, scheduled_at=t + timedelta(days=3), panel_user_ids=[u.id for u in panel],
-                    location="Room 1", actor=recruiter, now=t)
+                    application, round=1, scheduled_at=t + timedelta(days=3 if index == len(steps) - 1 else 1),
+                    panel_user_ids=[u.id for u in panel], location="Room 1", actor=recruiter, now=t)
             elif step == "first_decision":
                 services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)
                 self._feedback(interview, panel, recommendations, t)
             elif step == "second_interview":
-                services.decide(application, outcome="advance", actor=recruiter, now=t)
+                given = [r for r in recommendations or [] if r]
+                against = not given or (len(given) == len(panel) and not any(r.endswith("yes") for r in given))
+                services.decide(application, outcome="advance", actor=recruiter, now=t,
+                                rationale="Agreed in the debrief." if against else "")
             elif step == "final_decision":
                 interview = services.schedule_interview(
                     application, round=2, scheduled_at=t - timedelta(hours=2),

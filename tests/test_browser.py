@@ -50,6 +50,18 @@ class Person:
         self.errors: list[str] = []
         self.page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        # Irreversible steps ask in a dialog (static/confirm.js): answered OK unless a test
+        # sets ``answer`` to False; every question is kept in ``dialogs``.
+        self.dialogs: list[str] = []
+        self.answer = True
+        self.page.on("dialog", self._on_dialog)
+
+    def _on_dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        if self.answer:
+            dialog.accept()
+        else:
+            dialog.dismiss()
 
     def login(self) -> None:
         page = self.page
@@ -74,6 +86,15 @@ class Person:
     def close(self) -> None:
         assert not [e for e in self.errors if "Content Security Policy" in e], self.errors
         self.context.close()
+
+
+def _interview_has_begun(application_id: int) -> None:
+    """The test cannot wait for the interview's time: it moves the current interview to when
+    the stage began (so "held" at its start is neither before the start nor before the stage)."""
+    db.session.expire_all()
+    application = db.session.get(Application, application_id)
+    application.current_interview().scheduled_at = application.stage_entered_at
+    db.session.commit()
 
 
 def _stage(application_id: int) -> str:
@@ -131,7 +152,12 @@ def test_whole_process_in_the_browser(app, browser, live_server, factory, screen
     assert _stage(application_id) == "first_interview"
     screenshot(page, "application-2-first-interview")
 
-    # It took place (the form defaults to now, as the test cannot wait for the date).
+    # Before its time the interview cannot be marked held; once it has begun, it can (the
+    # form suggests its start).
+    assert page.locator("[id^=held-] form").count() == 0
+    assert "Once it has taken place, mark it as held here" in page.locator("[id^=upcoming-]").inner_text()
+    _interview_has_begun(application_id)
+    rita.open(application_id)
     held = page.locator("[id^=held-] form")
     rita.submit("[id^=held-] form", "Mark as held")
     assert held.count() == 0 and _stage(application_id) == "first_decision"
@@ -174,6 +200,8 @@ def test_whole_process_in_the_browser(app, browser, live_server, factory, screen
     form.get_by_label("Ina Interviewer (interviewer)", exact=True).check()
     rita.submit("#schedule form", "Schedule and invite the candidate")
     assert "Interview scheduled" in rita.flash()
+    _interview_has_begun(application_id)
+    rita.open(application_id)
     rita.submit("[id^=held-] form", "Mark as held")
     assert _stage(application_id) == "final_decision"
 
@@ -200,6 +228,7 @@ def test_whole_process_in_the_browser(app, browser, live_server, factory, screen
     offer.get_by_label("Make the offer", exact=True).check()
     offer.get_by_label("Rationale", exact=True).fill("Agreed: salary band B.")
     max_.submit("#offer-decision form", "Record the offer decision")
+    assert max_.dialogs == ["Make Lena Vogel the offer? The candidate is told at once; this cannot be undone."]
     assert _stage(application_id) == "offer"
 
     # Accepted.
@@ -246,7 +275,8 @@ def test_stale_form_in_the_browser_keeps_the_input(app, browser, live_server, fa
     first = factory.user("recruiter", name="Rita Recruiter")
     second = factory.user("recruiter", name="Rob Recruiter")
     application = factory.application("first_decision", position=factory.position(owner=first),
-                                      at=datetime.now(get_policy().tz) - timedelta(hours=1))
+                                      at=datetime.now(get_policy().tz) - timedelta(hours=1),
+                                      recommendations=["yes", "no"])
     rita, rob = Person(browser, live_server, first), Person(browser, live_server, second)
     rita.login()
     rob.login()
@@ -268,3 +298,112 @@ def test_stale_form_in_the_browser_keeps_the_input(app, browser, live_server, fa
     assert _stage(application.id) == "second_interview"
     rita.close()
     rob.close()
+
+
+def test_irreversible_steps_ask_first_in_the_browser(app, browser, live_server, factory):
+    admin = factory.user("admin", name="Ada Admin")
+    recruiter = factory.user("recruiter", name="Rita Recruiter")
+    position = factory.position(owner=recruiter, title="Firmware Engineer")
+    application = factory.application("first_decision", position=position, recommendations=["yes", "no"],
+                                      at=datetime.now(get_policy().tz) - timedelta(hours=1))
+    rita = Person(browser, live_server, recruiter)
+    rita.login()
+    rita.open(application.id)
+    form = rita.page.locator("#decision form")
+    form.get_by_label("Reject", exact=True).check()
+    form.get_by_label("Rationale (internal)", exact=True).fill("Not enough embedded C.")
+    rita.answer = False  # "Cancel" in the dialog: nothing is sent
+    form.get_by_role("button", name="Record the decision").click()
+    rita.page.wait_for_timeout(300)
+    name = application.candidate.name
+    assert rita.dialogs == [f"Reject {name}? The candidate is told at once; this cannot be undone."]
+    assert _stage(application.id) == "first_decision"
+    assert form.get_by_label("Rationale (internal)", exact=True).input_value() == "Not enough embedded C."
+    rita.answer = True
+    rita.submit("#decision form", "Record the decision")
+    assert _stage(application.id) == "rejected"
+    assert len(rita.dialogs) == 2  # asked once more, and only once: the box was ticked by the answer
+
+    # Advancing in the debrief is no irreversible step: no question.
+    other = factory.application("first_decision", position=position, recommendations=["yes", "yes"],
+                                at=datetime.now(get_policy().tz) - timedelta(hours=1))
+    rita.open(other.id)
+    rita.page.locator("#decision form").get_by_label("Invite to the second interview", exact=True).check()
+    rita.submit("#decision form", "Record the decision")
+    assert _stage(other.id) == "second_interview" and len(rita.dialogs) == 2
+
+    # Deactivating a team member and closing a position ask too.
+    ada = Person(browser, live_server, admin)
+    ada.login()
+    ada.page.goto(f"/admin/users?q={recruiter.email}")
+    with ada.page.expect_navigation():
+        ada.page.get_by_role("button", name="Deactivate Rita Recruiter").click()
+    assert ada.dialogs == ["Deactivate Rita Recruiter? They can no longer log in."]
+    db.session.expire_all()
+    assert db.session.get(type(recruiter), recruiter.id).active is False
+    ada.page.goto("/positions/")
+    ada.answer = False
+    ada.page.get_by_role("button", name="Close Firmware Engineer").click()
+    ada.page.wait_for_timeout(300)
+    assert ada.dialogs[-1] == "Close “Firmware Engineer”? It takes no new applications."
+    db.session.expire_all()
+    assert db.session.get(type(position), position.id).status == "open"
+    ada.answer = True
+    with ada.page.expect_navigation():
+        ada.page.get_by_role("button", name="Close Firmware Engineer").click()
+    db.session.expire_all()
+    assert db.session.get(type(position), position.id).status == "closed"
+    rita.close()
+    ada.close()
+
+
+def test_a_side_form_error_takes_the_focus_and_is_summarised_at_the_top(app, browser, live_server, factory):
+    recruiter = factory.user("recruiter", name="Rita Recruiter")
+    application = factory.application("first_decision", position=factory.position(owner=recruiter),
+                                      at=datetime.now(get_policy().tz) - timedelta(hours=1))
+    rita = Person(browser, live_server, recruiter)
+    rita.login()
+    rita.page.goto(f"/applications/{application.id}?action=extend#extend")
+    rita.page.locator("#extend-reason").fill("The hiring manager is travelling.")
+    rita.submit("#extend form", "Extend and tell the candidate")
+    page = rita.page
+    assert page.evaluate("document.activeElement.id") == "extend-until"
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert summary.locator("a").inner_text() == "New answer date: Choose the new date."
+    assert summary.bounding_box()["y"] < page.locator("#extend").bounding_box()["y"]
+    assert page.locator("#extend-reason").input_value() == "The hiring manager is travelling."
+    page.locator("#extend-reason").focus()
+    summary.locator("a").click()
+    assert page.url.endswith("#extend-until")
+    rita.close()
+
+
+def test_the_panel_picker_takes_a_unique_first_name(app, browser, live_server, factory):
+    recruiter = factory.user("recruiter", name="Rita Recruiter")
+    otto = factory.user("interviewer", name="Otto Outsider")
+    factory.user("interviewer", name="Ina Interviewer")
+    factory.user("interviewer", name="Ina Ivanova")
+    application = factory.application("applied", position=factory.position(owner=recruiter))
+    rita = Person(browser, live_server, recruiter)
+    rita.login()
+    rita.open(application.id)
+    more = rita.page.locator("#schedule-panel_more")
+    more.fill("otto")
+    rita.page.locator("#schedule-panel_more-list option").first.wait_for(state="attached")
+    more.press("Enter")
+    box = rita.page.locator(f"#schedule input[type=checkbox][value='{otto.id}']")
+    assert box.is_checked()
+    assert more.input_value() == ""
+    # A first name two people share is not picked: Enter leaves it for the server to explain.
+    more.fill("ina")
+    rita.page.locator("#schedule-panel_more-list option").nth(1).wait_for(state="attached")
+    form = rita.page.locator("#schedule form")
+    form.locator("#schedule-day").fill(local_date(2))
+    form.locator("#schedule-start").fill("10:00")
+    form.get_by_label("Place", exact=True).fill("Room 1")
+    rita.submit("#schedule form", "Schedule and invite the candidate")
+    assert "2 people have the first name “ina”" in rita.page.locator("#schedule-panel_more-error").inner_text()
+    assert rita.page.evaluate("document.activeElement.id") == "schedule-panel_more"
+    assert rita.page.locator(f"#schedule input[type=checkbox][value='{otto.id}']").is_checked()  # kept
+    rita.close()

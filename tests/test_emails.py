@@ -102,7 +102,8 @@ def test_each_transition_sends_exactly_the_expected_email_with_the_right_date(te
     step("interview_thanks", "You will hear from us by Monday, 7 December 2026 at the latest.")
     assert application.promised_at > application.due_at  # the team's deadline comes first
 
-    services.decide(application, outcome="advance", actor=recruiter, now=held + timedelta(days=2))
+    services.decide(application, outcome="advance", rationale="Strong on RTOS.", actor=recruiter,
+                    now=held + timedelta(days=2))
     step("second_interview_invitation", "by Wednesday, 16 December 2026")
 
     second = services.schedule_interview(application, round=2, scheduled_at=held + timedelta(days=5),
@@ -313,3 +314,116 @@ def test_without_a_mail_server_emails_stay_visible_as_not_delivered(factory, now
     db.session.refresh(email)
     assert email.status == "not_delivered"
     assert email.last_error == "not delivered: no SMTP server configured"
+
+
+def test_the_invitation_names_the_panel_with_their_roles(factory, now):
+    recruiter = factory.user("recruiter", name="Rita Recruiter", email="rita@example.com")
+    manager = factory.user("manager", name="Mona Manager")
+    ivan = factory.user("interviewer", name="Ivan Interviewer")
+    position = factory.position(owner=recruiter, hiring_manager=manager)
+    for language, lines in (
+        ("en", ["You meet: Ivan Interviewer (Interviewer)", "          Mona Manager (Hiring manager)",
+                "          Rita Recruiter (Recruiter)"]),
+        ("de", ["Sie treffen: Ivan Interviewer (Interviewer:in)",
+                "             Mona Manager (Einstellende Führungskraft)", "             Rita Recruiter (Recruiting)"]),
+    ):
+        application = factory.application("applied", position=position, language=language)
+        services.schedule_interview(application, round=1, scheduled_at=now + timedelta(days=2),
+                                    panel_user_ids=[ivan.id, manager.id, recruiter.id], location="Room Ada",
+                                    actor=recruiter, now=now)
+        invitation = candidate_emails(application)[-1]
+        assert invitation.template == "interview_invitation"
+        assert "\n".join(lines) in invitation.body_text, invitation.body_text
+        assert "Ivan Interviewer (Interviewer" in invitation.body_html
+        assert "Mona Manager (" + lines[1].split("(")[1] in invitation.body_html
+
+
+def test_every_candidate_email_names_the_contact_person(factory, now):
+    recruiter = factory.user("recruiter", name="Rita Recruiter", email="rita@example.com")
+    manager = factory.user("manager")
+    position = factory.position(owner=recruiter, hiring_manager=manager)
+    hired = factory.application("hired", position=position, recommendations=["yes", "yes"])
+    german = factory.application("rejected", position=position, language="de")
+    moved = factory.application("first_interview", position=position)
+    interview = moved.current_interview()
+    services.reschedule_interview(interview, scheduled_at=now + timedelta(days=4),
+                                  panel_user_ids=interview.panel_user_ids, location="Room 2", actor=recruiter, now=now)
+    services.cancel_interview(interview, reason="Ill.", actor=recruiter, now=now)
+    services.extend_deadline(moved, until=date(2026, 12, 30), reason="Holidays.", actor=recruiter, now=now)
+    services.withdraw(moved, actor=recruiter, now=now)
+    emails = candidate_emails(hired) + candidate_emails(german) + candidate_emails(moved)
+    assert {e.template for e in emails} >= {
+        "application_received", "interview_invitation", "interview_updated", "interview_cancelled", "interview_thanks",
+        "second_interview_invitation", "offer", "rejection", "deadline_extended", "withdrawal_confirmation"}
+    for email in emails:
+        if email.recipient == german.candidate.email:
+            assert "Ihre Ansprechperson: Rita Recruiter <rita@example.com>." in email.body_text, email.template
+            assert "Ihre Ansprechperson:</strong> Rita Recruiter" in email.body_html
+            assert "nach dem Grund" in email.body_text
+        else:
+            assert ("Your contact person: Rita Recruiter <rita@example.com>. If a date we gave you passes without "
+                    "news from us, ask Rita Recruiter why") in email.body_text, email.template
+            assert 'href="mailto:rita@example.com"' in email.body_html
+    # Team emails name no contact person.
+    team = db.session.scalars(select(OutboxEmail).where(OutboxEmail.to_candidate.is_(False))).all()
+    assert team and not any("contact person" in e.body_text for e in team)
+
+
+def test_no_contact_person_who_has_left_the_team(factory, now):
+    recruiter = factory.user("recruiter")
+    position = factory.position(owner=recruiter)
+    application = factory.application("applied", position=position)
+    admin = factory.user("admin")
+    services.update_user(recruiter, active=False, actor=admin, now=now)
+    services.withdraw(application, actor=admin, now=now + timedelta(hours=1))
+    assert "contact person" not in candidate_emails(application)[-1].body_text
+
+
+def _rejection_text(factory, position, stage, *, recommendations=None, language="en"):
+    application = factory.application(stage, position=position, language=language, recommendations=recommendations)
+    actor = position.hiring_manager if stage == "final_decision" else position.owner
+    services.decide(application, outcome="reject", rationale="Not this time.", actor=actor,
+                    now=factory.now + timedelta(hours=1))
+    email = candidate_emails(application)[-1]
+    assert email.template == "rejection"
+    return email.body_text + "\n" + email.body_html
+
+
+PREFERRED = "another candidate matched this particular role more closely"
+
+
+@pytest.mark.parametrize(("stage", "says"), [
+    ("applied", "we have decided not to proceed with your application"),
+    ("first_decision", "conversation in your first interview. After discussing it in the team"),
+    ("final_decision", "After the second interview we have decided, together with management, not to make you"),
+])
+def test_the_rejection_says_what_it_follows_and_no_one_else_preferred_when_nobody_got_further(
+        factory, team, stage, says):
+    _, _, _, position = team
+    text = _rejection_text(factory, position, stage)
+    assert says in text
+    assert PREFERRED not in text
+    assert "This decision is about the fit with this particular role" in text
+
+
+def test_the_rejection_names_a_preferred_candidate_only_when_one_got_further(factory, team):
+    _, _, _, position = team
+    factory.application("first_decision", position=position)  # same stage: not further
+    assert PREFERRED not in _rejection_text(factory, position, "first_decision")
+    factory.application("second_interview", position=position)
+    assert PREFERRED in _rejection_text(factory, position, "first_decision")
+    assert PREFERRED not in _rejection_text(factory, position, "final_decision")
+    factory.application("hired", position=position)
+    assert PREFERRED in _rejection_text(factory, position, "final_decision")
+    german = _rejection_text(factory, position, "applied", language="de")
+    assert "Eine andere Bewerbung entsprach den Anforderungen dieser Stelle" in german
+    assert "Nach sorgfältiger Prüfung haben wir uns entschieden, Ihre Bewerbung nicht weiter" in german
+
+
+def test_an_other_candidate_rejected_later_counts_as_further(factory, team):
+    _, _, _, position = team
+    rival = factory.application("final_decision", position=position)
+    services.decide(rival, outcome="reject", rationale="Budget.", actor=position.hiring_manager,
+                    now=factory.now + timedelta(hours=1))
+    text = _rejection_text(factory, position, "applied")  # someone is at the offer decision
+    assert PREFERRED in text

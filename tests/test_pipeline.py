@@ -252,18 +252,39 @@ def test_decision_outcome_must_be_advance_or_reject(outcome):
     assert info.value.fields == {"outcome": "Choose advance or reject."}
 
 
-def test_only_a_manager_makes_the_offer():
-    pipeline.require_decision(Role.MANAGER, Stage.FINAL_DECISION, "advance")
-    for role in (Role.RECRUITER, Role.ADMIN, Role.INTERVIEWER):
-        with pytest.raises(NotAllowed, match="that decision is made by management"):
-            pipeline.require_decision(role, Stage.FINAL_DECISION, "advance")
+HM, OTHER = 7, 8  # the position's hiring manager, and another manager
 
 
-def test_final_decision_rejection_by_manager_or_recruiter():
-    for role in (Role.MANAGER, Role.RECRUITER, Role.ADMIN):
-        pipeline.require_decision(role, Stage.FINAL_DECISION, "reject")
+@pytest.mark.parametrize("outcome", ["advance", "reject"])
+def test_the_offer_decision_belongs_to_the_hiring_manager(outcome):
+    assert pipeline.require_decision(Role.MANAGER, Stage.FINAL_DECISION, outcome, actor_id=HM,
+                                     hiring_manager_id=HM) is False
+    with pytest.raises(NotAllowed, match="Only the position's hiring manager takes the offer decision"):
+        pipeline.require_decision(Role.MANAGER, Stage.FINAL_DECISION, outcome, actor_id=OTHER, hiring_manager_id=HM)
+    for role in (Role.RECRUITER, Role.INTERVIEWER):
+        with pytest.raises(NotAllowed, match=f"Your role \\({role.value}\\) may not take the offer decision"):
+            pipeline.require_decision(role, Stage.FINAL_DECISION, outcome, actor_id=OTHER, hiring_manager_id=HM)
+
+
+@pytest.mark.parametrize("outcome", ["advance", "reject"])
+def test_an_admin_decides_the_offer_only_for_the_hiring_manager_with_a_reason(outcome):
+    for acting_for in ("", "   ", None):
+        with pytest.raises(InvalidInput) as info:
+            pipeline.require_decision(Role.ADMIN, Stage.FINAL_DECISION, outcome, actor_id=1, hiring_manager_id=HM,
+                                      acting_for=acting_for)
+        assert list(info.value.fields) == ["acting_for"]
+    assert pipeline.require_decision(Role.ADMIN, Stage.FINAL_DECISION, outcome, actor_id=1, hiring_manager_id=HM,
+                                     acting_for="Mona is on leave; agreed by phone.") is True
+
+
+def test_without_a_hiring_manager_any_manager_decides_the_offer():
+    for manager in (HM, OTHER):
+        assert pipeline.require_decision(Role.MANAGER, Stage.FINAL_DECISION, "advance", actor_id=manager,
+                                         hiring_manager_id=None) is False
     with pytest.raises(NotAllowed):
-        pipeline.require_decision(Role.INTERVIEWER, Stage.FINAL_DECISION, "reject")
+        pipeline.require_decision(Role.RECRUITER, Stage.FINAL_DECISION, "reject", actor_id=1, hiring_manager_id=None)
+    assert pipeline.may_decide_offer(Role.ADMIN, 1, None)
+    assert not pipeline.may_decide_offer(Role.INTERVIEWER, 1, None)
 
 
 @pytest.mark.parametrize("outcome", ["advance", "reject"])
@@ -426,37 +447,52 @@ def test_naive_datetimes_are_refused():
 # --- business days and holidays -------------------------------------------------------------
 
 
-def test_business_days_skip_weekends():
-    # Fri 27 Nov + 7 business days: Mon 30 … Fri 4 Dec (5), Mon 7, Tue 8.
-    assert pipeline.add_days(date(2026, 11, 27), 7, BUSINESS_DE) == date(2026, 12, 8)
-    assert pipeline.add_days(date(2026, 11, 27), 7, POLICY) == date(2026, 12, 4)
-    # Saturday start: Mon is the first business day.
-    assert pipeline.add_days(date(2026, 11, 28), 1, BUSINESS_DE) == date(2026, 11, 30)
+def test_working_day_mode_keeps_calendar_days_and_moves_a_day_off_earlier():
+    # The stage days are calendar days: "within a week" from Tue 24 Nov is Tue 1 Dec in both
+    # modes (it used to become 7 working days, Thu 3 Dec).
+    assert pipeline.add_days(date(2026, 11, 24), 7, BUSINESS_DE) == date(2026, 12, 1)
+    assert pipeline.add_days(date(2026, 11, 24), 7, POLICY) == date(2026, 12, 1)
+    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 11, 24, 9, 0), BUSINESS_DE)
+    assert due == eod(date(2026, 12, 1))
+    # A Saturday moves to the Friday before it, never later.
+    assert pipeline.add_days(date(2026, 11, 28), 7, BUSINESS_DE) == date(2026, 12, 4)
+    assert pipeline.add_days(date(2026, 11, 28), 7, POLICY) == date(2026, 12, 5)
 
 
-def test_business_days_over_christmas_and_new_year():
-    # Tue 22 Dec: 23, 24, (25, 26, 27), 28, 29, 30, 31, (1 Jan, 2, 3), Mon 4 Jan.
-    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 12, 22, 11, 0), BUSINESS_DE)
-    assert due == eod(date(2027, 1, 4))
+def test_working_day_mode_over_christmas():
+    # Fri 18 Dec + 7 = Christmas Day, a holiday → Thu 24 Dec (a working day by law).
+    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 12, 18, 11, 0), BUSINESS_DE)
+    assert due == eod(date(2026, 12, 24))
+    # Sat 19 Dec + 7 = 26 Dec (holiday), 25 Dec (holiday) → 24 Dec.
+    assert pipeline.add_days(date(2026, 12, 19), 7, BUSINESS_DE) == date(2026, 12, 24)
     assert not pipeline.is_business_day(date(2026, 12, 25), BUSINESS_DE)
     assert not pipeline.is_business_day(date(2027, 1, 1), BUSINESS_DE)
-    assert pipeline.is_business_day(date(2026, 12, 24), BUSINESS_DE)  # Christmas Eve is a working day by law
+    assert pipeline.is_business_day(date(2026, 12, 24), BUSINESS_DE)
 
 
 def test_subdivision_adds_its_own_holidays():
-    # Epiphany (6 Jan) is a holiday in Bavaria, not in Germany as a whole.
+    # Epiphany (Wed 6 Jan 2027) is a holiday in Bavaria, not in Germany as a whole.
     assert pipeline.is_business_day(date(2027, 1, 6), BUSINESS_DE)
     assert not pipeline.is_business_day(date(2027, 1, 6), BUSINESS_BY)
-    assert pipeline.add_days(date(2027, 1, 4), 3, BUSINESS_DE) == date(2027, 1, 7)
-    assert pipeline.add_days(date(2027, 1, 4), 3, BUSINESS_BY) == date(2027, 1, 8)
-    # Corpus Christi, Thu 4 Jun 2026.
-    assert pipeline.add_days(date(2026, 6, 3), 1, BUSINESS_DE) == date(2026, 6, 4)
-    assert pipeline.add_days(date(2026, 6, 3), 1, BUSINESS_BY) == date(2026, 6, 5)
+    assert pipeline.add_days(date(2026, 12, 30), 7, BUSINESS_DE) == date(2027, 1, 6)
+    assert pipeline.add_days(date(2026, 12, 30), 7, BUSINESS_BY) == date(2027, 1, 5)
 
 
-def test_easter_in_business_days():
-    # Thu 2 Apr 2026 + 1: Good Friday, weekend and Easter Monday are skipped → Tue 7 Apr.
-    assert pipeline.add_days(date(2026, 4, 2), 1, BUSINESS_DE) == date(2026, 4, 7)
+def test_easter_in_working_day_mode():
+    # Mon 30 Mar 2026 + 7 = Easter Monday; Sunday, Saturday and Good Friday are days off too → Thu 2 Apr.
+    assert pipeline.add_days(date(2026, 3, 30), 7, BUSINESS_DE) == date(2026, 4, 2)
+
+
+def test_working_day_mode_never_moves_onto_the_day_the_stage_began():
+    # Fri 27 Nov + 1 day = Saturday; the working day before it is the start day itself,
+    # which would leave no time at all: the calendar date stays.
+    assert pipeline.add_days(date(2026, 11, 27), 1, BUSINESS_DE) == date(2026, 11, 28)
+    # Thu 2 Apr 2026 + 1 = Good Friday: nothing between → stays; + 2 = Saturday → stays
+    # too (Good Friday is off, Thursday is the start).
+    assert pipeline.add_days(date(2026, 4, 2), 1, BUSINESS_DE) == date(2026, 4, 3)
+    assert pipeline.add_days(date(2026, 4, 2), 2, BUSINESS_DE) == date(2026, 4, 4)
+    # Thu + 2 = Saturday with a working Friday between → Friday.
+    assert pipeline.add_days(date(2026, 11, 26), 2, BUSINESS_DE) == date(2026, 11, 27)
 
 
 # --- extensions ----------------------------------------------------------------------------
@@ -870,13 +906,18 @@ def test_business_day_due_dates_avoid_weekends_and_holidays(start, days, subdivi
     policy = Policy(business_days=True, holiday_subdivision=subdivision)
     due = pipeline.add_days(start, days, policy)
     calendar = holidays.country_holidays("DE", subdiv=subdivision or None)
-    assert due.weekday() < 5
-    assert due not in calendar
-    business_days_between = sum(
-        1 for n in range(1, (due - start).days + 1)
-        if (day := start + timedelta(days=n)).weekday() < 5 and day not in calendar
-    )
-    assert business_days_between == days
+    target = start + timedelta(days=days)
+
+    def working(day: date) -> bool:
+        return day.weekday() < 5 and day not in calendar
+
+    assert start < due <= target  # never later than promised, never on or before the start
+    if due != target:
+        assert working(due)
+        assert not any(working(due + timedelta(days=n)) for n in range(1, (target - due).days + 1))
+    else:
+        # The date stays only when it is a working day or no working day lies before it.
+        assert working(due) or not any(working(start + timedelta(days=n)) for n in range(1, days))
 
 
 states = st.builds(
@@ -1042,3 +1083,146 @@ def test_who_must_act():
     assert pipeline.responsible(Stage.FINAL_DECISION, owner_id=1, position_owner_id=2, hiring_manager_id=None) == 2
     assert pipeline.responsible(Stage.FIRST_DECISION, owner_id=1, position_owner_id=2, hiring_manager_id=3) == 1
     assert pipeline.responsible(Stage.APPLIED, owner_id=None, position_owner_id=2, hiring_manager_id=3) == 2
+# --- held before it happened ----------------------------------------------------------------
+
+
+def test_an_interview_is_not_held_before_its_scheduled_start():
+    start = berlin(2026, 11, 27, 14, 30)
+    pipeline.check_held_time(start, start, POLICY)
+    pipeline.check_held_time(start + timedelta(hours=1), start, POLICY)
+    with pytest.raises(InvalidInput) as info:
+        pipeline.check_held_time(start - timedelta(minutes=1), start, POLICY)
+    assert info.value.fields == {"held_at": "Not before the scheduled start (27 Nov 2026, 14:30). If it really "
+                                            "took place earlier, reschedule it to the real time first."}
+
+
+# --- the debrief and the panel's word ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("verdict", "outcome", "given", "message"), [
+    (Verdict.CLEAR_NO, "advance", 2, "The whole panel recommended not to hire this candidate; write down why you "
+                                     "advance."),
+    (Verdict.CLEAR_HIRE, "reject", 2, "The whole panel recommended this candidate; write down why you reject."),
+    (Verdict.INCOMPLETE, "advance", 0, "Nobody on the panel has given feedback yet; write down what the decision "
+                                       "rests on."),
+    (None, "reject", 0, "Nobody on the panel has given feedback yet; write down what the decision rests on."),
+])
+def test_deciding_against_the_panel_or_without_it_needs_a_rationale(verdict, outcome, given, message):
+    for rationale in ("", "  ", None):
+        with pytest.raises(InvalidInput) as info:
+            pipeline.check_panel_decision(verdict, outcome, rationale, feedback_given=given)
+        assert info.value.fields == {"rationale": message}
+    pipeline.check_panel_decision(verdict, outcome, "Discussed in the debrief.", feedback_given=given)
+
+
+@pytest.mark.parametrize(("verdict", "outcome", "given"), [
+    (Verdict.CLEAR_HIRE, "advance", 2), (Verdict.CLEAR_NO, "reject", 2), (Verdict.MIXED, "advance", 2),
+    (Verdict.MIXED, "reject", 2), (Verdict.INCOMPLETE, "advance", 1),
+])
+def test_following_the_panel_needs_no_rationale(verdict, outcome, given):
+    pipeline.check_panel_decision(verdict, outcome, "", feedback_given=given)
+
+
+# --- which actions are available ----------------------------------------------------------------
+
+NOW_A = berlin(2026, 11, 24, 9, 0)
+
+
+def steps(stage, role, *, user_id=1, hiring_manager_id=HM, interviews=(), has_due_date=True, now=NOW_A):
+    return {(a.step.value, a.interview_id, a.outcomes, a.acting_for)
+            for a in pipeline.available_actions(stage, role, now, POLICY, user_id=user_id,
+                                                hiring_manager_id=hiring_manager_id, interviews=interviews,
+                                                has_due_date=has_due_date)}
+
+
+RECORDS = {("log_contact", None, (), False), ("add_reference", None, (), False), ("upload_document", None, (), False)}
+
+
+def test_available_actions_for_a_new_application():
+    assert steps(Stage.APPLIED, Role.RECRUITER) == RECORDS | {
+        ("schedule_interview", None, (), False), ("decide", None, ("reject",), False),
+        ("extend_deadline", None, (), False), ("competing_offer", None, (), False), ("withdraw", None, (), False)}
+    assert steps(Stage.APPLIED, Role.INTERVIEWER) == set()
+    assert steps(Stage.APPLIED, Role.MANAGER) == {("extend_deadline", None, (), False)}
+
+
+def test_an_interview_can_be_marked_held_once_it_has_begun():
+    upcoming = pipeline.InterviewFacts(id=5, round=1, scheduled_at=NOW_A + timedelta(hours=2))
+    begun = pipeline.InterviewFacts(id=5, round=1, scheduled_at=NOW_A - timedelta(minutes=1))
+    before = steps(Stage.FIRST_INTERVIEW, Role.RECRUITER, interviews=[upcoming])
+    assert ("mark_held", 5, (), False) not in before
+    assert {("reschedule_interview", 5, (), False), ("cancel_interview", 5, (), False)} <= before
+    assert ("mark_held", 5, (), False) in steps(Stage.FIRST_INTERVIEW, Role.RECRUITER, interviews=[begun])
+    # A first interview is no longer marked held once the application moved on.
+    assert ("mark_held", 5, (), False) not in steps(Stage.SECOND_INTERVIEW, Role.RECRUITER, interviews=[begun])
+
+
+def test_feedback_is_offered_to_the_panel_once_the_interview_has_begun():
+    def facts(**kw):
+        return pipeline.InterviewFacts(**{"id": 5, "round": 1, "scheduled_at": NOW_A - timedelta(hours=1),
+                                          "on_panel": True, **kw})
+
+    assert ("give_feedback", 5, (), False) in steps(Stage.FIRST_INTERVIEW, Role.INTERVIEWER, interviews=[facts()])
+    for kw in ({"on_panel": False}, {"gave_feedback": True}, {"cancelled": True},
+               {"scheduled_at": NOW_A + timedelta(hours=1)}):
+        assert ("give_feedback", 5, (), False) not in steps(Stage.FIRST_INTERVIEW, Role.INTERVIEWER,
+                                                             interviews=[facts(**kw)])
+
+
+def test_the_debrief_is_the_recruiters_and_the_offer_decision_the_hiring_managers():
+    assert ("decide", None, ("advance", "reject"), False) in steps(Stage.FIRST_DECISION, Role.RECRUITER)
+    assert not {a for a in steps(Stage.FIRST_DECISION, Role.MANAGER, user_id=HM) if a[0] == "decide"}
+    offer = ("offer_decision", None, ("advance", "reject"), False)
+    assert offer in steps(Stage.FINAL_DECISION, Role.MANAGER, user_id=HM)
+    assert offer not in steps(Stage.FINAL_DECISION, Role.MANAGER, user_id=OTHER)
+    assert offer in steps(Stage.FINAL_DECISION, Role.MANAGER, user_id=OTHER, hiring_manager_id=None)
+    assert ("offer_decision", None, ("advance", "reject"), True) in steps(Stage.FINAL_DECISION, Role.ADMIN)
+    recruiter = steps(Stage.FINAL_DECISION, Role.RECRUITER)
+    assert not {a for a in recruiter if a[0] in ("decide", "offer_decision")}  # no rejection at the offer decision
+
+
+def test_closed_applications_offer_only_the_records():
+    for stage in pipeline.CLOSED_STAGES:
+        assert steps(stage, Role.ADMIN, has_due_date=False) == RECORDS
+        assert steps(stage, Role.MANAGER, user_id=HM, has_due_date=False) == set()
+
+
+def test_a_second_interview_is_scheduled_once_and_extensions_need_a_date():
+    second = pipeline.InterviewFacts(id=6, round=2, scheduled_at=NOW_A + timedelta(days=2))
+    assert ("schedule_interview", None, (), False) in steps(Stage.SECOND_INTERVIEW, Role.RECRUITER)
+    assert ("schedule_interview", None, (), False) not in steps(Stage.SECOND_INTERVIEW, Role.RECRUITER,
+                                                                 interviews=[second])
+    assert ("extend_deadline", None, (), False) not in steps(Stage.APPLIED, Role.RECRUITER, has_due_date=False)
+    assert ("extend_deadline", None, (), False) not in steps(Stage.FIRST_INTERVIEW, Role.RECRUITER)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stage=st.sampled_from(list(Stage)), role=st.sampled_from(list(Role)), user_id=st.sampled_from([HM, OTHER]),
+       hiring_manager=st.sampled_from([HM, None]))
+def test_every_offered_decision_passes_the_services_own_check(stage, role, user_id, hiring_manager):
+    """The page never offers a decision the service refuses (pipeline.require_decision)."""
+    for available in pipeline.available_actions(stage, role, NOW_A, POLICY, user_id=user_id,
+                                                hiring_manager_id=hiring_manager):
+        for outcome in available.outcomes:
+            pipeline.decision_event(stage, "reject" if outcome == "reject" else outcome)
+            pipeline.require_decision(role, stage, outcome, actor_id=user_id, hiring_manager_id=hiring_manager,
+                                      acting_for="On leave." if available.acting_for else "")
+
+
+# --- what a rejected candidate is told ------------------------------------------------------------
+
+
+def test_rejection_wording_follows_the_stage():
+    assert pipeline.rejected_after(Stage.APPLIED) == "application"
+    assert pipeline.rejected_after(Stage.FIRST_INTERVIEW) == "application"  # not yet interviewed
+    assert pipeline.rejected_after(Stage.FIRST_DECISION) == "first_interview"
+    assert pipeline.rejected_after(Stage.SECOND_INTERVIEW) == "first_interview"
+    assert pipeline.rejected_after(Stage.FINAL_DECISION) == "second_interview"
+
+
+def test_another_candidate_was_preferred_only_if_someone_got_further():
+    assert not pipeline.another_preferred(Stage.FIRST_DECISION, [])
+    assert not pipeline.another_preferred(Stage.FIRST_DECISION, [Stage.APPLIED, Stage.FIRST_DECISION])
+    assert pipeline.another_preferred(Stage.FIRST_DECISION, [Stage.APPLIED, Stage.SECOND_INTERVIEW])
+    assert pipeline.another_preferred(Stage.FINAL_DECISION, ["hired"])
+    assert not pipeline.another_preferred(Stage.FINAL_DECISION, [Stage.FINAL_DECISION])

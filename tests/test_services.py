@@ -322,7 +322,7 @@ def test_second_interview_only_after_the_invitation_and_only_once(factory, now):
     with pytest.raises(IllegalTransition, match="after the candidate has been invited"):
         services.schedule_interview(application, round=2, scheduled_at=now + timedelta(days=2),
                                     panel_user_ids=panel_ids, location="Room", actor=owner, now=now)
-    services.decide(application, outcome="advance", actor=owner, now=now)
+    services.decide(application, outcome="advance", rationale="Strong systems background.", actor=owner, now=now)
     due = application.due_at
     with one_change(application, "interview_scheduled", ("interview_invitation", "panel_invitation")):
         services.schedule_interview(application, round=2, scheduled_at=now + timedelta(days=2),
@@ -826,7 +826,8 @@ def _stale_calls(factory, now):
         "cancel_interview": ("first_interview", lambda a, v: services.cancel_interview(
             a.current_interview(), actor=owner(a), now=later, expected_version=v)),
         "record_interview_held": ("first_interview", lambda a, v: services.record_interview_held(
-            a.current_interview(), held_at=now, actor=owner(a), now=later + timedelta(days=5), expected_version=v)),
+            a.current_interview(), held_at=later + timedelta(days=4), actor=owner(a), now=later + timedelta(days=5),
+            expected_version=v)),
     }
 
 
@@ -949,3 +950,95 @@ def test_text_longer_than_its_column_is_a_field_error_on_every_database(factory,
     assert db.session.scalar(select(func.count()).select_from(Candidate)) == 1
     assert db.session.scalar(select(func.count()).select_from(Reference)) == 0
     assert all(len(user.name) <= 200 for user in User.query)
+
+
+# --- issue 10: held before it happened, the panel's word, who decides the offer ----------------
+
+
+def test_an_interview_is_not_marked_held_before_its_scheduled_start(factory, now):
+    application = factory.application("first_interview", at=now - timedelta(days=1))
+    interview = application.current_interview()
+    owner = application.position.owner
+    start = interview.scheduled_at
+    version = application.version
+    for held_at, at in ((start - timedelta(minutes=30), start + timedelta(hours=1)),
+                        (None, start - timedelta(minutes=5))):  # "now" before the start
+        with pytest.raises(InvalidInput, match="before its scheduled start") as info:
+            services.record_interview_held(interview, held_at=held_at, actor=owner, now=at)
+        assert list(info.value.fields) == ["held_at"]
+        assert "reschedule it to the real time first" in info.value.fields["held_at"]
+    assert (application.stage, application.version, interview.held_at) == ("first_interview", version, None)
+    assert not OutboxEmail.query.filter_by(application_id=application.id, template="interview_thanks").count()
+    with one_change(application, "interview_held", ("interview_thanks",)):
+        services.record_interview_held(interview, held_at=start, actor=owner, now=start + timedelta(hours=1))
+
+
+@pytest.mark.parametrize(("recommendations", "outcome", "message"), [
+    (["no", "strong_no"], "advance", "The whole panel recommended not to hire this candidate; write down why you "
+                                     "advance."),
+    (["yes", "strong_yes"], "reject", "The whole panel recommended this candidate; write down why you reject."),
+    (None, "advance", "Nobody on the panel has given feedback yet; write down what the decision rests on."),
+    (None, "reject", "Nobody on the panel has given feedback yet; write down what the decision rests on."),
+])
+def test_the_debrief_against_the_panel_or_without_it_needs_a_rationale(factory, now, recommendations, outcome,
+                                                                        message):
+    application = factory.application("first_decision", recommendations=recommendations)
+    owner = application.position.owner
+    with pytest.raises(InvalidInput) as info:
+        services.decide(application, outcome=outcome, rationale=" ", actor=owner, now=now + timedelta(hours=1))
+    assert info.value.fields == {"rationale": message}
+    assert application.stage == "first_decision"
+    services.decide(application, outcome=outcome, rationale="Discussed with the panel.", actor=owner,
+                    now=now + timedelta(hours=1))
+    assert application.stage == ("second_interview" if outcome == "advance" else "rejected")
+
+
+def test_rejecting_a_clear_hire_at_the_offer_decision_says_why_a_rationale_is_needed(factory, now):
+    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    with pytest.raises(InvalidInput) as info:
+        services.decide_offer(application, outcome="reject", actor=application.position.hiring_manager,
+                              now=now + timedelta(hours=1))
+    assert info.value.fields == {"rationale": "The whole panel recommended this candidate; write down why you "
+                                              "reject."}
+
+
+@pytest.mark.parametrize("outcome", ["advance", "reject"])
+def test_only_the_hiring_manager_decides_the_offer(factory, now, outcome):
+    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    later = now + timedelta(hours=1)
+    for actor in (factory.user("manager"), application.position.owner, factory.user("interviewer")):
+        with pytest.raises(NotAllowed):
+            services.decide_offer(application, outcome=outcome, rationale="Decided.", actor=actor, now=later)
+        with pytest.raises(NotAllowed):
+            services.decide(application, outcome=outcome, rationale="Decided.", actor=actor, now=later)
+    assert application.stage == "final_decision"
+    services.decide_offer(application, outcome=outcome, rationale="Decided.",
+                          actor=application.position.hiring_manager, now=later)
+    assert application.stage == ("offer" if outcome == "advance" else "rejected")
+
+
+def test_an_admin_acts_for_the_hiring_manager_with_a_recorded_reason(factory, now):
+    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    admin = factory.user("admin")
+    with pytest.raises(InvalidInput) as info:
+        services.decide_offer(application, outcome="advance", actor=admin, now=now + timedelta(hours=1))
+    assert list(info.value.fields) == ["acting_for"]
+    with one_change(application, "decision", ("offer",)):
+        services.decide_offer(application, outcome="advance", actor=admin, now=now + timedelta(hours=1),
+                              acting_for="Mona is on parental leave; she agreed by phone.")
+    event = AuditEvent.query.filter_by(application_id=application.id, kind="decision").order_by(
+        AuditEvent.id.desc()).first()
+    assert event.actor_id == admin.id
+    assert event.data["acting_for"] == "Mona is on parental leave; she agreed by phone."
+
+
+def test_without_a_hiring_manager_any_manager_decides_the_offer(factory, now):
+    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    position = application.position
+    position.hiring_manager_id = None  # e.g. a position created before it had one
+    db.session.commit()
+    with pytest.raises(NotAllowed):
+        services.decide_offer(application, outcome="reject", rationale="No.", actor=position.owner,
+                              now=now + timedelta(hours=1))
+    services.decide_offer(application, outcome="advance", actor=factory.user("manager"), now=now + timedelta(hours=1))
+    assert application.stage == "offer"

@@ -26,12 +26,12 @@ PAGES = [
 
 # (path template, form data, roles allowed to POST it) — forbidden roles must change nothing
 POSTS = [
-    ("/positions/{position}/close", {}, EDITORS),
+    ("/positions/{position}/close", {"confirmed": "1"}, EDITORS),
     ("/positions/new", {"title": "Firmware Lead", "owner_id": "0", "hiring_manager_id": "0"}, EDITORS),
     ("/admin/settings", {"applied_days": "10"}, {"admin"}),
     ("/admin/users", {"name": "N", "email": "n@example.com", "role": "interviewer", "password": "long enough"},
      {"admin"}),
-    ("/admin/users/{other}/active", {"active": "0"}, {"admin"}),
+    ("/admin/users/{other}/active", {"active": "0", "confirmed": "1"}, {"admin"}),
     ("/admin/users/{other}/role", {"uX-role": "manager"}, {"admin"}),
     ("/admin/users/{other}/password", {"pX-password": "a new long one"}, {"admin"}),
     ("/candidates/new-application", {"position_id": "{position}", "name": "Ada", "email": "ada@example.org",

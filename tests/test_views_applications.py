@@ -136,13 +136,21 @@ def test_only_fitting_forms_are_shown(client, factory, team):
     application = make(factory, team, "final_decision", recommendations=["yes", "yes"])
     login(client, team["recruiter"])
     html = page(client, application)
-    assert "Record the offer decision" not in html  # management's decision
+    assert "Record the offer decision" not in html  # the hiring manager's decision, both ways
     assert "Schedule and invite" not in html
-    assert "Reject the application" in html and "Extend the answer date" in html
+    assert "Reject the application" not in html and "Extend the answer date" in html
+    assert "Waiting for the offer decision by management (Max Manager)" in html
     login(client, team["manager"])
     html = page(client, application)
     assert "Record the offer decision" in html and "Clear recommendation to hire" in html
     assert "Log a candidate contact" not in html and "Withdraw the application" not in html
+    assert "offer_decision-acting_for" not in html
+    login(client, factory.user("manager"))  # another manager: not theirs to decide
+    html = page(client, application)
+    assert "Record the offer decision" not in html and "Waiting for the offer decision" in html
+    login(client, team["admin"])  # an admin may, for the hiring manager, saying why
+    html = page(client, application)
+    assert "Record the offer decision" in html and 'name="offer_decision-acting_for"' in html
 
 
 # --- actions × roles ---------------------------------------------------------------------------
@@ -178,8 +186,10 @@ ACTIONS = {
                                "decision-rationale": "Strong"},
                  {"recruiter", "admin"}, lambda a: a.stage == "second_interview"),
     "offer_decision": ("final_decision", ["yes", "yes"], lambda a: "offer-decision",
-                       lambda a, t: {"offer_decision-version": a.version, "offer_decision-outcome": "advance"},
-                       {"manager"}, lambda a: a.stage == "offer"),
+                       lambda a, t: {"offer_decision-version": a.version, "offer_decision-outcome": "advance",
+                                     "offer_decision-acting_for": "Max is on leave; agreed by phone.",
+                                     "offer_decision-confirm": "y"},
+                       {"manager", "admin"}, lambda a: a.stage == "offer"),
     "offer_response": ("offer", ["yes", "yes"], lambda a: "offer-response",
                        lambda a, t: {"offer_response-version": a.version, "offer_response-response": "accepted"},
                        {"recruiter", "admin"}, lambda a: a.stage == "hired"),
@@ -203,7 +213,8 @@ ACTIONS = {
                                 "reference-status": "requested"},
                   {"recruiter", "admin"}, lambda a: Reference.query.filter_by(application_id=a.id).count() == 1),
     "withdraw": ("first_decision", None, lambda a: "withdraw",
-                 lambda a, t: {"withdraw-version": a.version, "withdraw-reason": "Took another job"},
+                 lambda a, t: {"withdraw-version": a.version, "withdraw-reason": "Took another job",
+                               "withdraw-confirm": "y"},
                  {"recruiter", "admin"}, lambda a: a.stage == "withdrawn"),
     "document": ("first_decision", None, lambda a: "documents",
                  lambda a, t: {"document-version": a.version, "document-document": (io.BytesIO(PDF), "cv.pdf")},
@@ -215,7 +226,9 @@ ACTIONS = {
 @pytest.mark.parametrize("name", list(ACTIONS))
 def test_action_by_role(client, factory, team, name, role):
     stage, recommendations, path, data, allowed, check = ACTIONS[name]
-    application = make(factory, team, stage, recommendations=recommendations)
+    # An interview that has begun (yesterday): it can be marked held.
+    begun = {"at": datetime.now(UTC) - timedelta(days=4)} if stage == "first_interview" else {}
+    application = make(factory, team, stage, recommendations=recommendations, **begun)
     version = application.version
     login(client, team[role])
     response = client.post(f"/applications/{application.id}/{path(application)}", data=data(application, team))
@@ -316,11 +329,11 @@ def test_validation_messages_sit_next_to_the_fields(client, factory, team):
 
 
 def test_a_rejection_without_a_rationale_is_a_field_error_with_the_input_kept(client, factory, team):
-    application = make(factory, team, "first_decision")
+    application = make(factory, team, "first_decision", recommendations=["yes", "no"])
     login(client, team["recruiter"])
     response = client.post(f"/applications/{application.id}/decision", data={
         "decision-version": application.version, "decision-outcome": "reject", "decision-rationale": "  ",
-        "decision-candidate_feedback": "Kind words about the RTOS task"})
+        "decision-candidate_feedback": "Kind words about the RTOS task", "decision-confirm": "y"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert re.search(r'id="decision-rationale-error"[^>]*>Write down why the application is rejected', html)
@@ -333,7 +346,8 @@ def test_a_rejection_without_a_rationale_is_a_field_error_with_the_input_kept(cl
     client.post("/logout")
     login(client, final.position.hiring_manager)
     response = client.post(f"/applications/{final.id}/offer-decision", data={
-        "offer_decision-version": final.version, "offer_decision-outcome": "reject", "offer_decision-rationale": ""})
+        "offer_decision-version": final.version, "offer_decision-outcome": "reject", "offer_decision-rationale": "",
+        "offer_decision-confirm": "y"})
     assert response.status_code == 422
     assert re.search(r'id="offer_decision-rationale-error"[^>]*>Write down why the application is rejected',
                      response.get_data(as_text=True))
@@ -382,11 +396,39 @@ def test_held_before_the_stage_began_is_refused_like_in_the_api(client, factory,
     response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data=typed)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert re.search(rf'id="held-{interview.id}-day-error"[^>]*>Not before the interview was scheduled '
-                     rf'\({local.day} {local:%b %Y}, {local:%H:%M}:37\)', html)
-    assert f'value="{local:%H:%M}"' in html  # what was typed stays
+    # The interview has not begun, so the page offers no held form to put the error next to:
+    # it is said at the top, and what was typed is shown to copy.
+    assert (f"Held on: Not before the interview was scheduled ({local.day} {local:%b %Y}, {local:%H:%M}:37)."
+            in html)
+    assert f"<dd>{local:%H:%M}:00</dd>" in html or f"<dd>{local:%H:%M}</dd>" in html  # what was typed stays
     assert db.session.get(Application, application.id).stage == "first_interview"
-    # The form's own suggestion is never refused: it carries the seconds.
+    # Until the interview has begun, the page does not offer to mark it held.
+    assert f'id="held-{interview.id}"' not in page(client, application)
+
+
+def test_held_before_the_scheduled_start_is_a_field_error_and_the_suggestion_is_never_refused(
+        client, factory, team):
+    application = make(factory, team, "first_interview", at=datetime.now(UTC) - timedelta(days=4))
+    interview = _current(application)
+    start = interview.scheduled_at.astimezone(get_policy().tz)
+    login(client, team["recruiter"])
+    typed = {f"held-{interview.id}-version": application.version,
+             f"held-{interview.id}-day": (start - timedelta(hours=2)).date().isoformat(),
+             f"held-{interview.id}-start": (start - timedelta(hours=2)).strftime("%H:%M")}
+    response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data=typed)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(rf'id="held-{interview.id}-day-error"[^>]*>Not before the scheduled start '
+                     rf'\({start.day} {start:%b %Y}, {start:%H:%M}\)\. If it really took place earlier, reschedule '
+                     rf'it to the real time first\.', html)
+    assert f'value="{(start - timedelta(hours=2)):%H:%M}"' in html  # what was typed stays
+    # The summary at the top links to the field, which has the focus.
+    assert re.search(rf'<a href="#held-{interview.id}-day">Held on: Not before the scheduled start', html)
+    assert re.search(rf'<input[^>]*autofocus[^>]*id="held-{interview.id}-day"|'
+                     rf'<input[^>]*id="held-{interview.id}-day"[^>]*autofocus', html)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "first_interview"
+    # The form's own suggestion is never refused: the scheduled start, to the second.
     prefilled = _held_form(page(client, application), interview.id)
     assert prefilled[f"held-{interview.id}-start"].count(":") == 2
     response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data=prefilled)
@@ -759,3 +801,136 @@ def test_rare_actions_are_links_until_asked_for(client, factory, team):
     assert '<details id="log-contact" open>' in html and "Asked about the team" in html
     # An unknown action shows the page as usual.
     assert client.get(f"/applications/{application.id}?action=nonsense").status_code == 200
+
+
+# --- issue 10 on the page: the panel's word, who decides, confirmations, errors in view ----------
+
+
+def test_the_debrief_against_a_unanimous_no_asks_for_the_rationale_next_to_the_field(client, factory, team):
+    application = make(factory, team, "first_decision", recommendations=["no", "strong_no"])
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/decision", data={
+        "decision-version": application.version, "decision-outcome": "advance", "decision-rationale": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="decision-rationale-error"[^>]*>The whole panel recommended not to hire this candidate; '
+                     r'write down why you advance\.', html)
+    assert '<a href="#decision-rationale">Rationale (internal): The whole panel recommended not to hire' in html
+    assert re.search(r'<textarea[^>]*autofocus[^>]*id="decision-rationale"|<textarea[^>]*id="decision-rationale"'
+                     r'[^>]*autofocus', html)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "first_decision"
+
+
+def test_a_rejection_needs_its_confirmation_and_keeps_the_input(client, factory, team):
+    application = make(factory, team, "first_decision", recommendations=["yes", "no"])
+    login(client, team["recruiter"])
+    data = {"decision-version": application.version, "decision-outcome": "reject",
+            "decision-rationale": "Needs more embedded C.", "decision-candidate_feedback": "Practise C."}
+    response = client.post(f"/applications/{application.id}/decision", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="decision-confirm-error"[^>]*>Tick this box to confirm', html)
+    assert "Needs more embedded C." in html and "Practise C." in html
+    assert re.search(r'<input[^>]*autofocus[^>]*id="decision-confirm"|<input[^>]*id="decision-confirm"[^>]*autofocus',
+                     html)
+    assert 'data-confirm-reject="Reject ' in html  # the script asks the same question in a dialog
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "first_decision"
+    assert not OutboxEmail.query.filter_by(application_id=application.id, template="rejection").count()
+    response = client.post(f"/applications/{application.id}/decision", data={**data, "decision-confirm": "y"})
+    assert response.status_code == 302
+    assert db.session.get(Application, application.id).stage == "rejected"
+
+
+def test_a_withdrawal_needs_its_confirmation(client, factory, team):
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/withdraw", data={
+        "withdraw-version": application.version, "withdraw-reason": "Moved abroad"})
+    assert response.status_code == 422
+    assert "Moved abroad" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "applied"
+
+
+def test_another_manager_or_a_recruiter_cannot_decide_the_offer_on_the_page(client, factory, team):
+    application = make(factory, team, "final_decision", recommendations=["yes", "yes"])
+    data = {"offer_decision-version": application.version, "offer_decision-outcome": "reject",
+            "offer_decision-rationale": "Budget.", "offer_decision-confirm": "y"}
+    for user, message in ((factory.user("manager"), "Only the position&#39;s hiring manager takes the offer decision"),
+                          (team["recruiter"], "Your role (recruiter) may not take the offer decision")):
+        login(client, user)
+        response = client.post(f"/applications/{application.id}/offer-decision", data=data)
+        assert response.status_code == 403
+        assert message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "final_decision"
+    login(client, team["recruiter"])  # nor reject it through the debrief's form
+    response = client.post(f"/applications/{application.id}/decision", data={
+        "decision-version": application.version, "decision-outcome": "reject", "decision-rationale": "No.",
+        "decision-confirm": "y"})
+    assert response.status_code == 403
+    assert db.session.get(Application, application.id).stage == "final_decision"
+
+
+def test_an_admin_acting_for_the_hiring_manager_says_why(client, factory, team):
+    application = make(factory, team, "final_decision", recommendations=["yes", "yes"])
+    login(client, team["admin"])
+    data = {"offer_decision-version": application.version, "offer_decision-outcome": "advance",
+            "offer_decision-confirm": "y"}
+    response = client.post(f"/applications/{application.id}/offer-decision", data=data)
+    assert response.status_code == 422
+    assert re.search(r'id="offer_decision-acting_for-error"[^>]*>Say why you decide for the hiring manager',
+                     response.get_data(as_text=True))
+    response = client.post(f"/applications/{application.id}/offer-decision",
+                           data={**data, "offer_decision-acting_for": "Max is ill; agreed by phone."})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).stage == "offer"
+
+
+def test_a_side_form_error_is_summarised_at_the_top_and_focused(client, factory, team):
+    application = make(factory, team, "first_decision")
+    login(client, team["recruiter"])
+    response = client.post(f"/applications/{application.id}/deadline", data={
+        "extend-version": application.version, "extend-until": "", "extend-reason": "Panel on holiday"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    summary = html.index('id="error-summary"')
+    assert summary < html.index('id="extend"')  # above the side form, where the eye starts
+    assert '<a href="#extend-until">New answer date: Choose the new date.</a>' in html
+    assert re.search(r'<input[^>]*autofocus[^>]*id="extend-until"|<input[^>]*id="extend-until"[^>]*autofocus', html)
+    assert "Panel on holiday" in html
+    assert html.count("autofocus") == 1
+
+
+def test_a_unique_first_name_puts_someone_on_the_panel(client, factory, team):
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    data = _interview_data("schedule", application, team)
+    data["schedule-panel"] = []
+    data["schedule-panel_more"] = "otto"  # Otto Outsider, the only Otto
+    response = client.post(f"/applications/{application.id}/interviews", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    db.session.expire_all()
+    assert _current(db.session.get(Application, application.id)).panel_user_ids == [team["outsider"].id]
+
+
+def test_a_shared_first_name_is_refused_naming_who_has_it(client, factory, team):
+    factory.user("interviewer", name="Ina Ivanova")  # a second Ina
+    application = make(factory, team, "applied")
+    login(client, team["recruiter"])
+    data = _interview_data("schedule", application, team)
+    data["schedule-panel_more"] = "Ina"
+    response = client.post(f"/applications/{application.id}/interviews", data=data)
+    assert response.status_code == 422
+    assert ("2 people have the first name “Ina” (Ina Interviewer, Ina Ivanova): type the full name or the email "
+            "address instead.") in response.get_data(as_text=True)
+
+
+def test_the_settings_page_says_what_working_day_mode_does(client, team):
+    login(client, team["admin"])
+    html = client.get("/admin/settings").get_data(as_text=True)
+    assert "The stage days above are calendar days in both modes" in html
+    assert "moves to the working day before it" in html

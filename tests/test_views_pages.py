@@ -359,7 +359,13 @@ class TestPositions:
             "hiring_manager_id": str(team["manager"].id)})
         db.session.refresh(position)
         assert (position.title, position.owner_id) == ("Senior Test Lead", team["other_recruiter"].id)
-        client.post(f"/positions/{position.id}/close")
+        # Closing asks first (in the browser; without script on a page of its own).
+        asked = client.post(f"/positions/{position.id}/close")
+        assert asked.status_code == 200 and "Close “Senior Test Lead”?" in _text(asked)
+        assert 'name="confirmed" value="1"' in asked.get_data(as_text=True)
+        db.session.refresh(position)
+        assert position.status == "open"
+        client.post(f"/positions/{position.id}/close", data={"confirmed": "1"})
         db.session.refresh(position)
         assert position.status == "closed"
         client.get("/positions/")  # shows (and so consumes) the "closed" message
@@ -478,7 +484,11 @@ class TestUsers:
         client.post(f"/admin/users/{ian.id}/role", data={f"u{ian.id}-role": "manager"})
         db.session.refresh(ian)
         assert ian.role == "manager"
-        client.post(f"/admin/users/{ian.id}/active", data={"active": "0"})
+        asked = client.post(f"/admin/users/{ian.id}/active", data={"active": "0"})
+        assert asked.status_code == 200 and "Deactivate Ian?" in _text(asked)
+        db.session.refresh(ian)
+        assert ian.active is True
+        client.post(f"/admin/users/{ian.id}/active", data={"active": "0", "confirmed": "1"})
         db.session.refresh(ian)
         assert ian.active is False
         assert "Deactivated" in _text(client.get("/admin/users"))

@@ -374,13 +374,16 @@ def submit_feedback(user: User, interview_id: int, body: schemas.FeedbackCreate)
           tag="decisions", response=schemas.ApplicationOut, body=schemas.DecisionCreate, errors=(403, 409))
 def decide(user: User, application_id: int, body: schemas.DecisionCreate):
     """In `first_decision`, advance invites to the second interview; in `final_decision`, advance
-    makes the offer (a manager's token only). Reject from any open stage. A new application
-    advances by scheduling its first interview instead (409)."""
+    makes the offer. Both outcomes in `final_decision` belong to the position's hiring manager
+    (any manager while the position has none); an admin may decide for them with `acting_for`
+    (403 for anyone else). Reject from any other open stage. A new application advances by
+    scheduling its first interview instead (409). Advancing against a unanimous no, rejecting
+    a unanimous yes, or deciding before any feedback needs a `rationale` (422)."""
     application = _visible_application(user, application_id)
     _require(user, Action.DECIDE, Action.DECIDE_OFFER)
     services.decide(application, outcome=body.outcome, rationale=body.rationale,
                     candidate_feedback=body.candidate_feedback, decided_at=body.decided_at, actor=user,
-                    now=core.now(), expected_version=body.version)
+                    now=core.now(), expected_version=body.version, acting_for=body.acting_for)
     return _reloaded(user, application_id)
 
 

@@ -263,6 +263,9 @@ class DecisionCreate(Request):
     rationale: text(20000) = Field(
         "", description="Internal; required to reject, and for an offer without a clear recommendation.")
     candidate_feedback: text(20000) = Field("", description="Passed on to a rejected candidate.")
+    acting_for: text(2000) = Field(
+        "", description="An admin taking the offer decision for the position's hiring manager says why "
+        "(required then; recorded with the decision).")
     decided_at: Instant | None = Field(None, description="Default: now. Not in the future.")
     version: Version | None = None
 

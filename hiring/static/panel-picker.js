@@ -11,6 +11,7 @@
     var list = document.getElementById(input.getAttribute("list"));
     var status = fieldset.querySelector("[data-people-status]");
     var found = {}; // lower-case email -> person, from the latest answer
+    var firstNames = {}; // lower-case first name -> the one person with it, or null when several
     var timer = null;
     var asked = "";
 
@@ -34,6 +35,7 @@
       input.value = "";
       list.textContent = "";
       found = {};
+      firstNames = {};
       asked = "";
       status.textContent = person.label + " is on the panel.";
     }
@@ -48,14 +50,18 @@
         .then(function (data) {
           if (input.value.trim() !== q) return; // typed on meanwhile
           found = {};
+          firstNames = {};
           list.textContent = "";
           data.people.forEach(function (person) {
             found[person.email.toLowerCase()] = person;
+            var first = person.name.trim().split(/\s+/)[0].toLowerCase();
+            firstNames[first] = first in firstNames ? null : person;
             var option = document.createElement("option");
             option.value = person.email;
             option.textContent = person.label;
             list.appendChild(option);
           });
+          if (data.people.length >= 20) firstNames = {}; // a cut-off list cannot tell a name is unique
           status.textContent = data.people.length ? "" : "Nobody on the team matches “" + q + "”.";
           var exact = found[q.toLowerCase()];
           if (exact) add(exact); // a whole email typed or pasted
@@ -73,7 +79,10 @@
       timer = setTimeout(search, 200);
     });
     input.addEventListener("keydown", function (event) {
-      var picked = found[input.value.trim().toLowerCase()];
+      var typed = input.value.trim().toLowerCase();
+      // Enter also picks by first name when exactly one team member has it (the server
+      // resolves it the same way when the form is sent).
+      var picked = found[typed] || (typed.indexOf(" ") < 0 && firstNames[typed]);
       if (event.key === "Enter" && picked) {
         event.preventDefault(); // Enter picks the person instead of sending the form
         add(picked);

@@ -89,6 +89,14 @@ def set_active(user_id: int):
     if user.id == current_user.id and not active:
         flash("You cannot deactivate your own account; ask another admin.", "error")
         return redirect(url_for("admin.users"))
+    if not active and user.active and request.form.get("confirmed") != "1":
+        # Asked in the browser (static/confirm.js); without the script, on a page of its own.
+        return render_template(
+            "confirm.html", title=f"Deactivate {user.name}?",
+            message=f"{user.name} can no longer log in, and is taken off the suggestions for interview panels. "
+                    "Their name stays in the history. You can reactivate them later.",
+            action=url_for("admin.set_active", user_id=user.id), fields={"active": "0"},
+            button=f"Deactivate {user.name}", back=url_for("admin.users"))
     services.update_user(user, active=active, actor=current_user)
     flash(f"{user.name} {'can log in again' if active else 'is deactivated and can no longer log in'}.",
           "success")

@@ -50,7 +50,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..pipeline import Action, DomainError, InvalidInput, NotAllowed, Recommendation, Stage, StaleVersion
+from ..pipeline import Action, DomainError, InvalidInput, NotAllowed, Recommendation, Stage, StaleVersion, Step
 from ..settings import get_policy
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
@@ -110,46 +110,39 @@ def _interview(application: Application, interview_id: int) -> Interview:
 
 
 # --- which actions fit ----------------------------------------------------------------------
+# Asked of pipeline.available_actions, which follows the services' own rules: the page never
+# offers a step the service would refuse.
 
 
-def _is_upcoming(interview: Interview) -> bool:
-    return interview.held_at is None and interview.cancelled_at is None
+def _interview_facts(application: Application, user: User) -> list[pipeline.InterviewFacts]:
+    return [pipeline.InterviewFacts(id=i.id, round=i.round, scheduled_at=i.scheduled_at,
+                                    held=i.held_at is not None, cancelled=i.cancelled_at is not None,
+                                    on_panel=user.id in i.panel_user_ids,
+                                    gave_feedback=i.feedback_by(user.id) is not None)
+            for i in application.interviews]
 
 
-def _can_mark_held(application: Application, interview: Interview) -> bool:
-    expected = Stage.FIRST_INTERVIEW if interview.round == 1 else Stage.SECOND_INTERVIEW
-    return _is_upcoming(interview) and application.stage == expected
+def available(application: Application, user: User, now: datetime) -> list[pipeline.Available]:
+    return pipeline.available_actions(
+        application.stage, user.role, now, get_policy(), user_id=user.id,
+        hiring_manager_id=application.position.hiring_manager_id,
+        interviews=_interview_facts(application, user), has_due_date=application.due_at is not None)
 
 
-def _can_give_feedback(interview: Interview, user: User, now: datetime) -> bool:
-    return (user.can(Action.SUBMIT_FEEDBACK) and user.id in interview.panel_user_ids
-            and interview.cancelled_at is None and interview.feedback_by(user.id) is None
-            and (interview.held_at is not None or interview.scheduled_at <= now))
+def _find(application: Application, user: User, step: Step) -> pipeline.Available | None:
+    return next((a for a in available(application, user, utcnow()) if a.step == step), None)
 
 
-def _schedule_round(application: Application) -> int | None:
-    if application.stage == Stage.APPLIED:
-        return 1
-    if application.stage == Stage.SECOND_INTERVIEW and not any(
-            i.round == 2 and i.cancelled_at is None for i in application.interviews):
-        return 2
-    return None
+OUTCOME_LABELS = {
+    (Stage.FIRST_DECISION, "advance"): "Invite to the second interview",
+    (Stage.FIRST_DECISION, "reject"): "Reject",
+}
 
 
-def _decision_choices(application: Application) -> list[tuple[str, str]]:
-    if application.stage == Stage.FIRST_DECISION:
-        return [("advance", "Invite to the second interview"), ("reject", "Reject")]
-    return [("reject", "Reject")]
-
-
-def _can_decide(application: Application, user: User) -> bool:
-    return (user.can(Action.DECIDE) and application.is_open and application.stage != Stage.OFFER
-            and not (application.stage == Stage.FINAL_DECISION and user.can(Action.DECIDE_OFFER)))
-
-
-def _can_extend(application: Application, user: User) -> bool:
-    return (user.can(Action.EXTEND_DEADLINE) and application.is_open
-            and get_policy().days_for(application.stage) is not None and application.due_at is not None)
+def _decision_choices(application: Application, user: User) -> list[tuple[str, str]]:
+    found = _find(application, user, Step.DECIDE)
+    outcomes = found.outcomes if found is not None else ("reject",)  # the service says why not
+    return [(o, OUTCOME_LABELS.get((application.stage_enum, o), o.capitalize())) for o in outcomes]
 
 
 def _local_parts(moment: datetime, *, seconds: bool = False) -> tuple[date, Any]:
@@ -224,25 +217,39 @@ def _with_chosen(suggested: list[tuple[int, str]], chosen: list[int] | None) -> 
     return [*suggested, *((row.id, _person_label(row.name, row.role)) for row in rows)]
 
 
+def _first_name(name: str) -> str:
+    return (name.split() or [""])[0].casefold()
+
+
 def _people_named(text: str | None) -> list[int]:
-    """The ids of the people typed into "Add someone else": email addresses or full names,
-    separated by commas or semicolons. Anything that is not exactly one active team member
-    is refused with a message that says what to type instead."""
+    """The ids of the people typed into "Add someone else": email addresses, full names, or
+    a first name that only one active team member has, separated by commas or semicolons.
+    Anything that is not exactly one active team member is refused with a message that says
+    what to type instead."""
     wanted = [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
     if not wanted:
         return []
     keys = {part.casefold() for part in wanted}
+    first_names = [func.lower(User.name).like(queries.like_pattern(key)[1:-1] + " %", escape="\\")
+                   for key in keys if " " not in key and "@" not in key]
     rows = db.session.execute(
         select(User.id, User.name, User.email)
-        .where(_team_member(), or_(func.lower(User.email).in_(keys), func.lower(User.name).in_(keys)))
+        .where(_team_member(), or_(func.lower(User.email).in_(keys), func.lower(User.name).in_(keys), *first_names))
     ).all()
     ids: list[int] = []
     problems: list[str] = []
     for part in wanted:
         key = part.casefold()
         matches = [r for r in rows if r.email.casefold() == key] or [r for r in rows if r.name.casefold() == key]
+        by_first_name = not matches
+        if by_first_name:
+            matches = [r for r in rows if _first_name(r.name) == key]
         if not matches:
             problems.append(f"Nobody on the active team is called or has the email “{part}”.")
+        elif len(matches) > 1 and by_first_name:
+            names = ", ".join(sorted(r.name for r in matches)[:5])
+            problems.append(f"{len(matches)} people have the first name “{part}” ({names}): type the full name "
+                            "or the email address instead.")
         elif len(matches) > 1:
             problems.append(f"{len(matches)} people are called “{part}”: type the email address instead.")
         else:
@@ -286,7 +293,6 @@ def build_forms(application: Application, user: User, now: datetime,
     A reschedule form is a rare action, shown only when ``expanded`` names it: until then
     its panel needs no suggestions (a query)."""
     found: dict[str, FlaskForm] = {}
-    manage = user.can(Action.MANAGE_APPLICATIONS)
     panel_choices: list[tuple[int, str]] | None = None
 
     def interview_form(key: str, **data: Any) -> FlaskForm:
@@ -299,41 +305,47 @@ def build_forms(application: Application, user: User, now: datetime,
         form.panel.choices = forms.choices(panel_choices)
         return form
 
-    if manage and _schedule_round(application):
-        found["schedule"] = interview_form("schedule", duration_minutes=60)
-    for interview in application.interviews:
-        if manage and application.is_open and _is_upcoming(interview):
+    for action in available(application, user, now):
+        step, interview_id = action.step, action.interview_id
+        interview = next((i for i in application.interviews if i.id == interview_id), None)
+        if step == Step.SCHEDULE_INTERVIEW:
+            found["schedule"] = interview_form("schedule", duration_minutes=60)
+        elif step == Step.RESCHEDULE_INTERVIEW and interview is not None:
             day, start = _local_parts(interview.scheduled_at)
             found[f"reschedule-{interview.id}"] = interview_form(
                 f"reschedule-{interview.id}", day=day, start=start, duration_minutes=interview.duration_minutes,
                 location=interview.location, video_link=interview.video_link, panel=interview.panel_user_ids)
+        elif step == Step.CANCEL_INTERVIEW and interview is not None:
             found[f"cancel-{interview.id}"] = _fresh(forms.CancelInterviewForm, f"cancel-{interview.id}",
                                                      application)
-        if manage and _can_mark_held(application, interview):
+        elif step == Step.MARK_HELD and interview is not None:
             day, start = _local_parts(min(interview.scheduled_at, now), seconds=True)
             found[f"held-{interview.id}"] = _fresh(forms.HeldForm, f"held-{interview.id}", application,
                                                    day=day, start=start)
-        if _can_give_feedback(interview, user, now):
+        elif step == Step.GIVE_FEEDBACK and interview is not None:
             found[f"feedback-{interview.id}"] = _fresh(forms.FeedbackForm, f"feedback-{interview.id}", application)
-    if _can_decide(application, user):
-        form = _fresh(forms.DecisionForm, "decision", application)
-        form.outcome.choices = forms.choices(_decision_choices(application))
-        found["decision"] = form
-    if user.can(Action.DECIDE_OFFER) and application.stage == Stage.FINAL_DECISION:
-        found["offer_decision"] = _fresh(forms.OfferDecisionForm, "offer_decision", application)
-    if manage and application.stage == Stage.OFFER:
-        found["offer_response"] = _fresh(forms.OfferResponseForm, "offer_response", application)
-    if _can_extend(application, user):
-        found["extend"] = _fresh(forms.ExtendDeadlineForm, "extend", application)
-    if manage and application.is_open:
-        found["competing"] = _fresh(forms.CompetingOfferForm, "competing", application,
-                                    deadline=application.competing_offer_deadline)
-    if manage:
-        found["contact"] = _fresh(forms.ContactForm, "contact", application)
-        found["reference"] = _fresh(forms.ReferenceForm, "reference", application)
-        found["document"] = _fresh(forms.DocumentForm, "document", application)
-    if manage and application.is_open:
-        found["withdraw"] = _fresh(forms.WithdrawForm, "withdraw", application)
+        elif step == Step.DECIDE:
+            form = _fresh(forms.DecisionForm, "decision", application)
+            form.outcome.choices = forms.choices(
+                [(o, OUTCOME_LABELS.get((application.stage_enum, o), o.capitalize())) for o in action.outcomes])
+            found["decision"] = form
+        elif step == Step.OFFER_DECISION:
+            found["offer_decision"] = _fresh(forms.OfferDecisionForm, "offer_decision", application)
+        elif step == Step.OFFER_RESPONSE:
+            found["offer_response"] = _fresh(forms.OfferResponseForm, "offer_response", application)
+        elif step == Step.EXTEND_DEADLINE:
+            found["extend"] = _fresh(forms.ExtendDeadlineForm, "extend", application)
+        elif step == Step.COMPETING_OFFER:
+            found["competing"] = _fresh(forms.CompetingOfferForm, "competing", application,
+                                        deadline=application.competing_offer_deadline)
+        elif step == Step.LOG_CONTACT:
+            found["contact"] = _fresh(forms.ContactForm, "contact", application)
+        elif step == Step.ADD_REFERENCE:
+            found["reference"] = _fresh(forms.ReferenceForm, "reference", application)
+        elif step == Step.UPLOAD_DOCUMENT:
+            found["document"] = _fresh(forms.DocumentForm, "document", application)
+        elif step == Step.WITHDRAW:
+            found["withdraw"] = _fresh(forms.WithdrawForm, "withdraw", application)
     return found
 
 
@@ -498,6 +510,13 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
             action_forms[key] = form
         else:
             orphan = form  # the step no longer fits the stage: still show what was typed
+    summary, focus = _error_summary(posted[1] if posted is not None and orphan is None else None)
+    if orphan is not None and not conflict:
+        # The step is not offered here (any more): its field errors cannot sit next to a
+        # field, so they are said at the top, and what was typed is shown to copy.
+        for f in orphan:
+            for message in f.errors if f.type not in ("HiddenField", "CSRFTokenField") else ():
+                flash(f"{f.label.text}: {message}", "error")
     visible = {i.id for i in application.interviews if services.feedback_visible(user, i)}  # as in the API
     documents = db.session.execute(
         select(Document, User.name).outerjoin(User, User.id == Document.uploaded_by_id)
@@ -540,6 +559,9 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "reference_statuses": dict(forms.REFERENCE_STATUS_CHOICES),
         "recommendation_labels": {r.value: r.label for r in Recommendation},
         "Action": Action,
+        "error_summary": summary,
+        "error_focus": focus,
+        "acting_for": any(a.step == Step.OFFER_DECISION and a.acting_for for a in available(application, user, now)),
     }
     return render_template("applications/show.html", **context), status
 
@@ -551,6 +573,25 @@ def _late_days(application: Application, now: datetime, policy) -> int:
     if not pipeline.is_overdue(state, now) or late is None:
         return 0
     return max(1, pipeline.days_overdue(late, now, policy))
+
+
+def _error_summary(form: FlaskForm | None) -> tuple[list[tuple[str, str, str]], str | None]:
+    """A form sent back with errors: (target id, field label, message) for the summary at
+    the top of the page, each linking to its field, and the id of the control to focus
+    (the first field in error, in the form's order) — so the eye lands where the error is."""
+    if form is None:
+        return [], None
+    summary: list[tuple[str, str, str]] = []
+    focus = None
+    for f in form:
+        if not f.errors or f.type in ("HiddenField", "CSRFTokenField"):
+            continue
+        control = f.id
+        if f.type in ("RadioField", "MultiCheckboxField"):  # a group: its first option (or the "add" box)
+            control = f"{f.id}-0" if f.choices else getattr(getattr(form, "panel_more", None), "id", f.id)
+        summary.append((control, f.label.text, " ".join(f.errors)))
+        focus = focus or control
+    return summary, focus
 
 
 @bp.get("/<int:application_id>")
@@ -632,7 +673,8 @@ def schedule_interview(application_id: int):
 
     def action(f):
         # A step that no longer fits still goes to the service, which says why it is refused.
-        round_ = _schedule_round(application) or (2 if application.stage == Stage.SECOND_INTERVIEW else 1)
+        offered = _find(application, current_user, Step.SCHEDULE_INTERVIEW)
+        round_ = offered.round if offered is not None else (2 if application.stage == Stage.SECOND_INTERVIEW else 1)
         services.schedule_interview(
             application, round=round_,
             scheduled_at=_clock(f), panel_user_ids=_panel_ids(f), duration_minutes=f.duration_minutes.data,
@@ -716,7 +758,7 @@ def decide(application_id: int):
     application = _load(application_id)
     _require(Action.DECIDE)
     form = forms.DecisionForm(prefix="decision")
-    form.outcome.choices = forms.choices(_decision_choices(application))
+    form.outcome.choices = forms.choices(_decision_choices(application, current_user))
     return _handle(application, "decision", form,
                    lambda f: services.decide(application, outcome=f.outcome.data, rationale=f.rationale.data or "",
                                              candidate_feedback=f.candidate_feedback.data or "",
@@ -728,11 +770,13 @@ def decide(application_id: int):
 @login_required
 def offer_decision(application_id: int):
     application = _load(application_id)
-    _require(Action.DECIDE_OFFER)
+    # Who may decide is the service's question (pipeline.offer_decider): the hiring manager,
+    # or an admin acting for them; anyone else gets the page with the reason (403).
     return _handle(application, "offer_decision", forms.OfferDecisionForm(prefix="offer_decision"),
                    lambda f: services.decide_offer(application, outcome=f.outcome.data,
                                                    rationale=f.rationale.data or "", actor=current_user,
-                                                   expected_version=f.expected_version()),
+                                                   expected_version=f.expected_version(),
+                                                   acting_for=f.acting_for.data or ""),
                    success="Offer decision recorded; the candidate is told.")
 
 

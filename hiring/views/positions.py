@@ -107,6 +107,14 @@ def edit(position_id: int):
 @require_action(Action.MANAGE_POSITIONS)
 def close(position_id: int):
     position = db.get_or_404(Position, position_id)
+    if position.status == "open" and request.form.get("confirmed") != "1":
+        # Asked in the browser (static/confirm.js); without the script, on a page of its own.
+        return render_template(
+            "confirm.html", title=f"Close “{position.title}”?",
+            message="A closed position takes no new applications; the open ones stay as they are. "
+                    "You can reopen it later.",
+            action=url_for("positions.close", position_id=position.id), fields={},
+            button="Close the position", back=url_for("positions.index"))
     services.close_position(position, actor=current_user)
     flash(f"“{position.title}” is closed and takes no new applications. Open applications stay as they are.",
           "success")

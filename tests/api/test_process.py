@@ -4,9 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from hiring.models import Application, Decision, Feedback, Interview, OutboxEmail
+from hiring import services
+from hiring.models import Application, AuditEvent, Decision, Feedback, Interview, OutboxEmail
+from hiring.settings import get_policy
 
-from .conftest import error_of
+from .conftest import Api, error_of
 
 
 def _schedule(api, application_id, round=1, when="2026-11-27T10:00:00+01:00", emails=None, **extra):
@@ -97,8 +99,33 @@ def test_held_before_the_stage_began_is_422_naming_the_bound(team, factory, api_
     assert response.status_code == 422
     assert error_of(response)["fields"] == {
         "held_at": "Not before the interview was scheduled (24 Nov 2026, 09:00:37)."}
+    # At the stage's first second it is no longer before the stage, but still before the
+    # interview's scheduled start (the next rule).
     response = team.as_("recruiter").post(f"/interviews/{interview.id}/held", json={"held_at": began.isoformat()})
+    assert response.status_code == 422
+    assert list(error_of(response)["fields"]) == ["held_at"]
+
+
+def test_held_before_the_scheduled_start_is_422_naming_the_field(team, factory, api_clock):
+    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    interview = application.interviews[0]
+    start = interview.scheduled_at
+    api_clock["now"] = start + timedelta(hours=2)
+    api = team.as_("recruiter")
+    response = api.post(f"/interviews/{interview.id}/held", json={"held_at": (start - timedelta(hours=1)).isoformat()})
+    assert response.status_code == 422
+    local = start.astimezone(get_policy().tz)
+    assert error_of(response)["fields"] == {
+        "held_at": f"Not before the scheduled start ({local.day} {local:%b %Y}, {local:%H:%M}). If it really took "
+                   "place earlier, reschedule it to the real time first."}
+    assert api.get(f"/interviews/{interview.id}").get_json()["held_at"] is None
+    # Marking it held now (the default) is before the start too while it has not begun.
+    api_clock["now"] = start - timedelta(minutes=10)
+    assert api.post(f"/interviews/{interview.id}/held", json={}).status_code == 422
+    api_clock["now"] = start + timedelta(hours=2)
+    response = api.post(f"/interviews/{interview.id}/held", json={"held_at": start.isoformat()})
     assert response.status_code == 200
+    assert response.get_json()["held_at"] is not None
 
 
 def test_held_with_an_explicit_time_and_stale_version(team, factory, api_clock):
@@ -219,17 +246,50 @@ def test_stale_version_is_409_and_changes_nothing(team, factory):
     assert Decision.query.filter_by(application_id=application.id).count() == 0
 
 
-def test_only_a_manager_makes_the_offer(team, factory):
+@pytest.mark.parametrize("outcome", ["advance", "reject"])
+def test_only_the_hiring_manager_decides_the_offer(team, factory, outcome):
     application = factory.application("final_decision", position=team.position, panel=team.panel,
                                       recommendations=["yes", "yes"])
-    for role in ("recruiter", "admin", "interviewer"):
-        response = _decide(team.as_(role), application, outcome="advance")
-        assert response.status_code == 403, role
+    other_manager = factory.user("manager")
+    _, secret = services.create_api_token(other_manager, "test")
+    other = Api(team.as_("manager").client, secret)
+    for api in (team.as_("recruiter"), team.as_("interviewer"), other):
+        response = _decide(api, application, outcome=outcome, rationale="We decide.")
+        assert response.status_code == 403
         assert error_of(response)["code"] == "forbidden"
-    response = _decide(team.as_("manager"), application, outcome="advance")
+    message = error_of(_decide(other, application, outcome=outcome, rationale="We decide."))["message"]
+    assert message == ("Only the position's hiring manager takes the offer decision; ask them, or an admin "
+                       "acting for them.")
+    response = _decide(team.as_("manager"), application, outcome=outcome, rationale="Agreed.")
+    assert response.status_code == 200
+    assert response.get_json()["stage"] == ("offer" if outcome == "advance" else "rejected")
+    assert response.get_json()["decisions"][-1]["decided_by"] == "manager@team.example"
+
+
+def test_an_admin_decides_the_offer_for_the_hiring_manager_with_a_reason(team, factory):
+    application = factory.application("final_decision", position=team.position, panel=team.panel,
+                                      recommendations=["yes", "yes"])
+    response = _decide(team.as_("admin"), application, outcome="advance")
+    assert response.status_code == 422
+    assert list(error_of(response)["fields"]) == ["acting_for"]
+    response = _decide(team.as_("admin"), application, outcome="advance", acting_for="Mona is on leave; agreed.")
     assert response.status_code == 200
     assert response.get_json()["stage"] == "offer"
-    assert response.get_json()["decisions"][-1]["decided_by"] == "manager@team.example"
+    event = AuditEvent.query.filter_by(application_id=application.id, kind="decision").order_by(
+        AuditEvent.id.desc()).first()
+    assert event.data["stage"] == "final_decision"
+    assert event.data["acting_for"] == "Mona is on leave; agreed."
+
+
+def test_the_debrief_against_the_panel_needs_a_rationale(team, factory):
+    application = factory.application("first_decision", position=team.position, panel=team.panel,
+                                      recommendations=["no", "strong_no"])
+    response = _decide(team.as_("recruiter"), application, outcome="advance")
+    assert response.status_code == 422
+    assert error_of(response)["fields"] == {
+        "rationale": "The whole panel recommended not to hire this candidate; write down why you advance."}
+    response = _decide(team.as_("recruiter"), application, outcome="advance", rationale="Saw potential.")
+    assert response.status_code == 200
 
 
 def test_offer_without_a_clear_recommendation_needs_a_rationale(team, factory):
