@@ -55,9 +55,13 @@ class Factory:
         for index, step in enumerate(steps):
             t = at if index == len(steps) - 1 else t + timedelta(days=2)
             if step == "first_interview":
-                # Held two days later unless this is the last step: it takes place before then.
+                # Unless this is the last step, it takes place an hour before it is marked held, on
+                # the next step's day (the answer date told with the invitation then holds).
+                held_next = at if index + 1 == len(steps) - 1 else t + timedelta(days=2)
+                scheduled = (t + timedelta(days=3) if index == len(steps) - 1
+                             else held_next - timedelta(hours=1))
                 interview = services.schedule_interview(
-                    application, round=1, scheduled_at=t + timedelta(days=3 if index == len(steps) - 1 else 1),
+                    application, round=1, scheduled_at=scheduled,
                     panel_user_ids=[u.id for u in panel], location="Room 1", actor=recruiter, now=t)
             elif step == "first_decision":
                 services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)

@@ -201,7 +201,7 @@ def test_a_second_interview_after_the_hold_by_date_needs_a_new_date_and_reason(f
 
 def test_a_competing_offer_is_confirmed_to_the_candidate_with_the_earlier_date(factory, team, now):
     application = factory.application("first_decision", position=team["position"], panel=team["panel"])
-    assert told(application) == date(2026, 12, 2)  # the date given with the invitation
+    assert told(application) == date(2026, 12, 1)  # a week after the interview
     services.set_competing_offer(application, deadline=date(2026, 11, 28), actor=team["recruiter"], now=now)
     assert told(application) == date(2026, 11, 27)
     [confirmation] = outbox("competing_offer_confirmation")

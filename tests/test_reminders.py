@@ -38,9 +38,10 @@ def team(factory):
 
 
 def test_due_soon_then_overdue_each_once_to_the_position_owner(factory, team, now):
-    # Held 6 days ago → due tomorrow night (Berlin) → due soon now.
+    # Held 5 days ago → the candidate was told Thu 26 Nov, the team's deadline is the working
+    # day before: tomorrow night (Berlin) → due soon now.
     application = factory.application("first_decision", position=team["position"], panel=team["panel"],
-                                      at=now - timedelta(days=6))
+                                      at=now - timedelta(days=5))
     assert application.due_at.isoformat() == "2026-11-25T22:59:59+00:00"
     version = application.version
 
@@ -200,9 +201,9 @@ def test_delay_notice_on_the_promised_morning_in_the_candidates_language(factory
     application = factory.application("first_decision", position=team["position"], panel=team["panel"],
                                       at=now - timedelta(days=6), language="de")
     policy = get_policy()
-    promised = application.promised_at  # Thu 26 Nov, 23:59:59 Berlin: the date given with the invitation
-    morning = pipeline.delay_notice_at(promised, policy)  # Thu 26 Nov, 09:00 Berlin
-    assert morning == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    promised = application.promised_at  # Wed 25 Nov, 23:59:59 Berlin: the date given with the invitation
+    morning = pipeline.delay_notice_at(promised, policy)  # Wed 25 Nov, 09:00 Berlin
+    assert morning == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     assert reminders.send_delay_notices(morning - timedelta(minutes=1)) == {"delay_notices": 0, "skipped": 0}
     assert reminders.send_delay_notices(morning) == {"delay_notices": 1, "skipped": 0}
     assert reminders.send_delay_notices(morning + timedelta(minutes=15))["delay_notices"] == 0
@@ -210,13 +211,13 @@ def test_delay_notice_on_the_promised_morning_in_the_candidates_language(factory
     [notice] = outbox("delay_notice")
     assert notice.to_candidate and notice.recipient == application.candidate.email
     assert notice.subject == "Wir benötigen etwas mehr Zeit – Embedded Software Engineer"
-    assert "Sie hören spätestens am Dienstag, 1. Dezember 2026 von uns." in notice.body_text
+    assert "Sie hören spätestens am Montag, 30. November 2026 von uns." in notice.body_text
     db.session.refresh(application)
-    assert application.promised_at.isoformat() == "2026-12-01T22:59:59+00:00"
-    assert application.due_at.isoformat() == "2026-11-30T22:59:59+00:00"  # Monday: the working day before
+    assert application.promised_at.isoformat() == "2026-11-30T22:59:59+00:00"
+    assert application.due_at.isoformat() == "2026-11-27T22:59:59+00:00"  # Friday: the working day before
     [extension] = audit("deadline_extended")[-1:]
     assert extension.data["automatic"] is True and extension.actor_id is None
-    assert "morning of 2026-11-26" in extension.data["reason"]
+    assert "morning of 2026-11-25" in extension.data["reason"]
 
     # The new date's morning comes too: another notice, once.
     again = pipeline.delay_notice_at(application.promised_at, policy)
@@ -269,8 +270,8 @@ def test_digest_once_per_person_per_week_grouped_by_position(factory, team, now)
     assert text.index("== FPGA Developer ==") < text.index("== Embedded Software Engineer ==")
     # Late against the team's deadline (a working day before the candidate's date), and the date told.
     assert f"OVERDUE 7 days: {later.candidate.name} – Applied, candidate told Wednesday, 18 November 2026" in text
-    assert f"OVERDUE 4 days: {late.candidate.name} – Debrief decision, candidate told Sunday, 22 November" in text
-    assert f"due Thursday, 26 November 2026: {soon.candidate.name}" in text
+    assert f"OVERDUE 4 days: {late.candidate.name} – Debrief decision, candidate told Saturday, 21 November" in text
+    assert f"due Wednesday, 25 November 2026: {soon.candidate.name}" in text
     for application in (late, later, soon):
         assert f"http://hiring.test/applications/{application.id}" in text
         assert f'href="http://hiring.test/applications/{application.id}"' in digest.body_html

@@ -24,8 +24,10 @@ def test_whole_process_to_hired(factory, now):
 def test_held_first_interview_is_due_in_one_week(factory, now):
     application = factory.application("first_decision")
     assert application.stage == "first_decision"
-    # Tue 24 Nov 09:00 Berlin → due Tue 1 Dec 23:59:59 Berlin = 22:59:59 UTC
-    assert application.due_at.isoformat() == "2026-12-01T22:59:59+00:00"
+    # Tue 24 Nov 09:00 Berlin → the candidate hears by Tue 1 Dec 23:59:59 Berlin = 22:59:59 UTC;
+    # the team's deadline is the working day before.
+    assert application.promised_at.isoformat() == "2026-12-01T22:59:59+00:00"
+    assert application.due_at.isoformat() == "2026-11-30T22:59:59+00:00"
 
 
 def test_stale_version_is_refused(factory, now):
