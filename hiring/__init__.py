@@ -28,13 +28,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _load_config(app, test_config)
 
     from . import models  # noqa: F401  (register the tables with the metadata)
-    from .extensions import csrf, db, limiter, login_manager, mail, migrate
+    from .extensions import csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
     login_manager.init_app(app)
 
     from . import cli, web
@@ -42,7 +41,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     cli.init_app(app)
     _register_optional(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT proxies the client address and scheme come from that many
+    X-Forwarded-For / -Proto entries (the rightmost ones, which our proxies appended);
+    with 0 (the default) the headers are ignored, since any client can send them."""
+    count = app.config.get("PROXY_COUNT") or 0
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ConfigError(f"PROXY_COUNT must be a whole number of proxies (0 or more), not {count!r}.")
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def _register_optional(app: Flask) -> None:
