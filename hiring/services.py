@@ -17,13 +17,13 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -41,6 +41,7 @@ from .models import (
     Document,
     Feedback,
     Interview,
+    LoginThrottle,
     PanelMember,
     Position,
     Reference,
@@ -371,6 +372,34 @@ def end_sessions(user: User, *, reason: str = "logout", actor: User | None = Non
         _audit("logout" if reason == "logout" else "sessions_ended", now, actor, user_id=user.id, reason=reason,
                sessions_ended=count)
     return count
+
+
+# Ended sessions are kept this long for the record (who was signed in from where), then deleted.
+SESSION_RECORD_DAYS = 30
+
+
+def prune_sign_in_records(now: datetime | None = None) -> dict[str, int]:
+    """Deletes sessions over for more than SESSION_RECORD_DAYS and throttle counts past
+    their window (the logins themselves stay in the audit log). A rerun deletes nothing."""
+    now = _now(now)
+    config = current_app.config
+    keep_from = now - timedelta(days=SESSION_RECORD_DAYS)
+    over = or_(
+        UserSession.ended_at < keep_from,
+        UserSession.created_at < keep_from - timedelta(seconds=int(config["SESSION_LIFETIME"])),
+        UserSession.last_seen_at < keep_from - timedelta(seconds=int(config["SESSION_IDLE_TIMEOUT"])),
+    )
+    forgotten = now - timedelta(seconds=int(config["LOGIN_THROTTLE_WINDOW"]))
+    stale = and_(LoginThrottle.last_failure_at < forgotten,
+                 or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < now))
+    with _transaction():
+        sessions = db.session.execute(delete(UserSession).where(over)
+                                      .execution_options(synchronize_session=False)).rowcount or 0
+        throttles = db.session.execute(delete(LoginThrottle).where(stale)
+                                       .execution_options(synchronize_session=False)).rowcount or 0
+        if sessions or throttles:
+            _audit("sign_in_records_pruned", now, None, sessions=sessions, throttle_counts=throttles)
+    return {"sessions": sessions, "throttle_counts": throttles}
 
 
 def _end_sessions(user: User, reason: str, now: datetime) -> int:
