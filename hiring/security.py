@@ -83,6 +83,22 @@ def end_all_sessions(user: User) -> int:
     return count
 
 
+METHOD_LABELS = {"password": "Password", "setup": "First-run setup", "totp": "Password and code",
+                 "oidc": "Single sign-on"}
+
+
+def live_sessions(user: User, limit: int = 50) -> list[UserSession]:
+    """The sessions of ``user`` that still count, most recently active first."""
+    moment = now()
+    config = current_app.config
+    return list(db.session.scalars(
+        select(UserSession).where(
+            UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+            UserSession.created_at > moment - timedelta(seconds=config["SESSION_LIFETIME"]),
+            UserSession.last_seen_at > moment - timedelta(seconds=config["SESSION_IDLE_TIMEOUT"]),
+        ).order_by(UserSession.last_seen_at.desc(), UserSession.id.desc()).limit(limit)))
+
+
 def current_session() -> UserSession | None:
     """This request's session row (after the user was loaded)."""
     return g.get("hiring_session")

@@ -26,8 +26,15 @@ def test_a_copied_cookie_dies_with_the_owners_logout(app, browser, live_server, 
     stolen.goto("/")
     assert stolen.url.rstrip("/") == live_server  # the copy works while the session lives
 
+    sessions = owner.page
+    sessions.get_by_role("link", name="Your sessions").click()
+    sessions.wait_for_url(re.compile(r"/account/sessions$"))
+    assert sessions.get_by_text("(this browser)").is_visible()
+    sessions.set_viewport_size({"width": 390, "height": 900})
+    assert sessions.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
     with owner.page.expect_navigation():
-        owner.page.get_by_role("button", name=re.compile("Log out")).click()
+        owner.page.get_by_role("button", name="Log out everywhere").click()
     assert "every other device" in owner.flash()
 
     stolen.goto("/")

@@ -493,3 +493,22 @@ def test_old_sign_in_records_are_pruned_by_an_hourly_job(app, client, factory, c
     assert is_logged_in(client)
     pruned = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "sign_in_records_pruned")).one()
     assert pruned.data == {"sessions": 1, "throttle_counts": 2}
+
+
+def test_your_sessions_lists_where_you_are_logged_in(app, client, factory, clock):
+    user = factory.user("recruiter")
+    phone = app.test_client()
+    log_in(phone, user, headers={"User-Agent": "PhoneBrowser/1.0"})
+    log_in(client, user, headers={"User-Agent": "DeskBrowser/2.0"})
+    other = app.test_client()
+    log_in(other, factory.user("recruiter"), headers={"User-Agent": "SomeoneElse/3.0"})
+    html = client.get("/account/sessions").get_data(as_text=True)
+    assert "PhoneBrowser/1.0" in html and "DeskBrowser/2.0" in html and "SomeoneElse" not in html
+    assert html.count("(this browser)") == 1
+    assert "after 8 hours without activity" in html and "Log out everywhere" in html
+    assert 'href="/account/sessions"' in html  # linked from every page
+    clock.advance(hours=7)
+    assert is_logged_in(client)
+    clock.advance(hours=1, minutes=1)  # the phone has been idle for 8 hours: no longer listed
+    html = client.get("/account/sessions").get_data(as_text=True)
+    assert "DeskBrowser/2.0" in html and "PhoneBrowser/1.0" not in html

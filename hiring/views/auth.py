@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -94,6 +94,16 @@ def login():
 def _next_or_dashboard() -> str:
     target = request.args.get("next") or request.form.get("next")
     return target if is_safe_next(target) else url_for("dashboard.index")
+
+
+@bp.get("/account/sessions")
+def sessions():
+    """Where this person is logged in (server-side sessions, hiring.security)."""
+    config = current_app.config
+    return render_template("auth/sessions.html", sessions=security.live_sessions(current_user),
+                           current=security.current_session(), methods=security.METHOD_LABELS,
+                           idle=security.duration(config["SESSION_IDLE_TIMEOUT"]),
+                           lifetime=security.duration(config["SESSION_LIFETIME"]))
 
 
 @bp.post("/logout")
