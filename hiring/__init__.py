@@ -36,26 +36,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli, web
+    from . import cli, security, web
 
     web.init_app(app)
     cli.init_app(app)
     _register_optional(app)
-    _trust_proxies(app)
+    security.init_app(app)  # checks its settings; ProxyFix when HIRING_PROXY_COUNT is set
     return app
-
-
-def _trust_proxies(app: Flask) -> None:
-    """Behind PROXY_COUNT proxies the client address and scheme come from that many
-    X-Forwarded-For / -Proto entries (the rightmost ones, which our proxies appended);
-    with 0 (the default) the headers are ignored, since any client can send them."""
-    count = app.config.get("PROXY_COUNT") or 0
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise ConfigError(f"PROXY_COUNT must be a whole number of proxies (0 or more), not {count!r}.")
-    if count:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def _register_optional(app: Flask) -> None:

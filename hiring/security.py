@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, flash, g, has_request_context, request, session
+from flask import Flask, current_app, flash, g, has_request_context, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import Connection, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -47,6 +47,33 @@ from .models import LoginThrottle, User, UserSession, utcnow
 SESSION_KEY = "hiring_sid"  # the cookie's session secret (Flask-Login keeps its own "_user_id")
 # last_seen_at is written at most this often per session, so reads stay reads.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+# Settings that must be whole numbers: a typo in the environment is a startup error, not a
+# 500 on every page.
+SETTINGS = {
+    "SESSION_IDLE_TIMEOUT": 1, "SESSION_LIFETIME": 1, "LOGIN_THROTTLE_ACCOUNT_FREE": 1,
+    "LOGIN_THROTTLE_ADDRESS_FREE": 1, "LOGIN_THROTTLE_MAX_DELAY": 1, "LOGIN_THROTTLE_WINDOW": 1, "PROXY_COUNT": 0,
+}
+
+
+def init_app(app: Flask) -> None:
+    """Checks the settings above and, behind ``PROXY_COUNT`` proxies, takes the client's
+    address and scheme from that many X-Forwarded-For / -Proto entries (the rightmost:
+    the ones our proxies appended). With 0, the default, the headers are ignored, since
+    any client can send them."""
+    from . import ConfigError
+
+    for name, minimum in SETTINGS.items():
+        value = app.config.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ConfigError(f"{name} must be a whole number, at least {minimum} (HIRING_{name}=…), "
+                              f"not {value!r}.")
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def now() -> datetime:

@@ -512,3 +512,13 @@ def test_your_sessions_lists_where_you_are_logged_in(app, client, factory, clock
     clock.advance(hours=1, minutes=1)  # the phone has been idle for 8 hours: no longer listed
     html = client.get("/account/sessions").get_data(as_text=True)
     assert "DeskBrowser/2.0" in html and "PhoneBrowser/1.0" not in html
+
+
+@pytest.mark.parametrize("name", sorted(security.SETTINGS))
+def test_a_setting_that_is_no_whole_number_is_a_startup_error(database_url, tmp_path, monkeypatch, name):
+    from hiring import ConfigError
+
+    monkeypatch.setenv("HIRING_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv(f"HIRING_{name}", '"8h"')
+    with pytest.raises(ConfigError, match=name):
+        create_app(base_config(database_url, str(tmp_path)))
