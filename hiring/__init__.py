@@ -28,20 +28,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _load_config(app, test_config)
 
     from . import models  # noqa: F401  (register the tables with the metadata)
-    from .extensions import csrf, db, limiter, login_manager, mail, migrate
+    from .extensions import csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli, web
+    from . import cli, security, web
 
     web.init_app(app)
     cli.init_app(app)
     _register_optional(app)
+    security.init_app(app)  # checks its settings; ProxyFix when HIRING_PROXY_COUNT is set
     return app
 
 

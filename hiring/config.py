@@ -29,8 +29,21 @@ class Defaults:
     MAIL_TIMEOUT = 10
     SCHEDULER_ENABLED = True  # in `flask run` (development); production runs `flask scheduler`
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
-    RATELIMIT_STORAGE_URI = "memory://"
-    LOGIN_RATE_LIMIT = "10 per minute"
+    # Sessions (hiring.security): a session ends after this many seconds without a request,
+    # and this many seconds after its login, whatever happens in between.
+    SESSION_IDLE_TIMEOUT = 8 * 3600
+    SESSION_LIFETIME = 7 * 86400
+    # The login throttle (hiring.security), counted in the database per account and per
+    # client address: free failures, then waits of 2, 4, 8 … seconds up to the maximum;
+    # failures older than the window are forgotten.
+    LOGIN_THROTTLE_ENABLED = True
+    LOGIN_THROTTLE_ACCOUNT_FREE = 5
+    LOGIN_THROTTLE_ADDRESS_FREE = 20
+    LOGIN_THROTTLE_MAX_DELAY = 15 * 60
+    LOGIN_THROTTLE_WINDOW = 24 * 3600
+    # How many proxies (load balancer, nginx) stand in front of the app and append to
+    # X-Forwarded-For. 0: the header is ignored and the client is the TCP peer.
+    PROXY_COUNT = 0
     WTF_CSRF_TIME_LIMIT = None  # forms stay valid for the session; long debriefs are normal
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SECURE: bool | None = None  # None: secure in production only

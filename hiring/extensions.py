@@ -2,8 +2,6 @@
 
 import sqlite3
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -32,7 +30,6 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 mail = Mail()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 @event.listens_for(Engine, "connect")

@@ -30,7 +30,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
 
-from . import mailer, reminders
+from . import mailer, reminders, services
 from .extensions import db
 from .models import JobRun, utcnow
 from .pipeline import UTC, Policy
@@ -68,6 +68,9 @@ JOBS: tuple[Job, ...] = (
     Job("digest", reminders.send_weekly_digest, lambda: CronTrigger(minute=5, timezone=UTC),
         lambda p: f"weekly, {_WEEKDAYS[p.digest_weekday]} {p.digest_hour:02d}:00 {p.timezone} (checked hourly)",
         "The weekly overdue digest to each team member responsible for an overdue decision."),
+    Job("sign-in-records", services.prune_sign_in_records, lambda: CronTrigger(minute=35, timezone=UTC),
+        lambda p: "hourly",
+        "Delete sessions over for 30 days and login-throttle counts past their window."),
 )
 JOBS_BY_NAME = {job.name: job for job in JOBS}
 _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]

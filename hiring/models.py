@@ -115,6 +115,40 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
+class UserSession(db.Model):
+    """One signed-in browser. The session cookie holds a random secret; this row holds its
+    hash, so a session ends for every worker the moment ``ended_at`` is set, and a copied
+    cookie is worth nothing afterwards. Written by services.start_session / end_sessions."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the cookie's secret
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20), default="password")  # how the login was completed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(30))  # logout, password_changed, deactivated, ...
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-in attempts per account and per client address, shared by every worker
+    and host. ``key`` is a hash of ("account", email) or ("address", ip), so emails typed
+    at the login form (sometimes a password by mistake) are not stored."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Setting(db.Model):
     """Admin-editable settings (the process policy), seeded from config."""
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -41,12 +41,14 @@ from .models import (
     Document,
     Feedback,
     Interview,
+    LoginThrottle,
     PanelMember,
     Position,
     Promise,
     Reference,
     Setting,
     User,
+    UserSession,
     utcnow,
 )
 from .pipeline import (
@@ -395,8 +397,85 @@ def update_user(user: User, *, role: str | None = None, active: bool | None = No
         if password:
             user.set_password(password)
             changes["password"] = "changed"
+        # A new password or a deactivation signs the person out everywhere: a copied cookie
+        # (or a browser left open) must not outlive either.
+        reason = "deactivated" if changes.get("active") is False else "password_changed" if password else None
+        if reason:
+            changes["sessions_ended"] = _end_sessions(user, reason, now)
         _audit("user_updated", now, actor, user_id=user.id, **changes)
     return user
+
+
+# --- sessions (the signed-in browsers of a user; hiring.security reads them) ---------------------
+
+SESSION_METHODS = ("password", "totp", "oidc", "setup")
+
+
+def start_session(user: User, *, method: str = "password", user_agent: str = "", ip_address: str = "",
+                  now: datetime | None = None) -> tuple[UserSession, str]:
+    """A new signed-in session for ``user``, after every factor has been checked. Returns
+    the row and the secret for the cookie (stored hashed). Use hiring.security.start_session
+    from a view: it also sets the cookie and resets the throttle."""
+    now = _now(now)
+    if method not in SESSION_METHODS:
+        raise ValueError(f"unknown login method {method!r}")
+    if not user.active:
+        raise NotAllowed("This account has been deactivated.")
+    secret = secrets.token_urlsafe(32)
+    with _transaction():
+        row = UserSession(user_id=user.id, token_hash=hash_token(secret), method=method, created_at=now,
+                          last_seen_at=now, user_agent=(user_agent or "")[:300], ip_address=(ip_address or "")[:45])
+        db.session.add(row)
+        db.session.flush()
+        _audit("login", now, user, user_id=user.id, session_id=row.id, method=method, ip_address=row.ip_address)
+    return row, secret
+
+
+def end_sessions(user: User, *, reason: str = "logout", actor: User | None = None,
+                 now: datetime | None = None) -> int:
+    """Ends every session of ``user`` (logout ends them all, on every device: the issue
+    asks for it literally, and it is what ends a session whose cookie was copied)."""
+    now = _now(now)
+    with _transaction():
+        count = _end_sessions(user, reason, now)
+        _audit("logout" if reason == "logout" else "sessions_ended", now, actor, user_id=user.id, reason=reason,
+               sessions_ended=count)
+    return count
+
+
+# Ended sessions are kept this long for the record (who was signed in from where), then deleted.
+SESSION_RECORD_DAYS = 30
+
+
+def prune_sign_in_records(now: datetime | None = None) -> dict[str, int]:
+    """Deletes sessions over for more than SESSION_RECORD_DAYS and throttle counts past
+    their window (the logins themselves stay in the audit log). A rerun deletes nothing."""
+    now = _now(now)
+    config = current_app.config
+    keep_from = now - timedelta(days=SESSION_RECORD_DAYS)
+    over = or_(
+        UserSession.ended_at < keep_from,
+        UserSession.created_at < keep_from - timedelta(seconds=int(config["SESSION_LIFETIME"])),
+        UserSession.last_seen_at < keep_from - timedelta(seconds=int(config["SESSION_IDLE_TIMEOUT"])),
+    )
+    forgotten = now - timedelta(seconds=int(config["LOGIN_THROTTLE_WINDOW"]))
+    stale = and_(LoginThrottle.last_failure_at < forgotten,
+                 or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < now))
+    with _transaction():
+        sessions = db.session.execute(delete(UserSession).where(over)
+                                      .execution_options(synchronize_session=False)).rowcount or 0
+        throttles = db.session.execute(delete(LoginThrottle).where(stale)
+                                       .execution_options(synchronize_session=False)).rowcount or 0
+        if sessions or throttles:
+            _audit("sign_in_records_pruned", now, None, sessions=sessions, throttle_counts=throttles)
+    return {"sessions": sessions, "throttle_counts": throttles}
+
+
+def _end_sessions(user: User, reason: str, now: datetime) -> int:
+    result = db.session.execute(
+        update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason).execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 def _is_last_active_admin(user: User) -> bool:

@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import timefmt
 from .extensions import db, login_manager
-from .models import User, utcnow
+from .models import utcnow
 from .pipeline import Policy, due_soon_threshold, local_date
 from .settings import get_policy
 
@@ -139,12 +139,10 @@ def has_nul(values) -> bool:
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        try:
-            return db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
-            return None
+    from . import security
+
+    # The user of a session that still counts (server-side sessions, hiring.security).
+    login_manager.user_loader(security.load_user)
 
     @app.after_request
     def end_read_only_transaction(response):

@@ -40,7 +40,6 @@ def base_config(database_url: str, instance: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "SCHEDULER_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
         "UPLOAD_FOLDER": os.path.join(instance, "uploads"),
         "BASE_URL": "http://hiring.test",
         "MAIL_SERVER": None,

@@ -1,4 +1,5 @@
-"""First-run setup, login, logout, the login wall, CSRF, rate limits and security headers."""
+"""First-run setup, login, logout, the login wall, CSRF and security headers (sessions and the
+login throttle: test_security.py)."""
 
 from __future__ import annotations
 
@@ -134,30 +135,6 @@ def test_logout_is_a_post(client, factory, login):
     response = client.post("/logout")
     assert response.status_code == 302
     assert client.get("/").status_code == 302
-
-
-class TestRateLimit:
-    @pytest.fixture
-    def app_config(self):
-        return {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"}
-
-    def test_failed_logins_are_limited_with_a_clear_page(self, client, factory):
-        user = factory.user("recruiter")
-        for _ in range(3):
-            response = client.post("/login", data={"email": user.email, "password": "wrong guess"})
-            assert response.status_code == 200
-        blocked = client.post("/login", data={"email": user.email, "password": "correct horse battery"})
-        assert blocked.status_code == 429
-        html = blocked.get_data(as_text=True)
-        assert "Too many" in html and "Wait a minute" in html
-        assert client.get("/login").status_code == 200  # the page itself stays readable
-
-    def test_successful_logins_do_not_count(self, client, factory):
-        user = factory.user("recruiter")
-        for _ in range(5):
-            assert client.post("/login", data={"email": user.email, "password": "correct horse battery"}
-                               ).status_code == 302
-            client.post("/logout")
 
 
 class TestCsrf:

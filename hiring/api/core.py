@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
-from .. import services
+from .. import security, services
 from ..extensions import db
 from ..models import ApiToken, User, utcnow
 from ..pipeline import DomainError, IllegalTransition, InvalidInput, NotAllowed, StaleVersion
@@ -114,6 +114,15 @@ def authenticate() -> User:
         .where(ApiToken.token_hash == services.hash_token(secret))
     ).first()
     if row is None or row.ApiToken.revoked_at is not None or not row.User.active:
+        # Guessing tokens is throttled per client address like the login (hiring.security);
+        # only failures pay for it: a valid token is never refused.
+        address = security.client_address()
+        if (refusal := security.check_throttle(address=address)) is not None:
+            raise ApiError(429, "too_many_requests",
+                           f"Too many requests with a wrong API token from your address. "
+                           f"Try again in {security.duration(refusal.retry_after)}.",
+                           headers={"Retry-After": str(refusal.retry_after)})
+        security.count_failure(address=address)
         raise ApiError(401, "unauthorized", "This API token is unknown, revoked, or its user is deactivated.",
                        headers={**challenge, "WWW-Authenticate": 'Bearer realm="hiring", error="invalid_token"'})
     token, user = row.ApiToken, row.User
@@ -278,6 +287,7 @@ ERROR_TEXT = {
     413: "The body is larger than the limit (1 MB by default).",
     415: "The body is not JSON.",
     422: "Validation failed; `fields` names each bad field.",
+    429: "Too many requests with a wrong token from this address; wait `Retry-After` seconds.",
 }
 
 
@@ -346,7 +356,7 @@ def openapi_document(company: str = "embeddeers") -> dict[str, Any]:
         operation["responses"][str(spec.status)] = success
         codes = set(spec.errors)
         if spec.auth:
-            codes |= {401}
+            codes |= {401, 429}
             operation["security"] = [{"bearerAuth": []}]
         else:
             operation["security"] = []

@@ -28,12 +28,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from .. import pipeline, timefmt
+from .. import pipeline, security, timefmt
 from ..extensions import db, login_manager
 from ..models import User
 from ..pipeline import Action, DomainError, NotAllowed, Role
@@ -126,6 +126,14 @@ def users_exist() -> bool:
     return exists
 
 
+def _next_param() -> str | None:
+    """Where to come back to after logging in again (a page, never a form's POST)."""
+    if request.method != "GET":
+        return None
+    path = request.full_path.removesuffix("?")
+    return path if is_safe_next(path) else None
+
+
 def _wants_json() -> bool:
     return request.blueprint in _SELF_AUTHENTICATING_BLUEPRINTS or request.path.startswith("/api/")
 
@@ -166,14 +174,14 @@ def init_app(app: Flask) -> None:
             if request.endpoint != "auth.setup":
                 return redirect(url_for("auth.setup"))
             return None
-        if current_user.is_authenticated and not current_user.is_active:
-            # Deactivated while logged in: the session ends at the next request.
-            logout_user()
-            flash("Your account has been deactivated. Ask an admin if this is a mistake.", "error")
-            return redirect(url_for("auth.login"))
+        # Loading the user checks the server-side session (hiring.security.load_user): one
+        # that was ended (logout, new password, deactivation) or timed out loads nobody.
+        authenticated = current_user.is_authenticated
         if request.endpoint in _PUBLIC_ENDPOINTS:
             return None
-        if not current_user.is_authenticated:
+        if not authenticated:
+            if security.session_ended():  # the login page says why, instead of the generic line
+                return redirect(url_for("auth.login", next=_next_param()))
             return login_manager.unauthorized()
         return None
 
@@ -269,8 +277,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def _too_many(error: HTTPException):
-        return _error_page(429, "Too many attempts",
-                           "Too many failed attempts from your address. Wait a minute, then try again.")
+        # The login and setup pages answer their own 429 (the form, the wait, Retry-After).
+        return _error_page(429, "Too many attempts", "Too many attempts. Wait a minute, then try again.")
 
     @app.errorhandler(CSRFError)
     def _csrf_failed(error: CSRFError):
