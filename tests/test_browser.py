@@ -137,7 +137,7 @@ def test_whole_process_in_the_browser(app, browser, live_server, factory, screen
     assert match, page.url
     application_id = int(match.group(1))
     assert "Lena Vogel CV.pdf" in page.locator("#documents").inner_text()
-    assert "Answer due" in page.locator(".promise").inner_text()
+    assert "Candidate told: answer by" in page.locator(".promise").inner_text()
     screenshot(page, "application-1-applied")
 
     # First interview, panel of two.
