@@ -72,7 +72,7 @@ def test_the_test_body_sees_each_requests_changes(client, factory):
     other = factory.user("recruiter", name="Rolf Recruiter")
     assert other.active
     client.post("/login", data={"email": admin.email, "password": "correct horse battery"})
-    response = client.post(f"/admin/users/{other.id}/active", data={"active": "0"})
+    response = client.post(f"/admin/users/{other.id}/active", data={"active": "0", "confirmed": "1"})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     assert not other.active
 
