@@ -37,8 +37,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli, web
+    from . import cli, sso, web
 
+    sso.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     _register_optional(app)
