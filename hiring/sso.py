@@ -81,8 +81,11 @@ def passwords_allowed_for(email: str) -> bool:
 
 def claims_options() -> dict:
     """The ID token must come from the configured issuer (not only the one the discovery
-    document names)."""
-    return {"iss": {"essential": True, "values": [current_app.config["OIDC_ISSUER"]]}}
+    document names) and list this app's client id in its audience. Authlib alone accepts
+    a token for another audience when its ``azp`` names this client; OpenID Connect Core
+    3.1.3.7 says to refuse it."""
+    return {"iss": {"essential": True, "values": [current_app.config["OIDC_ISSUER"]]},
+            "aud": {"essential": True, "value": current_app.config["OIDC_CLIENT_ID"]}}
 
 
 @dataclass(frozen=True)

@@ -291,7 +291,8 @@ def sso_callback():
     try:
         token = sso.client().authorize_access_token(claims_options=sso.claims_options())
     except (OAuthError, JoseError, requests.RequestException, ValueError) as exc:
-        reason = getattr(exc, "error", None) or type(exc).__name__
+        reason = " ".join(str(part) for part in (getattr(exc, "error", None) or type(exc).__name__,
+                                                   getattr(exc, "description", None)) if part)
         current_app.logger.warning("Single sign-on refused: %r", exc)
         services.record_sso_refusal(None, f"invalid answer from the identity provider: {reason}")
         return _sso_refused("The sign-in with your identity provider could not be completed (it was cancelled, "
