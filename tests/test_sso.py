@@ -59,7 +59,7 @@ def sign_in(client, provider: Provider, email: str | None, verified: bool | None
     if verified is not None:
         claims["email_verified"] = verified
     provider.identity = claims
-    start = client.post("/login/sso" + (f"?next={next_}" if next_ else ""))
+    start = client.get("/login/sso" + (f"?next={next_}" if next_ else ""))
     assert start.status_code == 302, start.get_data(as_text=True)[:300]
     back = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
     assert back.status_code == 302, back.text[:300]
@@ -86,7 +86,7 @@ def test_a_verified_email_of_an_active_user_signs_in(client, oidc, factory):
     page = client.get("/login").get_data(as_text=True)
     assert "Sign in with Test IdP" in page and 'name="password"' in page
 
-    start = client.post("/login/sso")
+    start = client.get("/login/sso")
     authorize = parse_qs(urlsplit(start.headers["Location"]).query)
     # the authorization code flow with PKCE (S256), state and nonce
     assert authorize["response_type"] == ["code"] and authorize["code_challenge_method"] == ["S256"]
@@ -162,7 +162,7 @@ def test_a_callback_from_another_browser_is_refused(app, client, oidc, factory):
     """Login CSRF: a callback URL started in the attacker's browser means nothing in the victim's."""
     factory.user("recruiter", email="mallory@example.com")
     oidc.identity = {"sub": "m", "email": "mallory@example.com", "email_verified": True}
-    start = client.post("/login/sso")
+    start = client.get("/login/sso")
     back = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
     victim = app.test_client()
     callback = urlsplit(back.headers["Location"])
@@ -173,7 +173,7 @@ def test_a_callback_from_another_browser_is_refused(app, client, oidc, factory):
 def test_a_callback_is_used_once(client, oidc, factory):
     factory.user("recruiter", email="rita@example.com")
     oidc.identity = {"sub": "r", "email": "rita@example.com", "email_verified": True}
-    start = client.post("/login/sso")
+    start = client.get("/login/sso")
     back = urlsplit(requests.get(start.headers["Location"], allow_redirects=False, timeout=10).headers["Location"])
     assert client.get(back.path + "?" + back.query).status_code == 302
     client.post("/logout")
@@ -202,7 +202,7 @@ def test_an_unreachable_provider_is_a_clear_page_not_a_500(app, client, factory)
     factory.user("recruiter")
     app.extensions["hiring_oidc"].server_metadata.clear()
     app.extensions["hiring_oidc"]._server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"
-    response = client.post("/login/sso")
+    response = client.get("/login/sso")
     assert response.status_code == 502
     assert "cannot be reached" in response.get_data(as_text=True)
 
@@ -233,7 +233,7 @@ def test_no_button_and_no_routes_without_configuration(factory, database_url, _m
     db.session.commit()
     plain = create_app(base_config(database_url, str(tmp_path))).test_client()
     assert "Sign in with" not in plain.get("/login").get_data(as_text=True)
-    assert plain.post("/login/sso").status_code == 404
+    assert plain.get("/login/sso").status_code == 404
     assert plain.get("/login/sso/callback?code=x&state=y").status_code == 404
 
 

@@ -266,13 +266,14 @@ def two_factor():
 # --- single sign-on (OpenID Connect) -------------------------------------------------------------
 
 
-@bp.post("/login/sso")
+@bp.get("/login/sso")
 @public
 def sso_start():
+    """A link, not a form: the CSP's ``form-action 'self'`` would stop a form's redirect to
+    the identity provider. Starting a sign-in changes nothing here; ``state`` (kept in this
+    browser's session) is what makes a callback from another browser worthless."""
     if not sso.enabled():
         abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     try:
         response = sso.client().authorize_redirect(sso.redirect_uri())
     except (OAuthError, requests.RequestException, ValueError) as exc:
