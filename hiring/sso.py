@@ -96,6 +96,12 @@ class Identity:
 
 
 def identity(userinfo: dict) -> Identity:
+    """``email_verified`` must be the boolean true. Microsoft Entra ID never sends it for
+    work accounts; its optional claim ``xms_edov`` ("email domain owner verified") counts
+    instead, and only when the token carries no ``email_verified`` at all."""
+    verified = userinfo.get("email_verified")
+    if verified is None:
+        verified = userinfo.get("xms_edov")
     return Identity(email=str(userinfo.get("email") or "").strip().lower(),
-                    email_verified=userinfo.get("email_verified") is True,
+                    email_verified=verified is True,
                     subject=str(userinfo.get("sub") or ""))

@@ -112,6 +112,14 @@ def test_an_unverified_email_is_refused(client, oidc, factory, verified):
     assert event.data == {"email": "rita@example.com", "reason": "email missing or not verified", "user_id": None}
 
 
+def test_entras_email_domain_owner_verified_claim_counts_only_without_email_verified(app, client, oidc, factory):
+    factory.user("recruiter", email="rita@example.com")
+    oidc.id_token_claims = {"xms_edov": True}
+    assert sign_in(client, oidc, "rita@example.com", verified=False).status_code == 403
+    assert sign_in(client, oidc, "rita@example.com", verified=None).status_code == 302
+    assert client.get("/").status_code == 200
+
+
 def test_an_unknown_email_is_refused_clearly_and_audited(client, oidc, factory):
     factory.user("recruiter", email="rita@example.com")
     response = sign_in(client, oidc, "mallory@example.com")

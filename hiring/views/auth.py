@@ -1,4 +1,5 @@
-"""First-run setup, login and logout."""
+"""First-run setup, login (password, then the second factor when the user has one, or
+single sign-on), the user's two-factor page, and logout."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class LoginMethod(enum.StrEnum):
     PASSWORD_TOTP = "password+totp"
     PASSWORD_RECOVERY_CODE = "password+recovery_code"
     SSO = "sso"
+
 
 # A constant hash to compare against when the email is unknown, so a wrong email and a
 # wrong password take the same time (no user enumeration by timing).
@@ -94,22 +96,20 @@ def login():
             valid = False
         else:
             valid = user.check_password(form.password.data or "")
-        if not sso.passwords_allowed_for(email):
-            # HIRING_OIDC_ONLY: the same answer whatever the password, so it tells nothing.
-            g.hiring_login_failed = True
-            form.password.errors = [f"Password sign-in is turned off. Use “Sign in with {sso.provider_name()}”."]
-        elif valid and user is not None and user.is_active:
+        password_allowed = sso.passwords_allowed_for(email)  # False with HIRING_OIDC_ONLY, but break-glass
+        if valid and user is not None and user.is_active and password_allowed:
             target = _next_or_dashboard()
             if user.has_two_factor:
                 return _ask_for_second_factor(user, target)
             _complete_login(user, LoginMethod.PASSWORD)
             return redirect(target)
+        g.hiring_login_failed = True
+        if not password_allowed:  # the same answer whatever the password, so it tells nothing
+            form.password.errors = [f"Password sign-in is turned off. Use “Sign in with {sso.provider_name()}”."]
+        elif valid and user is not None and not user.is_active:
+            form.email.errors = ["This account has been deactivated. Ask an admin if this is a mistake."]
         else:
-            g.hiring_login_failed = True
-            if valid and user is not None and not user.is_active:
-                form.email.errors = ["This account has been deactivated. Ask an admin if this is a mistake."]
-            else:
-                form.password.errors = ["Wrong email or password. Check both and try again."]
+            form.password.errors = ["Wrong email or password. Check both and try again."]
     return render_template("auth/login.html", form=form, next=request.args.get("next", ""), sso=_sso_button())
 
 
