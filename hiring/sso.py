@@ -41,6 +41,10 @@ def init_app(app: Flask) -> None:
         raise ConfigError("HIRING_OIDC_ISSUER is set but HIRING_OIDC_CLIENT_ID is not: register this app with "
                           "the identity provider and set its client id and secret.")
     app.config["OIDC_ISSUER"] = issuer
+    # HIRING_* values are parsed as JSON: an all-digit client id would arrive as a number.
+    app.config["OIDC_CLIENT_ID"] = str(app.config["OIDC_CLIENT_ID"])
+    if app.config.get("OIDC_CLIENT_SECRET") is not None:
+        app.config["OIDC_CLIENT_SECRET"] = str(app.config["OIDC_CLIENT_SECRET"])
     oauth = OAuth(app)
     client = oauth.register(
         CLIENT_NAME,
