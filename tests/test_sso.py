@@ -279,3 +279,27 @@ class TestOidcOnly:
         other = app.test_client()
         sign_in(other, oidc, "rita@example.com")
         assert other.get("/").status_code == 200
+
+
+    def test_the_break_glass_admin_still_gives_their_second_factor(self, client, oidc, factory):
+        from hiring import services, twofactor
+
+        root = factory.user("admin", email="root@example.com")
+        secret = twofactor.new_secret()
+        services.enable_two_factor(root, secret, twofactor.code_at(secret, services.utcnow()))
+        response = client.post("/login", data={"email": root.email, "password": PASSWORD})
+        assert response.headers["Location"].endswith("/login/two-factor")
+        assert_not_signed_in(client)
+
+
+class TestRefusalsAreRateLimited:
+    @pytest.fixture
+    def app_config(self, oidc):
+        return {**oidc_config(oidc), "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"}
+
+    def test_refused_callbacks_count_like_failed_logins(self, client, oidc, factory):
+        factory.user("admin")
+        for _ in range(3):
+            assert client.get("/login/sso/callback?code=x&state=forged").status_code == 403
+        assert client.get("/login/sso/callback?code=x&state=forged").status_code == 429
+        assert len(refusals()) == 3

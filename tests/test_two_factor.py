@@ -286,3 +286,12 @@ def test_a_changed_secret_key_makes_the_secret_unreadable_not_a_crash(app, clien
     clock.tick()
     assert other.post("/login/two-factor", data={"code": pyotp.TOTP(key).at(clock.now)}).status_code == 200
     assert other.post("/login/two-factor", data={"code": codes[0]}).status_code == 302  # recovery codes still work
+
+
+def test_the_requirement_does_not_touch_api_tokens(app, factory):
+    admin = factory.user("admin")
+    manager = factory.user("manager")
+    services.update_security_settings({"require_two_factor_for_admins_and_managers": True}, actor=admin)
+    _, secret = services.create_api_token(manager, "reports")
+    response = app.test_client().get("/api/v1/applications", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]

@@ -286,7 +286,10 @@ def sso_start():
 
 @bp.get("/login/sso/callback")
 @public
+@limiter.limit(_login_limit, deduct_when=lambda response: _failed_login(), error_message="Too many failed sign-ins")
 def sso_callback():
+    """Each refusal is audited; like failed logins they count against the address's limit,
+    so a script cannot fill the audit log."""
     if not sso.enabled():
         abort(404)
     try:
@@ -321,5 +324,6 @@ def sso_callback():
 
 
 def _sso_refused(message: str, status: int = 403):
+    g.hiring_login_failed = True
     session.pop(PENDING_KEY, None)
     return render_template("auth/sso_refused.html", message=message, sso=_sso_button()), status
