@@ -239,10 +239,15 @@ def test_no_button_and_no_routes_without_configuration(factory, database_url, _m
 
     factory.user("admin")  # past the first-run setup
     db.session.commit()
-    plain = create_app(base_config(database_url, str(tmp_path))).test_client()
-    assert "Sign in with" not in plain.get("/login").get_data(as_text=True)
-    assert plain.get("/login/sso").status_code == 404
-    assert plain.get("/login/sso/callback?code=x&state=y").status_code == 404
+    plain_app = create_app(base_config(database_url, str(tmp_path)))
+    plain = plain_app.test_client()
+    try:
+        assert "Sign in with" not in plain.get("/login").get_data(as_text=True)
+        assert plain.get("/login/sso").status_code == 404
+        assert plain.get("/login/sso/callback?code=x&state=y").status_code == 404
+    finally:
+        with plain_app.app_context():
+            db.engine.dispose()  # its own pool: closed now, not by the garbage collector in a later test
 
 
 def test_configuration_errors_say_what_to_set(database_url, _migrated, tmp_path):
