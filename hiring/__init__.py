@@ -36,8 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli, security, web
+    from . import cli, security, sso, web
 
+    sso.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     _register_optional(app)

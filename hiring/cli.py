@@ -59,6 +59,23 @@ def set_password_command(email: str, password: str | None) -> None:
     click.echo(f"New password set for {user.email}.")
 
 
+@users_cli.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor_command(email: str) -> None:
+    """Turn off someone's two-factor sign-in (lost phone and recovery codes; e.g. the only admin)."""
+    try:
+        user = db.session.scalar(select(User).where(User.email == services.normalise_email(email)))
+    except DomainError as exc:
+        _fail(exc)
+    if user is None:
+        raise click.ClickException(f"No user with the email {email}. `flask --app app users list` shows them.")
+    if not user.has_two_factor:
+        click.echo(f"{user.email} has no two-factor sign-in; nothing to reset.")
+        return
+    services.reset_two_factor(user, actor=None)
+    click.echo(f"Two-factor sign-in of {user.email} is reset; they sign in with their password and set it up again.")
+
+
 @users_cli.command("list")
 def list_users_command() -> None:
     """List users with their role and status."""

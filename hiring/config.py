@@ -49,5 +49,15 @@ class Defaults:
     SESSION_COOKIE_SECURE: bool | None = None  # None: secure in production only
     REMEMBER_COOKIE_SECURE: bool | None = None
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Single sign-on with OpenID Connect (hiring.sso); off while OIDC_ISSUER is empty.
+    OIDC_ISSUER: str | None = None  # e.g. https://accounts.google.com
+    OIDC_DISCOVERY_URL: str | None = None  # default: {OIDC_ISSUER}/.well-known/openid-configuration
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_NAME = "single sign-on"  # the button reads "Sign in with {OIDC_NAME}"
+    OIDC_SCOPES = "openid email profile"
+    OIDC_TIMEOUT = 10  # seconds, for the discovery document, the keys and the token request
+    OIDC_ONLY = False  # true: password sign-in only for BREAK_GLASS_EMAIL
+    BREAK_GLASS_EMAIL: str | None = None
     # The process policy's initial values; afterwards an admin edits them in Settings.
     POLICY = asdict(Policy())

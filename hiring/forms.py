@@ -124,6 +124,20 @@ class UserPasswordForm(FlaskForm):
     submit = SubmitField("Set the password")
 
 
+class TwoFactorCodeForm(FlaskForm):
+    """The second step of a sign-in, and the confirmations on the two-factor page."""
+    code = StringField("Code", validators=[DataRequired("Enter the 6-digit code from your app."), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off",
+                                  "spellcheck": "false"})
+    submit = SubmitField("Confirm")
+
+
+class SecuritySettingsForm(FlaskForm):
+    require_two_factor_for_admins_and_managers = BooleanField(
+        "Require two-factor sign-in for admins and managers")
+    submit = SubmitField("Save sign-in settings")
+
+
 class PositionForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired("Enter a title."), Length(max=200)])
     department = StringField("Department", validators=[Optional(), Length(max=200)])

@@ -171,7 +171,7 @@ def bulk_insert(session: Session | Connection, model: type, rows: list[dict[str,
     if converters:
         for row in rows:
             for name, convert in converters:
-                value = row[name]
+                value = row.get(name)  # a nullable column the rows leave out stays out (NULL)
                 if value is not None:
                     row[name] = convert(value)
     if dialect.name == "postgresql":

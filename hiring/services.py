@@ -23,13 +23,13 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import notifications as notify
-from . import pipeline
+from . import pipeline, twofactor
 from .extensions import db
 from .models import (
     ApiToken,
@@ -45,6 +45,7 @@ from .models import (
     PanelMember,
     Position,
     Promise,
+    RecoveryCode,
     Reference,
     Setting,
     User,
@@ -64,7 +65,15 @@ from .pipeline import (
     StaleVersion,
     Verdict,
 )
-from .settings import POLICY_KEY, forget_policy, get_policy
+from .settings import (
+    POLICY_KEY,
+    SECURITY_KEY,
+    SecuritySettings,
+    forget_policy,
+    forget_security,
+    get_policy,
+    get_security,
+)
 
 CONTACT_KINDS = ("thank_you", "enquiry", "other")
 CONTACT_CHANNELS = ("email", "phone", "in_person", "other")
@@ -534,6 +543,160 @@ def update_policy(values: dict[str, Any], *, actor: User | None, now: datetime |
         _audit("policy_updated", now, actor, changes=changed)
     forget_policy()
     return policy
+
+
+def update_security_settings(values: dict[str, Any], *, actor: User | None,
+                             now: datetime | None = None) -> SecuritySettings:
+    """The sign-in rules (e.g. two-factor sign-in required for admins and managers)."""
+    _require(actor, Action.MANAGE_SETTINGS)
+    now = _now(now)
+    current = get_security()
+    security = SecuritySettings.from_mapping({**current.to_dict(), **values})
+    changed = {k: v for k, v in security.to_dict().items() if current.to_dict().get(k) != v}
+    if not changed:
+        return current
+    with _transaction():
+        row = db.session.get(Setting, SECURITY_KEY)
+        if row is None:
+            db.session.add(Setting(key=SECURITY_KEY, value=security.to_dict(), updated_at=now))
+        else:
+            row.value = security.to_dict()
+            row.updated_at = now
+        _audit("security_settings_updated", now, actor, changes=changed)
+    forget_security()
+    return security
+
+
+# --- sign-in: two-factor (TOTP) and single sign-on -------------------------------------------
+
+
+def _new_recovery_codes(user: User, now: datetime) -> list[str]:
+    """Replaces the user's recovery codes (inside the caller's transaction)."""
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = twofactor.new_recovery_codes()
+    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=twofactor.hash_recovery_code(code), created_at=now)
+                       for code in codes)
+    return codes
+
+
+def _current_totp_step(user: User, code: str, now: datetime) -> int:
+    secret = twofactor.decrypt_secret(user.totp_secret) if user.has_two_factor else None
+    step = twofactor.matching_step(secret, code, now) if secret else None
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        raise InvalidInput("Wrong code.", {"code": "That code is not right (or was used already). "
+                                                   "Enter the current code from your app."})
+    return step
+
+
+def enable_two_factor(user: User, secret: str, code: str, *, now: datetime | None = None) -> list[str]:
+    """Turns on two-factor sign-in for ``user`` (who enrols themselves) once ``code`` shows
+    their app has ``secret``. Returns the new recovery codes, to be shown once."""
+    now = _now(now)
+    step = twofactor.matching_step(secret, code, now)
+    if step is None:
+        raise InvalidInput("Wrong code.", {"code": "That code is not right. Check the time on your phone and "
+                                                   "enter the code your app shows now."})
+    with _transaction():
+        user.totp_secret = twofactor.encrypt_secret(secret)
+        user.totp_enabled_at = now
+        user.totp_last_step = step
+        codes = _new_recovery_codes(user, now)
+        _audit("two_factor_enabled", now, user, user_id=user.id)
+    return codes
+
+
+def disable_two_factor(user: User, code: str, *, now: datetime | None = None) -> None:
+    """The user turns two-factor sign-in off, confirming with a current code."""
+    now = _now(now)
+    if not user.has_two_factor:
+        return
+    if get_security().requires_two_factor(user.role):
+        raise Conflict(f"Two-factor sign-in is required for {user.role}s; it cannot be turned off.")
+    _current_totp_step(user, code, now)
+    with _transaction():
+        _clear_two_factor(user)
+        _audit("two_factor_disabled", now, user, user_id=user.id)
+
+
+def reset_two_factor(user: User, *, actor: User | None, now: datetime | None = None) -> None:
+    """An admin (or the CLI) turns off someone's two-factor sign-in, e.g. after a lost phone.
+    They sign in with their password alone, and enrol again when their role requires it."""
+    _require(actor, Action.MANAGE_USERS)
+    now = _now(now)
+    if not user.has_two_factor:
+        return
+    with _transaction():
+        _clear_two_factor(user)
+        _audit("two_factor_reset", now, actor, user_id=user.id, email=user.email)
+
+
+def _clear_two_factor(user: User) -> None:
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+
+
+def regenerate_recovery_codes(user: User, code: str, *, now: datetime | None = None) -> list[str]:
+    """New recovery codes (the old ones stop working), confirmed with a current code."""
+    now = _now(now)
+    step = _current_totp_step(user, code, now)
+    with _transaction():
+        user.totp_last_step = step
+        codes = _new_recovery_codes(user, now)
+        _audit("recovery_codes_regenerated", now, user, user_id=user.id)
+    return codes
+
+
+def verify_second_factor(user: User, code: str, *, now: datetime | None = None) -> str | None:
+    """The second step of a password sign-in: ``code`` is the app's current code or one of
+    the user's recovery codes. Returns "totp" or "recovery_code", or None when it is neither.
+
+    Each code works once: the time step of a TOTP code is remembered, and a recovery code
+    is marked used; both with a conditional UPDATE, so two requests racing with the same
+    code cannot both succeed. A used recovery code is audited; a TOTP sign-in is ordinary
+    sign-in bookkeeping (like the API token's last use) and is not."""
+    now = _now(now)
+    if not user.has_two_factor or not user.active:
+        return None
+    if twofactor.looks_like_recovery_code(code):
+        with _transaction():
+            used = db.session.execute(
+                update(RecoveryCode)
+                .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
+                       RecoveryCode.code_hash == twofactor.hash_recovery_code(code))
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not used:
+                return None
+            left = db.session.scalar(select(func.count()).select_from(RecoveryCode).where(
+                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+            _audit("recovery_code_used", now, user, user_id=user.id, codes_left=left)
+        return "recovery_code"
+    secret = twofactor.decrypt_secret(user.totp_secret)
+    step = twofactor.matching_step(secret, code, now) if secret else None
+    if step is None:
+        return None
+    with _transaction():
+        taken = db.session.execute(
+            update(User)
+            .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    db.session.expire(user, ["totp_last_step"])
+    return "totp" if taken else None
+
+
+def record_sso_refusal(email: str | None, reason: str, *, user: User | None = None,
+                       now: datetime | None = None) -> None:
+    """A single sign-on that did not log anyone in (unknown, unverified or inactive email,
+    a refused or tampered answer from the identity provider): kept in the audit log."""
+    now = _now(now)
+    with _transaction():
+        _audit("sso_login_refused", now, None, user_id=user.id if user is not None else None,
+               email=(email or "")[:254], reason=reason[:200])
 
 
 # --- positions -----------------------------------------------------------------------------

@@ -111,11 +111,12 @@ class RequestsInTheirOwnContext:
     def __call__(self, environ, start_response):
         from flask import current_app, has_app_context
 
-        from hiring.settings import forget_policy
+        from hiring.settings import forget_policy, forget_security
 
         if has_app_context() and current_app._get_current_object() is self.app:
             db.session.commit()
             forget_policy()
+            forget_security()
         return contextvars.Context().run(self.wsgi_app, environ, start_response)
 
 

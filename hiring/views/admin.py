@@ -8,10 +8,18 @@ from sqlalchemy import func, select
 
 from .. import queries, services
 from ..extensions import db
-from ..forms import ConfirmForm, PolicyForm, UserForm, UserPasswordForm, UserRoleForm, apply_field_errors
+from ..forms import (
+    ConfirmForm,
+    PolicyForm,
+    SecuritySettingsForm,
+    UserForm,
+    UserPasswordForm,
+    UserRoleForm,
+    apply_field_errors,
+)
 from ..models import User
 from ..pipeline import Action, InvalidInput
-from ..settings import get_policy
+from ..settings import get_policy, get_security
 from ..web import db_int
 from . import require_action
 
@@ -35,7 +43,22 @@ def settings():
             flash("Settings saved. New deadlines follow them; open applications keep the dates "
                   "they were promised.", "success")
             return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form, policy=policy)
+    return render_template("admin/settings.html", form=form, policy=policy,
+                           security_form=SecuritySettingsForm(data=get_security().to_dict()))
+
+
+@bp.post("/settings/security")
+@require_action(Action.MANAGE_SETTINGS)
+def security_settings():
+    form = SecuritySettingsForm()
+    if not form.validate_on_submit():
+        flash("The form expired; try again.", "error")
+        return redirect(url_for("admin.settings"))
+    services.update_security_settings(
+        {"require_two_factor_for_admins_and_managers": form.require_two_factor_for_admins_and_managers.data},
+        actor=current_user)
+    flash("Sign-in settings saved.", "success")
+    return redirect(url_for("admin.settings"))
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -114,4 +137,17 @@ def set_password(user_id: int):
         return redirect(url_for("admin.users"))
     services.update_user(user, password=form.password.data, actor=current_user)
     flash(f"New password set for {user.name}; tell it to them in person.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@require_action(Action.MANAGE_USERS)
+def reset_two_factor(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        flash("The form expired; try again.", "error")
+        return redirect(url_for("admin.users"))
+    services.reset_two_factor(user, actor=current_user)
+    flash(f"Two-factor sign-in of {user.name} is reset: they sign in with their password and set it up again.",
+          "success")
     return redirect(url_for("admin.users"))
