@@ -39,17 +39,23 @@ def create_user_command(email: str, name: str, role: str, password: str | None) 
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
-@users_cli.command("set-password")
-@click.argument("email")
-@click.option("--password", help="Prompted for when not given.")
-def set_password_command(email: str, password: str | None) -> None:
-    """Set a new password (e.g. for the only admin, who has nobody to ask)."""
+def _user_by_email(email: str) -> User:
+    """The user the CLI was given, or a clear error."""
     try:
         user = db.session.scalar(select(User).where(User.email == services.normalise_email(email)))
     except DomainError as exc:
         _fail(exc)
     if user is None:
         raise click.ClickException(f"No user with the email {email}. `flask --app app users list` shows them.")
+    return user
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", help="Prompted for when not given.")
+def set_password_command(email: str, password: str | None) -> None:
+    """Set a new password (e.g. for the only admin, who has nobody to ask)."""
+    user = _user_by_email(email)
     if password is None:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
@@ -63,12 +69,7 @@ def set_password_command(email: str, password: str | None) -> None:
 @click.argument("email")
 def reset_two_factor_command(email: str) -> None:
     """Turn off someone's two-factor sign-in (lost phone and recovery codes; e.g. the only admin)."""
-    try:
-        user = db.session.scalar(select(User).where(User.email == services.normalise_email(email)))
-    except DomainError as exc:
-        _fail(exc)
-    if user is None:
-        raise click.ClickException(f"No user with the email {email}. `flask --app app users list` shows them.")
+    user = _user_by_email(email)
     if not user.has_two_factor:
         click.echo(f"{user.email} has no two-factor sign-in; nothing to reset.")
         return
