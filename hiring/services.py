@@ -21,7 +21,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +28,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import notifications as notify
-from . import pipeline
+from . import pipeline, validation
 from .extensions import db
 from .models import (
     ApiToken,
@@ -237,13 +236,30 @@ def _clean(value: str | None) -> str:
 
 
 def normalise_email(value: str | None, field: str = "email") -> str:
-    value = _clean(value)
-    if not value:
-        raise InvalidInput("An email address is required.", {field: "Enter an email address."})
+    """An address as stored, refused (InvalidInput) when the relay could not send to it."""
     try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
+        return validation.normalise_email(value)
+    except validation.BadAddress as exc:
         raise InvalidInput("That email address is not valid.", {field: str(exc)}) from None
+
+
+def _check_text(errors: dict[str, str], *, lines: dict[str, str | None] | None = None,
+                texts: dict[str, str | None] | None = None) -> dict[str, str]:
+    """Control characters (hiring.validation): none in the single-line ``lines`` (names,
+    titles: they reach email headers), only line breaks and tabs in the multi-line ``texts``.
+    The forms and the API's schemas check the same; the CLI and jobs reach here directly."""
+    for field, value in (lines or {}).items():
+        if field not in errors and (message := validation.single_line_error(value)):
+            errors[field] = message
+    for field, value in (texts or {}).items():
+        if field not in errors and (message := validation.multi_line_error(value)):
+            errors[field] = message
+    return errors
+
+
+def _refuse_control_characters(what: str, **kwargs) -> None:
+    if errors := _check_text({}, **kwargs):
+        raise InvalidInput(what, errors)
 
 
 def _check_lengths(errors: dict[str, str], **fields: tuple[str | None, int]) -> dict[str, str]:
@@ -273,10 +289,11 @@ def create_user(email: str, name: str, role: str, password: str | None = None, *
     if not _clean(name):
         errors["name"] = "Enter the person's name."
     _check_lengths(errors, name=(name, 200))
+    _check_text(errors, lines={"name": name})
     if role not in {r.value for r in Role}:
         errors["role"] = "Choose admin, recruiter, interviewer or manager."
-    if password is not None and len(password) < 8:
-        errors["password"] = "Use at least 8 characters."
+    if password is not None and (message := validation.password_error(password)):
+        errors["password"] = message
     if errors:
         raise InvalidInput("The user could not be created.", errors)
     def duplicate() -> Conflict | None:
@@ -312,12 +329,12 @@ def update_user(user: User, *, role: str | None = None, active: bool | None = No
         if not active and user.role == Role.ADMIN and _is_last_active_admin(user):
             raise Conflict("This is the last active admin; it cannot be deactivated.")
         changes["active"] = active
-    if too_long := _check_lengths({}, name=(name, 200)):
-        raise InvalidInput("The user could not be saved.", too_long)
+    if errors := _check_text(_check_lengths({}, name=(name, 200)), lines={"name": name}):
+        raise InvalidInput("The user could not be saved.", errors)
     if name is not None and _clean(name) and _clean(name) != user.name:
         changes["name"] = _clean(name)
-    if password and len(password) < 8:
-        raise InvalidInput("Password too short.", {"password": "Use at least 8 characters."})
+    if password and (message := validation.password_error(password)):
+        raise InvalidInput("The password was refused.", {"password": message})
     if not changes and not password:
         return user
     with _transaction():
@@ -345,6 +362,7 @@ def create_api_token(user: User, label: str = "", *, actor: User | None = None,
                      now: datetime | None = None) -> tuple[ApiToken, str]:
     """Returns the token row and the secret, which is shown once and stored hashed."""
     now = _now(now)
+    _refuse_control_characters("The token could not be created.", lines={"label": label})
     secret = "hp_" + secrets.token_urlsafe(32)
     with _transaction():
         token = ApiToken(user_id=user.id, label=_clean(label), token_hash=hash_token(secret), created_at=now)
@@ -410,8 +428,9 @@ def create_position(title: str, *, department: str = "", owner_id: int | None = 
     now = _now(now)
     if not _clean(title):
         raise InvalidInput("The position needs a title.", {"title": "Enter a title."})
-    if too_long := _check_lengths({}, title=(title, 200), department=(department, 200)):
-        raise InvalidInput("The position could not be saved.", too_long)
+    if errors := _check_text(_check_lengths({}, title=(title, 200), department=(department, 200)),
+                             lines={"title": title, "department": department}):
+        raise InvalidInput("The position could not be saved.", errors)
     owner = _user_with_role(owner_id, (Role.RECRUITER, Role.ADMIN), "owner_id", "owner recruiter")
     manager = _user_with_role(hiring_manager_id, (Role.MANAGER,), "hiring_manager_id", "hiring manager")
     if owner is None and actor is not None and actor.role in (Role.RECRUITER, Role.ADMIN):
@@ -432,8 +451,9 @@ def update_position(position: Position, *, title: str | None = None, department:
     _require(actor, Action.MANAGE_POSITIONS)
     now = _now(now)
     changes: dict[str, Any] = {}
-    if too_long := _check_lengths({}, title=(title, 200), department=(department, 200)):
-        raise InvalidInput("The position could not be saved.", too_long)
+    if errors := _check_text(_check_lengths({}, title=(title, 200), department=(department, 200)),
+                             lines={"title": title, "department": department}):
+        raise InvalidInput("The position could not be saved.", errors)
     if title is not None:
         if not _clean(title):
             raise InvalidInput("The position needs a title.", {"title": "Enter a title."})
@@ -490,6 +510,7 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
         errors.update(exc.fields)
     if len(_clean(phone)) > 50:
         errors["phone"] = "At most 50 characters."
+    _check_text(errors, lines={"name": name, "phone": phone})
     if errors:
         raise InvalidInput("The application could not be saved.", errors)
     if position.status != "open":
@@ -569,6 +590,8 @@ def _check_interview_fields(scheduled_at: datetime, duration_minutes: int, locat
     _require_aware(scheduled_at, "scheduled_at")
     if scheduled_at <= now:
         errors["scheduled_at"] = "Choose a time in the future."
+    elif not validation.date_in_range(scheduled_at):
+        errors["scheduled_at"] = validation.DATE_RANGE_MESSAGE
     if not isinstance(duration_minutes, int) or not 15 <= duration_minutes <= 480:
         errors["duration_minutes"] = "Between 15 and 480 minutes."
     if not _clean(location) and not _clean(video_link):
@@ -577,6 +600,7 @@ def _check_interview_fields(scheduled_at: datetime, duration_minutes: int, locat
         errors["video_link"] = "Enter a link starting with https://"
     if len(_clean(location)) > 500:
         errors["location"] = "At most 500 characters."
+    _check_text(errors, lines={"location": location, "video_link": video_link})
     if errors:
         raise InvalidInput("The interview could not be scheduled.", errors)
 
@@ -672,6 +696,7 @@ def cancel_interview(interview: Interview, *, reason: str = "", actor: User | No
     _check_version(application, expected_version)
     if interview.held_at is not None or interview.cancelled_at is not None:
         raise IllegalTransition("Only an upcoming interview can be cancelled.")
+    _refuse_control_characters("The interview could not be cancelled.", lines={"reason": reason})
     with _transaction():
         interview.cancelled_at = now
         interview.ical_sequence += 1
@@ -761,6 +786,7 @@ def submit_feedback(interview: Interview, *, interviewer: User, recommendation: 
         raise Conflict("You have already submitted feedback for this interview.")
     if len(notes or "") > 20000:
         raise InvalidInput("Notes too long.", {"notes": "At most 20,000 characters."})
+    _refuse_control_characters("The feedback could not be saved.", texts={"notes": notes})
     interview_id, interviewer_id = interview.id, interviewer.id
 
     def duplicate() -> Conflict | None:
@@ -812,6 +838,8 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
     pipeline.check_rejection(outcome, rationale)
     if len(rationale or "") > 20000:
         raise InvalidInput("Rationale too long.", {"rationale": "At most 20,000 characters."})
+    _refuse_control_characters("The decision could not be saved.",
+                               texts={"rationale": rationale, "candidate_feedback": candidate_feedback})
     with _transaction():
         stage_before = application.stage
         db.session.add(Decision(application_id=application.id, stage=stage_before, outcome=outcome,
@@ -859,6 +887,7 @@ def record_offer_response(application: Application, *, accepted: bool, note: str
     now = _now(now)
     _check_version(application, expected_version)
     next_stage = _transition(application, Event.OFFER_ACCEPTED if accepted else Event.OFFER_DECLINED)
+    _refuse_control_characters("The answer could not be saved.", texts={"note": note})
     with _transaction():
         db.session.add(Decision(application_id=application.id, stage=Stage.OFFER.value,
                                 outcome="accepted" if accepted else "declined",
@@ -877,6 +906,7 @@ def extend_deadline(application: Application, *, until: date, reason: str, actor
     _require(actor, Action.EXTEND_DEADLINE)
     now = _now(now)
     _check_version(application, expected_version)
+    _refuse_control_characters("The answer date could not be extended.", texts={"reason": reason})
     policy = get_policy()
     new_due = pipeline.check_extension(application.due_at, until, now, policy, stage=application.stage,
                                        reason=reason,
@@ -926,6 +956,7 @@ def withdraw(application: Application, *, reason: str = "", actor: User | None, 
     now = _now(now)
     _check_version(application, expected_version)
     next_stage = _transition(application, Event.WITHDRAW)
+    _refuse_control_characters("The withdrawal could not be saved.", lines={"reason": reason})
     with _transaction():
         stage_before = application.stage
         _enter_stage(application, next_stage, now, now)
@@ -960,6 +991,7 @@ def record_candidate_contact(application: Application, *, kind: str, channel: st
         errors["channel"] = "Choose email, phone, in person or other."
     if occurred_at > now:
         errors["occurred_at"] = "Not in the future."
+    _check_text(errors, texts={"summary": summary})
     if errors:
         raise InvalidInput("The contact could not be logged.", errors)
     with _transaction():
@@ -983,6 +1015,7 @@ def add_reference(application: Application, *, name: str, contact: str = "", sta
     if not _clean(name):
         errors["name"] = "Enter the reference's name."
     _check_lengths(errors, name=(name, 200), contact=(contact, 300))
+    _check_text(errors, lines={"name": name, "contact": contact}, texts={"notes": notes})
     if status not in REFERENCE_STATUSES:
         errors["status"] = "Choose a status."
     if errors:
@@ -1003,6 +1036,7 @@ def update_reference(reference: Reference, *, status: str, notes: str | None = N
     now = _now(now)
     if status not in REFERENCE_STATUSES:
         raise InvalidInput("Unknown status.", {"status": "Choose a status."})
+    _refuse_control_characters("The reference could not be saved.", texts={"notes": notes})
     application = db.session.get(Application, reference.application_id)
     with _transaction():
         reference.status = status
