@@ -576,6 +576,8 @@ def _panel_users(user_ids: Sequence[int]) -> list[User]:
     ids = list(dict.fromkeys(int(i) for i in user_ids))
     if not ids:
         raise InvalidInput("The interview needs a panel.", {"panel": "Choose at least one interviewer."})
+    if any(not 1 <= i <= validation.DB_INT_MAX for i in ids):  # no such row; PostgreSQL would fail on it
+        raise InvalidInput("Unknown interviewer.", {"panel": "Choose active team members only."})
     users = db.session.scalars(select(User).where(User.id.in_(ids))).all()
     if len(users) != len(ids) or any(not u.active for u in users):
         raise InvalidInput("Unknown interviewer.", {"panel": "Choose active team members only."})

@@ -173,3 +173,23 @@ def test_the_api_refuses_control_characters_field_by_field(team):
     response = api.post("/applications", json={"position_id": team.position.id,
                                                "candidate": {"name": "CR\rname", "email": "a@example.org"}})
     assert error_of(response)["fields"] == {"candidate.name": validation.SINGLE_LINE_MESSAGE}
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/applications/2147483648", 404), ("/applications/2147483648/emails", 404), ("/interviews/2147483648", 404),
+    ("/positions/2147483648", 404), ("/applications/99999999999999999999", 404),
+    ("/applications?position_id=2147483648", 422), ("/applications?page=1000001", 422),
+    ("/applications?page=1000000&per_page=100", 200), ("/positions?page=1000000&per_page=500", 200),
+])
+def test_numbers_past_the_integer_columns_are_404_or_422_on_every_database(app, team, path, status):
+    """Issue 11, item 6: ids and pages beyond PostgreSQL's integer columns (and OFFSETs)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert team.as_("recruiter").get(path).status_code == status
+
+
+def test_a_version_past_the_integer_column_is_422(app, team):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    application = team.as_("recruiter").post("/applications", json=_application_body(team)).get_json()
+    response = team.as_("recruiter").post(f"/applications/{application['id']}/withdrawal",
+                                          json={"version": 2**31})
+    assert response.status_code == 422 and "version" in error_of(response)["fields"]
