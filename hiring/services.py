@@ -200,6 +200,19 @@ def visible_feedback(user: User, interview: Interview) -> list[Feedback]:
     return list(interview.feedback) if feedback_visible(user, interview) else []
 
 
+def visible_verdict(user: User, application: Application) -> str | None:
+    """The application's verdict, for ``user``: it sums up the feedback on its latest held
+    interview, so only whoever may read that feedback sees it (as on the application page,
+    where an interviewer sees the verdict of their own round, after giving their feedback)."""
+    if application.verdict is None:
+        return None
+    held = [i for i in application.interviews if i.held_at is not None and i.cancelled_at is None]
+    if not held:
+        return application.verdict if user.can(Action.VIEW_ALL) else None
+    latest = max(held, key=lambda i: (i.held_at, i.id))
+    return application.verdict if feedback_visible(user, latest) else None
+
+
 def _set_due(application: Application, now: datetime) -> None:
     """Recompute due_at for the current stage; a changed date may be announced anew."""
     policy = get_policy()

@@ -224,7 +224,8 @@ class ApplicationOut(Response):
     flags: list[Flag]
     version: int
     owner_email: str | None
-    verdict: Literal["incomplete", "clear_hire", "clear_no", "mixed"] | None
+    verdict: Literal["incomplete", "clear_hire", "clear_no", "mixed"] | None = Field(
+        description="The panel's verdict on the latest held interview; null for whoever may not read its feedback.")
     competing_offer_deadline: date | None
     extended_until: Timestamp | None
     extension_reason: str | None
