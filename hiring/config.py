@@ -8,7 +8,8 @@ from .pipeline import Policy
 
 
 class Defaults:
-    # Overridden by HIRING_ENV=production; development generates a SECRET_KEY into instance/.
+    # HIRING_ENV: development or production, in any case (anything else refuses to start).
+    # Production needs HIRING_SECRET_KEY (32+ characters); development generates one into instance/.
     ENV = "development"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite in instance/
@@ -36,5 +37,6 @@ class Defaults:
     SESSION_COOKIE_SECURE: bool | None = None  # None: secure in production only
     REMEMBER_COOKIE_SECURE: bool | None = None
     SESSION_COOKIE_SAMESITE = "Lax"
+    HSTS_SECONDS = 365 * 24 * 3600  # Strict-Transport-Security in production (0 = none)
     # The process policy's initial values; afterwards an admin edits them in Settings.
     POLICY = asdict(Policy())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 import secrets
 import uuid
@@ -1113,9 +1114,10 @@ def add_document(application: Application, *, filename: str, data: bytes, actor:
     safe_name = f"{stem[:200]}.{kind}"
     storage_key = uuid.uuid4().hex
     folder = Path(current_app.config["UPLOAD_FOLDER"])
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # candidates' documents: owner only
     path = folder / storage_key
-    path.write_bytes(data)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+        fh.write(data)
     try:
         with _transaction():
             document = Document(application_id=application.id, filename=safe_name, content_type=DOCUMENT_TYPES[kind],
