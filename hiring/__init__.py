@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -16,6 +17,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class ConfigError(RuntimeError):
     """The app cannot start with this configuration; the message says how to fix it."""
+
+
+ENVIRONMENTS = ("development", "production")
+SECRET_KEY_MIN_LENGTH = 32
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -72,7 +77,8 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.update(test_config)
 
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Owner only (0700): it holds the secret key, the SQLite database and the uploads.
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "hiring.sqlite")
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -84,7 +90,7 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
 
-    production = app.config.get("ENV") == "production"
+    production = _check_environment(app) == "production"
     if not app.config.get("SECRET_KEY"):
         if production:
             raise ConfigError(
@@ -93,6 +99,12 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
                 "'import secrets; print(secrets.token_hex(32))')"
             )
         app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
+    elif production and len(str(app.config["SECRET_KEY"])) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigError(
+            f"HIRING_SECRET_KEY is too short ({len(str(app.config['SECRET_KEY']))} characters). In production "
+            f"it must have at least {SECRET_KEY_MIN_LENGTH} random characters, e.g.: export HIRING_SECRET_KEY=$("
+            "python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
     # Secure cookies in production unless explicitly configured (None = not configured;
     # Flask's own default of False would otherwise win silently).
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
@@ -100,6 +112,34 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             app.config[key] = production
     app.config["REMEMBER_COOKIE_HTTPONLY"] = True
     _check_policy(app)
+    _create_sqlite_file_private(app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+def _check_environment(app: Flask) -> str:
+    """HIRING_ENV, in any case; a value we do not know (a typo of production) refuses to start
+    rather than run as development (generated key, no secure cookies, no HSTS)."""
+    value = str(app.config.get("ENV") or "development").strip().lower()
+    if value not in ENVIRONMENTS:
+        raise ConfigError(f"HIRING_ENV={app.config.get('ENV')!r} is unknown: use "
+                          + " or ".join(ENVIRONMENTS) + ".")
+    app.config["ENV"] = value
+    return value
+
+
+def _create_sqlite_file_private(url: str) -> None:
+    """A new SQLite database file is created readable by the owner only (0600); SQLite gives
+    its -wal and -shm files the same mode. An existing file is left as it is."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
+            or parsed.database.startswith("file:"):
+        return
+    path = Path(parsed.database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    with contextlib.suppress(FileExistsError):  # another process (the scheduler beside the web) was first
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _check_policy(app: Flask) -> None:

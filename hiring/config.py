@@ -8,7 +8,8 @@ from .pipeline import Policy
 
 
 class Defaults:
-    # Overridden by HIRING_ENV=production; development generates a SECRET_KEY into instance/.
+    # HIRING_ENV: development or production, in any case (anything else refuses to start).
+    # Production needs HIRING_SECRET_KEY (32+ characters); development generates one into instance/.
     ENV = "development"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite in instance/
@@ -59,5 +60,6 @@ class Defaults:
     OIDC_TIMEOUT = 10  # seconds, for the discovery document, the keys and the token request
     OIDC_ONLY = False  # true: password sign-in only for BREAK_GLASS_EMAIL
     BREAK_GLASS_EMAIL: str | None = None
+    HSTS_SECONDS = 365 * 24 * 3600  # Strict-Transport-Security in production (0 = none)
     # The process policy's initial values; afterwards an admin edits them in Settings.
     POLICY = asdict(Policy())

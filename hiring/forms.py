@@ -27,7 +27,6 @@ from wtforms import (
 from wtforms.validators import (
     URL,
     DataRequired,
-    Email,
     EqualTo,
     InputRequired,
     Length,
@@ -37,7 +36,78 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from . import validation
 from .pipeline import Policy, Recommendation, Role
+
+
+def _single_line(form, field) -> None:
+    if message := validation.single_line_error(field.data):
+        raise ValidationError(message)
+
+
+def _multi_line(form, field) -> None:
+    if message := validation.multi_line_error(field.data):
+        raise ValidationError(message)
+
+
+def _date_in_range(form, field) -> None:
+    if field.data is not None and not validation.date_in_range(field.data):
+        raise ValidationError(validation.DATE_RANGE_MESSAGE)
+
+
+def _implicit_validator(field):
+    """The check every field of its kind gets (hiring.validation), so no form can forget it."""
+    if isinstance(field, PasswordField):
+        return None  # a password is compared, never shown or sent
+    if isinstance(field, TextAreaField):
+        return _multi_line
+    if isinstance(field, StringField):  # also EmailField and HiddenField
+        return _single_line
+    if isinstance(field, DateField):
+        return _date_in_range
+    return None
+
+
+class Form(FlaskForm):
+    """Every form of the app: single-line fields refuse control characters (CR, LF, tab and
+    the other C0 characters, DEL), text areas all but line breaks and tabs, and dates stay in
+    the window the API allows (1970–2099), on top of each field's own validators."""
+
+    def validate(self, extra_validators=None) -> bool:
+        extra = {name: list(checks) for name, checks in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if (check := _implicit_validator(field)) is not None:
+                extra.setdefault(name, []).append(check)
+        return super().validate(extra_validators=extra)
+
+
+class ValidEmail:
+    """An address the relay can send to (hiring.validation.normalise_email); the reason is
+    given when it is one a person would not guess (a non-ASCII local part)."""
+
+    def __init__(self, message: str = "Enter a valid email address.") -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        try:
+            validation.normalise_email(field.data)
+        except validation.BadAddress as exc:
+            specific = str(exc) == validation.NON_ASCII_LOCAL_PART
+            raise ValidationError(str(exc) if specific else self.message) from None
+
+
+def db_id(value) -> int:
+    """An id a form sends (a ticked person): a number no row can have is refused (ValueError)
+    before it reaches the database (PostgreSQL integer columns)."""
+    number = int(value)
+    if not 1 <= number <= validation.DB_INT_MAX:
+        raise ValueError(f"{value!r} is out of range")
+    return number
+
+
+def _password_rules(form, field) -> None:
+    if message := validation.password_error(field.data):
+        raise ValidationError(message)
 
 
 def valid_timezone(form, field) -> None:
@@ -83,48 +153,48 @@ def apply_field_errors(form: FlaskForm, fields: Mapping[str, str], aliases: Mapp
     return all_placed
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     submit = SubmitField("Log in")
 
 
-class SetupForm(FlaskForm):
+class SetupForm(Form):
     name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired("Enter your email address."),
-                                            Email("Enter a valid email address."), Length(max=254)])
+                                            ValidEmail(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Choose a password."),
-                                                     Length(min=8, message="Use at least 8 characters.")])
+                                                     _password_rules])
     confirm = PasswordField("Repeat the password",
                             validators=[DataRequired("Repeat the password."),
                                         EqualTo("password", "The two passwords differ.")])
     submit = SubmitField("Create the admin account")
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     name = StringField("Name", validators=[DataRequired("Enter the person's name."), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired("Enter an email address."),
-                                            Email("Enter a valid email address."), Length(max=254)])
+                                            ValidEmail(), Length(max=254)])
     role = SelectField("Role", choices=ROLE_CHOICES)
     password = PasswordField("Initial password", validators=[
         DataRequired("Choose an initial password; the person can be told it in person."),
-        Length(min=8, message="Use at least 8 characters.")])
+        _password_rules])
     submit = SubmitField("Create user")
 
 
-class UserRoleForm(FlaskForm):
+class UserRoleForm(Form):
     role = SelectField("Role", choices=ROLE_CHOICES)
     submit = SubmitField("Change role")
 
 
-class UserPasswordForm(FlaskForm):
+class UserPasswordForm(Form):
     """An admin sets a new password for someone who forgot theirs (the login page sends them here)."""
     password = PasswordField("New password", validators=[
-        DataRequired("Type the new password."), Length(min=8, message="Use at least 8 characters.")])
+        DataRequired("Type the new password."), _password_rules])
     submit = SubmitField("Set the password")
 
 
-class TwoFactorCodeForm(FlaskForm):
+class TwoFactorCodeForm(Form):
     """The second step of a sign-in, and the confirmations on the two-factor page."""
     code = StringField("Code", validators=[DataRequired("Enter the 6-digit code from your app."), Length(max=40)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off",
@@ -132,13 +202,13 @@ class TwoFactorCodeForm(FlaskForm):
     submit = SubmitField("Confirm")
 
 
-class SecuritySettingsForm(FlaskForm):
+class SecuritySettingsForm(Form):
     require_two_factor_for_admins_and_managers = BooleanField(
         "Require two-factor sign-in for admins and managers")
     submit = SubmitField("Save sign-in settings")
 
 
-class PositionForm(FlaskForm):
+class PositionForm(Form):
     title = StringField("Title", validators=[DataRequired("Enter a title."), Length(max=200)])
     department = StringField("Department", validators=[Optional(), Length(max=200)])
     owner_id = SelectField("Owner recruiter", coerce=int, validate_choice=True)
@@ -146,11 +216,11 @@ class PositionForm(FlaskForm):
     submit = SubmitField("Save position")
 
 
-class NewApplicationForm(FlaskForm):
+class NewApplicationForm(Form):
     position_id = SelectField("Position", coerce=int, validators=[InputRequired("Choose a position.")])
     name = StringField("Candidate name", validators=[DataRequired("Enter the candidate's name."), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired("Enter an email address."),
-                                            Email("Enter a valid email address."), Length(max=254)])
+                                            ValidEmail(), Length(max=254)])
     phone = StringField("Phone (optional)", validators=[Optional(), Length(max=50)])
     language = SelectField("Language for emails", choices=LANGUAGE_CHOICES)
     talent_pool_consent = BooleanField("The candidate agreed to stay in our talent pool")
@@ -164,7 +234,7 @@ def _days(label: str) -> IntegerField:
                                            NumberRange(1, 365, "Enter a number of days between 1 and 365.")])
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(Form):
     applied_days = _days("New application → answer within (days)")
     first_decision_days = _days("After the first interview → answer within (days)")
     second_interview_days = _days("Invited → second interview held within (days)")
@@ -211,7 +281,7 @@ class PolicyForm(FlaskForm):
         return values
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A bare POST with CSRF (close a position, deactivate a user, log out)."""
 
     submit = SubmitField("Confirm")
@@ -240,7 +310,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     version = HiddenField(validators=[InputRequired("Reload the page and try again.")])
 
     def expected_version(self) -> int | None:
@@ -269,7 +339,7 @@ class InterviewForm(VersionedForm):
     # anyone else is added by name or email in ``panel_more`` (with suggestions as one types,
     # see static/panel-picker.js). The service checks that every id is an active team member,
     # so the boxes are not limited to the listed choices (the script adds boxes for people found).
-    panel = MultiCheckboxField("Panel", coerce=int, validate_choice=False)
+    panel = MultiCheckboxField("Panel", coerce=db_id, validate_choice=False)
     panel_more = StringField("Add someone else", validators=[Optional(), Length(max=2000)])
     # A second interview after the date the candidate was given for it moves that date, with
     # a reason, in the same request (the invitation tells the candidate why).

@@ -19,10 +19,10 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_mail import Connection, Message
+from flask_mail import BadHeaderError, Connection, Message
 from sqlalchemy import Row, select, update
 
-from . import pipeline
+from . import pipeline, validation
 from .extensions import db
 from .models import Application, OutboxEmail, User, utcnow
 from .pipeline import Action
@@ -83,10 +83,18 @@ def message_id(email: OutboxEmail | Row) -> str:
     return f"<outbox-{email.id}.{digest}@{domain}>"
 
 
+# What makes one email unsendable whatever the server says: it fails alone, at once, with
+# its error on the Emails page (anything else unexpected is retried like a 4xx).
+UNSENDABLE = (validation.BadAddress, BadHeaderError, UnicodeError, ValueError, TypeError, KeyError)
+
+
 def build_message(email: OutboxEmail | Row) -> Message:
+    """The email as Flask-Mail sends it. The subject is made one line (text stored before
+    control characters were refused must not break a header); the recipient goes in its
+    ASCII form, and an address SMTP cannot carry raises BadAddress."""
     message = Message(
-        subject=email.subject,
-        recipients=[email.recipient],
+        subject=validation.one_line(email.subject or ""),
+        recipients=[validation.smtp_address(email.recipient)],
         body=email.body_text,
         html=email.body_html or None,
         sender=current_app.config.get("MAIL_DEFAULT_SENDER"),
@@ -112,7 +120,9 @@ def relay_outbox(now: datetime) -> dict[str, int]:
             )
         counts["not_delivered"] = result.rowcount or 0
         return counts
-    relay = _Relay(now, get_policy().email_max_attempts, counts)
+    max_attempts = get_policy().email_max_attempts
+    counts["failed"] += give_up_abandoned(now, max_attempts)
+    relay = _Relay(now, max_attempts, counts)
     try:
         for _ in range(MAX_BATCHES):
             ids = claim(now, BATCH_SIZE)
@@ -122,6 +132,25 @@ def relay_outbox(now: datetime) -> dict[str, int]:
         relay.close()
         db.session.expire_all()  # the outcomes were written on the relay's own connection
     return counts
+
+
+def give_up_abandoned(now: datetime, max_attempts: int) -> int:
+    """Fail the due rows that already had every attempt: a relay that stopped while sending
+    them (a crash, a kill) left them queued under a lease that has run out. Without this a
+    message that kills the relay every time would be claimed, and counted, for ever."""
+    query = select(OutboxEmail).where(OutboxEmail.status == "queued", OutboxEmail.next_attempt_at <= now,
+                                      OutboxEmail.attempts >= max_attempts)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    with _transaction():
+        abandoned = db.session.scalars(query).all()
+        for email in abandoned:
+            email.status = "failed"
+            email.next_attempt_at = None
+            reason = f"gave up after {email.attempts} attempts: the relay stopped while sending it"
+            email.last_error = f"{reason} (last error: {email.last_error})" if email.last_error else reason
+            log.warning("outbox email %s failed: %s", email.id, email.last_error)
+    return len(abandoned)
 
 
 def claim(now: datetime, limit: int) -> list[int]:
@@ -232,7 +261,12 @@ class _Relay:
                 return False
         for index, email in enumerate(emails):
             try:
-                self.smtp.send(build_message(email))
+                message = build_message(email)
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+                self._unsendable(email, exc)
+                continue
+            try:
+                self.smtp.send(message)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()))
                 self._answer(email, code, reply)
@@ -243,16 +277,48 @@ class _Relay:
                 # the rest of the batch go back to the queue; the next batch connects anew.
                 for rest in emails[index:]:
                     self._give_back(rest, f"SMTP connection lost: {_describe(exc)}")
-                self.smtp.host.close()
-                self.smtp.host = None
-                self.smtp = None
+                self._drop_connection()
                 return True
+            except Exception as exc:  # noqa: BLE001 - recorded on this email, never the end of the run
+                # Raised by Flask-Mail or smtplib about this one message (a bad header, an
+                # address that cannot be encoded), possibly halfway through its SMTP
+                # transaction: record it, reset the transaction, go on with the next one.
+                if isinstance(exc, UNSENDABLE):
+                    self._unsendable(email, exc)
+                else:
+                    log.exception("outbox email %s: unexpected error while sending", email.id)
+                    self._give_back(email, f"unexpected error: {_describe(exc)}")
+                if not self._reset():
+                    for rest in emails[index + 1:]:
+                        self._give_back(rest, f"SMTP connection lost: {_describe(exc)}")
+                    return True
             else:
                 # The real time, whatever clock the job was given.
                 self.outcomes.record(email.id, status="sent", sent_at=utcnow(), last_error=None,
                                      next_attempt_at=None)
                 self.counts["sent"] += 1
         return True
+
+    def _drop_connection(self) -> None:
+        if self.smtp is not None and self.smtp.host is not None:
+            self.smtp.host.close()
+            self.smtp.host = None
+        self.smtp = None
+
+    def _reset(self) -> bool:
+        """End a half-done SMTP transaction (RSET); False when the connection is gone."""
+        try:
+            self.smtp.host.rset()
+            return True
+        except (smtplib.SMTPException, OSError, AttributeError):
+            self._drop_connection()
+            return False
+
+    def _unsendable(self, email, exc: BaseException) -> None:
+        error = f"cannot be sent: {exc if isinstance(exc, validation.BadAddress) else _describe(exc)}"
+        self.outcomes.record(email.id, status="failed", last_error=error, next_attempt_at=None)
+        self.counts["failed"] += 1
+        log.warning("outbox email %s failed: %s", email.id, error)
 
     def _answer(self, email, code: int, reply: bytes | str) -> None:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)

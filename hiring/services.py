@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 import secrets
 import uuid
@@ -21,7 +22,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +29,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import notifications as notify
-from . import pipeline, twofactor
+from . import pipeline, twofactor, validation
 from .extensions import db
 from .models import (
     ApiToken,
@@ -213,6 +213,19 @@ def visible_feedback(user: User, interview: Interview) -> list[Feedback]:
     return list(interview.feedback) if feedback_visible(user, interview) else []
 
 
+def visible_verdict(user: User, application: Application) -> str | None:
+    """The application's verdict, for ``user``: it sums up the feedback on its latest held
+    interview, so only whoever may read that feedback sees it (as on the application page,
+    where an interviewer sees the verdict of their own round, after giving their feedback)."""
+    if application.verdict is None:
+        return None
+    held = [i for i in application.interviews if i.held_at is not None and i.cancelled_at is None]
+    if not held:
+        return application.verdict if user.can(Action.VIEW_ALL) else None
+    latest = max(held, key=lambda i: (i.held_at, i.id))
+    return application.verdict if feedback_visible(user, latest) else None
+
+
 def _upcoming_interview(application: Application) -> Interview | None:
     """The interview of the current interview stage that has not been marked held."""
     if application.stage not in (Stage.FIRST_INTERVIEW, Stage.SECOND_INTERVIEW):
@@ -317,13 +330,30 @@ def _clean(value: str | None) -> str:
 
 
 def normalise_email(value: str | None, field: str = "email") -> str:
-    value = _clean(value)
-    if not value:
-        raise InvalidInput("An email address is required.", {field: "Enter an email address."})
+    """An address as stored, refused (InvalidInput) when the relay could not send to it."""
     try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
+        return validation.normalise_email(value)
+    except validation.BadAddress as exc:
         raise InvalidInput("That email address is not valid.", {field: str(exc)}) from None
+
+
+def _check_text(errors: dict[str, str], *, lines: dict[str, str | None] | None = None,
+                texts: dict[str, str | None] | None = None) -> dict[str, str]:
+    """Control characters (hiring.validation): none in the single-line ``lines`` (names,
+    titles: they reach email headers), only line breaks and tabs in the multi-line ``texts``.
+    The forms and the API's schemas check the same; the CLI and jobs reach here directly."""
+    for field, value in (lines or {}).items():
+        if field not in errors and (message := validation.single_line_error(value)):
+            errors[field] = message
+    for field, value in (texts or {}).items():
+        if field not in errors and (message := validation.multi_line_error(value)):
+            errors[field] = message
+    return errors
+
+
+def _refuse_control_characters(what: str, **kwargs) -> None:
+    if errors := _check_text({}, **kwargs):
+        raise InvalidInput(what, errors)
 
 
 def _check_lengths(errors: dict[str, str], **fields: tuple[str | None, int]) -> dict[str, str]:
@@ -353,10 +383,11 @@ def create_user(email: str, name: str, role: str, password: str | None = None, *
     if not _clean(name):
         errors["name"] = "Enter the person's name."
     _check_lengths(errors, name=(name, 200))
+    _check_text(errors, lines={"name": name})
     if role not in {r.value for r in Role}:
         errors["role"] = "Choose admin, recruiter, interviewer or manager."
-    if password is not None and len(password) < 8:
-        errors["password"] = "Use at least 8 characters."
+    if password is not None and (message := validation.password_error(password)):
+        errors["password"] = message
     if errors:
         raise InvalidInput("The user could not be created.", errors)
     def duplicate() -> Conflict | None:
@@ -392,12 +423,12 @@ def update_user(user: User, *, role: str | None = None, active: bool | None = No
         if not active and user.role == Role.ADMIN and _is_last_active_admin(user):
             raise Conflict("This is the last active admin; it cannot be deactivated.")
         changes["active"] = active
-    if too_long := _check_lengths({}, name=(name, 200)):
-        raise InvalidInput("The user could not be saved.", too_long)
+    if errors := _check_text(_check_lengths({}, name=(name, 200)), lines={"name": name}):
+        raise InvalidInput("The user could not be saved.", errors)
     if name is not None and _clean(name) and _clean(name) != user.name:
         changes["name"] = _clean(name)
-    if password and len(password) < 8:
-        raise InvalidInput("Password too short.", {"password": "Use at least 8 characters."})
+    if password and (message := validation.password_error(password)):
+        raise InvalidInput("The password was refused.", {"password": message})
     if not changes and not password:
         return user
     with _transaction():
@@ -502,6 +533,7 @@ def create_api_token(user: User, label: str = "", *, actor: User | None = None,
                      now: datetime | None = None) -> tuple[ApiToken, str]:
     """Returns the token row and the secret, which is shown once and stored hashed."""
     now = _now(now)
+    _refuse_control_characters("The token could not be created.", lines={"label": label})
     secret = "hp_" + secrets.token_urlsafe(32)
     with _transaction():
         token = ApiToken(user_id=user.id, label=_clean(label), token_hash=hash_token(secret), created_at=now)
@@ -721,8 +753,9 @@ def create_position(title: str, *, department: str = "", owner_id: int | None = 
     now = _now(now)
     if not _clean(title):
         raise InvalidInput("The position needs a title.", {"title": "Enter a title."})
-    if too_long := _check_lengths({}, title=(title, 200), department=(department, 200)):
-        raise InvalidInput("The position could not be saved.", too_long)
+    if errors := _check_text(_check_lengths({}, title=(title, 200), department=(department, 200)),
+                             lines={"title": title, "department": department}):
+        raise InvalidInput("The position could not be saved.", errors)
     owner = _user_with_role(owner_id, (Role.RECRUITER, Role.ADMIN), "owner_id", "owner recruiter")
     manager = _user_with_role(hiring_manager_id, (Role.MANAGER,), "hiring_manager_id", "hiring manager")
     if owner is None and actor is not None and actor.role in (Role.RECRUITER, Role.ADMIN):
@@ -743,8 +776,9 @@ def update_position(position: Position, *, title: str | None = None, department:
     _require(actor, Action.MANAGE_POSITIONS)
     now = _now(now)
     changes: dict[str, Any] = {}
-    if too_long := _check_lengths({}, title=(title, 200), department=(department, 200)):
-        raise InvalidInput("The position could not be saved.", too_long)
+    if errors := _check_text(_check_lengths({}, title=(title, 200), department=(department, 200)),
+                             lines={"title": title, "department": department}):
+        raise InvalidInput("The position could not be saved.", errors)
     if title is not None:
         if not _clean(title):
             raise InvalidInput("The position needs a title.", {"title": "Enter a title."})
@@ -801,6 +835,7 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
         errors.update(exc.fields)
     if len(_clean(phone)) > 50:
         errors["phone"] = "At most 50 characters."
+    _check_text(errors, lines={"name": name, "phone": phone})
     if errors:
         raise InvalidInput("The application could not be saved.", errors)
     if position.status != "open":
@@ -866,6 +901,8 @@ def _panel_users(user_ids: Sequence[int]) -> list[User]:
     ids = list(dict.fromkeys(int(i) for i in user_ids))
     if not ids:
         raise InvalidInput("The interview needs a panel.", {"panel": "Choose at least one interviewer."})
+    if any(not 1 <= i <= validation.DB_INT_MAX for i in ids):  # no such row; PostgreSQL would fail on it
+        raise InvalidInput("Unknown interviewer.", {"panel": "Choose active team members only."})
     users = db.session.scalars(select(User).where(User.id.in_(ids))).all()
     if len(users) != len(ids) or any(not u.active for u in users):
         raise InvalidInput("Unknown interviewer.", {"panel": "Choose active team members only."})
@@ -880,6 +917,8 @@ def _check_interview_fields(scheduled_at: datetime, duration_minutes: int, locat
     _require_aware(scheduled_at, "scheduled_at")
     if scheduled_at <= now:
         errors["scheduled_at"] = "Choose a time in the future."
+    elif not validation.date_in_range(scheduled_at):
+        errors["scheduled_at"] = validation.DATE_RANGE_MESSAGE
     if not isinstance(duration_minutes, int) or not 15 <= duration_minutes <= 480:
         errors["duration_minutes"] = "Between 15 and 480 minutes."
     if not _clean(location) and not _clean(video_link):
@@ -888,6 +927,7 @@ def _check_interview_fields(scheduled_at: datetime, duration_minutes: int, locat
         errors["video_link"] = "Enter a link starting with https://"
     if len(_clean(location)) > 500:
         errors["location"] = "At most 500 characters."
+    _check_text(errors, lines={"location": location, "video_link": video_link})
     if errors:
         raise InvalidInput("The interview could not be scheduled.", errors)
 
@@ -1040,6 +1080,7 @@ def cancel_interview(interview: Interview, *, reason: str = "", actor: User | No
     _check_version(application, expected_version)
     if interview.held_at is not None or interview.cancelled_at is not None:
         raise IllegalTransition("Only an upcoming interview can be cancelled.")
+    _refuse_control_characters("The interview could not be cancelled.", lines={"reason": reason})
     with _transaction():
         interview.cancelled_at = now
         interview.ical_sequence += 1
@@ -1135,6 +1176,7 @@ def submit_feedback(interview: Interview, *, interviewer: User, recommendation: 
         raise Conflict("You have already submitted feedback for this interview.")
     if len(notes or "") > 20000:
         raise InvalidInput("Notes too long.", {"notes": "At most 20,000 characters."})
+    _refuse_control_characters("The feedback could not be saved.", texts={"notes": notes})
     interview_id, interviewer_id = interview.id, interviewer.id
 
     def duplicate() -> Conflict | None:
@@ -1199,6 +1241,8 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
         raise InvalidInput("The reason for acting on behalf is too long.", too_long)
     extra = {"acting_for": _clean(acting_for)} if on_behalf else {}
     rejection_context = _rejection_context(application) if next_stage == Stage.REJECTED else {}
+    _refuse_control_characters("The decision could not be saved.",
+                               texts={"rationale": rationale, "candidate_feedback": candidate_feedback})
     with _transaction():
         stage_before = application.stage
         db.session.add(Decision(application_id=application.id, stage=stage_before, outcome=outcome,
@@ -1274,6 +1318,7 @@ def record_offer_response(application: Application, *, accepted: bool, note: str
     now = _now(now)
     _check_version(application, expected_version)
     next_stage = _transition(application, Event.OFFER_ACCEPTED if accepted else Event.OFFER_DECLINED)
+    _refuse_control_characters("The answer could not be saved.", texts={"note": note})
     with _transaction():
         db.session.add(Decision(application_id=application.id, stage=Stage.OFFER.value,
                                 outcome="accepted" if accepted else "declined",
@@ -1293,6 +1338,7 @@ def extend_deadline(application: Application, *, until: date, reason: str, actor
     _require(actor, Action.EXTEND_DEADLINE)
     now = _now(now)
     _check_version(application, expected_version)
+    _refuse_control_characters("The answer date could not be extended.", texts={"reason": reason})
     policy = get_policy()
     at_offer = application.stage == Stage.OFFER
     new_end = pipeline.check_extension(application.due_at if at_offer else application.promised_at, until, now,
@@ -1400,6 +1446,7 @@ def withdraw(application: Application, *, reason: str = "", actor: User | None, 
     now = _now(now)
     _check_version(application, expected_version)
     next_stage = _transition(application, Event.WITHDRAW)
+    _refuse_control_characters("The withdrawal could not be saved.", lines={"reason": reason})
     with _transaction():
         stage_before = application.stage
         _enter_stage(application, next_stage, now, now)
@@ -1435,6 +1482,7 @@ def record_candidate_contact(application: Application, *, kind: str, channel: st
         errors["channel"] = "Choose email, phone, in person or other."
     if occurred_at > now:
         errors["occurred_at"] = "Not in the future."
+    _check_text(errors, texts={"summary": summary})
     if errors:
         raise InvalidInput("The contact could not be logged.", errors)
     with _transaction():
@@ -1458,6 +1506,7 @@ def add_reference(application: Application, *, name: str, contact: str = "", sta
     if not _clean(name):
         errors["name"] = "Enter the reference's name."
     _check_lengths(errors, name=(name, 200), contact=(contact, 300))
+    _check_text(errors, lines={"name": name, "contact": contact}, texts={"notes": notes})
     if status not in REFERENCE_STATUSES:
         errors["status"] = "Choose a status."
     if errors:
@@ -1478,6 +1527,7 @@ def update_reference(reference: Reference, *, status: str, notes: str | None = N
     now = _now(now)
     if status not in REFERENCE_STATUSES:
         raise InvalidInput("Unknown status.", {"status": "Choose a status."})
+    _refuse_control_characters("The reference could not be saved.", texts={"notes": notes})
     application = db.session.get(Application, reference.application_id)
     with _transaction():
         reference.status = status
@@ -1539,9 +1589,10 @@ def add_document(application: Application, *, filename: str, data: bytes, actor:
     safe_name = f"{stem[:200]}.{kind}"
     storage_key = uuid.uuid4().hex
     folder = Path(current_app.config["UPLOAD_FOLDER"])
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # candidates' documents: owner only
     path = folder / storage_key
-    path.write_bytes(data)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+        fh.write(data)
     try:
         with _transaction():
             document = Document(application_id=application.id, filename=safe_name, content_type=DOCUMENT_TYPES[kind],

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import Flask, g, has_request_context, jsonify, request
+from flask import Flask, abort, g, has_request_context, jsonify, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
-from . import timefmt
+from . import timefmt, validation
 from .extensions import db, login_manager
 from .models import utcnow
 from .pipeline import Policy, due_soon_threshold, local_date
@@ -112,15 +112,16 @@ def _forget_flush(session) -> None:
 
 # Ids are PostgreSQL integer columns; no row has a larger one. A larger number reaching
 # the database fails there (SQLite cannot even bind past 2**63) and became a 500.
-DB_INT_MAX = 2**31 - 1
+DB_INT_MAX = validation.DB_INT_MAX
 
 
 def db_int(value: str) -> int:
-    """A whole number from a query string (an id, a page) the database can compare; as
-    ``type=`` of ``request.args.get`` anything else falls back to the default."""
+    """A whole number from a query string (an id, a page) the database can compare, as
+    ``type=`` of ``request.args.get``: text that is no number falls back to the default; a
+    number no row (or page) can have is a 404, like ``<int:…>`` in the path."""
     number = int(value)
     if not 0 <= number <= DB_INT_MAX:
-        raise ValueError(f"{value!r} is out of range")
+        abort(404)
     return number
 
 

@@ -51,15 +51,15 @@ def test_users_create_prompt_asks_again_when_the_confirmation_differs(runner):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["nobody", "--name", "X", "--role", "recruiter", "--password", "long enough"],
+        (["nobody", "--name", "X", "--role", "recruiter", "--password", "long enough passphrase"],
          "That email address is not valid.\n  email: An email address must have an @-sign."),
-        (["a@example.com", "--name", "X", "--role", "boss", "--password", "long enough"],
+        (["a@example.com", "--name", "X", "--role", "boss", "--password", "long enough passphrase"],
          "Invalid value for '--role'"),
-        (["a@example.com", "--name", " ", "--role", "manager", "--password", "long enough"],
+        (["a@example.com", "--name", " ", "--role", "manager", "--password", "long enough passphrase"],
          "name: Enter the person's name."),
         (["a@example.com", "--name", "X", "--role", "manager", "--password", "short"],
-         "password: Use at least 8 characters."),
-        (["a@example.com", "--role", "manager", "--password", "long enough"], "Missing option '--name'"),
+         "password: Use at least 12 characters."),
+        (["a@example.com", "--role", "manager", "--password", "long enough passphrase"], "Missing option '--name'"),
     ],
 )
 def test_users_create_refuses_bad_input_clearly(runner, args, message):
@@ -71,7 +71,8 @@ def test_users_create_refuses_bad_input_clearly(runner, args, message):
 
 
 def test_users_create_refuses_a_duplicate(runner):
-    args = ["users", "create", "a@example.com", "--name", "A", "--role", "manager", "--password", "long enough"]
+    args = ["users", "create", "a@example.com", "--name", "A", "--role", "manager",
+            "--password", "long enough passphrase"]
     assert runner.invoke(args=args).exit_code == 0
     result = runner.invoke(args=[*args[:2], "A@EXAMPLE.COM", *args[3:]])
     assert result.exit_code == 1
@@ -90,8 +91,8 @@ def test_users_set_password_for_someone_who_forgot_it(runner, factory):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["nobody@example.com", "--password", "long enough"], "No user with the email nobody@example.com"),
-    (["only.admin@example.com", "--password", "short"], "password: Use at least 8 characters."),
+    (["nobody@example.com", "--password", "long enough passphrase"], "No user with the email nobody@example.com"),
+    (["only.admin@example.com", "--password", "short"], "password: Use at least 12 characters."),
 ])
 def test_users_set_password_refuses_clearly(runner, factory, args, message):
     factory.user("admin", email="only.admin@example.com")

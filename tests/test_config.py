@@ -53,9 +53,9 @@ def test_production_without_secret_key_refuses_to_start(instance, monkeypatch):
 
 def test_production_with_secret_key_uses_secure_cookies(instance, monkeypatch):
     monkeypatch.setenv("HIRING_ENV", "production")
-    monkeypatch.setenv("HIRING_SECRET_KEY", "s3cret-from-the-environment")
+    monkeypatch.setenv("HIRING_SECRET_KEY", "s3cret-from-the-environment-0123456789")
     app = create_app()
-    assert app.config["SECRET_KEY"] == "s3cret-from-the-environment"
+    assert app.config["SECRET_KEY"] == "s3cret-from-the-environment-0123456789"
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
@@ -146,3 +146,74 @@ def test_invalid_policy_in_config_is_a_startup_error(instance, monkeypatch):
 def test_config_error_is_exported():
     assert hiring.ConfigError is ConfigError
     assert issubclass(ConfigError, RuntimeError)
+
+
+# --- issue 11, item 9 -------------------------------------------------------------------------
+
+PRODUCTION_KEY = "k" * 32
+
+
+@pytest.mark.parametrize("value, expected", [("Production", "production"), (" PRODUCTION ", "production"),
+                                             ("Development", "development")])
+def test_hiring_env_is_case_insensitive(instance, monkeypatch, value, expected):
+    monkeypatch.setenv("HIRING_ENV", value)
+    monkeypatch.setenv("HIRING_SECRET_KEY", PRODUCTION_KEY)
+    app = create_app()
+    assert app.config["ENV"] == expected
+    assert app.config["SESSION_COOKIE_SECURE"] is (expected == "production")
+
+
+@pytest.mark.parametrize("value", ["prod", "staging", "productoin"])
+def test_an_unknown_hiring_env_refuses_to_start(instance, monkeypatch, value):
+    monkeypatch.setenv("HIRING_ENV", value)
+    with pytest.raises(ConfigError, match=f"HIRING_ENV='{value}' is unknown: use development or production"):
+        create_app()
+
+
+def test_production_needs_a_secret_key_of_32_characters(instance, monkeypatch):
+    monkeypatch.setenv("HIRING_ENV", "production")
+    monkeypatch.setenv("HIRING_SECRET_KEY", "k" * 31)
+    with pytest.raises(ConfigError, match="too short \\(31 characters\\).*at least 32"):
+        create_app()
+    monkeypatch.setenv("HIRING_SECRET_KEY", PRODUCTION_KEY)
+    assert create_app().config["SECRET_KEY"] == PRODUCTION_KEY
+
+
+def test_hsts_in_production_only(instance, monkeypatch):
+    assert "Strict-Transport-Security" not in create_app().test_client().get("/healthz").headers
+    monkeypatch.setenv("HIRING_ENV", "production")
+    monkeypatch.setenv("HIRING_SECRET_KEY", PRODUCTION_KEY)
+    client = create_app().test_client()
+    for path in ("/healthz", "/login", "/api/v1/openapi.json"):
+        assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000", path
+
+
+def test_instance_folder_database_and_uploads_are_private(instance):
+    from flask_migrate import upgrade
+
+    from hiring import services
+    from hiring.extensions import db
+    from hiring.models import Application, utcnow
+
+    from .factories import Factory
+
+    previous = os.umask(0o022)  # the usual umask: without care everything is world-readable
+    try:
+        app = create_app({"SCHEDULER_ENABLED": False, "TESTING": True})
+        database = instance / "hiring.sqlite"
+        assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600
+        with app.app_context():
+            upgrade()
+            assert stat.S_IMODE(database.stat().st_mode) == 0o600
+            for sidecar in instance.glob("hiring.sqlite-*"):
+                assert stat.S_IMODE(sidecar.stat().st_mode) == 0o600, sidecar
+            application: Application = Factory(utcnow()).application()
+            document = services.add_document(application, filename="cv.pdf", data=b"%PDF-1.4 a CV", actor=None)
+            uploads = instance / "uploads"
+            assert stat.S_IMODE(uploads.stat().st_mode) == 0o700
+            assert stat.S_IMODE(services.document_path(document).stat().st_mode) == 0o600
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        os.umask(previous)

@@ -229,3 +229,98 @@ def test_two_relays_against_one_database_send_nothing_twice(app, factory, now, s
     assert sum(r["sent"] for r in results) == total
     recipients = smtp.sink.recipients()
     assert len(recipients) == total == len(set(recipients))
+
+
+# --- one bad email never jams the outbox (issue 11, item 1) -----------------------------------
+
+
+def _store(email: OutboxEmail, **values) -> None:
+    """Change an outbox row behind the services' back: data stored before the input rules."""
+    db.session.execute(db.update(OutboxEmail).where(OutboxEmail.id == email.id).values(**values))
+    db.session.commit()
+
+
+def test_an_unsendable_email_fails_alone_and_the_rest_of_the_batch_goes_out(app, client, login, factory, now, smtp):
+    recruiter = factory.user("recruiter")
+    position = factory.position(owner=recruiter)
+    first, second, third = (factory.application("applied", position=position) for _ in range(3))
+    emails = queued()
+    assert len(emails) == 3
+    # A non-ASCII local part (Flask-Mail: UnicodeEncodeError) and a bare CR in the subject
+    # (Flask-Mail: BadHeaderError), both accepted by the UI and the API before.
+    _store(emails[0], recipient="jürgen@example.com")
+    _store(emails[1], subject="Your application for CR title\rInjected: yes")
+
+    counts = mailer.relay_outbox(now)
+
+    assert counts == {"sent": 2, "retry": 0, "failed": 1, "not_delivered": 0}
+    db.session.expire_all()
+    bad, cr, fine = emails
+    assert bad.status == "failed" and bad.next_attempt_at is None
+    assert "non-ASCII characters before the @" in bad.last_error
+    assert cr.status == "sent" and fine.status == "sent"
+    subjects = [m["Subject"] for m in smtp.sink.messages]
+    assert subjects[0] == "Your application for CR title Injected: yes"  # one line: no header injected
+    assert all(m["Injected"] is None for m in smtp.sink.messages)
+    assert mailer.relay_outbox(now + timedelta(hours=1)) == {"sent": 0, "retry": 0, "failed": 0,
+                                                            "not_delivered": 0}
+
+    # The error is on the Emails page; after a fix "Send again" delivers it.
+    login(recruiter)
+    page = client.get("/emails/?status=failed").get_data(as_text=True)
+    assert "non-ASCII characters before the @" in page
+    _store(bad, recipient="juergen@example.com")
+    assert client.post(f"/emails/{bad.id}/retry").status_code == 302
+    assert mailer.relay_outbox(utcnow())["sent"] == 1  # the page queued it at the real time
+    assert smtp.sink.messages[-1]["To"] == "juergen@example.com"
+
+
+def test_an_exception_while_sending_one_email_is_recorded_on_it(factory, now, smtp, monkeypatch):
+    from flask_mail import BadHeaderError, Connection
+
+    for _ in range(3):
+        factory.application("applied")
+    first, second, third = queued()
+    send = Connection.send
+
+    def flaky(self, message):
+        if message.msgId == mailer.message_id(first):
+            # Halfway through the SMTP transaction, as smtplib encoding a recipient does.
+            self.host.mail("hiring@embeddeers.example")
+            raise BadHeaderError()
+        if message.msgId == mailer.message_id(second):
+            raise RuntimeError("something nobody expected")
+        return send(self, message)
+
+    monkeypatch.setattr(mailer._TimeoutConnection, "send", flaky)
+    counts = mailer.relay_outbox(now)
+    assert counts == {"sent": 1, "retry": 1, "failed": 1, "not_delivered": 0}
+    db.session.expire_all()
+    assert first.status == "failed" and first.last_error == "cannot be sent: BadHeaderError"
+    assert second.status == "queued" and "RuntimeError: something nobody expected" in second.last_error
+    assert second.next_attempt_at == now + timedelta(minutes=1)  # retried with backoff
+    assert third.status == "sent"
+    assert [m["To"] for m in smtp.sink.messages] == [third.recipient]
+
+
+def test_nothing_stays_queued_past_its_attempts_after_relays_that_died(factory, now, smtp, monkeypatch):
+    services.update_policy({"email_max_attempts": 2}, actor=None, now=now)
+    factory.application("applied")
+    email = queued()[0]
+
+    def die(self, message):
+        raise SystemExit("the relay process is killed while sending")
+
+    monkeypatch.setattr(mailer._TimeoutConnection, "send", die)
+    moment = now
+    for _ in range(2):
+        with pytest.raises(SystemExit):
+            mailer.relay_outbox(moment)
+        moment += mailer.LEASE
+    monkeypatch.undo()
+    counts = mailer.relay_outbox(moment)
+    db.session.expire_all()
+    assert counts["failed"] == 1 and counts["sent"] == 0
+    assert email.status == "failed" and email.attempts == 2
+    assert "gave up after 2 attempts" in email.last_error
+    assert smtp.sink.messages == []

@@ -21,7 +21,7 @@ def test_first_run_every_page_leads_to_setup(client):
 
 def test_setup_creates_the_admin_then_is_gone_for_good(client):
     response = client.post("/setup", data={"name": "Ada Admin", "email": "Ada@Example.com",
-                                           "password": "long enough", "confirm": "long enough"})
+                                           "password": "long enough passphrase", "confirm": "long enough passphrase"})
     assert response.status_code == 302
     admin = db.session.scalars(db.select(User)).one()
     assert (admin.email, admin.role, admin.name) == ("ada@example.com", "admin", "Ada Admin")
@@ -30,7 +30,7 @@ def test_setup_creates_the_admin_then_is_gone_for_good(client):
     assert client.get("/").status_code == 200
     assert client.get("/setup").status_code == 404
     again = client.post("/setup", data={"name": "Eve", "email": "eve@example.com",
-                                        "password": "long enough", "confirm": "long enough"})
+                                        "password": "long enough passphrase", "confirm": "long enough passphrase"})
     assert again.status_code == 404
     assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1
 
@@ -41,7 +41,7 @@ def test_setup_errors_are_next_to_the_fields_and_keep_the_input(client):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="email-error"' in html and "valid email" in html
-    assert 'id="password-error"' in html and "at least 8" in html
+    assert 'id="password-error"' in html and "at least 12" in html
     assert 'id="confirm-error"' in html
     assert 'value="Ada"' in html and 'value="not-an-email"' in html
     assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
@@ -154,7 +154,7 @@ class TestCsrf:
         assert ok.status_code == 302
         # A logged-in state change without a token is refused too, and changes nothing.
         refused = client.post("/admin/users", data={"name": "Mallory", "email": "m@example.com",
-                                                    "role": "admin", "password": "long enough"})
+                                                    "role": "admin", "password": "long enough passphrase"})
         assert refused.status_code == 400
         assert db.session.scalar(db.select(User).where(User.email == "m@example.com")) is None
         assert client.post("/logout").status_code == 400

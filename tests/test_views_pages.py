@@ -474,11 +474,11 @@ class TestUsers:
         admin = factory.user("admin")
         login(admin)
         created = client.post("/admin/users", data={"name": "Ian", "email": "ian@example.com",
-                                                    "role": "interviewer", "password": "long enough"})
+                                                    "role": "interviewer", "password": "long enough passphrase"})
         assert created.status_code == 302
         ian = db.session.scalar(db.select(User).where(User.email == "ian@example.com"))
         duplicate = client.post("/admin/users", data={"name": "Ian 2", "email": "IAN@example.com",
-                                                      "role": "manager", "password": "long enough"})
+                                                      "role": "manager", "password": "long enough passphrase"})
         assert 'id="email-error"' in duplicate.get_data(as_text=True)
         assert 'value="Ian 2"' in duplicate.get_data(as_text=True)
         client.post(f"/admin/users/{ian.id}/role", data={f"u{ian.id}-role": "manager"})
@@ -505,7 +505,7 @@ class TestUsers:
         assert f'action="/admin/users/{ian.id}/password"' in client.get("/admin/users").get_data(as_text=True)
         short = client.post(f"/admin/users/{ian.id}/password", data={f"p{ian.id}-password": "short"},
                             follow_redirects=True)
-        assert "The password of Ian Forgetful was not changed: Use at least 8 characters." in _text(short)
+        assert "The password of Ian Forgetful was not changed: Use at least 12 characters." in _text(short)
         done = client.post(f"/admin/users/{ian.id}/password", data={f"p{ian.id}-password": "brand new secret"},
                            follow_redirects=True)
         assert "New password set for Ian Forgetful" in _text(done)

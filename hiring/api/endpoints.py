@@ -50,22 +50,25 @@ def _get(model, object_id: int, what: str, options: Sequence = ()):
 
 
 def _visible_application(user: User, application_id: int) -> Application:
+    """An application ``user`` may see; any other is "not found", word for word as one that
+    does not exist (a 403 would confirm the id to an interviewer who is not on its panel)."""
     application = _get(Application, application_id, "application", APPLICATION_LOADS)
     if not services.can_view_application(user, application):
-        raise ApiError(403, "forbidden", "You can only see applications on whose interview panel you sit.")
+        raise ApiError(404, "not_found", f"No application with id {application_id}.")
     return application
 
 
 def _visible_interview(user: User, interview_id: int) -> Interview:
     interview = _get(Interview, interview_id, "interview", INTERVIEW_LOADS)
     if not services.can_view_application(user, interview.application):
-        raise ApiError(403, "forbidden", "You can only see interviews of applications on whose panel you sit.")
+        raise ApiError(404, "not_found", f"No interview with id {interview_id}.")
     return interview
 
 
 def _require(user: User, *actions: Action) -> None:
     """Refuse early with 403, before the state of the application is even looked at, so a
-    role that may never do this gets the same answer in every stage."""
+    role that may never do this gets the same answer in every stage. Called after
+    _visible_application: an application one may not see is a 404 whatever one's role."""
     if not any(user.can(action) for action in actions):
         raise NotAllowed(f"Your role ({user.role}) may not do this.")
 
@@ -136,7 +139,8 @@ def present_application(application: Application, user: User, policy: Policy) ->
         promise_moves=application.promise_moves or 0,
         days_late=_days_late(application, policy),
         flags=application.flags(core.now(), policy), version=application.version,
-        owner_email=application.owner.email if application.owner else None, verdict=application.verdict,
+        owner_email=application.owner.email if application.owner else None,
+        verdict=services.visible_verdict(user, application),
         competing_offer_deadline=application.competing_offer_deadline,
         extended_until=application.extended_until, extension_reason=application.extension_reason,
         closed_at=application.closed_at,

@@ -10,13 +10,15 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
+from .. import validation
 from ..pipeline import Flag, Stage
 
-ID_MAX = 2**31 - 1  # PostgreSQL integer columns
-# Dates outside this window are typing mistakes, and far-away years overflow date arithmetic.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+ID_MAX = validation.DB_INT_MAX  # PostgreSQL integer columns
+# The same window as the forms and the services (hiring.validation).
+EARLIEST = validation.EARLIEST
+LATEST = validation.LATEST
 
 
 def _no_nul(value: str) -> str:
@@ -26,24 +28,47 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _single_line(value: str) -> str:
+    if message := validation.single_line_error(value):
+        raise PydanticCustomError("control_characters", message)
+    return value
+
+
+def _multi_line(value: str) -> str:
+    if message := validation.multi_line_error(value):
+        raise PydanticCustomError("control_characters", message)
+    return value
+
+
+def _address(value: str) -> str:
+    try:
+        validation.normalise_email(value)
+    except validation.BadAddress as exc:
+        raise PydanticCustomError("email", str(exc)) from None
+    return value
+
+
 def _sane_datetime(value: datetime) -> datetime:
     try:
         value = value.astimezone(UTC)
     except (OverflowError, ValueError):
         raise ValueError("is out of range") from None
-    if not EARLIEST <= value < LATEST:
+    if not validation.date_in_range(value):
         raise ValueError("must lie between 1970 and 2099") from None
     return value
 
 
 def _sane_date(value: date) -> date:
-    if not EARLIEST.date() <= value < LATEST.date():
+    if not validation.date_in_range(value):
         raise ValueError("must lie between 1970 and 2099")
     return value
 
 
-def text(max_length: int, min_length: int = 0):
-    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)]
+def text(max_length: int, min_length: int = 0, *, multiline: bool = False):
+    """A string of at most ``max_length`` characters: one line without control characters,
+    or (``multiline``) with line breaks and tabs but no other control characters."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul),
+                     AfterValidator(_multi_line if multiline else _single_line)]
 
 
 Id = Annotated[int, Field(ge=1, le=ID_MAX)]
@@ -58,7 +83,8 @@ Timestamp = Annotated[
     PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
-Email = text(254, 1)
+# An address the relay can send to (no non-ASCII local part): refused here, not at sending.
+Email = Annotated[text(254, 1), AfterValidator(_address)]
 Recommendation = Literal["strong_no", "no", "yes", "strong_yes"]
 
 
@@ -207,7 +233,8 @@ class ApplicationOut(Response):
     flags: list[Flag]
     version: int
     owner_email: str | None
-    verdict: Literal["incomplete", "clear_hire", "clear_no", "mixed"] | None
+    verdict: Literal["incomplete", "clear_hire", "clear_no", "mixed"] | None = Field(
+        description="The panel's verdict on the latest held interview; null for whoever may not read its feedback.")
     competing_offer_deadline: date | None
     extended_until: Timestamp | None
     extension_reason: str | None
@@ -252,7 +279,7 @@ class InterviewCancel(Request):
 
 class FeedbackCreate(Request):
     recommendation: Recommendation
-    notes: text(20000) = ""
+    notes: text(20000, multiline=True) = ""
 
 
 # --- decisions and the rest of the process ----------------------------------------------------
@@ -260,9 +287,9 @@ class FeedbackCreate(Request):
 
 class DecisionCreate(Request):
     outcome: Literal["advance", "reject"]
-    rationale: text(20000) = Field(
+    rationale: text(20000, multiline=True) = Field(
         "", description="Internal; required to reject, and for an offer without a clear recommendation.")
-    candidate_feedback: text(20000) = Field("", description="Passed on to a rejected candidate.")
+    candidate_feedback: text(20000, multiline=True) = Field("", description="Passed on to a rejected candidate.")
     acting_for: text(2000) = Field(
         "", description="An admin taking the offer decision for the position's hiring manager says why "
         "(required then; recorded with the decision).")
@@ -272,13 +299,13 @@ class DecisionCreate(Request):
 
 class OfferResponseCreate(Request):
     accepted: bool
-    note: text(20000) = ""
+    note: text(20000, multiline=True) = ""
     version: Version | None = None
 
 
 class ExtensionCreate(Request):
     until: Day = Field(description="The new answer date (company time zone), later than the current one.")
-    reason: text(2000, 1) = Field(description="Told to the candidate.")
+    reason: text(2000, 1, multiline=True) = Field(description="Told to the candidate.")
     version: Version | None = None
 
 

@@ -192,6 +192,9 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("ENV") == "production" and app.config.get("HSTS_SECONDS"):
+            # Browsers reach us over HTTPS only from now on (production is served behind TLS).
+            headers.setdefault("Strict-Transport-Security", f"max-age={int(app.config['HSTS_SECONDS'])}")
         if current_user and getattr(current_user, "is_authenticated", False) and not request.path.startswith(
             "/static/"
         ):

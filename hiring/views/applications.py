@@ -92,8 +92,7 @@ def _load(application_id: int) -> Application:
     if application is None:
         abort(404)
     if not services.can_view_application(current_user, application):
-        abort(403, description="Interviewers can open only the applications whose interview panel they "
-                               "sit on. Ask the recruiter if you should be on this one.")
+        abort(404)  # as for an id that does not exist: a 403 would confirm that this one does
     return application
 
 
@@ -919,7 +918,7 @@ def too_large(exc):
 @bp.get("/<int:application_id>/documents/<int:document_id>")
 @login_required
 def download_document(application_id: int, document_id: int):
-    application = _load(application_id)  # 403 for anyone who may not see the application
+    application = _load(application_id)  # 404 for anyone who may not see the application
     document = db.session.get(Document, document_id)
     if document is None or document.application_id != application.id:
         abort(404)

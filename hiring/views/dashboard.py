@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..pipeline import OPEN_STAGES, Action, Flag, Role, Stage
 from ..settings import get_policy
-from ..web import Badge, badge_for, days_since, db_int, moment
+from ..web import DB_INT_MAX, Badge, badge_for, days_since, db_int, moment
 from . import application_url, require_action
 
 bp = Blueprint("dashboard", __name__)
@@ -421,6 +421,8 @@ def _board(position_id: int | None):
                 lambda r: _board_link(position_id, r.id)))
     column = next((stage for stage in OPEN_STAGES if stage.value == request.args.get("stage")), None)
     page = max(_int_arg("page") or 1, 1)
+    if (page - 1) * COLUMN_PAGE_SIZE > DB_INT_MAX:
+        abort(404)  # no column has that many cards, and PostgreSQL's integer OFFSET would overflow
     params = _filter_params(position_id, owner_id)
     if column is not None:
         params.update(stage=column.value, offset=(page - 1) * COLUMN_PAGE_SIZE)

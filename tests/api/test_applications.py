@@ -161,8 +161,12 @@ def test_interviewer_sees_only_their_panels(team, factory):
     assert [a["id"] for a in listed["items"]] == [mine.id] and listed["total"] == 1
     assert api.get(f"/applications/{mine.id}").status_code == 200
     response = api.get(f"/applications/{theirs.id}")
-    assert response.status_code == 403
+    # The same answer as for an id that does not exist: a 403 confirmed that this one does.
+    assert response.status_code == 404
+    assert response.get_json() == {"error": {"code": "not_found", "message": f"No application with id {theirs.id}.",
+                                             "fields": {}}}
     assert "Candidate" not in response.get_data(as_text=True)
+    assert api.get(f"/applications/{theirs.id}/emails").status_code == 404
     assert team.as_("outsider").get("/applications").get_json() == {"items": [], "total": 0, "page": 1,
                                                                      "per_page": 25}
 
@@ -189,3 +193,33 @@ def test_emails_are_for_recruiters_and_admins(team, factory, role):
     assert team.as_(role).get(f"/applications/{application.id}/emails").status_code == 403
     assert team.as_("admin").get(f"/applications/{application.id}/emails").status_code == 200
     assert team.as_("admin").get("/applications/4242/emails").status_code == 404
+
+
+def test_an_interviewer_sees_only_the_verdict_of_a_round_they_sat_on(team, factory, now):
+    """Issue 11, item 8: `verdict` sums up the latest held round's feedback; a first-round
+    interviewer who did not sit on the second round learnt it here, though the page hides it."""
+    from datetime import timedelta
+
+    from hiring import services
+
+    first_round = [team.interviewer]
+    application = factory.application("second_interview", position=team.position, panel=first_round,
+                                      recommendations=["yes"], at=now - timedelta(days=1))
+    recruiter = team.position.owner
+    interview = services.schedule_interview(application, round=2, scheduled_at=now - timedelta(hours=2),
+                                            panel_user_ids=[team.interviewer2.id], location="Room 2",
+                                            actor=recruiter, now=now - timedelta(hours=3))
+    services.record_interview_held(interview, held_at=now - timedelta(hours=1), actor=recruiter, now=now)
+    services.submit_feedback(interview, interviewer=team.interviewer2, recommendation="strong_yes", now=now)
+    assert application.verdict == "clear_hire"
+
+    def verdict(name):
+        response = team.as_(name).get(f"/applications/{application.id}")
+        assert response.status_code == 200
+        return response.get_json()["verdict"]
+
+    assert verdict("interviewer") is None  # only on the first round's panel
+    assert verdict("interviewer2") == "clear_hire"  # on the second round's, feedback given
+    assert verdict("recruiter") == "clear_hire" and verdict("manager") == "clear_hire"
+    listed = team.as_("interviewer").get("/applications").get_json()["items"]
+    assert [a["verdict"] for a in listed if a["id"] == application.id] == [None]

@@ -6,6 +6,7 @@ import json
 import pytest
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from hiring import validation
 from hiring.models import Application, Candidate
 
 from .conftest import error_of
@@ -104,9 +105,18 @@ def test_nul_bytes_are_refused_with_422(team):
 
 def test_non_ascii_text_is_kept(team):
     response = team.as_("recruiter").post("/applications", json=_application_body(
-        team, name="Zoë Ñúñez 王小明 🚀", email="zoë@exämple.org"))
+        team, name="Zoë Ñúñez 王小明 🚀", email="zoe@exämple.org"))
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["candidate"]["name"] == "Zoë Ñúñez 王小明 🚀"
+    assert response.get_json()["candidate"]["email"] == "zoe@exämple.org"  # sent to zoe@xn--exmple-cua.org
+
+
+def test_an_address_the_relay_cannot_send_to_is_422(team):
+    """A non-ASCII local part needs SMTPUTF8 end to end; it is refused where it is typed."""
+    response = team.as_("recruiter").post("/applications", json=_application_body(team, email="jürgen@example.com"))
+    assert response.status_code == 422
+    assert "non-ASCII characters before the @" in error_of(response)["fields"]["candidate.email"]
+    assert Application.query.count() == 0
 
 
 def test_too_long_text_is_422_not_a_database_error(team):
@@ -152,3 +162,34 @@ def test_bad_query_parameters_are_422(team, query):
 def test_unknown_query_parameters_are_ignored(team):
     response = team.as_("recruiter").get("/applications?utm_source=x&_=123&page=1")
     assert response.status_code == 200
+
+
+def test_the_api_refuses_control_characters_field_by_field(team):
+    api = team.as_("recruiter")
+    response = api.post("/positions", json={"title": "LF title\nBcc: everyone@example.com", "department": "R\rD"})
+    assert response.status_code == 422
+    assert error_of(response)["fields"] == {"title": validation.SINGLE_LINE_MESSAGE,
+                                            "department": validation.SINGLE_LINE_MESSAGE}
+    response = api.post("/applications", json={"position_id": team.position.id,
+                                               "candidate": {"name": "CR\rname", "email": "a@example.org"}})
+    assert error_of(response)["fields"] == {"candidate.name": validation.SINGLE_LINE_MESSAGE}
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/applications/2147483648", 404), ("/applications/2147483648/emails", 404), ("/interviews/2147483648", 404),
+    ("/positions/2147483648", 404), ("/applications/99999999999999999999", 404),
+    ("/applications?position_id=2147483648", 422), ("/applications?page=1000001", 422),
+    ("/applications?page=1000000&per_page=100", 200), ("/positions?page=1000000&per_page=500", 200),
+])
+def test_numbers_past_the_integer_columns_are_404_or_422_on_every_database(app, team, path, status):
+    """Issue 11, item 6: ids and pages beyond PostgreSQL's integer columns (and OFFSETs)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert team.as_("recruiter").get(path).status_code == status
+
+
+def test_a_version_past_the_integer_column_is_422(app, team):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    application = team.as_("recruiter").post("/applications", json=_application_body(team)).get_json()
+    response = team.as_("recruiter").post(f"/applications/{application['id']}/withdrawal",
+                                          json={"version": 2**31})
+    assert response.status_code == 422 and "version" in error_of(response)["fields"]
