@@ -942,6 +942,7 @@ def _check_hold_by(application: Application, scheduled_at: datetime, now: dateti
     hold_by = pipeline.hold_by_date(application.stage_entered_at, policy,
                                     extended_until=application.extended_until)
     day = pipeline.local_date(scheduled_at, policy)
+    _refuse_control_characters("The interview could not be scheduled.", lines={"reason": reason})
     if extend_until is None:
         if day > hold_by:
             from .timefmt import short_date
