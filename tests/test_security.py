@@ -235,7 +235,8 @@ def test_a_session_secret_is_bound_to_its_user(app, client, factory):
 
 def test_login_and_setup_start_a_recorded_session(app, client, factory):
     response = client.post("/setup", data={"name": "Ada Admin", "email": "ada@example.com",
-                                           "password": "long enough", "confirm": "long enough"})
+                                           "password": "long enough passphrase",
+                                           "confirm": "long enough passphrase"})
     assert response.status_code == 302
     row = db.session.scalars(select(UserSession)).one()
     assert row.method == "setup" and row.ended_at is None and row.ip_address == "127.0.0.1"
@@ -445,12 +446,14 @@ class TestSetup:
             response = client.post("/setup", data={"name": "Eve", "email": "not-an-email", "password": "x"})
             assert response.status_code == 200
         refused = client.post("/setup", data={"name": "Ada", "email": "ada@example.com",
-                                              "password": "long enough", "confirm": "long enough"})
+                                              "password": "long enough passphrase",
+                                           "confirm": "long enough passphrase"})
         assert refused.status_code == 429 and refused.headers["Retry-After"] == "2"
         assert "try again in 2 seconds" in refused.get_data(as_text=True)
         clock.advance(seconds=2)
-        assert client.post("/setup", data={"name": "Ada", "email": "ada@example.com", "password": "long enough",
-                                           "confirm": "long enough"}).status_code == 302
+        assert client.post("/setup", data={"name": "Ada", "email": "ada@example.com",
+                                           "password": "long enough passphrase",
+                                           "confirm": "long enough passphrase"}).status_code == 302
 
 
 class TestApiTokens:

@@ -79,7 +79,7 @@ def test_text_areas_keep_line_breaks_but_not_other_control_characters(client, lo
     login(recruiter)
     url = f"/applications/{application.id}/decision"
     data = {"decision-version": application.version, "decision-outcome": "reject",
-            "decision-candidate_feedback": ""}
+            "decision-candidate_feedback": "", "decision-confirm": "y"}
     refused = client.post(url, data={**data, "decision-rationale": "Not a fit.\x1b[2J"})
     assert refused.status_code == 422 and validation.MULTI_LINE_MESSAGE in refused.get_data(as_text=True)
     accepted = client.post(url, data={**data, "decision-rationale": "Not a fit:\r\n- C\n- Rust\tbasics"})
