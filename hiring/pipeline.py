@@ -634,9 +634,15 @@ def _holiday_calendar(country: str, subdivision: str | None):
 
 
 def is_business_day(day: date, policy: Policy) -> bool:
+    """A weekday that is not a public holiday. Working-day mode validates its holiday
+    calendar (policy_errors); the team's lead days count working days in calendar-day mode
+    too, where an unknown calendar means weekdays only."""
     if day.weekday() >= 5:
         return False
-    calendar = _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
+    try:
+        calendar = _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
+    except (NotImplementedError, KeyError, ValueError, AttributeError):
+        return True
     return day not in calendar
 
 
@@ -855,20 +861,11 @@ def hold_by_date(entered_at: datetime, policy: Policy, *, extended_until: dateti
     return add_days(local_date(entered_at, policy), policy.second_interview_days, policy)
 
 
-def _is_working_day(day: date, policy: Policy) -> bool:
-    if day.weekday() >= 5:
-        return False
-    try:
-        return day not in _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
-    except (NotImplementedError, KeyError, ValueError, AttributeError):
-        return True  # calendar-day mode does not require a holiday calendar
-
-
 def working_days_before(day: date, count: int, policy: Policy) -> date:
     """``count`` working days (weekdays that are not holidays) before ``day``."""
     while count > 0:
         day -= timedelta(days=1)
-        if _is_working_day(day, policy):
+        if is_business_day(day, policy):
             count -= 1
     return day
 
