@@ -7,8 +7,17 @@ from datetime import datetime, timedelta
 
 from hiring import services
 from hiring.models import Application, Interview, Position, User
+from hiring.settings import get_policy
 
 _counter = itertools.count(1)
+
+
+def _started_before(held_at: datetime, *, hours: int) -> datetime:
+    """A start ``hours`` before ``held_at`` but on the same company-local day: an interview
+    that ran past midnight moves the answer date a day, which would make tests depend on the
+    hour they run at."""
+    local_midnight = held_at.astimezone(get_policy().tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(held_at - timedelta(hours=hours), local_midnight)
 
 
 class Factory:
@@ -59,7 +68,7 @@ class Factory:
                 # the next step's day (the answer date told with the invitation then holds).
                 held_next = at if index + 1 == len(steps) - 1 else t + timedelta(days=2)
                 scheduled = (t + timedelta(days=3) if index == len(steps) - 1
-                             else held_next - timedelta(hours=1))
+                             else _started_before(held_next, hours=1))
                 interview = services.schedule_interview(
                     application, round=1, scheduled_at=scheduled,
                     panel_user_ids=[u.id for u in panel], location="Room 1", actor=recruiter, now=t)
@@ -73,7 +82,7 @@ class Factory:
                                 rationale="Agreed in the debrief." if against else "")
             elif step == "final_decision":
                 interview = services.schedule_interview(
-                    application, round=2, scheduled_at=t - timedelta(hours=2),
+                    application, round=2, scheduled_at=_started_before(t, hours=2),
                     panel_user_ids=[u.id for u in panel], location="Room 2", actor=recruiter,
                     now=t - timedelta(hours=3))
                 services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)
