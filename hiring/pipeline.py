@@ -615,22 +615,25 @@ def policy_errors(policy: Policy) -> dict[str, str]:
             ZoneInfo(policy.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             errors["timezone"] = f"Unknown time zone “{policy.timezone}” (use e.g. Europe/Berlin)."
-    if policy.business_days is True and not errors.keys() & {"holiday_country", "holiday_subdivision"}:
-        try:
-            _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
-        except (NotImplementedError, KeyError, ValueError, AttributeError):
-            errors["holiday_country"] = (
-                f"No holiday calendar for “{policy.holiday_country}"
-                f"{'-' + policy.holiday_subdivision if policy.holiday_subdivision else ''}”."
-            )
+    if (policy.business_days is True and not errors.keys() & {"holiday_country", "holiday_subdivision"}
+            and _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None) is None):
+        errors["holiday_country"] = (
+            f"No holiday calendar for “{policy.holiday_country}"
+            f"{'-' + policy.holiday_subdivision if policy.holiday_subdivision else ''}”."
+        )
     return errors
 
 
 @lru_cache(maxsize=32)
 def _holiday_calendar(country: str, subdivision: str | None):
+    """The country's public holidays, or None when the holidays library has no such calendar
+    (cached too, so an unknown calendar is looked up once, not on every day counted)."""
     import holidays  # imported lazily: it is large and calendar days need none of it
 
-    return holidays.country_holidays(country, subdiv=subdivision)
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision)
+    except (NotImplementedError, KeyError, ValueError, AttributeError):
+        return None
 
 
 def is_business_day(day: date, policy: Policy) -> bool:
@@ -639,11 +642,8 @@ def is_business_day(day: date, policy: Policy) -> bool:
     too, where an unknown calendar means weekdays only."""
     if day.weekday() >= 5:
         return False
-    try:
-        calendar = _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
-    except (NotImplementedError, KeyError, ValueError, AttributeError):
-        return True
-    return day not in calendar
+    calendar = _holiday_calendar(policy.holiday_country, policy.holiday_subdivision or None)
+    return calendar is None or day not in calendar
 
 
 # --- when things happened ---------------------------------------------------------------

@@ -809,7 +809,12 @@ def test_policy_with_wrong_types_is_invalid_input_not_a_crash(changes, field):
 
 
 def test_unknown_holiday_calendar_is_fine_while_counting_calendar_days():
-    assert Policy(holiday_country="XX").holiday_country == "XX"
+    policy = Policy(holiday_country="XX")
+    assert policy.holiday_country == "XX"
+    # The team's lead still counts working days: with no calendar, weekdays only.
+    assert pipeline.is_business_day(date(2026, 12, 25), policy)  # a Friday, a holiday only in a calendar
+    assert not pipeline.is_business_day(date(2026, 12, 26), policy)
+    assert pipeline.working_days_before(date(2026, 12, 28), 1, policy) == date(2026, 12, 25)
 
 
 def test_policy_from_mapping_coerces_stored_values():
