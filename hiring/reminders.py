@@ -33,7 +33,7 @@ from .models import (
     UTCDateTime,
 )
 from .pipeline import Flag, Stage
-from .services import _audit, _transaction
+from .services import audit, transaction
 from .settings import get_policy
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class _ChangedMeanwhile(Exception):
 
 def _announce_in_one_transaction(application: Application, announce: list[Flag], marks: dict[str, object],
                                  recipient: User | None, now: datetime, policy: pipeline.Policy) -> None:
-    with _transaction():
+    with transaction():
         # A bulk UPDATE leaves the version alone: the job's bookkeeping must not make a
         # recruiter's open form stale. It re-checks the version it read, in the same
         # statement: a change in between (an extension) is never marked as announced.
@@ -178,7 +178,7 @@ def _announce_in_one_transaction(application: Application, announce: list[Flag],
         if marked.rowcount != 1:
             raise _ChangedMeanwhile()
         for flag in announce:
-            _audit(f"{flag.value}_notice", now, None, application, due_at=application.due_at,
+            audit(f"{flag.value}_notice", now, None, application, due_at=application.due_at,
                    recipient=recipient.email if recipient else None,
                    competing_offer_deadline=application.competing_offer_deadline)
             # The key names the date announced, so a new due date is announced anew.
@@ -242,10 +242,10 @@ def send_feedback_reminders(now: datetime) -> dict[str, int]:
     sent = 0
     for member, interview, application in rows:
         number = member.reminders_sent + 1
-        with _transaction():
+        with transaction():
             member.reminders_sent = number
             member.last_reminded_at = now
-            _audit("feedback_reminder", now, None, application, interview_id=interview.id,
+            audit("feedback_reminder", now, None, application, interview_id=interview.id,
                    interviewer=member.user.email, reminder=number)
             notify.to_team_member(
                 member.user, "feedback_reminder", f"feedback-reminder:{interview.id}:{member.user_id}:{number}",
@@ -400,7 +400,7 @@ def _send_digests(by_person: dict, keys: dict[int, str], already: set[str], week
                      "overdue_count": overdue, "due_count": due, "dashboard_link": notify.absolute_url("/")},
         ))
     if emails:
-        with _transaction():  # two executemany INSERTs, one commit
+        with transaction():  # two executemany INSERTs, one commit
             db.session.execute(insert(AuditEvent), events)
             db.session.execute(insert(OutboxEmail), emails)
     return len(emails)
