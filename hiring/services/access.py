@@ -1,4 +1,4 @@
-"""TODO"""
+"""Who may see what: read-only questions the views and the API ask before showing data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO"""
+"""Applications: submit, withdraw, and the record kept beside them (candidate contacts,
+references)."""
 
 from __future__ import annotations
 

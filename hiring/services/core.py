@@ -1,4 +1,5 @@
-"""TODO"""
+"""What every verb shares: the transaction, the audit log, the version check, the
+clock, and the checks on free text. Public names only: the domain modules import these."""
 
 from __future__ import annotations
 

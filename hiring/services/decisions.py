@@ -1,4 +1,5 @@
-"""TODO"""
+"""Feedback and decisions: the panel's recommendations, advance/reject, the offer and its
+answer, and the answer date (extensions, delay notices, a competing offer)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO"""
+"""Candidates' documents: checked by content, stored outside the database."""
 
 from __future__ import annotations
 

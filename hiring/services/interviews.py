@@ -1,4 +1,4 @@
-"""TODO"""
+"""Interviews: schedule, reschedule, cancel, mark held; the panel's calendar emails."""
 
 from __future__ import annotations
 

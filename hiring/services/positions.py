@@ -1,4 +1,4 @@
-"""TODO"""
+"""Positions: create, edit, close."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO"""
+"""The date the candidate holds (``keep_promise``), brought up to date inside the verb
+that changed the application, before the email telling it is rendered."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO"""
+"""Users, their sessions and API tokens, two-factor sign-in, single sign-on refusals,
+and the settings (process policy, sign-in rules)."""
 
 from __future__ import annotations
 
