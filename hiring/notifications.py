@@ -97,8 +97,6 @@ def queue_email(
         attachments=attachments, now=now,
     ))
     db.session.add(email)
-    if to_candidate and application is not None:
-        application.last_candidate_email_at = now
     return email
 
 
@@ -165,7 +163,8 @@ def to_candidate(
     **context: Any,
 ) -> OutboxEmail | None:
     """Queue a candidate email. The date it tells is ``application.promised_at``, which
-    the service has set (services.keep_promise) before calling this."""
+    the service has set (services.keep_promise) before calling this. Verbs call it through
+    services.core.email_candidate, which also records when the candidate last heard from us."""
     candidate = application.candidate
     return queue_email(
         template=template,

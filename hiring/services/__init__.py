@@ -58,6 +58,7 @@ from .interviews import (
     reschedule_interview,
     schedule_interview,
 )
+from .notices import announce_flags, days_overdue, queue_digests, remind_feedback
 from .positions import close_position, create_position, update_position
 from .promises import keep_promise
 from .users import (
@@ -90,14 +91,15 @@ __all__ = [
     "CONTACT_CHANNELS", "CONTACT_KINDS", "DOCUMENT_TYPES", "FEEDBACK_ROLES", "MAX_DOCUMENT_BYTES",
     "REFERENCE_STATUSES", "RETRYABLE_STATUSES", "SESSION_METHODS", "SESSION_RECORD_DAYS",
     "Conflict", "DomainError", "IllegalTransition", "InvalidInput", "NotAllowed", "NotFound", "StaleVersion",
-    "add_document", "add_reference", "audit", "audit_row", "can_view_application", "cancel_interview",
-    "check_version", "close_position", "create_api_token", "create_position", "create_user", "decide",
-    "decide_offer", "disable_two_factor", "document_path", "enable_two_factor", "end_sessions", "extend_deadline",
-    "feedback_visible", "hash_token", "keep_promise", "normalise_email", "prune_sign_in_records",
-    "record_candidate_contact", "record_interview_held", "record_offer_response", "record_sso_refusal",
-    "regenerate_recovery_codes", "reschedule_interview", "reset_two_factor", "resolve_now", "retry_email",
-    "revoke_api_token", "schedule_interview", "send_delay_notice", "set_competing_offer", "sniff_document_type",
-    "start_session", "submit_application", "submit_feedback", "touch", "transaction", "update_policy",
-    "update_position", "update_reference", "update_security_settings", "update_user", "verify_second_factor",
-    "visible_feedback", "visible_verdict", "withdraw",
+    "add_document", "add_reference", "announce_flags", "audit", "audit_row", "can_view_application",
+    "cancel_interview", "check_version", "close_position", "create_api_token", "create_position", "create_user",
+    "days_overdue", "decide", "decide_offer", "disable_two_factor", "document_path", "enable_two_factor",
+    "end_sessions", "extend_deadline", "feedback_visible", "hash_token", "keep_promise", "normalise_email",
+    "prune_sign_in_records", "queue_digests", "record_candidate_contact", "record_interview_held",
+    "record_offer_response", "record_sso_refusal", "regenerate_recovery_codes", "remind_feedback",
+    "reschedule_interview", "reset_two_factor", "resolve_now", "retry_email", "revoke_api_token",
+    "schedule_interview", "send_delay_notice", "set_competing_offer", "sniff_document_type", "start_session",
+    "submit_application", "submit_feedback", "touch", "transaction", "update_policy", "update_position",
+    "update_reference", "update_security_settings", "update_user", "verify_second_factor", "visible_feedback",
+    "visible_verdict", "withdraw",
 ]

@@ -10,7 +10,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import notifications as notify
 from ..extensions import db
 from ..models import (
     Application,
@@ -35,6 +34,7 @@ from .core import (
     check_text,
     check_version,
     clean,
+    email_candidate,
     enter_stage,
     normalise_email,
     refuse_control_characters,
@@ -136,8 +136,8 @@ def _insert_application(position: Position, candidate: Candidate | None, *, name
         db.session.flush()
         keep_promise(application, now, told_in="application_received", resolved_by="application_submitted")
         event = audit("application_submitted", now, actor, application, position_id=position.id,
-                       candidate_id=candidate.id, due_at=application.due_at, promised_at=application.promised_at)
-        notify.to_candidate(application, "application_received", f"received:{event.id}", now)
+                      candidate_id=candidate.id, due_at=application.due_at, promised_at=application.promised_at)
+        email_candidate(application, "application_received", f"received:{event.id}", now)
     return application
 
 
@@ -156,7 +156,7 @@ def withdraw(application: Application, *, reason: str = "", actor: User | None, 
         touch(application, now)
         keep_promise(application, now, told_in="withdrawal_confirmation", resolved_by="withdrawn", answers=True)
         event = audit("withdrawn", now, actor, application, stage=stage_before, reason=clean(reason))
-        notify.to_candidate(application, "withdrawal_confirmation", f"withdrawn:{event.id}", now)
+        email_candidate(application, "withdrawal_confirmation", f"withdrawn:{event.id}", now)
         for interview in cancelled:
             tell_panel_cancelled(interview, event.id, now, why="withdrawn")
     return application
@@ -188,7 +188,7 @@ def record_candidate_contact(application: Application, *, kind: str, channel: st
         db.session.flush()
         # "contact_kind": audit's own first parameter is called kind.
         audit("candidate_contact", now, actor, application, contact_id=contact.id, contact_kind=kind,
-               channel=channel)
+              channel=channel)
     return contact
 
 

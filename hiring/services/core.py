@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import notifications as notify
 from .. import pipeline, validation
 from ..extensions import db
 from ..models import (
@@ -78,7 +79,7 @@ def transaction(duplicate: Callable[[], DomainError | None] | None = None):
 
 
 def audit(kind: str, now: datetime, actor: User | None, application: Application | None = None,
-           **data: Any) -> AuditEvent:
+          **data: Any) -> AuditEvent:
     event = AuditEvent(**audit_row(kind, now, actor, application, **data))
     db.session.add(event)
     db.session.flush()  # the id keys the emails this event causes
@@ -165,7 +166,7 @@ def normalise_email(value: str | None, field: str = "email") -> str:
 
 
 def check_text(errors: dict[str, str], *, lines: dict[str, str | None] | None = None,
-                texts: dict[str, str | None] | None = None) -> dict[str, str]:
+               texts: dict[str, str | None] | None = None) -> dict[str, str]:
     """Control characters (hiring.validation): none in the single-line ``lines`` (names,
     titles: they reach email headers), only line breaks and tabs in the multi-line ``texts``.
     The forms and the API's schemas check the same; the CLI and jobs reach here directly."""
@@ -196,3 +197,10 @@ def check_lengths(errors: dict[str, str], **fields: tuple[str | None, int]) -> d
 def require_aware(value: datetime | None, field: str) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise InvalidInput("Give the time with its time zone.", {field: "Include a time zone offset."})
+
+
+def email_candidate(application: Application, template: str, key: str, now: datetime, **kwargs: Any) -> None:
+    """Queue a candidate email (hiring.notifications renders it) and record that the
+    candidate heard from us; a key queued before sends nothing and records nothing."""
+    if notify.to_candidate(application, template, key, now, **kwargs) is not None:
+        application.last_candidate_email_at = now

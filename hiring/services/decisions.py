@@ -38,6 +38,7 @@ from .core import (
     check_lengths,
     check_version,
     clean,
+    email_candidate,
     enter_stage,
     refuse_control_characters,
     require,
@@ -98,7 +99,7 @@ def submit_feedback(interview: Interview, *, interviewer: User, recommendation: 
             verdict = refresh_verdict(application, interview)
         touch(application, now)
         event = audit("feedback_submitted", now, interviewer, application, interview_id=interview.id,
-                       recommendation=recommendation)
+                      recommendation=recommendation)
         if (application.stage == Stage.FINAL_DECISION and before != verdict.value
                 and verdict in (Verdict.CLEAR_HIRE, Verdict.CLEAR_NO)):
             request_approval(application, event.id, now)
@@ -141,7 +142,7 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
     extra = {"acting_for": clean(acting_for)} if on_behalf else {}
     rejection_context = _rejection_context(application) if next_stage == Stage.REJECTED else {}
     refuse_control_characters("The decision could not be saved.",
-                               texts={"rationale": rationale, "candidate_feedback": candidate_feedback})
+                              texts={"rationale": rationale, "candidate_feedback": candidate_feedback})
     with transaction():
         stage_before = application.stage
         db.session.add(Decision(application_id=application.id, stage=stage_before, outcome=outcome,
@@ -152,26 +153,26 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
         application.awaiting_feedback = False
         touch(application, now)
         cancelled_interviews = (cancel_upcoming_interviews(application, now)
-                                   if next_stage == Stage.REJECTED else [])
+                                if next_stage == Stage.REJECTED else [])
         # The decision is the answer the candidate waited for.
         keep_promise(application, now, told_in="second_interview_invitation", resolved_by="decision",
                      answers=True)
         event = audit("decision", now, actor, application, stage=stage_before, outcome=outcome,
-                       to_stage=next_stage.value, rationale=clean(rationale), promised_at=application.promised_at,
-                       **extra)
+                      to_stage=next_stage.value, rationale=clean(rationale), promised_at=application.promised_at,
+                      **extra)
         key = f"decision:{event.id}"
         if next_stage == Stage.SECOND_INTERVIEW:
-            notify.to_candidate(application, "second_interview_invitation", key, now)
+            email_candidate(application, "second_interview_invitation", key, now)
         elif next_stage == Stage.OFFER:
-            notify.to_candidate(application, "offer", key, now)
+            email_candidate(application, "offer", key, now)
         elif next_stage == Stage.REJECTED:
             # Free the panel's and the candidate's calendars: no interview after a rejection.
             cancelled = cancelled_interviews
             attachments = [attachment for interview in cancelled
                            for attachment in notify.interview_attachment(interview, cancelled=True)]
-            notify.to_candidate(application, "rejection", key, now, feedback_text=clean(candidate_feedback),
-                                invite_talent_pool=not application.candidate.talent_pool_consent,
-                                attachments=attachments, **rejection_context)
+            email_candidate(application, "rejection", key, now, feedback_text=clean(candidate_feedback),
+                            invite_talent_pool=not application.candidate.talent_pool_consent,
+                            attachments=attachments, **rejection_context)
             for interview in cancelled:
                 tell_panel_cancelled(interview, event.id, now, why="rejected")
     return application
@@ -251,8 +252,8 @@ def extend_deadline(application: Application, *, until: date, reason: str, actor
         keep_promise(application, now, told_in="deadline_extended", resolved_by="deadline_extended",
                      new_date=None if at_offer else until)
         event = audit("deadline_extended", now, actor, application, before=before, due_at=application.due_at,
-                       promised_at=application.promised_at, reason=clean(reason), automatic=False)
-        notify.to_candidate(application, "deadline_extended", f"extended:{event.id}", now, reason=clean(reason))
+                      promised_at=application.promised_at, reason=clean(reason), automatic=False)
+        email_candidate(application, "deadline_extended", f"extended:{event.id}", now, reason=clean(reason))
     return application
 
 
@@ -281,9 +282,9 @@ def send_delay_notice(application: Application, *, now: datetime) -> bool:
                      automatic=True)
         stalled = pipeline.is_stalled(application.automatic_delays, policy)
         event = audit("deadline_extended", now, None, application, before=before, due_at=application.due_at,
-                       promised_at=application.promised_at, reason=reason, automatic=True,
-                       automatic_delays=application.automatic_delays, escalated=stalled)
-        notify.to_candidate(application, "delay_notice", f"extended:{event.id}", now, reason=reason)
+                      promised_at=application.promised_at, reason=reason, automatic=True,
+                      automatic_delays=application.automatic_delays, escalated=stalled)
+        email_candidate(application, "delay_notice", f"extended:{event.id}", now, reason=reason)
         if stalled:
             for person in _escalation_recipients(application):
                 notify.to_team_member(
@@ -330,9 +331,9 @@ def set_competing_offer(application: Application, *, deadline: date | None, acto
             keep_promise(application, now, told_in="competing_offer_confirmation",
                          resolved_by="competing_offer_set", new_date=new_day)
         event = audit("competing_offer_set" if deadline else "competing_offer_cleared", now, actor, application,
-                       deadline=deadline, before=before, due_at=application.due_at,
-                       promised_at=application.promised_at)
+                      deadline=deadline, before=before, due_at=application.due_at,
+                      promised_at=application.promised_at)
         if confirm:
-            notify.to_candidate(application, "competing_offer_confirmation", f"competing-offer:{event.id}", now,
-                                deadline=deadline, moved_earlier=application.promised_at != before)
+            email_candidate(application, "competing_offer_confirmation", f"competing-offer:{event.id}", now,
+                            deadline=deadline, moved_earlier=application.promised_at != before)
     return application

@@ -30,11 +30,13 @@ from ..pipeline import (
 from ..settings import (
     get_policy,
 )
+from ..timefmt import short_date
 from .core import (
     audit,
     check_text,
     check_version,
     clean,
+    email_candidate,
     enter_stage,
     refuse_control_characters,
     require,
@@ -97,8 +99,6 @@ def _check_hold_by(application: Application, scheduled_at: datetime, now: dateti
     refuse_control_characters("The interview could not be scheduled.", lines={"reason": reason})
     if extend_until is None:
         if day > hold_by:
-            from .timefmt import short_date
-
             raise InvalidInput(
                 "The second interview would be after the date the candidate was given.",
                 {"scheduled_at": f"The candidate was told the second interview takes place by "
@@ -159,13 +159,13 @@ def schedule_interview(application: Application, *, round: int, scheduled_at: da
         keep_promise(application, now, told_in="interview_invitation", resolved_by="interview_scheduled",
                      answers=not extended)
         event = audit("interview_scheduled", now, actor, application, interview_id=interview.id, round=round,
-                       scheduled_at=scheduled_at, panel=[u.email for u in panel],
-                       promised_at=application.promised_at,
-                       **({"extended_until": application.extended_until, "reason": clean(reason),
-                           "before": hold_by_before} if extended else {}))
-        notify.to_candidate(application, "interview_invitation", f"interview:{event.id}", now,
-                            interview=interview, attachments=notify.interview_attachment(interview),
-                            extension_reason=clean(reason) if extended else "")
+                      scheduled_at=scheduled_at, panel=[u.email for u in panel],
+                      promised_at=application.promised_at,
+                      **({"extended_until": application.extended_until, "reason": clean(reason),
+                          "before": hold_by_before} if extended else {}))
+        email_candidate(application, "interview_invitation", f"interview:{event.id}", now,
+                        interview=interview, attachments=notify.interview_attachment(interview),
+                        extension_reason=clean(reason) if extended else "")
         notify.to_panel(interview, panel, "panel_invitation", event.id, now, panel=panel)
     return interview
 
@@ -205,13 +205,13 @@ def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_
         # keeps the date the candidate holds.
         keep_promise(application, now, told_in="interview_updated", resolved_by="interview_rescheduled")
         event = audit("interview_rescheduled", now, actor, application, interview_id=interview.id,
-                       before=before, scheduled_at=scheduled_at, panel=[u.email for u in panel],
-                       promised_at=application.promised_at,
-                       **({"extended_until": application.extended_until, "reason": clean(reason)}
-                          if extended else {}))
-        notify.to_candidate(application, "interview_updated", f"interview:{event.id}", now,
-                            interview=interview, attachments=notify.interview_attachment(interview),
-                            extension_reason=clean(reason) if extended else "")
+                      before=before, scheduled_at=scheduled_at, panel=[u.email for u in panel],
+                      promised_at=application.promised_at,
+                      **({"extended_until": application.extended_until, "reason": clean(reason)}
+                         if extended else {}))
+        email_candidate(application, "interview_updated", f"interview:{event.id}", now,
+                        interview=interview, attachments=notify.interview_attachment(interview),
+                        extension_reason=clean(reason) if extended else "")
         # The panel as it was keeps its calendar entry, updated; newcomers are invited;
         # whoever left the panel gets a cancellation for their calendar.
         notify.to_panel(interview, [u for u in panel if u.id in before["panel"]], "panel_updated", event.id, now,
@@ -245,17 +245,17 @@ def cancel_interview(interview: Interview, *, reason: str = "", actor: User | No
             # candidate already holds.
             keep_promise(application, now, told_in="interview_cancelled", resolved_by="interview_cancelled")
         event = audit("interview_cancelled", now, actor, application, interview_id=interview.id,
-                       reason=clean(reason), promised_at=application.promised_at)
+                      reason=clean(reason), promised_at=application.promised_at)
         if application.is_open:
-            notify.to_candidate(application, "interview_cancelled", f"interview:{event.id}", now,
-                                interview=interview, reason=clean(reason),
-                                attachments=notify.interview_attachment(interview, cancelled=True))
+            email_candidate(application, "interview_cancelled", f"interview:{event.id}", now,
+                            interview=interview, reason=clean(reason),
+                            attachments=notify.interview_attachment(interview, cancelled=True))
         tell_panel_cancelled(interview, event.id, now, reason=clean(reason))
     return interview
 
 
 def tell_panel_cancelled(interview: Interview, event_id: int, now: datetime, *, reason: str = "",
-                          why: str = "") -> None:
+                         why: str = "") -> None:
     """Take a cancelled interview out of its panel's calendars."""
     notify.to_panel(interview, [m.user for m in interview.panel], "panel_cancelled", event_id, now,
                     cancelled=True, reason=reason, why=why)
@@ -295,9 +295,9 @@ def record_interview_held(interview: Interview, *, held_at: datetime | None = No
         # The date given with the invitation holds; an interview held later moves it later.
         keep_promise(application, now, told_in="interview_thanks", resolved_by="interview_held")
         event = audit("interview_held", now, actor, application, interview_id=interview.id,
-                       round=interview.round, held_at=held_at, due_at=application.due_at,
-                       promised_at=application.promised_at)
-        notify.to_candidate(application, "interview_thanks", f"thanks:{event.id}", now, interview=interview)
+                      round=interview.round, held_at=held_at, due_at=application.due_at,
+                      promised_at=application.promised_at)
+        email_candidate(application, "interview_thanks", f"thanks:{event.id}", now, interview=interview)
         if next_stage == Stage.FINAL_DECISION and verdict in (Verdict.CLEAR_HIRE, Verdict.CLEAR_NO):
             request_approval(application, event.id, now)
     return interview

@@ -47,7 +47,7 @@ def create_position(title: str, *, department: str = "", owner_id: int | None = 
     if not clean(title):
         raise InvalidInput("The position needs a title.", {"title": "Enter a title."})
     if errors := check_text(check_lengths({}, title=(title, 200), department=(department, 200)),
-                             lines={"title": title, "department": department}):
+                            lines={"title": title, "department": department}):
         raise InvalidInput("The position could not be saved.", errors)
     owner = _user_with_role(owner_id, (Role.RECRUITER, Role.ADMIN), "owner_id", "owner recruiter")
     manager = _user_with_role(hiring_manager_id, (Role.MANAGER,), "hiring_manager_id", "hiring manager")
@@ -70,7 +70,7 @@ def update_position(position: Position, *, title: str | None = None, department:
     now = resolve_now(now)
     changes: dict[str, Any] = {}
     if errors := check_text(check_lengths({}, title=(title, 200), department=(department, 200)),
-                             lines={"title": title, "department": department}):
+                            lines={"title": title, "department": department}):
         raise InvalidInput("The position could not be saved.", errors)
     if title is not None:
         if not clean(title):

@@ -157,7 +157,7 @@ def end_sessions(user: User, *, reason: str = "logout", actor: User | None = Non
     with transaction():
         count = _end_sessions(user, reason, now)
         audit("logout" if reason == "logout" else "sessions_ended", now, actor, user_id=user.id, reason=reason,
-               sessions_ended=count)
+              sessions_ended=count)
     return count
 
 
@@ -406,4 +406,4 @@ def record_sso_refusal(email: str | None, reason: str, *, user: User | None = No
     now = resolve_now(now)
     with transaction():
         audit("sso_login_refused", now, None, user_id=user.id if user is not None else None,
-               email=(email or "")[:254], reason=reason[:200])
+              email=(email or "")[:254], reason=reason[:200])
