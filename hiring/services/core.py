@@ -39,6 +39,7 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     code = "not_found"
+    http_status = 404
 
 
 
