@@ -80,8 +80,7 @@ def check_deadlines(now: datetime) -> dict[str, int]:
 
 # Applications loaded per SELECT when many have something to announce (after downtime).
 # Each announcement commits, and a commit expires every object in the session: a small
-# batch keeps that cost small (SQLite, 1M applications: 20 ms per announcement with 500,
-# about 7 ms with 100).
+# batch keeps that cost small (measurements: bench/RESULTS.md, "Numbers moved out of the code").
 ANNOUNCE_BATCH = 100
 
 
@@ -91,8 +90,8 @@ def _unannounced() -> CompoundSelect:
     flag, each planned on its own with its own index: due soon and overdue the partial
     indexes of the due dates not yet announced, expedite the applications with a competing
     offer by stage, needs discussion the one stage, late and unrecorded their partial
-    indexes. (As an OR of them, SQLite planned a scan of the whole table: 0.25-1 s at 1M
-    applications.) Built once, run with ``queries.flag_bind_values(now, policy)``."""
+    indexes. (As an OR of them, SQLite planned a scan of the whole table.)
+    Built once, run with ``queries.flag_bind_values(now, policy)``."""
     at = queries.FLAG_BINDS
     due_soon = select(Application.id).where(
         queries.flag_condition(Flag.DUE_SOON, at),

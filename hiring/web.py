@@ -217,8 +217,8 @@ def init_app(app: Flask) -> None:
     def end_read_only_transaction(response):
         """A page that only read ends its transaction with COMMIT, not the ROLLBACK of the
         session's teardown: psycopg forgets its prepared statements at every ROLLBACK, so
-        PostgreSQL planned each page's queries anew on every request (a few ms each under
-        load). Only when nothing in the session changed: a page never saves by accident."""
+        PostgreSQL planned each page's queries anew on every request. Only when nothing
+        in the session changed: a page never saves by accident."""
         session = db.session()
         if (request.method in ("GET", "HEAD") and response.status_code < 400 and session.in_transaction()
                 and not (session.new or session.dirty or session.deleted or session.info.get(_FLUSHED))):

@@ -124,8 +124,8 @@ def remind_feedback(member: PanelMember, interview: Interview, application: Appl
 
 def queue_digests(by_person: dict, keys: dict[int, str], already: set[str], week: str, now: datetime) -> int:
     """Render every digest first, then write them all, with their audit events, in one
-    transaction. One commit instead of one per person (each an fsync: most of the job's
-    time at 200 recipients). Once per person per ISO week still holds: the idempotency key
+    transaction. One commit instead of one per person: each commit is an fsync, and
+    those were most of the job's time. Once per person per ISO week still holds: the idempotency key
     ``digest:<user>:<week>`` is unique, so a run that races another fails as a whole
     (IntegrityError, rolled back) instead of doubling anyone's digest."""
     events, emails = [], []

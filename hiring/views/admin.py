@@ -37,7 +37,7 @@ def settings():
         try:
             services.update_policy(form.policy_values(), actor=current_user)
         except InvalidInput as exc:
-            if not apply_field_errors(form, exc.fields):
+            if apply_field_errors(form, exc.fields):  # some message has no field
                 flash(str(exc), "error")
         else:
             flash("Settings saved. New deadlines follow them; open applications keep the dates "
@@ -70,7 +70,7 @@ def users():
             user = services.create_user(form.email.data, form.name.data, form.role.data, form.password.data,
                                         actor=current_user)
         except InvalidInput as exc:
-            if not apply_field_errors(form, exc.fields):
+            if apply_field_errors(form, exc.fields):  # some message has no field
                 flash(str(exc), "error")
         except services.Conflict as exc:
             form.email.errors = [*form.email.errors, str(exc)]

@@ -83,7 +83,7 @@ def setup():
             except InvalidInput as exc:
                 from ..forms import apply_field_errors
 
-                if not apply_field_errors(form, exc.fields):
+                if apply_field_errors(form, exc.fields):  # some message has no field
                     flash(str(exc), "error")
             else:
                 _complete_login(user, LoginMethod.SETUP)

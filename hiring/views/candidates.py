@@ -88,7 +88,7 @@ def new_application():
                     language=form.language.data, talent_pool_consent=bool(form.talent_pool_consent.data),
                     actor=current_user)
             except InvalidInput as exc:
-                if not apply_field_errors(form, exc.fields):
+                if apply_field_errors(form, exc.fields):  # some message has no field
                     flash(str(exc), "error")
             except services.Conflict as exc:
                 form.email.errors = [*form.email.errors, str(exc)]

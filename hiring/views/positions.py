@@ -72,7 +72,7 @@ def create():
                 owner_id=form.owner_id.data or None, hiring_manager_id=form.hiring_manager_id.data or None,
                 actor=current_user)
         except InvalidInput as exc:
-            if not apply_field_errors(form, exc.fields):
+            if apply_field_errors(form, exc.fields):  # some message has no field
                 flash(str(exc), "error")
         else:
             flash(f"Position “{position.title}” created. Next: add applications from Candidates.", "success")
@@ -95,7 +95,7 @@ def edit(position_id: int):
                 owner_id=form.owner_id.data or None, hiring_manager_id=form.hiring_manager_id.data or None,
                 actor=current_user)
         except InvalidInput as exc:
-            if not apply_field_errors(form, exc.fields):
+            if apply_field_errors(form, exc.fields):  # some message has no field
                 flash(str(exc), "error")
         else:
             flash("Position saved.", "success")
