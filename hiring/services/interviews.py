@@ -170,6 +170,15 @@ def schedule_interview(application: Application, *, round: int, scheduled_at: da
     return interview
 
 
+def _upcoming_application(interview: Interview, expected_version: int | None, verb: str) -> Application:
+    """The interview's application, at the version the form saw, while the interview is upcoming."""
+    application = interview.application
+    check_version(application, expected_version)
+    if interview.held_at is not None or interview.cancelled_at is not None:
+        raise IllegalTransition(f"Only an upcoming interview can be {verb}.")
+    return application
+
+
 def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_user_ids: Sequence[int],
                          duration_minutes: int = 60, location: str = "", video_link: str = "",
                          actor: User | None, now: datetime | None = None,
@@ -177,10 +186,7 @@ def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_
                          reason: str = "") -> Interview:
     require(actor, Action.MANAGE_APPLICATIONS)
     now = resolve_now(now)
-    application = interview.application
-    check_version(application, expected_version)
-    if interview.held_at is not None or interview.cancelled_at is not None:
-        raise IllegalTransition("Only an upcoming interview can be rescheduled.")
+    application = _upcoming_application(interview, expected_version, "rescheduled")
     _check_interview_fields(scheduled_at, duration_minutes, location, video_link, now)
     extended = (_check_hold_by(application, scheduled_at, now, extend_until, reason)
                 if interview.round == 2 else False)
@@ -229,10 +235,7 @@ def cancel_interview(interview: Interview, *, reason: str = "", actor: User | No
     to `applied`, with a fresh answer date; a second one keeps its must-be-held-by date."""
     require(actor, Action.MANAGE_APPLICATIONS)
     now = resolve_now(now)
-    application = interview.application
-    check_version(application, expected_version)
-    if interview.held_at is not None or interview.cancelled_at is not None:
-        raise IllegalTransition("Only an upcoming interview can be cancelled.")
+    application = _upcoming_application(interview, expected_version, "cancelled")
     refuse_control_characters("The interview could not be cancelled.", lines={"reason": reason})
     with transaction():
         interview.cancelled_at = now

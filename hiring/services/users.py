@@ -243,13 +243,7 @@ def update_policy(values: dict[str, Any], *, actor: User | None, now: datetime |
     policy = pipeline.Policy.from_mapping(merged)  # raises InvalidInput with per-field messages
     changed = {k: v for k, v in policy.to_dict().items() if current.to_dict().get(k) != v}
     with transaction():
-        row = db.session.get(Setting, POLICY_KEY)
-        if row is None:
-            row = Setting(key=POLICY_KEY, value=policy.to_dict(), updated_at=now)
-            db.session.add(row)
-        else:
-            row.value = policy.to_dict()
-            row.updated_at = now
+        _store_setting(POLICY_KEY, policy.to_dict(), now)
         audit("policy_updated", now, actor, changes=changed)
     forget_policy()
     return policy
@@ -266,15 +260,19 @@ def update_security_settings(values: dict[str, Any], *, actor: User | None,
     if not changed:
         return current
     with transaction():
-        row = db.session.get(Setting, SECURITY_KEY)
-        if row is None:
-            db.session.add(Setting(key=SECURITY_KEY, value=security.to_dict(), updated_at=now))
-        else:
-            row.value = security.to_dict()
-            row.updated_at = now
+        _store_setting(SECURITY_KEY, security.to_dict(), now)
         audit("security_settings_updated", now, actor, changes=changed)
     forget_security()
     return security
+
+
+def _store_setting(key: str, value: dict[str, Any], now: datetime) -> None:
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value, updated_at=now))
+    else:
+        row.value = value
+        row.updated_at = now
 
 
 # --- sign-in: two-factor (TOTP) and single sign-on -------------------------------------------
