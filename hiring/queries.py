@@ -18,7 +18,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    exists,
     false,
     func,
     literal_column,
@@ -28,10 +27,9 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import joinedload
 
 from .extensions import db
-from .models import OPEN_STAGE_VALUES, Application, Candidate, Feedback, Interview, PanelMember, User, UTCDateTime
+from .models import OPEN_STAGE_VALUES, Application, Candidate, UTCDateTime
 from .pipeline import Flag, Policy, Stage, Verdict, due_soon_threshold, local_date
 
 
@@ -161,18 +159,3 @@ def _fts_matches(q: str, column: ColumnElement) -> Select:
 
 
 TRIGRAM = 3
-
-
-def awaiting_feedback_from(user: User) -> Select:
-    """The held interviews on open applications where ``user`` sat on the panel and has not
-    yet given feedback (the dashboard and My interviews list them), oldest first."""
-    mine = exists().where(Feedback.interview_id == Interview.id, Feedback.interviewer_id == user.id)
-    return (
-        select(Interview)
-        .join(PanelMember, and_(PanelMember.interview_id == Interview.id, PanelMember.user_id == user.id))
-        .join(Application, Application.id == Interview.application_id)
-        .where(Interview.held_at.is_not(None), Interview.cancelled_at.is_(None), ~mine, is_open())
-        .options(joinedload(Interview.application).joinedload(Application.candidate),
-                 joinedload(Interview.application).joinedload(Application.position))
-        .order_by(Interview.held_at, Interview.id)
-    )

@@ -602,6 +602,18 @@ def detail(application_id: int):
 # --- actions ---------------------------------------------------------------------------------
 
 
+def _apply_errors(form: FlaskForm, errors: dict[str, str], aliases: dict[str, str] | None = None) -> list[str]:
+    """Put a service's per-field messages next to the form's fields; return the rest."""
+    rest = []
+    for name, message in errors.items():
+        target = getattr(form, (aliases or {}).get(name, name), None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*list(target.errors or []), message]
+        else:
+            rest.append(message)
+    return rest
+
+
 def _handle(application: Application, key: str, form: FlaskForm, action: Callable[[FlaskForm], Any], *,
             success: str, aliases: dict[str, str] | None = None, check_version: bool = True,
             anchor: str = ""):
@@ -617,7 +629,7 @@ def _handle(application: Application, key: str, form: FlaskForm, action: Callabl
         except InvalidInput as exc:
             db.session.rollback()
             application = _load(application.id)
-            for message in forms.apply_field_errors(form, exc.fields, aliases):
+            for message in _apply_errors(form, exc.fields, aliases):
                 flash(message, "error")
             if not exc.fields:
                 flash(str(exc), "error")

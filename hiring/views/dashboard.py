@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Integer, and_, bindparam, func, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from .. import queries, timefmt
@@ -22,7 +22,9 @@ from ..models import (
     OPEN_STAGE_VALUES,
     Application,
     Candidate,
+    Feedback,
     Interview,
+    PanelMember,
     Position,
     User,
     utcnow,
@@ -146,11 +148,26 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
             elif application.stage == Stage.APPLIED.value and application.owner_id == user.id:
                 item.reasons.append("schedule")
 
-    for interview in db.session.scalars(queries.awaiting_feedback_from(user).limit(ATTENTION_LIMIT)).unique():
+    for interview in db.session.scalars(awaiting_feedback_from(user).limit(ATTENTION_LIMIT)).unique():
         item = items.setdefault(interview.application_id, AttentionItem(interview.application))
         item.reasons.insert(0, "feedback")
         item.interview = interview
     return sorted(items.values(), key=AttentionItem.sort_key)
+
+
+def awaiting_feedback_from(user: User):
+    """The held interviews on open applications where ``user`` sat on the panel and has not
+    yet given feedback (the dashboard and My interviews list them), oldest first."""
+    mine = exists().where(Feedback.interview_id == Interview.id, Feedback.interviewer_id == user.id)
+    return (
+        select(Interview)
+        .join(PanelMember, and_(PanelMember.interview_id == Interview.id, PanelMember.user_id == user.id))
+        .join(Application, Application.id == Interview.application_id)
+        .where(Interview.held_at.is_not(None), Interview.cancelled_at.is_(None), ~mine, queries.is_open())
+        .options(joinedload(Interview.application).joinedload(Application.candidate),
+                 joinedload(Interview.application).joinedload(Application.position))
+        .order_by(Interview.held_at, Interview.id)
+    )
 
 
 def _open_positions():
