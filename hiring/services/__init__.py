@@ -83,9 +83,10 @@ from .users import (
 )
 
 # Deprecated aliases, kept for branches written against the single services.py module
-# (hiring.reports, hiring.privacy); use transaction() and audit() instead.
+# (hiring.reports, hiring.privacy); use transaction(), audit() and resolve_now() instead.
 _transaction = transaction
 _audit = audit
+_now = resolve_now
 
 __all__ = [
     "CONTACT_CHANNELS", "CONTACT_KINDS", "DOCUMENT_TYPES", "FEEDBACK_ROLES", "MAX_DOCUMENT_BYTES",

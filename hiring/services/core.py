@@ -3,6 +3,7 @@ clock, and the checks on free text. Public names only: the domain modules import
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -104,7 +105,7 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if isinstance(value, datetime | date):
             out[key] = value.isoformat()
-        elif isinstance(value, pipeline.enum.Enum):
+        elif isinstance(value, enum.Enum):
             out[key] = value.value
         else:
             out[key] = value
