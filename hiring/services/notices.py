@@ -18,7 +18,7 @@ from ..models import Application, AuditEvent, Interview, OutboxEmail, PanelMembe
 from ..pipeline import Flag, Stage
 from .core import audit, audit_row, transaction
 
-log = logging.getLogger("hiring.reminders")
+log = logging.getLogger("hiring.reminders")  # the jobs' log: operators follow one logger
 
 
 def announce_flags(application: Application, now: datetime, policy: pipeline.Policy) -> list[str]:
