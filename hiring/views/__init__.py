@@ -14,14 +14,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, current_app, g, url_for
+from flask import Flask, abort, current_app, flash, g, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from .. import pipeline
-from ..pipeline import Action, NotAllowed
+from ..forms import apply_field_errors
+from ..pipeline import Action, DomainError, InvalidInput, NotAllowed
 from ..web import back_url, is_safe_next, users_exist
 
-__all__ = ["application_url", "back_url", "init_app", "is_safe_next", "public", "require_action", "users_exist"]
+__all__ = ["application_url", "back_url", "init_app", "is_safe_next", "public", "require_action", "show_refusal",
+           "users_exist"]
 
 
 def public(view: Callable) -> Callable:
@@ -62,6 +65,15 @@ def application_url(application_id: int) -> str:
             prefix = "/applications/"
         g.hiring_application_url_prefix = prefix
     return f"{prefix}{int(application_id)}"
+
+
+def show_refusal(form: FlaskForm, error: DomainError, *, field: str = "") -> None:
+    """A service refused the form: InvalidInput's messages go next to their fields (its own
+    message is flashed when one fits no field); any other refusal (a duplicate, say) goes
+    next to ``field``, or is flashed."""
+    fields = error.fields if isinstance(error, InvalidInput) else {field: str(error)}
+    if apply_field_errors(form, fields):  # some message has no field
+        flash(str(error), "error")
 
 
 def init_app(app: Flask) -> None:
