@@ -41,28 +41,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli, security, sso, web
+    from . import api, cli, jobs, security, sso, views, web
 
     sso.init_app(app)
-    web.init_app(app)
+    web.init_app(app)  # request hooks, template filters, error pages
     cli.init_app(app)
-    _register_optional(app)
+    views.init_app(app)  # the page blueprints, each by name
+    api.init_app(app)
+    jobs.init_app(app)
     security.init_app(app)  # checks its settings; ProxyFix when HIRING_PROXY_COUNT is set
     return app
-
-
-def _register_optional(app: Flask) -> None:
-    """Blueprints and jobs that live in their own modules register themselves here."""
-    import importlib
-
-    for module_name in ("hiring.views", "hiring.api", "hiring.jobs"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.init_app(app)
 
 
 def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:

@@ -137,20 +137,19 @@ WEEKDAY_CHOICES = choices(enumerate(["Monday", "Tuesday", "Wednesday", "Thursday
 HOUR_CHOICES = choices((h, f"{h:02d}:00") for h in range(24))
 
 
-def apply_field_errors(form: FlaskForm, fields: Mapping[str, str], aliases: Mapping[str, str] | None = None) -> bool:
-    """Put a service's per-field messages next to the matching form fields.
-
-    Returns False when a message belongs to no field (the caller flashes it instead).
-    """
-    all_placed = True
+def apply_field_errors(form: FlaskForm, fields: Mapping[str, str],
+                       aliases: Mapping[str, str] | None = None) -> list[str]:
+    """Put a service's per-field messages (InvalidInput.fields) next to the matching form
+    fields; ``aliases`` maps a service's field name to the form's. Returns the messages
+    that belong to no field, for the caller to flash (empty: every message was placed)."""
+    rest = []
     for name, message in fields.items():
-        name = (aliases or {}).get(name, name)
-        field = getattr(form, name, None)
+        field = getattr(form, (aliases or {}).get(name, name), None)
         if field is None or not hasattr(field, "errors"):
-            all_placed = False
+            rest.append(message)
             continue
         field.errors = [*list(field.errors or []), message]
-    return all_placed
+    return rest
 
 
 class LoginForm(Form):

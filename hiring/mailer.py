@@ -22,11 +22,10 @@ from flask import current_app
 from flask_mail import BadHeaderError, Connection, Message
 from sqlalchemy import Row, select, update
 
-from . import pipeline, validation
+from . import validation
 from .extensions import db
-from .models import Application, OutboxEmail, User, utcnow
-from .pipeline import Action
-from .services import Conflict, _audit, _now, _transaction
+from .models import OutboxEmail, utcnow
+from .services.core import transaction
 from .settings import get_policy
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ MAX_BATCHES = 40  # per run; the relay runs every minute, so a backlog drains ov
 LEASE = timedelta(minutes=10)  # a crashed relay's claimed rows come back after this
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
-RETRYABLE_STATUSES = ("failed", "not_delivered")
 
 
 class _TimeoutConnection(Connection):
@@ -111,7 +109,7 @@ def relay_outbox(now: datetime) -> dict[str, int]:
     """Send what is due. Without MAIL_SERVER the emails stay visible as not delivered."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "not_delivered": 0}
     if not current_app.config.get("MAIL_SERVER"):
-        with _transaction():
+        with transaction():
             result = db.session.execute(
                 update(OutboxEmail)
                 .where(OutboxEmail.status == "queued", OutboxEmail.next_attempt_at <= now)
@@ -142,7 +140,7 @@ def give_up_abandoned(now: datetime, max_attempts: int) -> int:
                                       OutboxEmail.attempts >= max_attempts)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    with _transaction():
+    with transaction():
         abandoned = db.session.scalars(query).all()
         for email in abandoned:
             email.status = "failed"
@@ -163,7 +161,7 @@ def claim(now: datetime, limit: int) -> list[int]:
     )
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    with _transaction():
+    with transaction():
         candidates = list(db.session.scalars(query))
         if not candidates:
             return []
@@ -343,22 +341,3 @@ class _Relay:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def retry_email(email: OutboxEmail, *, actor: User | None, now: datetime | None = None) -> OutboxEmail:
-    """Queue a failed or undelivered email again (the Emails page's retry button)."""
-    if actor is not None:
-        pipeline.require(actor.role, Action.VIEW_EMAILS)
-    now = _now(now)
-    if email.status not in RETRYABLE_STATUSES:
-        raise Conflict("Only a failed or undelivered email can be sent again.")
-    with _transaction():
-        before = email.status
-        email.status = "queued"
-        email.attempts = 0
-        email.next_attempt_at = now
-        application = db.session.get(Application, email.application_id) if email.application_id else None
-        _audit("email_retried", now, actor, application, email_id=email.id, status_before=before,
-               last_error=email.last_error)
-        email.last_error = None
-    return email

@@ -74,31 +74,14 @@ def _render(template: str, lang: str, context: dict[str, Any]) -> tuple[str, str
     return first[len("Subject:"):].strip(), rest.lstrip("\n"), html
 
 
-def queue_email(
-    *,
-    template: str,
-    recipient: str,
-    idempotency_key: str,
-    context: dict[str, Any],
-    lang: str = "en",
-    application: Application | None = None,
-    recipient_user: User | None = None,
-    to_candidate: bool = False,
-    attachments: list[dict[str, str]] | None = None,
-    now: datetime,
-) -> OutboxEmail | None:
-    """Add one email to the outbox unless this key was queued before (then None)."""
+def queue_email(*, idempotency_key: str, **fields: Any) -> OutboxEmail | None:
+    """Add one email to the outbox unless this key was queued before (then None);
+    ``fields`` are render_email's."""
     existing = db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.idempotency_key == idempotency_key))
     if existing is not None:
         return None
-    email = OutboxEmail(**render_email(
-        template=template, recipient=recipient, idempotency_key=idempotency_key, context=context, lang=lang,
-        application=application, recipient_user=recipient_user, to_candidate=to_candidate,
-        attachments=attachments, now=now,
-    ))
+    email = OutboxEmail(**render_email(idempotency_key=idempotency_key, **fields))
     db.session.add(email)
-    if to_candidate and application is not None:
-        application.last_candidate_email_at = now
     return email
 
 
@@ -165,7 +148,8 @@ def to_candidate(
     **context: Any,
 ) -> OutboxEmail | None:
     """Queue a candidate email. The date it tells is ``application.promised_at``, which
-    the service has set (services.keep_promise) before calling this."""
+    the service has set (services.keep_promise) before calling this. Verbs call it through
+    services.core.email_candidate, which also records when the candidate last heard from us."""
     candidate = application.candidate
     return queue_email(
         template=template,

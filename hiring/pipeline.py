@@ -18,9 +18,13 @@ UTC = UTC
 
 
 class DomainError(Exception):
-    """A request the process rules refuse; the message is shown to the user."""
+    """A request the process rules refuse; the message is shown to the user.
+
+    ``http_status`` is its meaning over HTTP, read by the API, the pages and the global
+    error handler alike (the default: the request clashes with the current state)."""
 
     code = "domain_error"
+    http_status = 409
 
 
 class IllegalTransition(DomainError):
@@ -29,6 +33,7 @@ class IllegalTransition(DomainError):
 
 class NotAllowed(DomainError):
     code = "forbidden"
+    http_status = 403
 
 
 class StaleVersion(DomainError):
@@ -43,6 +48,7 @@ class InvalidInput(DomainError):
     """Bad input for one or more fields; ``fields`` maps field name to message."""
 
     code = "validation_error"
+    http_status = 422
 
     def __init__(self, message: str, fields: Mapping[str, str] | None = None):
         super().__init__(message)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import CompoundSelect, and_, bindparam, exists, insert, or_, select, union, update
+from sqlalchemy import CompoundSelect, and_, bindparam, exists, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -23,7 +23,6 @@ from . import pipeline, queries, services
 from .extensions import db
 from .models import (
     Application,
-    AuditEvent,
     Feedback,
     Interview,
     OutboxEmail,
@@ -33,7 +32,6 @@ from .models import (
     UTCDateTime,
 )
 from .pipeline import Flag, Stage
-from .services import _audit, _transaction
 from .settings import get_policy
 
 log = logging.getLogger(__name__)
@@ -75,15 +73,14 @@ def check_deadlines(now: datetime) -> dict[str, int]:
             .options(*_with_people()).order_by(Application.id)
         ).all()
         for application in applications:
-            for flag in _announce(application, now, policy):
+            for flag in services.announce_flags(application, now, policy):
                 counts[flag] += 1
     return {"applications": len(ids), **counts}
 
 
 # Applications loaded per SELECT when many have something to announce (after downtime).
 # Each announcement commits, and a commit expires every object in the session: a small
-# batch keeps that cost small (SQLite, 1M applications: 20 ms per announcement with 500,
-# about 7 ms with 100).
+# batch keeps that cost small (measurements: bench/RESULTS.md, "Numbers moved out of the code").
 ANNOUNCE_BATCH = 100
 
 
@@ -93,8 +90,8 @@ def _unannounced() -> CompoundSelect:
     flag, each planned on its own with its own index: due soon and overdue the partial
     indexes of the due dates not yet announced, expedite the applications with a competing
     offer by stage, needs discussion the one stage, late and unrecorded their partial
-    indexes. (As an OR of them, SQLite planned a scan of the whole table: 0.25-1 s at 1M
-    applications.) Built once, run with ``queries.flag_bind_values(now, policy)``."""
+    indexes. (As an OR of them, SQLite planned a scan of the whole table.)
+    Built once, run with ``queries.flag_bind_values(now, policy)``."""
     at = queries.FLAG_BINDS
     due_soon = select(Application.id).where(
         queries.flag_condition(Flag.DUE_SOON, at),
@@ -122,87 +119,6 @@ def _unannounced() -> CompoundSelect:
         Application.unrecorded_notified_at.is_(None), Application.interview_ends_at.is_not(None),
     )
     return union(due_soon, overdue, late, expedite, needs_discussion, unrecorded)
-
-
-def _announce(application: Application, now: datetime, policy: pipeline.Policy) -> list[str]:
-    flags = application.flags(now, policy)
-    marks: dict[str, object] = {}
-    announce: list[Flag] = []
-    if Flag.OVERDUE in flags and application.overdue_notified_at is None:
-        announce.append(Flag.OVERDUE)
-        # An application first seen overdue (the job was down) gets no stale due-soon notice.
-        marks.update(overdue_notified_at=now, due_soon_notified_at=application.due_soon_notified_at or now)
-    elif Flag.DUE_SOON in flags and application.due_soon_notified_at is None:
-        announce.append(Flag.DUE_SOON)
-        marks["due_soon_notified_at"] = now
-    if Flag.EXPEDITE in flags and application.expedite_notified_for != application.competing_offer_deadline:
-        announce.append(Flag.EXPEDITE)
-        marks["expedite_notified_for"] = application.competing_offer_deadline
-    if Flag.NEEDS_DISCUSSION in flags and (
-        application.needs_discussion_notified_at is None
-        or application.needs_discussion_notified_at < application.stage_entered_at
-    ):
-        announce.append(Flag.NEEDS_DISCUSSION)
-        marks["needs_discussion_notified_at"] = now
-    if Flag.UNRECORDED in flags and application.unrecorded_notified_at is None:
-        announce.append(Flag.UNRECORDED)
-        marks["unrecorded_notified_at"] = now
-    if not announce:
-        return []
-    recipient = notify.responsible_user(application)
-    try:
-        _announce_in_one_transaction(application, announce, marks, recipient, now, policy)
-    except _ChangedMeanwhile:
-        # Someone changed the application between our read and our write (a new date, a
-        # decision): what we were about to announce may be stale. The next run looks again.
-        log.info("application %s changed while its notices were prepared; next run", application.id)
-        return []
-    return [flag.value for flag in announce]
-
-
-class _ChangedMeanwhile(Exception):
-    pass
-
-
-def _announce_in_one_transaction(application: Application, announce: list[Flag], marks: dict[str, object],
-                                 recipient: User | None, now: datetime, policy: pipeline.Policy) -> None:
-    with _transaction():
-        # A bulk UPDATE leaves the version alone: the job's bookkeeping must not make a
-        # recruiter's open form stale. It re-checks the version it read, in the same
-        # statement: a change in between (an extension) is never marked as announced.
-        marked = db.session.execute(
-            update(Application).where(Application.id == application.id,
-                                      Application.version == application.version).values(**marks),
-            execution_options={"synchronize_session": False},
-        )
-        if marked.rowcount != 1:
-            raise _ChangedMeanwhile()
-        for flag in announce:
-            _audit(f"{flag.value}_notice", now, None, application, due_at=application.due_at,
-                   recipient=recipient.email if recipient else None,
-                   competing_offer_deadline=application.competing_offer_deadline)
-            # The key names the date announced, so a new due date is announced anew.
-            about = {
-                Flag.EXPEDITE: str(application.competing_offer_deadline),
-                Flag.NEEDS_DISCUSSION: application.stage_entered_at.isoformat(),
-                Flag.UNRECORDED: application.interview_ends_at.isoformat() if application.interview_ends_at else "",
-            }.get(flag, application.due_at.isoformat() if application.due_at else "")
-            notify.to_team_member(
-                recipient, f"{flag.value}_notice", f"application:{application.id}:{flag.value}:{about}", now,
-                application=application, days_overdue=_days_overdue(application, now, policy),
-                responsible_for_offer=application.stage == Stage.FINAL_DECISION.value,
-                interview=application.current_interview() if flag == Flag.UNRECORDED else None,
-            )
-
-
-def _days_overdue(application: Application, now: datetime, policy: pipeline.Policy) -> int:
-    """Whole days the team is late, counted from the first deadline it missed (a delay
-    notice moves the candidate's date, not the team's lateness)."""
-    state = application.state()
-    late = pipeline.late_since(state)
-    if not pipeline.is_overdue(state, now) or late is None:
-        return 0
-    return max(1, pipeline.days_overdue(late, now, policy))
 
 
 # --- feedback reminders ------------------------------------------------------------------------
@@ -241,17 +157,7 @@ def send_feedback_reminders(now: datetime) -> dict[str, int]:
     ).all()
     sent = 0
     for member, interview, application in rows:
-        number = member.reminders_sent + 1
-        with _transaction():
-            member.reminders_sent = number
-            member.last_reminded_at = now
-            _audit("feedback_reminder", now, None, application, interview_id=interview.id,
-                   interviewer=member.user.email, reminder=number)
-            notify.to_team_member(
-                member.user, "feedback_reminder", f"feedback-reminder:{interview.id}:{member.user_id}:{number}",
-                now, application=application, interview=interview, reminder_number=number,
-                reminder_max=policy.feedback_reminder_max,
-            )
+        services.remind_feedback(member, interview, application, now=now, policy=policy)
         sent += 1
     return {"reminders": sent}
 
@@ -350,7 +256,8 @@ def send_weekly_digest(now: datetime) -> dict[str, int | str]:
             continue
         _, groups = by_person.setdefault(person.id, (person, {}))
         group = groups.setdefault(application.position_id, DigestGroup(application.position))
-        item = DigestItem(application, _days_overdue(application, now, policy), notify.application_url(application))
+        item = DigestItem(application, services.days_overdue(application, now, policy),
+                          notify.application_url(application))
         flags = application.flags(now, policy)
         if Flag.OVERDUE in flags:
             group.overdue.append(item)
@@ -364,7 +271,7 @@ def send_weekly_digest(now: datetime) -> dict[str, int | str]:
             select(OutboxEmail.idempotency_key).where(OutboxEmail.idempotency_key.in_(list(keys.values())))
         )) if keys else set()
         try:
-            sent = _send_digests(by_person, keys, already, week, now)
+            sent = services.queue_digests(by_person, keys, already, week, now)
         except IntegrityError:
             # Another run queued some of this week's digests between our check and our commit
             # (the job lock makes this rare): nothing of ours was written; look again.
@@ -372,35 +279,3 @@ def send_weekly_digest(now: datetime) -> dict[str, int | str]:
             continue
         return {"week": week, "digests": sent}
     raise RuntimeError(f"digest {week}: kept colliding with another run")
-
-
-def _send_digests(by_person: dict, keys: dict[int, str], already: set[str], week: str, now: datetime) -> int:
-    """Render every digest first, then write them all, with their audit events, in one
-    transaction. One commit instead of one per person (each an fsync: most of the job's
-    time at 200 recipients). Once per person per ISO week still holds: the idempotency key
-    ``digest:<user>:<week>`` is unique, so a run that races another fails as a whole
-    (IntegrityError, rolled back) instead of doubling anyone's digest."""
-    events, emails = [], []
-    for user_id, (person, groups) in sorted(by_person.items()):
-        overdue = sum(len(g.overdue) + len(g.unrecorded) for g in groups.values())
-        if overdue == 0 or keys[user_id] in already:
-            continue  # nobody gets an empty digest, nobody gets two in a week
-        for group in groups.values():
-            group.overdue.sort(key=lambda i: -i.days_overdue)
-        # The position with the longest wait first.
-        ordered = sorted(groups.values(), key=lambda g: (-(g.overdue[0].days_overdue if g.overdue else -1),
-                                                         g.position.title))
-        due = sum(len(g.due_this_week) for g in groups.values())
-        events.append(services.audit_row("digest_sent", now, None, None, user_id=person.id, week=week,
-                                         overdue=overdue, due_this_week=due))
-        emails.append(notify.render_email(
-            template="digest", recipient=person.email, idempotency_key=keys[user_id], lang="en",
-            recipient_user=person, now=now,
-            context={"user": person, "application_link": None, "groups": ordered, "week": week,
-                     "overdue_count": overdue, "due_count": due, "dashboard_link": notify.absolute_url("/")},
-        ))
-    if emails:
-        with _transaction():  # two executemany INSERTs, one commit
-            db.session.execute(insert(AuditEvent), events)
-            db.session.execute(insert(OutboxEmail), emails)
-    return len(emails)

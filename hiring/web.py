@@ -1,19 +1,37 @@
-"""Web plumbing shared by every blueprint: login loading, template filters, health."""
+"""Web plumbing shared by every blueprint, in one place: the request hooks (login wall,
+read-only commit, NUL refusal, security headers), the layout context, every template
+filter, the error pages (domain errors by their ``http_status``) and the health check."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, has_request_context, jsonify, request
-from sqlalchemy import event
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from . import timefmt, validation
+from . import pipeline, timefmt, validation
 from .extensions import db, login_manager
-from .models import utcnow
-from .pipeline import Policy, due_soon_threshold, local_date
+from .models import User, utcnow
+from .pipeline import Action, DomainError, Policy, Role, due_soon_threshold, local_date
 from .settings import get_policy
 
 
@@ -137,10 +155,60 @@ def has_nul(values) -> bool:
     return any("\x00" in value for value in values)
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+# Blueprints with their own authentication (the token-based JSON API).
+_SELF_AUTHENTICATING_BLUEPRINTS = {"api"}
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only a local path: no scheme, no host, no protocol-relative '//' or '/\\' tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and not any(ord(c) < 32 for c in target)
+
+
+def back_url(default: str = "dashboard.index") -> str:
+    """Where to return after a refused POST: the page the form was on, if it is ours."""
+    referrer = request.referrer or ""
+    if referrer:
+        parts = urlsplit(referrer)
+        if parts.netloc == request.host and is_safe_next(parts.path or "/"):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return url_for(default)
+
+
+def users_exist() -> bool:
+    """Cached once true: the first admin can never be undone, so setup stays gone."""
+    if current_app.extensions.get("hiring_users_exist"):
+        return True
+    exists = db.session.scalar(select(User.id).limit(1)) is not None
+    if exists:
+        current_app.extensions["hiring_users_exist"] = True
+    return exists
+
+
+def _next_param() -> str | None:
+    """Where to come back to after logging in again (a page, never a form's POST)."""
+    if request.method != "GET":
+        return None
+    path = request.full_path.removesuffix("?")
+    return path if is_safe_next(path) else None
+
+
+def _wants_json() -> bool:
+    return request.blueprint in _SELF_AUTHENTICATING_BLUEPRINTS or request.path.startswith("/api/")
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
 
     from . import security
+    from .views import application_url
 
     # The user of a session that still counts (server-side sessions, hiring.security).
     login_manager.user_loader(security.load_user)
@@ -149,8 +217,8 @@ def init_app(app: Flask) -> None:
     def end_read_only_transaction(response):
         """A page that only read ends its transaction with COMMIT, not the ROLLBACK of the
         session's teardown: psycopg forgets its prepared statements at every ROLLBACK, so
-        PostgreSQL planned each page's queries anew on every request (a few ms each under
-        load). Only when nothing in the session changed: a page never saves by accident."""
+        PostgreSQL planned each page's queries anew on every request. Only when nothing
+        in the session changed: a page never saves by accident."""
         session = db.session()
         if (request.method in ("GET", "HEAD") and response.status_code < 400 and session.in_transaction()
                 and not (session.new or session.dirty or session.deleted or session.info.get(_FLUSHED))):
@@ -190,3 +258,194 @@ def init_app(app: Flask) -> None:
     def relative_days(value):
         m = moment()
         return timefmt.relative_days(value, m.now, m.policy, today=m.today)
+
+    # --- the login wall, headers, layout context, filters and error pages of the pages ---
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+
+    @app.before_request
+    def _login_wall():
+        if request.blueprint in _SELF_AUTHENTICATING_BLUEPRINTS or request.endpoint is None:
+            return None  # the API authenticates itself; unknown URLs become the 404 page
+        if request.endpoint in ("static", "healthz"):
+            return None
+        if not users_exist():
+            if request.endpoint != "auth.setup":
+                return redirect(url_for("auth.setup"))
+            return None
+        # Loading the user checks the server-side session (hiring.security.load_user): one
+        # that was ended (logout, new password, deactivation) or timed out loads nobody.
+        authenticated = current_user.is_authenticated
+        if getattr(app.view_functions.get(request.endpoint), "_hiring_public", False):
+            return None
+        if not authenticated:
+            if security.session_ended():  # the login page says why, instead of the generic line
+                return redirect(url_for("auth.login", next=_next_param()))
+            return login_manager.unauthorized()
+        return None
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("ENV") == "production" and app.config.get("HSTS_SECONDS"):
+            # Browsers reach us over HTTPS only from now on (production is served behind TLS).
+            headers.setdefault("Strict-Transport-Security", f"max-age={int(app.config['HSTS_SECONDS'])}")
+        if current_user and getattr(current_user, "is_authenticated", False) and not request.path.startswith(
+            "/static/"
+        ):
+            # Candidate data must not linger in shared caches or the back button of a shared PC.
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.context_processor
+    def _layout_context():
+        return {
+            "Action": Action,
+            "Role": Role,
+            "application_url": application_url,
+            "nav_items": _nav_items(app),
+            "company_name": app.config.get("COMPANY_NAME", ""),
+            "company_timezone": _company_timezone,
+        }
+
+    @app.template_filter("is_due_soon")
+    def _is_due_soon(value):
+        if value is None:
+            return False
+        m = moment()
+        return m.now <= value <= m.due_soon_until
+
+    @app.template_filter("label")
+    def _label(value, vocabulary: str = "Stage"):
+        """The words for a stored value of one of pipeline's enums, from the enum itself:
+        ``{{ p.status | label("PositionStatus") }}``; an unknown value shows as it is."""
+        try:
+            return getattr(pipeline, vocabulary)(value).label
+        except ValueError:
+            return str(value)
+
+    @app.template_filter("stage_label")
+    def _stage_label(value):
+        return _label(value, "Stage")
+
+    @app.template_filter("ago")
+    def _ago(value):
+        """A past moment for people: 'today', 'yesterday', '3 days ago' (company zone)."""
+        if value is None:
+            return ""
+        m = moment()
+        return timefmt.days_ago(value, m.now, m.policy, today=m.today)
+
+    app.add_template_filter(days_since, "days_since")
+
+    def _error_page(status: int, title: str, message: str):
+        if _wants_json():
+            return jsonify(error={"code": status, "message": message}), status
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.before_request
+    def _refuse_nul_characters():
+        """A NUL character is never text a person typed (PostgreSQL cannot even store one,
+        SQLite's search chokes on it): refuse the request clearly instead of a 500 later.
+        The API's schemas refuse them field by field."""
+        if request.blueprint in _SELF_AUTHENTICATING_BLUEPRINTS:
+            return None
+        values = list(request.args.values())
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if request.method == "POST" and (limit is None or (request.content_length or 0) <= limit):
+            values += request.form.values()  # a too-large upload is refused by its view before parsing
+        if has_nul(values):
+            return _error_page(400, "Unreadable input",
+                               "The form or link contained a NUL character, which is never part of text. "
+                               "Go back, retype the text (do not paste it from a binary file) and send it again.")
+        return None
+
+    @app.errorhandler(403)
+    def _forbidden(error: HTTPException):
+        message = error.description if isinstance(error.description, str) and not error.description.startswith(
+            "You don't have the permission") else "Your role does not give access to this page."
+        return _error_page(403, "Not for your role", message)
+
+    @app.errorhandler(404)
+    def _not_found(error: HTTPException):
+        return _error_page(404, "Page not found",
+                           "There is nothing here. The link may be old, or the item was removed.")
+
+    @app.errorhandler(405)
+    def _method_not_allowed(error: HTTPException):
+        return _error_page(405, "Not possible here", "This page cannot be used that way. Go back and use its form.")
+
+    @app.errorhandler(413)
+    def _too_large(error: HTTPException):
+        return _error_page(413, "File too large", "Documents can be at most 10 MB. Choose a smaller file.")
+
+    @app.errorhandler(429)
+    def _too_many(error: HTTPException):
+        # The login and setup pages answer their own 429 (the form, the wait, Retry-After).
+        return _error_page(429, "Too many attempts", "Too many attempts. Wait a minute, then try again.")
+
+    @app.errorhandler(CSRFError)
+    def _csrf_failed(error: CSRFError):
+        return _error_page(400, "The form expired",
+                           "For your safety the form could not be sent (its security token was missing or "
+                           "expired). Go back, reload the page and send it again.")
+
+    @app.errorhandler(500)
+    def _server_error(error: Exception):
+        db.session.rollback()
+        return _error_page(500, "Something went wrong",
+                           "We could not complete this request. Nothing was changed; please try again. "
+                           "If it keeps happening, tell an admin the time it happened.")
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        """A refused action in a view: a clear message on the page, never a 500. The
+        status comes from the error's class (the API maps it the same way)."""
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error={"code": error.code, "message": str(error)}), error.http_status
+        if error.http_status == 404:
+            return _error_page(404, "Not found", str(error))
+        if error.http_status == 403:
+            return _error_page(403, "Not for your role", str(error))
+        flash(str(error), "error")
+        if request.method == "GET":
+            return redirect(url_for("dashboard.index"))
+        return redirect(back_url())
+
+
+def _company_timezone() -> str:
+    try:
+        return get_policy().timezone
+    except Exception:  # an error page must render even when the database is the problem
+        return "the company time zone"
+
+
+def _nav_items(app: Flask) -> list[tuple[str, str, str]]:
+    """(endpoint, label, url) for the logged-in user's role; endpoints not present are skipped."""
+    if not current_user or not current_user.is_authenticated:
+        return []
+    candidates = [
+        ("dashboard.index", "Needs attention", None),
+        ("dashboard.board", "Board", Action.VIEW_ALL),
+        ("candidates.index", "Candidates", Action.VIEW_ALL),
+        ("positions.index", "Positions", Action.VIEW_ALL),
+        ("interviews.mine", "My interviews", Action.SUBMIT_FEEDBACK),
+        ("emails.index", "Emails", Action.VIEW_EMAILS),
+        ("admin.settings", "Settings", Action.MANAGE_SETTINGS),
+        ("admin.users", "Users", Action.MANAGE_USERS),
+    ]
+    items = []
+    for endpoint, label, action in candidates:
+        if endpoint not in app.view_functions:
+            continue
+        if action is not None and not current_user.can(action):
+            continue
+        items.append((endpoint, label, url_for(endpoint)))
+    return items

@@ -32,7 +32,7 @@ def new_page(browser, base_url: str):
 
 def test_enrol_then_sign_in_with_a_code(browser, live_server, factory, monkeypatch):
     now = [datetime.now(UTC).replace(microsecond=0)]
-    monkeypatch.setattr(services, "utcnow", lambda: now[0])
+    monkeypatch.setattr(services.core, "utcnow", lambda: now[0])
     user = factory.user("manager", email="mona@example.com")
     context, page, errors = new_page(browser, live_server)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -217,3 +217,22 @@ def test_instance_folder_database_and_uploads_are_private(instance):
             db.engine.dispose()
     finally:
         os.umask(previous)
+
+
+@pytest.mark.parametrize("package, name", [("hiring.views", "emails"), ("hiring", "api"), ("hiring", "jobs")])
+def test_a_missing_module_stops_the_app_instead_of_being_skipped(instance, monkeypatch, package, name):
+    """Blueprints and modules are wired by name: one that cannot be imported is an error at
+    startup, not a page or an API that silently is not there."""
+    import importlib
+    import sys
+
+    monkeypatch.delattr(importlib.import_module(package), name, raising=False)
+    monkeypatch.setitem(sys.modules, f"{package}.{name}", None)  # as if the file were gone
+    with pytest.raises(ImportError, match=f"{package}.{name}"):
+        create_app()
+
+
+def test_every_page_blueprint_and_the_api_are_registered(instance):
+    app = create_app()
+    assert set(app.blueprints) == {"auth", "dashboard", "candidates", "positions", "interviews", "admin",
+                                   "applications", "emails", "api"}

@@ -120,7 +120,7 @@ def test_4xx_is_retried_and_5xx_fails_at_once_visibly(factory, now, smtp):
     assert mailer.relay_outbox(now + timedelta(days=1))["sent"] == 0  # the 5xx is not retried by itself
 
     recruiter = first.position.owner
-    mailer.retry_email(gone, actor=recruiter, now=now + timedelta(days=1))
+    services.retry_email(gone, actor=recruiter, now=now + timedelta(days=1))
     assert gone.status == "queued" and gone.attempts == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.kind == "email_retried")) == 1
@@ -147,11 +147,11 @@ def test_only_failed_or_undelivered_emails_can_be_retried(factory, now, smtp):
     interviewer = factory.user("interviewer")
     email = queued()[0]
     with pytest.raises(services.Conflict):
-        mailer.retry_email(email, actor=application.position.owner, now=now)
+        services.retry_email(email, actor=application.position.owner, now=now)
     email.status = "failed"
     db.session.commit()
     with pytest.raises(services.NotAllowed):
-        mailer.retry_email(email, actor=interviewer, now=now)
+        services.retry_email(email, actor=interviewer, now=now)
 
 
 def test_relay_sends_many_emails_over_one_connection(factory, now, smtp, monkeypatch):

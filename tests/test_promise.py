@@ -251,7 +251,7 @@ def test_an_extension_between_the_deadline_jobs_read_and_write_is_announced(app,
     with app.app_context():  # a recruiter's request, meanwhile
         services.extend_deadline(db.session.get(Application, application.id), until=date(2026, 12, 10),
                                  reason="Waiting for a reference.", actor=None, now=moment)
-    assert reminders._announce(stale, moment, policy) == []
+    assert services.announce_flags(stale, moment, policy) == []
     db.session.rollback()
     fresh = db.session.get(Application, application.id)
     assert fresh.due_soon_notified_at is None

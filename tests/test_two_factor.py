@@ -34,7 +34,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr(services, "utcnow", clock)
+    monkeypatch.setattr(services.core, "utcnow", clock)
     return clock
 
 

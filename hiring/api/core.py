@@ -24,7 +24,7 @@ from werkzeug.routing import RequestRedirect
 from .. import security, services
 from ..extensions import db
 from ..models import ApiToken, User, utcnow
-from ..pipeline import DomainError, IllegalTransition, InvalidInput, NotAllowed, StaleVersion
+from ..pipeline import DomainError
 from . import schemas
 
 PREFIX = "/api/v1"
@@ -79,23 +79,11 @@ HTTP_CODES = {
 }
 
 
-def domain_status(exc: DomainError) -> int:
-    if isinstance(exc, InvalidInput):
-        return 422
-    if isinstance(exc, NotAllowed):
-        return 403
-    if isinstance(exc, services.NotFound):
-        return 404
-    if isinstance(exc, IllegalTransition | StaleVersion | services.Conflict):
-        return 409
-    return 409  # any other refusal by the process rules: the request clashes with the state
-
-
 def from_domain(exc: DomainError, field_names: Mapping[str, str] | None = None) -> ApiError:
     fields = {}
     for name, message in getattr(exc, "fields", {}).items():
         fields[(field_names or {}).get(name, name)] = message
-    return ApiError(domain_status(exc), exc.code, str(exc), fields)
+    return ApiError(exc.http_status, exc.code, str(exc), fields)  # each class carries its status
 
 
 # --- authentication ------------------------------------------------------------------------------

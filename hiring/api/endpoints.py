@@ -271,7 +271,7 @@ def list_applications(user: User, query: schemas.ApplicationQuery):
         conditions.append(Application.position_id == query.position_id)
     total = db.session.scalar(select(func.count()).select_from(Application).where(*conditions))
     # The page's ids first: sorting bare ids stays inside the indexes (every index carries the
-    # id), where sorting whole joined rows would read tens of thousands of them at 100k.
+    # id), where sorting whole joined rows reads every matching row.
     ids = db.session.scalars(
         select(Application.id).where(*conditions)
         .order_by(Application.id.desc()).limit(query.per_page).offset((query.page - 1) * query.per_page)

@@ -15,13 +15,12 @@ from ..forms import (
     UserForm,
     UserPasswordForm,
     UserRoleForm,
-    apply_field_errors,
 )
 from ..models import User
 from ..pipeline import Action, InvalidInput
 from ..settings import get_policy, get_security
 from ..web import db_int
-from . import require_action
+from . import require_action, show_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,8 +36,7 @@ def settings():
         try:
             services.update_policy(form.policy_values(), actor=current_user)
         except InvalidInput as exc:
-            if not apply_field_errors(form, exc.fields):
-                flash(str(exc), "error")
+            show_refusal(form, exc)
         else:
             flash("Settings saved. New deadlines follow them; open applications keep the dates "
                   "they were promised.", "success")
@@ -69,11 +67,8 @@ def users():
         try:
             user = services.create_user(form.email.data, form.name.data, form.role.data, form.password.data,
                                         actor=current_user)
-        except InvalidInput as exc:
-            if not apply_field_errors(form, exc.fields):
-                flash(str(exc), "error")
-        except services.Conflict as exc:
-            form.email.errors = [*form.email.errors, str(exc)]
+        except (InvalidInput, services.Conflict) as exc:
+            show_refusal(form, exc, field="email")
         else:
             flash(f"{user.name} can now log in as {user.role} with {user.email}.", "success")
             return redirect(url_for("admin.users"))

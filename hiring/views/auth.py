@@ -31,7 +31,7 @@ from ..forms import ConfirmForm, LoginForm, SetupForm, TwoFactorCodeForm
 from ..models import RecoveryCode, User
 from ..pipeline import InvalidInput, Role
 from ..settings import get_security
-from . import is_safe_next, public, users_exist
+from . import is_safe_next, public, show_refusal, users_exist
 
 bp = Blueprint("auth", __name__)
 
@@ -81,10 +81,7 @@ def setup():
                     abort(404)
                 user = services.create_user(form.email.data, form.name.data, Role.ADMIN.value, form.password.data)
             except InvalidInput as exc:
-                from ..forms import apply_field_errors
-
-                if not apply_field_errors(form, exc.fields):
-                    flash(str(exc), "error")
+                show_refusal(form, exc)
             else:
                 _complete_login(user, LoginMethod.SETUP)
                 flash("Welcome! Your admin account is ready. Next: add your team under Users, then a position.",

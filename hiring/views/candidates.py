@@ -10,11 +10,11 @@ from sqlalchemy import Row, select
 
 from .. import queries, services
 from ..extensions import db
-from ..forms import NewApplicationForm, apply_field_errors, choices
+from ..forms import NewApplicationForm, choices
 from ..models import Application, Candidate, Position
 from ..pipeline import Action, InvalidInput
 from ..web import db_int
-from . import application_url, require_action
+from . import application_url, require_action, show_refusal
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 
@@ -87,11 +87,8 @@ def new_application():
                     position, name=form.name.data, email=form.email.data, phone=form.phone.data or "",
                     language=form.language.data, talent_pool_consent=bool(form.talent_pool_consent.data),
                     actor=current_user)
-            except InvalidInput as exc:
-                if not apply_field_errors(form, exc.fields):
-                    flash(str(exc), "error")
-            except services.Conflict as exc:
-                form.email.errors = [*form.email.errors, str(exc)]
+            except (InvalidInput, services.Conflict) as exc:
+                show_refusal(form, exc, field="email")
             else:
                 if data:
                     try:

@@ -148,14 +148,16 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
             elif application.stage == Stage.APPLIED.value and application.owner_id == user.id:
                 item.reasons.append("schedule")
 
-    for interview in db.session.scalars(_awaiting_my_feedback(user).limit(ATTENTION_LIMIT)).unique():
+    for interview in db.session.scalars(awaiting_feedback_from(user).limit(ATTENTION_LIMIT)).unique():
         item = items.setdefault(interview.application_id, AttentionItem(interview.application))
         item.reasons.insert(0, "feedback")
         item.interview = interview
     return sorted(items.values(), key=AttentionItem.sort_key)
 
 
-def _awaiting_my_feedback(user: User):
+def awaiting_feedback_from(user: User):
+    """The held interviews on open applications where ``user`` sat on the panel and has not
+    yet given feedback (the dashboard and My interviews list them), oldest first."""
     mine = exists().where(Feedback.interview_id == Interview.id, Feedback.interviewer_id == user.id)
     return (
         select(Interview)

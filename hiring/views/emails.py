@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import mailer
+from .. import services
 from ..extensions import db
 from ..models import Application, OutboxEmail
 from ..pipeline import Action, DomainError
@@ -61,7 +61,7 @@ def detail(email_id: int):
     application = db.session.get(Application, email.application_id) if email.application_id else None
     return render_template("outbox/detail.html", email=email, application=application, labels=STATUS_LABELS,
                            badges=STATUS_BADGES,
-                           can_retry=email.status in mailer.RETRYABLE_STATUSES)
+                           can_retry=email.status in services.RETRYABLE_STATUSES)
 
 
 @bp.get("/<int:email_id>/preview")
@@ -97,7 +97,7 @@ def attachment(email_id: int, index: int):
 def retry(email_id: int):
     email = _email_or_404(email_id)
     try:
-        mailer.retry_email(email, actor=current_user._get_current_object())
+        services.retry_email(email, actor=current_user._get_current_object())
     except DomainError as exc:
         flash(str(exc), "error")
     else:

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import Application, Interview, PanelMember, utcnow
 from ..pipeline import Action
 from . import require_action
-from .dashboard import ATTENTION_LIMIT, _awaiting_my_feedback
+from .dashboard import ATTENTION_LIMIT, awaiting_feedback_from
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews")
 
@@ -34,7 +34,7 @@ def mine():
         .order_by(Interview.scheduled_at, Interview.id)
         .limit(ATTENTION_LIMIT)
     ).unique().all()
-    awaiting = db.session.scalars(_awaiting_my_feedback(current_user).limit(ATTENTION_LIMIT)).unique().all()
+    awaiting = db.session.scalars(awaiting_feedback_from(current_user).limit(ATTENTION_LIMIT)).unique().all()
     # An interview whose time has passed but that nobody marked as held yet is not "upcoming".
     not_marked = [i for i in upcoming if i.scheduled_at + timedelta(minutes=i.duration_minutes) < now]
     upcoming = [i for i in upcoming if i not in not_marked]

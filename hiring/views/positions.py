@@ -9,11 +9,11 @@ from sqlalchemy.orm import joinedload
 
 from .. import queries, services
 from ..extensions import db
-from ..forms import ConfirmForm, PositionForm, apply_field_errors, choices
+from ..forms import ConfirmForm, PositionForm, choices
 from ..models import OPEN_STAGE_VALUES, Application, Position, User
 from ..pipeline import Action, InvalidInput, Role
 from ..web import db_int
-from . import require_action
+from . import require_action, show_refusal
 
 bp = Blueprint("positions", __name__, url_prefix="/positions")
 
@@ -72,8 +72,7 @@ def create():
                 owner_id=form.owner_id.data or None, hiring_manager_id=form.hiring_manager_id.data or None,
                 actor=current_user)
         except InvalidInput as exc:
-            if not apply_field_errors(form, exc.fields):
-                flash(str(exc), "error")
+            show_refusal(form, exc)
         else:
             flash(f"Position “{position.title}” created. Next: add applications from Candidates.", "success")
             return redirect(url_for("positions.index"))
@@ -95,8 +94,7 @@ def edit(position_id: int):
                 owner_id=form.owner_id.data or None, hiring_manager_id=form.hiring_manager_id.data or None,
                 actor=current_user)
         except InvalidInput as exc:
-            if not apply_field_errors(form, exc.fields):
-                flash(str(exc), "error")
+            show_refusal(form, exc)
         else:
             flash("Position saved.", "success")
             return redirect(url_for("positions.index"))
