@@ -72,7 +72,7 @@ def require_action(*actions: Action | str) -> Callable:
             for action in actions:
                 if not current_user.is_authenticated or not current_user.can(action):
                     role = current_user.role if current_user.is_authenticated else "anonymous"
-                    text = pipeline._ACTION_TEXT.get(Action(action), "do this")
+                    text = pipeline.ACTION_TEXT.get(Action(action), "do this")
                     abort(403, description=f"Your role ({role}) may not {text}.")
             return view(*args, **kwargs)
 
