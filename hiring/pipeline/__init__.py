@@ -15,11 +15,14 @@ One module per concern; every public name is re-exported here, so callers write
 - ``deadlines``  reported times, due dates, extensions, competing offers
 - ``promise``    the date told to the candidate
 - ``flags``      overdue, due soon, stalled …
+- ``vocabulary`` the small vocabularies (languages, statuses, contact kinds) with their labels
 """
 
 from __future__ import annotations
 
+import enum  # noqa: F401  (pipeline.enum.Enum: the services' audit data turns enums into values)
 from datetime import UTC
+from zoneinfo import ZoneInfo  # noqa: F401  (pipeline.ZoneInfo, as before the split)
 
 from .access import ACTION_TEXT, PERMISSIONS, Action, can, may_see_feedback, require
 from .actions import Available, InterviewFacts, Step, available_actions
@@ -74,6 +77,7 @@ from .stages import (
     PROGRESS,
     STAGE_LABELS,
     TRANSITIONS,
+    VERDICT_LABELS,
     Event,
     Flag,
     Recommendation,
@@ -85,8 +89,19 @@ from .stages import (
     next_stage,
     rejected_after,
 )
+from .vocabulary import (
+    ContactChannel,
+    ContactKind,
+    Language,
+    OutboxStatus,
+    PositionStatus,
+    ReferenceStatus,
+    Vocabulary,
+)
 
 __all__ = [
+    "VERDICT_LABELS",
+    "ContactChannel", "ContactKind", "Language", "OutboxStatus", "PositionStatus", "ReferenceStatus", "Vocabulary",
     "ACTION_TEXT", "Action", "ApplicationState", "Available", "CLOSED_STAGES", "DomainError", "Event", "Flag",
     "HORIZON", "IllegalTransition", "InterviewFacts", "InvalidInput", "NotAllowed", "OPEN_STAGES", "PERMISSIONS",
     "PROGRESS", "Policy", "PromiseOutcome", "Recommendation", "Role", "STAGE_LABELS", "Stage", "StaleVersion", "Step",

@@ -84,6 +84,18 @@ class Verdict(enum.StrEnum):
     CLEAR_NO = "clear_no"  # everyone said no / strong no
     MIXED = "mixed"  # everyone submitted, but they disagree
 
+    @property
+    def label(self) -> str:
+        return VERDICT_LABELS[self]
+
+
+VERDICT_LABELS: dict[Verdict, str] = {
+    Verdict.INCOMPLETE: "Not everyone has submitted yet",
+    Verdict.CLEAR_HIRE: "Clear recommendation to hire",
+    Verdict.CLEAR_NO: "Clear recommendation not to hire",
+    Verdict.MIXED: "The panel disagrees — discuss",
+}
+
 
 class Flag(enum.StrEnum):
     OVERDUE = "overdue"

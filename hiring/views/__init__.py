@@ -220,12 +220,18 @@ def init_app(app: Flask) -> None:
         m = moment()
         return m.now <= value <= m.due_soon_until
 
-    @app.template_filter("stage_label")
-    def _stage_label(value):
+    @app.template_filter("label")
+    def _label(value, vocabulary: str = "Stage"):
+        """The words for a stored value of one of pipeline's enums, from the enum itself:
+        ``{{ p.status | label("PositionStatus") }}``; an unknown value shows as it is."""
         try:
-            return pipeline.Stage(value).label
+            return getattr(pipeline, vocabulary)(value).label
         except ValueError:
             return str(value)
+
+    @app.template_filter("stage_label")
+    def _stage_label(value):
+        return _label(value, "Stage")
 
     @app.template_filter("ago")
     def _ago(value):

@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 from .. import mailer
 from ..extensions import db
 from ..models import Application, OutboxEmail
-from ..pipeline import Action, DomainError
+from ..pipeline import Action, DomainError, OutboxStatus
 from ..web import db_int
 from . import require_action
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
 
 PER_PAGE = 50
-STATUSES = ("queued", "sent", "failed", "not_delivered")
-STATUS_LABELS = {"queued": "Queued", "sent": "Sent", "failed": "Failed", "not_delivered": "Not delivered"}
+STATUSES = OutboxStatus.values()
+STATUS_LABELS = dict(OutboxStatus.choices())
 STATUS_BADGES = {"queued": "badge-due-soon", "sent": "badge-on-track", "failed": "badge-overdue",
                  "not_delivered": "badge-none"}
 # The email's own HTML runs in a sandboxed frame with nothing allowed but its inline styles

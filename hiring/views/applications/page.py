@@ -87,7 +87,6 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "timeline": build_timeline(application, user, visible),
         "documents": documents,
         "references": references,
-        "reference_statuses": dict(forms.REFERENCE_STATUS_CHOICES),
         "recommendation_labels": {r.value: r.label for r in Recommendation},
         "Action": Action,
         "error_summary": summary,
