@@ -39,6 +39,8 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from . import pipeline
+from .demo import DEMO_PASSWORD, FIRST_NAMES, LAST_NAMES
+from .demo import DEMO_USERS as NAMED_USERS  # the first users are the demo's: the same logins work
 from .models import (
     Application,
     AuditEvent,
@@ -55,25 +57,6 @@ from .models import (
 )
 from .pipeline import OPEN_STAGES, Policy
 
-DEMO_PASSWORD = "demo-password"
-# The first users are the small demo's, so the same logins work on a large dataset.
-NAMED_USERS = [
-    ("admin@example.com", "Ada Admin", "admin"),
-    ("rita@example.com", "Rita Recruiter", "recruiter"),
-    ("robin@example.com", "Robin Recruiter", "recruiter"),
-    ("ivan@example.com", "Ivan Interviewer", "interviewer"),
-    ("ines@example.com", "Ines Interviewer", "interviewer"),
-    ("igor@example.com", "Igor Interviewer", "interviewer"),
-    ("mona@example.com", "Mona Manager", "manager"),
-]
-FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Elif", "Felix", "Greta", "Hamid", "Ida", "Jonas", "Katrin",
-               "Leon", "Mia", "Noah", "Olga", "Paul", "Quentin", "Rosa", "Samir", "Tara", "Uwe", "Vera",
-               "Wen", "Xaver", "Yara", "Zoe", "Amir", "Birgit", "Chen", "Dilara", "Emil", "Fatima", "Georg",
-               "Hanna", "Ilias", "Jana", "Kofi", "Lena", "Malte", "Nora", "Oskar", "Priya", "Rafael", "Sofia"]
-LAST_NAMES = ["Schmidt", "Meyer", "Nguyen", "Kowalski", "Rossi", "Yilmaz", "Fischer", "Okafor", "Weber",
-              "Hansen", "Novak", "Berger", "Lang", "Popescu", "Haas", "Santos", "Wagner", "Becker", "Hoffmann",
-              "Schulz", "Koch", "Richter", "Klein", "Wolf", "Neumann", "Schwarz", "Zimmermann", "Braun",
-              "Kruger", "Hofmann", "Hartmann", "Lange", "Werner", "Krause", "Lehmann", "Kaiser", "Fuchs", "Peters"]
 POSITION_TITLES = ["Embedded Software Engineer", "FPGA Developer", "Hardware Test Engineer",
                    "Technical Project Manager", "Firmware Engineer", "Electronics Designer", "DevOps Engineer",
                    "Functional Safety Engineer", "Systems Architect", "Embedded Linux Developer",

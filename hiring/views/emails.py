@@ -19,8 +19,8 @@ bp = Blueprint("emails", __name__, url_prefix="/emails")
 PER_PAGE = 50
 STATUSES = OutboxStatus.values()
 STATUS_LABELS = dict(OutboxStatus.choices())
-STATUS_BADGES = {"queued": "badge-due-soon", "sent": "badge-on-track", "failed": "badge-overdue",
-                 "not_delivered": "badge-none"}
+STATUS_BADGES = {OutboxStatus.QUEUED: "badge-due-soon", OutboxStatus.SENT: "badge-on-track",
+                 OutboxStatus.FAILED: "badge-overdue", OutboxStatus.NOT_DELIVERED: "badge-none"}
 # The email's own HTML runs in a sandboxed frame with nothing allowed but its inline styles
 # and inline images: no scripts, no requests, no forms, no navigation of the page around it.
 PREVIEW_CSP = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "

@@ -16,10 +16,18 @@ from flask import current_app, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, load_only
 
-from ... import forms, timefmt
+from ... import timefmt
 from ...extensions import db
 from ...models import Application, AuditEvent, CandidateContact, OutboxEmail, User
-from ...pipeline import Action, Recommendation
+from ...pipeline import (
+    Action,
+    ContactChannel,
+    ContactKind,
+    OutboxStatus,
+    Recommendation,
+    ReferenceStatus,
+    Vocabulary,
+)
 from ...settings import get_policy
 
 
@@ -39,8 +47,15 @@ OUTCOME_TITLES = {
     ("advance", "offer"): "Offer made",
     ("reject", "rejected"): "Rejected",
 }
-EMAIL_STATUS = {"queued": "queued", "failed": "failed, will retry",
-                "not_delivered": "not delivered (no mail server)"}  # "sent" names its time
+EMAIL_STATUS = {OutboxStatus.QUEUED: "queued", OutboxStatus.FAILED: "failed, will retry",
+                OutboxStatus.NOT_DELIVERED: "not delivered (no mail server)"}  # "sent" names its time
+
+
+def _label(vocabulary: type[Vocabulary], value: str) -> str:
+    try:
+        return vocabulary(value).label
+    except ValueError:
+        return value
 
 
 def when(value: Any) -> str:
@@ -116,7 +131,7 @@ DESCRIBERS: dict[str, Describer] = {
     "competing_offer_cleared": lambda f: ("Competing offer cleared", ""),
     "withdrawn": lambda f: ("Candidate withdrew", f.data.get("reason") or ""),
     "reference_added": lambda f: ("Reference added", ""),
-    "reference_updated": lambda f: ("Reference updated", (f.data.get("status") or "").capitalize()),
+    "reference_updated": lambda f: ("Reference updated", _label(ReferenceStatus, f.data.get("status") or "")),
     "document_uploaded": lambda f: ("Document uploaded", f.data.get("filename") or ""),
     "feedback_reminder": lambda f: ("Feedback reminder", ""),
     "email_retried": lambda f: ("Email retried", ""),
@@ -158,8 +173,8 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
         .order_by(CandidateContact.occurred_at, CandidateContact.id)
     ).all()
     for contact in contacts:
-        kind = dict(forms.CONTACT_KIND_CHOICES).get(contact.kind, contact.kind)
-        channel = dict(forms.CONTACT_CHANNEL_CHOICES).get(contact.channel, contact.channel).lower()
+        kind = _label(ContactKind, contact.kind)
+        channel = _label(ContactChannel, contact.channel).lower()
         items.append(TimelineItem(at=contact.occurred_at, kind="contact", title=f"{kind} from the candidate",
                                   detail=f"by {channel}" + (f" — {contact.summary}" if contact.summary else ""),
                                   actor=contact.recorded_by.name if contact.recorded_by else ""))
@@ -181,7 +196,7 @@ def _emails(application: Application) -> list[TimelineItem]:
     ).all()
     items = []
     for email in emails:
-        status = f"sent {when(email.sent_at)}" if email.status == "sent" else EMAIL_STATUS.get(email.status,
+        status = f"sent {when(email.sent_at)}" if email.status == OutboxStatus.SENT else EMAIL_STATUS.get(email.status,
                                                                                               email.status)
         items.append(TimelineItem(at=email.created_at, kind="email", title=email.subject,
                                   detail=f"to {email.recipient} · {status}",
