@@ -32,21 +32,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import pipeline
 from .extensions import db
-from .pipeline import (
-    OPEN_STAGES,
-    ApplicationState,
-    ContactChannel,
-    ContactKind,
-    Language,
-    OutboxStatus,
-    PositionStatus,
-    PromiseOutcome,
-    Recommendation,
-    ReferenceStatus,
-    Role,
-    Stage,
-    Verdict,
-)
+from .pipeline import OPEN_STAGES, ApplicationState, Role, Stage, Verdict
 
 UTC = UTC
 
@@ -203,12 +189,12 @@ class Setting(db.Model):
 
 class Position(db.Model):
     __tablename__ = "position"
-    __table_args__ = (one_of("status", PositionStatus),)
+    __table_args__ = (one_of("status", pipeline.PositionStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     department: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(10), default=PositionStatus.OPEN.value, index=True)
+    status: Mapped[str] = mapped_column(String(10), default=pipeline.PositionStatus.OPEN.value, index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     hiring_manager_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -219,13 +205,13 @@ class Position(db.Model):
 
 class Candidate(db.Model):
     __tablename__ = "candidate"
-    __table_args__ = (one_of("language", Language),)
+    __table_args__ = (one_of("language", pipeline.Language),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     phone: Mapped[str] = mapped_column(String(50), default="")
-    language: Mapped[str] = mapped_column(String(2), default=Language.EN.value)
+    language: Mapped[str] = mapped_column(String(2), default=pipeline.Language.EN.value)
     talent_pool_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -412,7 +398,7 @@ class Feedback(db.Model):
     __tablename__ = "feedback"
     __table_args__ = (
         UniqueConstraint("interview_id", "interviewer_id", name="uq_feedback_interview_interviewer"),
-        one_of("recommendation", Recommendation),
+        one_of("recommendation", pipeline.Recommendation),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -446,7 +432,7 @@ class Promise(db.Model):
 
     __tablename__ = "promise"
     __table_args__ = (
-        one_of("outcome", PromiseOutcome),
+        one_of("outcome", pipeline.PromiseOutcome),
         Index("ix_promise_application_told", "application_id", "told_at"),
         Index("ix_promise_told_at", "told_at"),
     )
@@ -468,12 +454,12 @@ class CandidateContact(db.Model):
     """Inbound contact from the candidate: thank-you notes, enquiries, calls."""
 
     __tablename__ = "candidate_contact"
-    __table_args__ = (one_of("kind", ContactKind), one_of("channel", ContactChannel))
+    __table_args__ = (one_of("kind", pipeline.ContactKind), one_of("channel", pipeline.ContactChannel))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # a ContactKind
-    channel: Mapped[str] = mapped_column(String(20))  # a ContactChannel
+    kind: Mapped[str] = mapped_column(String(20))  # a pipeline.ContactKind
+    channel: Mapped[str] = mapped_column(String(20))  # a pipeline.ContactChannel
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     summary: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -484,13 +470,13 @@ class CandidateContact(db.Model):
 
 class Reference(db.Model):
     __tablename__ = "reference"
-    __table_args__ = (one_of("status", ReferenceStatus),)
+    __table_args__ = (one_of("status", pipeline.ReferenceStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     contact: Mapped[str] = mapped_column(String(300), default="")
-    status: Mapped[str] = mapped_column(String(20), default=ReferenceStatus.REQUESTED.value)
+    status: Mapped[str] = mapped_column(String(20), default=pipeline.ReferenceStatus.REQUESTED.value)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -572,7 +558,7 @@ class OutboxEmail(db.Model):
 
     __tablename__ = "outbox_email"
     __table_args__ = (
-        one_of("status", OutboxStatus),
+        one_of("status", pipeline.OutboxStatus),
         Index("ix_outbox_email_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_outbox_email_application", "application_id", "created_at"),
         # The Emails page, newest first: all, and by status.
@@ -592,7 +578,7 @@ class OutboxEmail(db.Model):
     # [{"filename", "content_type", "data"}] — e.g. the interview's .ics
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.QUEUED.value)
+    status: Mapped[str] = mapped_column(String(20), default=pipeline.OutboxStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
