@@ -122,7 +122,7 @@ def _demo_walk(target: str, entered: datetime, position, recruiter: User, manage
         t = t + timedelta(days=next(spans_iter))
         return t
 
-    stage_path = order[1:steps + 1] + ([target] if target in closed else [])
+    stage_path = [s.value for s in pipeline.path_to(target, closed_from=last_open if target in closed else None)]
     interview = None
     for stage in stage_path:
         at = advance() if stage != "first_interview" or target != "first_interview" else entered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -1233,3 +1234,19 @@ def test_another_candidate_was_preferred_only_if_someone_got_further():
     assert pipeline.another_preferred(Stage.FIRST_DECISION, [Stage.APPLIED, Stage.SECOND_INTERVIEW])
     assert pipeline.another_preferred(Stage.FINAL_DECISION, ["hired"])
     assert not pipeline.another_preferred(Stage.FINAL_DECISION, [Stage.FINAL_DECISION])
+
+
+def test_the_path_to_each_stage_follows_the_transitions():
+    assert pipeline.path_to(Stage.APPLIED) == []
+    assert pipeline.path_to("final_decision") == [Stage.FIRST_INTERVIEW, Stage.FIRST_DECISION,
+                                                  Stage.SECOND_INTERVIEW, Stage.FINAL_DECISION]
+    assert pipeline.path_to(Stage.HIRED)[-2:] == [Stage.OFFER, Stage.HIRED]  # only an offer can be accepted
+    assert pipeline.path_to(Stage.REJECTED) == [Stage.REJECTED]  # straight from applied by default
+    assert pipeline.path_to(Stage.WITHDRAWN, closed_from=Stage.FIRST_DECISION) == [
+        Stage.FIRST_INTERVIEW, Stage.FIRST_DECISION, Stage.WITHDRAWN]
+    for target in Stage:  # every step of every path is a transition the process allows
+        stages = [Stage.APPLIED, *pipeline.path_to(target)]
+        for before, after in itertools.pairwise(stages):
+            assert after in {pipeline.next_stage(before, e) for e in pipeline.allowed_events(before)}
+    with pytest.raises(pipeline.IllegalTransition):
+        pipeline.path_to(Stage.HIRED, closed_from=Stage.APPLIED)

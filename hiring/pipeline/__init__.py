@@ -87,6 +87,7 @@ from .stages import (
     allowed_events,
     another_preferred,
     next_stage,
+    path_to,
     rejected_after,
 )
 from .vocabulary import (
@@ -100,6 +101,7 @@ from .vocabulary import (
 )
 
 __all__ = [
+    "path_to",
     "VERDICT_LABELS",
     "ContactChannel", "ContactKind", "Language", "OutboxStatus", "PositionStatus", "ReferenceStatus", "Vocabulary",
     "ACTION_TEXT", "Action", "ApplicationState", "Available", "CLOSED_STAGES", "DomainError", "Event", "Flag",

@@ -163,6 +163,22 @@ def next_stage(stage: Stage | str, event: Event | str) -> Stage:
         ) from None
 
 
+def path_to(target: Stage | str, *, closed_from: Stage | str | None = None) -> list[Stage]:
+    """The stages an application enters on its way from APPLIED to ``target``, in order: the
+    process's one path (OPEN_STAGES), then a closed ``target`` from ``closed_from`` — by
+    default the one stage it can be reached from (hired and declined: the offer), else
+    straight from APPLIED. The demo and the test factories walk this path."""
+    target = Stage(target)
+    if target.is_open:
+        return list(OPEN_STAGES[1:OPEN_STAGES.index(target) + 1])
+    if closed_from is None:
+        sources = {from_stage for (from_stage, _event), to in TRANSITIONS.items() if to == target}
+        closed_from = sources.pop() if len(sources) == 1 else Stage.APPLIED
+    if (Stage(closed_from), target) not in {(f, to) for (f, _e), to in TRANSITIONS.items()}:
+        raise IllegalTransition(f"“{target.label}” cannot follow “{Stage(closed_from).label}”.")
+    return [*path_to(closed_from), target]
+
+
 def allowed_events(stage: Stage | str) -> list[Event]:
     stage = Stage(stage)
     return [event for (from_stage, event) in TRANSITIONS if from_stage == stage]
