@@ -106,6 +106,17 @@ def _clock(form: FlaskForm) -> datetime:
     return forms.local_datetime(form.day.data, form.start.data, get_policy())
 
 
+INTERVIEW_ALIASES = {"scheduled_at": "day", "reason": "extension_reason"}  # the service's names → the form's
+
+
+def _interview_fields(f: FlaskForm) -> dict[str, Any]:
+    """What scheduling and rescheduling both send to the service from the interview form."""
+    return {"scheduled_at": _clock(f), "panel_user_ids": panel_ids(f), "duration_minutes": f.duration_minutes.data,
+            "location": f.location.data or "", "video_link": f.video_link.data or "", "actor": current_user,
+            "expected_version": f.expected_version(), "extend_until": f.extend_until.data,
+            "reason": f.extension_reason.data or ""}
+
+
 @bp.post("/<int:application_id>/interviews")
 @login_required
 def schedule_interview(application_id: int):
@@ -117,15 +128,10 @@ def schedule_interview(application_id: int):
         # A step that no longer fits still goes to the service, which says why it is refused.
         offered = find(application, current_user, Step.SCHEDULE_INTERVIEW)
         round_ = offered.round if offered is not None else (2 if application.stage == Stage.SECOND_INTERVIEW else 1)
-        services.schedule_interview(
-            application, round=round_,
-            scheduled_at=_clock(f), panel_user_ids=panel_ids(f), duration_minutes=f.duration_minutes.data,
-            location=f.location.data or "", video_link=f.video_link.data or "", actor=current_user,
-            expected_version=f.expected_version(), extend_until=f.extend_until.data,
-            reason=f.extension_reason.data or "")
+        services.schedule_interview(application, round=round_, **_interview_fields(f))
 
     return handle(application, form, action, success="Interview scheduled; the candidate is invited.",
-                   aliases={"scheduled_at": "day", "reason": "extension_reason"}, anchor="interviews")
+                  aliases=INTERVIEW_ALIASES, anchor="interviews")
 
 
 @bp.post("/<int:application_id>/interviews/<int:interview_id>/reschedule")
@@ -136,15 +142,9 @@ def reschedule_interview(application_id: int, interview_id: int):
     interview = interview_of(application, interview_id)
     form = posted(Step.RESCHEDULE_INTERVIEW, interview.id)
 
-    def action(f):
-        services.reschedule_interview(
-            interview, scheduled_at=_clock(f), panel_user_ids=panel_ids(f), duration_minutes=f.duration_minutes.data,
-            location=f.location.data or "", video_link=f.video_link.data or "", actor=current_user,
-            expected_version=f.expected_version(), extend_until=f.extend_until.data,
-            reason=f.extension_reason.data or "")
-
-    return handle(application, form, action, success="Interview rescheduled; the candidate is told.",
-                   aliases={"scheduled_at": "day", "reason": "extension_reason"}, anchor="interviews")
+    return handle(application, form, lambda f: services.reschedule_interview(interview, **_interview_fields(f)),
+                  success="Interview rescheduled; the candidate is told.", aliases=INTERVIEW_ALIASES,
+                  anchor="interviews")
 
 
 @bp.post("/<int:application_id>/interviews/<int:interview_id>/cancel")
@@ -154,9 +154,9 @@ def cancel_interview(application_id: int, interview_id: int):
     require(Action.MANAGE_APPLICATIONS)
     interview = interview_of(application, interview_id)
     return handle(application, posted(Step.CANCEL_INTERVIEW, interview.id),
-                   lambda f: services.cancel_interview(interview, reason=f.reason.data or "", actor=current_user,
-                                                       expected_version=f.expected_version()),
-                   success="Interview cancelled.", anchor="interviews")
+                  lambda f: services.cancel_interview(interview, reason=f.reason.data or "", actor=current_user,
+                                                      expected_version=f.expected_version()),
+                  success="Interview cancelled.", anchor="interviews")
 
 
 @bp.post("/<int:application_id>/interviews/<int:interview_id>/held")
@@ -166,11 +166,11 @@ def interview_held(application_id: int, interview_id: int):
     require(Action.MANAGE_APPLICATIONS)
     interview = interview_of(application, interview_id)
     return handle(application, posted(Step.MARK_HELD, interview.id),
-                   lambda f: services.record_interview_held(interview, held_at=_clock(f),
-                                                            actor=current_user,
-                                                            expected_version=f.expected_version()),
-                   success="Interview marked as held; the panel is asked for feedback.",
-                   aliases={"held_at": "day"}, anchor="interviews")
+                  lambda f: services.record_interview_held(interview, held_at=_clock(f),
+                                                           actor=current_user,
+                                                           expected_version=f.expected_version()),
+                  success="Interview marked as held; the panel is asked for feedback.",
+                  aliases={"held_at": "day"}, anchor="interviews")
 
 
 @bp.post("/<int:application_id>/interviews/<int:interview_id>/feedback")
@@ -183,11 +183,11 @@ def submit_feedback(application_id: int, interview_id: int):
     # Feedback is each panel member's own and given once: another member's feedback
     # landing meanwhile is no conflict, so the version is not enforced here.
     return handle(application, posted(Step.GIVE_FEEDBACK, interview.id),
-                   lambda f: services.submit_feedback(interview, interviewer=current_user,
-                                                      recommendation=f.recommendation.data,
-                                                      notes=f.notes.data or ""),
-                   success="Thank you — your feedback is recorded.", check_version=False,
-                   anchor=f"interview-{interview.id}")
+                  lambda f: services.submit_feedback(interview, interviewer=current_user,
+                                                     recommendation=f.recommendation.data,
+                                                     notes=f.notes.data or ""),
+                  success="Thank you — your feedback is recorded.", check_version=False,
+                  anchor=f"interview-{interview.id}")
 
 
 @bp.post("/<int:application_id>/decision")
@@ -198,10 +198,10 @@ def decide(application_id: int):
     form = posted(Step.DECIDE)
     form.outcome.choices = forms.choices(decision_choices(application, current_user))
     return handle(application, form,
-                   lambda f: services.decide(application, outcome=f.outcome.data, rationale=f.rationale.data or "",
-                                             candidate_feedback=f.candidate_feedback.data or "",
-                                             actor=current_user, expected_version=f.expected_version()),
-                   success="Decision recorded; the candidate is told.")
+                  lambda f: services.decide(application, outcome=f.outcome.data, rationale=f.rationale.data or "",
+                                            candidate_feedback=f.candidate_feedback.data or "",
+                                            actor=current_user, expected_version=f.expected_version()),
+                  success="Decision recorded; the candidate is told.")
 
 
 @bp.post("/<int:application_id>/offer-decision")
@@ -211,11 +211,11 @@ def offer_decision(application_id: int):
     # Who may decide is the service's question (pipeline.offer_decider): the hiring manager,
     # or an admin acting for them; anyone else gets the page with the reason (403).
     return handle(application, posted(Step.OFFER_DECISION),
-                   lambda f: services.decide_offer(application, outcome=f.outcome.data,
-                                                   rationale=f.rationale.data or "", actor=current_user,
-                                                   expected_version=f.expected_version(),
-                                                   acting_for=f.acting_for.data or ""),
-                   success="Offer decision recorded; the candidate is told.")
+                  lambda f: services.decide_offer(application, outcome=f.outcome.data,
+                                                  rationale=f.rationale.data or "", actor=current_user,
+                                                  expected_version=f.expected_version(),
+                                                  acting_for=f.acting_for.data or ""),
+                  success="Offer decision recorded; the candidate is told.")
 
 
 @bp.post("/<int:application_id>/offer-response")
@@ -224,10 +224,10 @@ def offer_response(application_id: int):
     application = load(application_id)
     require(Action.MANAGE_APPLICATIONS)
     return handle(application, posted(Step.OFFER_RESPONSE),
-                   lambda f: services.record_offer_response(application, accepted=f.response.data == "accepted",
-                                                            note=f.note.data or "", actor=current_user,
-                                                            expected_version=f.expected_version()),
-                   success="The candidate's answer is recorded.")
+                  lambda f: services.record_offer_response(application, accepted=f.response.data == "accepted",
+                                                           note=f.note.data or "", actor=current_user,
+                                                           expected_version=f.expected_version()),
+                  success="The candidate's answer is recorded.")
 
 
 @bp.post("/<int:application_id>/deadline")
@@ -236,9 +236,9 @@ def extend_deadline(application_id: int):
     application = load(application_id)
     require(Action.EXTEND_DEADLINE)
     return handle(application, posted(Step.EXTEND_DEADLINE),
-                   lambda f: services.extend_deadline(application, until=f.until.data, reason=f.reason.data,
-                                                      actor=current_user, expected_version=f.expected_version()),
-                   success="Answer date extended; the candidate is told the new date.")
+                  lambda f: services.extend_deadline(application, until=f.until.data, reason=f.reason.data,
+                                                     actor=current_user, expected_version=f.expected_version()),
+                  success="Answer date extended; the candidate is told the new date.")
 
 
 @bp.post("/<int:application_id>/competing-offer")
@@ -256,8 +256,8 @@ def competing_offer(application_id: int):
                                      actor=current_user, expected_version=f.expected_version())
 
     return handle(application, form, action,
-                   success="Competing offer cleared." if clearing else "Competing offer noted; the answer date "
-                   "is brought forward.")
+                  success="Competing offer cleared." if clearing else "Competing offer noted; the answer date "
+                  "is brought forward.")
 
 
 @bp.post("/<int:application_id>/contacts")
@@ -281,7 +281,7 @@ def log_contact(application_id: int):
                                           summary=f.summary.data or "", occurred_at=occurred, actor=current_user)
 
     return handle(application, posted(Step.LOG_CONTACT), action,
-                   success="Contact logged.", aliases={"occurred_at": "day"}, anchor="timeline")
+                  success="Contact logged.", aliases={"occurred_at": "day"}, anchor="timeline")
 
 
 @bp.post("/<int:application_id>/references")
@@ -290,10 +290,10 @@ def add_reference(application_id: int):
     application = load(application_id)
     require(Action.MANAGE_APPLICATIONS)
     return handle(application, posted(Step.ADD_REFERENCE),
-                   lambda f: services.add_reference(application, name=f.name.data, contact=f.contact.data or "",
-                                                    status=f.status.data, notes=f.notes.data or "",
-                                                    actor=current_user),
-                   success="Reference added.", anchor="references")
+                  lambda f: services.add_reference(application, name=f.name.data, contact=f.contact.data or "",
+                                                   status=f.status.data, notes=f.notes.data or "",
+                                                   actor=current_user),
+                  success="Reference added.", anchor="references")
 
 
 @bp.post("/<int:application_id>/references/<int:reference_id>")
@@ -308,9 +308,9 @@ def update_reference(application_id: int, reference_id: int):
     form = forms.ReferenceOutcomeForm(prefix=key)
     form.key = key
     return handle(application, form,
-                   lambda f: services.update_reference(reference, status=f.status.data, notes=f.notes.data or "",
-                                                       actor=current_user),
-                   success="Reference updated.", anchor="references")
+                  lambda f: services.update_reference(reference, status=f.status.data, notes=f.notes.data or "",
+                                                      actor=current_user),
+                  success="Reference updated.", anchor="references")
 
 
 @bp.post("/<int:application_id>/withdraw")
@@ -319,6 +319,6 @@ def withdraw(application_id: int):
     application = load(application_id)
     require(Action.MANAGE_APPLICATIONS)
     return handle(application, posted(Step.WITHDRAW),
-                   lambda f: services.withdraw(application, reason=f.reason.data or "", actor=current_user,
-                                               expected_version=f.expected_version()),
-                   success="Application withdrawn; the candidate gets a confirmation.")
+                  lambda f: services.withdraw(application, reason=f.reason.data or "", actor=current_user,
+                                              expected_version=f.expected_version()),
+                  success="Application withdrawn; the candidate gets a confirmation.")
