@@ -37,7 +37,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import validation
-from .pipeline import Policy, Recommendation, Role
+from .pipeline import ContactChannel, ContactKind, Language, Policy, Recommendation, ReferenceStatus, Role
 
 
 def _single_line(form, field) -> None:
@@ -132,7 +132,7 @@ ROLE_CHOICES = choices([
     (Role.MANAGER.value, "Manager"),
     (Role.ADMIN.value, "Admin"),
 ])
-LANGUAGE_CHOICES = choices([("en", "English"), ("de", "German")])
+LANGUAGE_CHOICES = choices(Language.choices())
 WEEKDAY_CHOICES = choices(enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]))
 HOUR_CHOICES = choices((h, f"{h:02d}:00") for h in range(24))
 
@@ -291,10 +291,9 @@ class ConfirmForm(Form):
 # rendered from, so a change made meanwhile by someone else is detected, not overwritten.
 
 RECOMMENDATION_CHOICES = [(r.value, r.label) for r in reversed(list(Recommendation))]
-CONTACT_KIND_CHOICES = [("thank_you", "Thank-you note"), ("enquiry", "Enquiry"), ("other", "Other")]
-CONTACT_CHANNEL_CHOICES = [("email", "Email"), ("phone", "Phone"), ("in_person", "In person"), ("other", "Other")]
-REFERENCE_STATUS_CHOICES = [("requested", "Requested"), ("received", "Received"), ("positive", "Positive"),
-                            ("negative", "Negative"), ("unreachable", "Unreachable")]
+CONTACT_KIND_CHOICES = ContactKind.choices()
+CONTACT_CHANNEL_CHOICES = ContactChannel.choices()
+REFERENCE_STATUS_CHOICES = ReferenceStatus.choices()
 
 
 def local_datetime(day: date, clock: time, policy: Policy) -> datetime:
@@ -426,8 +425,8 @@ class CompetingOfferForm(VersionedForm):
 
 
 class ContactForm(VersionedForm):
-    kind = SelectField("Kind", choices=choices(CONTACT_KIND_CHOICES), default="thank_you")
-    channel = SelectField("Channel", choices=choices(CONTACT_CHANNEL_CHOICES), default="email")
+    kind = SelectField("Kind", choices=choices(CONTACT_KIND_CHOICES), default=ContactKind.THANK_YOU.value)
+    channel = SelectField("Channel", choices=choices(CONTACT_CHANNEL_CHOICES), default=ContactChannel.EMAIL.value)
     day = DateField("On", validators=[Optional()])
     start = TimeField("at", validators=[Optional()])
     summary = TextAreaField("Summary", validators=[Optional(), Length(max=5000)])
@@ -436,7 +435,7 @@ class ContactForm(VersionedForm):
 class ReferenceForm(VersionedForm):
     name = StringField("Name", validators=[InputRequired("Enter the reference's name."), Length(max=200)])
     contact = StringField("Contact (email or phone)", validators=[Optional(), Length(max=300)])
-    status = SelectField("Status", choices=choices(REFERENCE_STATUS_CHOICES), default="requested")
+    status = SelectField("Status", choices=choices(REFERENCE_STATUS_CHOICES), default=ReferenceStatus.REQUESTED.value)
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
 

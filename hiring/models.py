@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -68,14 +69,19 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-STAGE_VALUES = ", ".join(f"'{s.value}'" for s in Stage)
-ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
 OPEN_STAGE_VALUES = [s.value for s in OPEN_STAGES]
+
+
+def one_of(column: str, vocabulary: type[enum.StrEnum], name: str | None = None) -> CheckConstraint:
+    """The CHECK constraint that keeps ``column`` within ``vocabulary``'s values (named
+    ck_<table>_<name> by the naming convention; ``name`` defaults to the column's)."""
+    values = ", ".join(f"'{member.value}'" for member in vocabulary)
+    return CheckConstraint(f"{column} IN ({values})", name=name or column)
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"
-    __table_args__ = (CheckConstraint(f"role IN ({ROLE_VALUES})", name="role"),)
+    __table_args__ = (one_of("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -183,12 +189,12 @@ class Setting(db.Model):
 
 class Position(db.Model):
     __tablename__ = "position"
-    __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="status"),)
+    __table_args__ = (one_of("status", pipeline.PositionStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     department: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=pipeline.PositionStatus.OPEN.value, index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     hiring_manager_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -199,13 +205,13 @@ class Position(db.Model):
 
 class Candidate(db.Model):
     __tablename__ = "candidate"
-    __table_args__ = (CheckConstraint("language IN ('en', 'de')", name="language"),)
+    __table_args__ = (one_of("language", pipeline.Language),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     phone: Mapped[str] = mapped_column(String(50), default="")
-    language: Mapped[str] = mapped_column(String(2), default="en")
+    language: Mapped[str] = mapped_column(String(2), default=pipeline.Language.EN.value)
     talent_pool_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -224,7 +230,7 @@ LATE_UNANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NULL"
 class Application(db.Model):
     __tablename__ = "application"
     __table_args__ = (
-        CheckConstraint(f"stage IN ({STAGE_VALUES})", name="stage"),
+        one_of("stage", Stage),
         UniqueConstraint("candidate_id", "position_id", name="uq_application_candidate_position"),
         # The dashboard and the deadline job: open applications by stage and due date.
         Index("ix_application_stage_due_at", "stage", "due_at"),
@@ -392,9 +398,7 @@ class Feedback(db.Model):
     __tablename__ = "feedback"
     __table_args__ = (
         UniqueConstraint("interview_id", "interviewer_id", name="uq_feedback_interview_interviewer"),
-        CheckConstraint(
-            "recommendation IN ('strong_no', 'no', 'yes', 'strong_yes')", name="recommendation"
-        ),
+        one_of("recommendation", pipeline.Recommendation),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -428,7 +432,7 @@ class Promise(db.Model):
 
     __tablename__ = "promise"
     __table_args__ = (
-        CheckConstraint("outcome IN ('kept', 'moved', 'broken', 'withdrawn')", name="outcome"),
+        one_of("outcome", pipeline.PromiseOutcome),
         Index("ix_promise_application_told", "application_id", "told_at"),
         Index("ix_promise_told_at", "told_at"),
     )
@@ -450,11 +454,12 @@ class CandidateContact(db.Model):
     """Inbound contact from the candidate: thank-you notes, enquiries, calls."""
 
     __tablename__ = "candidate_contact"
+    __table_args__ = (one_of("kind", pipeline.ContactKind), one_of("channel", pipeline.ContactChannel))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # thank_you / enquiry / other
-    channel: Mapped[str] = mapped_column(String(20))  # email / phone / in_person / other
+    kind: Mapped[str] = mapped_column(String(20))  # a pipeline.ContactKind
+    channel: Mapped[str] = mapped_column(String(20))  # a pipeline.ContactChannel
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     summary: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -465,12 +470,13 @@ class CandidateContact(db.Model):
 
 class Reference(db.Model):
     __tablename__ = "reference"
+    __table_args__ = (one_of("status", pipeline.ReferenceStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     contact: Mapped[str] = mapped_column(String(300), default="")
-    status: Mapped[str] = mapped_column(String(20), default="requested")  # requested/positive/negative/…
+    status: Mapped[str] = mapped_column(String(20), default=pipeline.ReferenceStatus.REQUESTED.value)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -552,9 +558,7 @@ class OutboxEmail(db.Model):
 
     __tablename__ = "outbox_email"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'sent', 'failed', 'not_delivered')", name="status"
-        ),
+        one_of("status", pipeline.OutboxStatus),
         Index("ix_outbox_email_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_outbox_email_application", "application_id", "created_at"),
         # The Emails page, newest first: all, and by status.
@@ -574,7 +578,7 @@ class OutboxEmail(db.Model):
     # [{"filename", "content_type", "data"}] — e.g. the interview's .ics
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[str] = mapped_column(String(20), default=pipeline.OutboxStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -6,6 +6,8 @@ filtered by flag costs one indexed query, whatever the number of applications.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +31,7 @@ from sqlalchemy import (
 )
 
 from .extensions import db
-from .models import OPEN_STAGE_VALUES, Application, Candidate, UTCDateTime
+from .models import OPEN_STAGE_VALUES, Application, Candidate, Interview, PanelMember, User, UTCDateTime
 from .pipeline import Flag, Policy, Stage, Verdict, due_soon_threshold, local_date
 
 
@@ -159,3 +161,113 @@ def _fts_matches(q: str, column: ColumnElement) -> Select:
 
 
 TRIGRAM = 3
+
+
+# --- the people search (the panel picker) -------------------------------------------------
+# A large team has thousands of people who may sit on a panel: the application page offers
+# the likely interviewers as checkboxes and finds anyone else by name or email.
+
+PANEL_SUGGESTIONS = 12  # people offered as checkboxes, besides the application's own panels
+PANEL_HISTORY = 200  # the position's latest interviews that say who usually interviews for it
+PEOPLE_SEARCH_LIMIT = 20
+
+
+def team_member(roles: Iterable[str]) -> ColumnElement[bool]:
+    """Who may sit on a panel: active users of one of ``roles`` (those that give feedback)."""
+    return and_(User.active.is_(True), User.role.in_([str(r) for r in roles]))
+
+
+def person_label(name: str, role: str) -> str:
+    return f"{name} ({role})"
+
+
+def panel_suggestions(position_id: int, roles: Iterable[str], *, first: Iterable[Any] = (),
+                      limit: int = PANEL_SUGGESTIONS) -> list[tuple[int, str]]:
+    """The likely interviewers for a position, by name: the users in ``first`` who may sit
+    on a panel (the application's panels so far, its hiring manager), then whoever
+    interviewed most often for the position lately, up to ``limit`` people.
+
+    One query, bounded by PANEL_HISTORY whatever the size of the team or of the position's
+    history."""
+    roles = [str(r) for r in roles]
+    recent = (
+        select(Interview.id).join(Application, Application.id == Interview.application_id)
+        .where(Application.position_id == position_id)
+        .order_by(Interview.id.desc()).limit(PANEL_HISTORY).subquery()
+    )
+    usual = db.session.execute(
+        select(User.id, User.name, User.role)
+        .join(PanelMember, PanelMember.user_id == User.id)
+        .where(PanelMember.interview_id.in_(select(recent.c.id)), team_member(roles))
+        .group_by(User.id, User.name, User.role)
+        .order_by(func.count().desc(), User.name, User.id)
+        .limit(limit)
+    ).all()
+    people: dict[int, str] = {}
+    for user in first:
+        if user is not None and user.active and user.role in roles:
+            people[user.id] = person_label(user.name, user.role)
+    for row in usual:
+        if len(people) >= limit:
+            break
+        people.setdefault(row.id, person_label(row.name, row.role))
+    return sorted(people.items(), key=lambda item: (item[1].casefold(), item[0]))
+
+
+def people_labelled(ids: Iterable[int]) -> list[tuple[int, str]]:
+    """(id, label) of the users with ``ids`` (a form sent back keeps the people it found)."""
+    rows = db.session.execute(select(User.id, User.name, User.role).where(User.id.in_(list(ids)))).all()
+    return [(row.id, person_label(row.name, row.role)) for row in rows]
+
+
+def search_people(q: str, roles: Iterable[str], *, limit: int = PEOPLE_SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Active team members whose name or email contains ``q``: the panel picker's
+    suggestions as one types."""
+    rows = db.session.execute(
+        select(User.id, User.name, User.email, User.role)
+        .where(team_member(roles), contains(q, User.name, User.email))
+        .order_by(User.name, User.id).limit(limit)
+    ).all()
+    return [{"id": r.id, "name": r.name, "email": r.email, "role": r.role,
+             "label": person_label(r.name, r.role)} for r in rows]
+
+
+def _first_name(name: str) -> str:
+    return (name.split() or [""])[0].casefold()
+
+
+def people_named(text_: str | None, roles: Iterable[str]) -> tuple[list[int], list[str]]:
+    """The ids of the people typed as email addresses, full names, or a first name that
+    only one active team member has, separated by commas, semicolons or lines; and, for
+    anything that is not exactly one active team member, a message that says what to type
+    instead."""
+    wanted = [part.strip() for part in re.split(r"[,;\n]", text_ or "") if part.strip()]
+    if not wanted:
+        return [], []
+    keys = {part.casefold() for part in wanted}
+    first_names = [func.lower(User.name).like(like_pattern(key)[1:-1] + " %", escape="\\")
+                   for key in keys if " " not in key and "@" not in key]
+    rows = db.session.execute(
+        select(User.id, User.name, User.email)
+        .where(team_member(roles),
+               or_(func.lower(User.email).in_(keys), func.lower(User.name).in_(keys), *first_names))
+    ).all()
+    ids: list[int] = []
+    problems: list[str] = []
+    for part in wanted:
+        key = part.casefold()
+        matches = [r for r in rows if r.email.casefold() == key] or [r for r in rows if r.name.casefold() == key]
+        by_first_name = not matches
+        if by_first_name:
+            matches = [r for r in rows if _first_name(r.name) == key]
+        if not matches:
+            problems.append(f"Nobody on the active team is called or has the email “{part}”.")
+        elif len(matches) > 1 and by_first_name:
+            names = ", ".join(sorted(r.name for r in matches)[:5])
+            problems.append(f"{len(matches)} people have the first name “{part}” ({names}): type the full name "
+                            "or the email address instead.")
+        elif len(matches) > 1:
+            problems.append(f"{len(matches)} people are called “{part}”: type the email address instead.")
+        else:
+            ids.append(matches[0].id)
+    return ids, problems

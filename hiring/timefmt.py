@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from .pipeline import Policy, local_date
+from .pipeline import Language, Policy, local_date
 
 _WEEKDAYS = {
-    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-    "de": ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"],
+    Language.EN: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    Language.DE: ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"],
 }
 _WEEKDAYS_LONG = {
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    "de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
+    Language.EN: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    Language.DE: ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
 }
 _MONTHS = {
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-    "de": ["Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sep.", "Okt.", "Nov.", "Dez."],
+    Language.EN: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    Language.DE: ["Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sep.", "Okt.", "Nov.", "Dez."],
 }
 _MONTHS_LONG = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+    Language.EN: ["January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"],
-    "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+    Language.DE: ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
            "Oktober", "November", "Dezember"],
 }
 
@@ -30,24 +30,26 @@ def _as_date(value: datetime | date, policy: Policy) -> date:
     return local_date(value, policy) if isinstance(value, datetime) else value
 
 
-def short_date(value: datetime | date | None, policy: Policy, lang: str = "en") -> str:
+def short_date(value: datetime | date | None, policy: Policy, lang: str = Language.EN) -> str:
     """'Tue 8 Dec' (en) / 'Di. 8. Dez.' (de)."""
     if value is None:
         return ""
     day = _as_date(value, policy)
-    if lang == "de":
-        return f"{_WEEKDAYS['de'][day.weekday()]}., {day.day}. {_MONTHS['de'][day.month - 1]}"
-    return f"{_WEEKDAYS['en'][day.weekday()]} {day.day} {_MONTHS['en'][day.month - 1]}"
+    if lang == Language.DE:
+        return f"{_WEEKDAYS[Language.DE][day.weekday()]}., {day.day}. {_MONTHS[Language.DE][day.month - 1]}"
+    return f"{_WEEKDAYS[Language.EN][day.weekday()]} {day.day} {_MONTHS[Language.EN][day.month - 1]}"
 
 
-def long_date(value: datetime | date | None, policy: Policy, lang: str = "en") -> str:
+def long_date(value: datetime | date | None, policy: Policy, lang: str = Language.EN) -> str:
     """'Tuesday, 8 December 2026' / 'Dienstag, 8. Dezember 2026' — for emails."""
     if value is None:
         return ""
     day = _as_date(value, policy)
-    if lang == "de":
-        return f"{_WEEKDAYS_LONG['de'][day.weekday()]}, {day.day}. {_MONTHS_LONG['de'][day.month - 1]} {day.year}"
-    return f"{_WEEKDAYS_LONG['en'][day.weekday()]}, {day.day} {_MONTHS_LONG['en'][day.month - 1]} {day.year}"
+    if lang == Language.DE:
+        weekday, month = _WEEKDAYS_LONG[Language.DE][day.weekday()], _MONTHS_LONG[Language.DE][day.month - 1]
+        return f"{weekday}, {day.day}. {month} {day.year}"
+    weekday, month = _WEEKDAYS_LONG[Language.EN][day.weekday()], _MONTHS_LONG[Language.EN][day.month - 1]
+    return f"{weekday}, {day.day} {month} {day.year}"
 
 
 def local_time(value: datetime | None, policy: Policy) -> str:
@@ -56,7 +58,7 @@ def local_time(value: datetime | None, policy: Policy) -> str:
     return value.astimezone(policy.tz).strftime("%H:%M")
 
 
-def date_time(value: datetime | None, policy: Policy, lang: str = "en") -> str:
+def date_time(value: datetime | None, policy: Policy, lang: str = Language.EN) -> str:
     if value is None:
         return ""
     return f"{short_date(value, policy, lang)} {local_time(value, policy)}"

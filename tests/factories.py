@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from hiring import services
+from hiring import pipeline, services
 from hiring.models import Application, Interview, Position, User
 from hiring.settings import get_policy
 
@@ -52,10 +52,7 @@ class Factory:
         manager = position.hiring_manager
         panel = panel or [self.user("interviewer"), self.user("interviewer")]
         n = next(_counter)
-        path = ["applied", "first_interview", "first_decision", "second_interview", "final_decision", "offer"]
-        closing = {"hired": "offer", "declined": "offer", "rejected": "applied", "withdrawn": "applied"}
-        last_open = closing.get(stage, stage)
-        steps = path[1:path.index(last_open) + 1] + ([stage] if stage in closing else [])
+        steps = [s.value for s in pipeline.path_to(stage)]
         t = at - timedelta(days=2 * len(steps))
         application = services.submit_application(
             position, name=f"Candidate {n}", email=email or f"candidate{n}@example.org", language=language,

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from hiring import cli, pipeline, services
+from hiring import cli, demo, pipeline, services
 from hiring.extensions import db
 from hiring.models import Application, AuditEvent, Candidate, Interview, OutboxEmail, Position, User, utcnow
 from hiring.pipeline import Flag, Stage
@@ -110,12 +110,12 @@ def test_users_list(runner, factory):
 def test_demo_loads_every_stage_with_overdue_due_soon_and_a_competing_offer(runner):
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    assert f"Loaded {len(cli.DEMO_PLAN)} applications in 4 positions." in result.output
+    assert f"Loaded {len(demo.DEMO_PLAN)} applications in 4 positions." in result.output
     assert "admin@example.com" in result.output
     db.session.expire_all()
     applications = Application.query.all()
     assert 35 <= len(applications) <= 50
-    assert _count(Position) == 4 and _count(User) == len(cli.DEMO_USERS)
+    assert _count(Position) == 4 and _count(User) == len(demo.DEMO_USERS)
     assert _count(Candidate) == len(applications)
     stages = Counter(a.stage for a in applications)
     assert set(stages) == {s.value for s in Stage}, stages
@@ -139,7 +139,7 @@ def test_demo_loads_every_stage_with_overdue_due_soon_and_a_competing_offer(runn
     interviews = Interview.query.filter(Interview.held_at.is_not(None)).all()
     assert interviews and all(i.held_at >= i.scheduled_at for i in interviews)
     # Everyone can log in with the printed password.
-    assert User.query.filter_by(email="mona@example.com").one().check_password(cli.DEMO_PASSWORD)
+    assert User.query.filter_by(email="mona@example.com").one().check_password(demo.DEMO_PASSWORD)
 
 
 def test_demo_refuses_a_non_empty_database(runner, factory):

@@ -181,3 +181,41 @@ def test_time_ordered_relationships_break_ties_by_id(factory, now):
     application = db.session.get(Application, app_id)
     assert [d.id for d in application.decisions] == [1001, 1002]
     assert [f.id for f in application.current_interview().feedback] == [1001, 1002]
+
+
+def test_each_vocabulary_column_is_checked_against_its_enum(app):
+    """The CHECK constraints come from the enums: each lists exactly the enum's values."""
+    from hiring import models, pipeline
+
+    expected = {
+        ("user", "role"): pipeline.Role, ("position", "status"): pipeline.PositionStatus,
+        ("candidate", "language"): pipeline.Language, ("application", "stage"): pipeline.Stage,
+        ("feedback", "recommendation"): pipeline.Recommendation, ("promise", "outcome"): pipeline.PromiseOutcome,
+        ("candidate_contact", "kind"): pipeline.ContactKind, ("candidate_contact", "channel"): pipeline.ContactChannel,
+        ("reference", "status"): pipeline.ReferenceStatus, ("outbox_email", "status"): pipeline.OutboxStatus,
+    }
+    found = {}
+    for table in models.db.metadata.tables.values():
+        for constraint in table.constraints:
+            if constraint.__class__.__name__ == "CheckConstraint" and " IN (" in str(constraint.sqltext):
+                column, values = str(constraint.sqltext).split(" IN (")
+                found[(table.name, column)] = [v.strip(" '") for v in values.rstrip(")").split(",")]
+    for key, vocabulary in expected.items():
+        assert found.get(key) == [member.value for member in vocabulary], key
+
+
+@pytest.mark.parametrize("table, column, value", [
+    ("candidate_contact", "kind", "letter"), ("candidate_contact", "channel", "pigeon"),
+    ("reference", "status", "maybe"),
+])
+def test_the_database_refuses_a_value_outside_the_vocabulary(factory, now, table, column, value):
+    """Checked by the migrated schema itself, not only by the service."""
+    application = factory.application("applied")
+    services.record_candidate_contact(application, kind="enquiry", channel="email", summary="", occurred_at=now,
+                                      actor=application.owner or application.position.owner)
+    services.add_reference(application, name="Ref", contact="", status="requested", notes="",
+                           actor=application.position.owner)
+    db.session.commit()
+    with pytest.raises(DBAPIError, match="(?i)check"):
+        db.session.execute(text(f"UPDATE {table} SET {column} = :value"), {"value": value})
+    db.session.rollback()

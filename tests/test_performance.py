@@ -277,7 +277,7 @@ def test_generator_fills_every_stage_and_refuses_a_non_empty_database(app, runne
     for application in db.session.scalars(select(Application).where(Application.due_at.is_not(None))):
         if application.stage == "offer":
             assert application.promised_at is None
-            assert application.due_at == (application.extended_until or generator._base_due(
+            assert application.due_at == (application.extended_until or generator.base_due(
                 "offer", application.stage_entered_at.astimezone(policy.tz).date(), policy))
             continue
         promised = pipeline.local_date(application.promised_at, policy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -53,35 +54,42 @@ def eod(day: date) -> datetime:
 
 # --- purity --------------------------------------------------------------------------------
 
-PIPELINE_FILE = Path(pipeline.__file__)
+PIPELINE_DIR = Path(pipeline.__file__).parent
 
 
-def test_pipeline_module_imports_neither_flask_nor_sqlalchemy():
-    tree = ast.parse(PIPELINE_FILE.read_text())
+def test_pipeline_package_imports_neither_flask_nor_sqlalchemy():
     imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            imported.add(node.module.split(".")[0])
+    for path in PIPELINE_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
     assert "holidays" in imported  # the walk sees the lazy import, so it would see flask too
     assert not imported & {"flask", "sqlalchemy", "flask_sqlalchemy", "hiring"}
 
 
-def test_pipeline_module_loads_on_its_own_without_flask_or_sqlalchemy():
-    # Load the file outside the package, so hiring/__init__ (which needs Flask) is not run.
+def test_pipeline_package_loads_on_its_own_without_flask_or_sqlalchemy():
+    # Load the package outside hiring, so hiring/__init__ (which needs Flask) is not run.
     script = (
         "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('pipeline_alone', {str(PIPELINE_FILE)!r})\n"
+        f"spec = importlib.util.spec_from_file_location('pipeline_alone', {str(PIPELINE_DIR / '__init__.py')!r},\n"
+        f"    submodule_search_locations=[{str(PIPELINE_DIR)!r}])\n"
         "module = importlib.util.module_from_spec(spec)\n"
         "sys.modules['pipeline_alone'] = module\n"
         "spec.loader.exec_module(module)\n"
-        "module.is_business_day(module.date(2026, 12, 25), module.Policy(business_days=True))\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'werkzeug'))\n"
+        "from datetime import date\n"
+        "module.is_business_day(date(2026, 12, 25), module.Policy(business_days=True))\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'werkzeug', 'hiring'))\n"
         "print(','.join(bad) or 'clean')\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "clean"
+
+
+def test_pipeline_modules_fit_on_a_screen_of_outline():
+    assert {path.name: n for path in PIPELINE_DIR.glob("*.py")
+            if (n := len(path.read_text().splitlines())) > 600} == {}
 
 
 # --- the stage table -----------------------------------------------------------------------
@@ -1231,3 +1239,19 @@ def test_another_candidate_was_preferred_only_if_someone_got_further():
     assert pipeline.another_preferred(Stage.FIRST_DECISION, [Stage.APPLIED, Stage.SECOND_INTERVIEW])
     assert pipeline.another_preferred(Stage.FINAL_DECISION, ["hired"])
     assert not pipeline.another_preferred(Stage.FINAL_DECISION, [Stage.FINAL_DECISION])
+
+
+def test_the_path_to_each_stage_follows_the_transitions():
+    assert pipeline.path_to(Stage.APPLIED) == []
+    assert pipeline.path_to("final_decision") == [Stage.FIRST_INTERVIEW, Stage.FIRST_DECISION,
+                                                  Stage.SECOND_INTERVIEW, Stage.FINAL_DECISION]
+    assert pipeline.path_to(Stage.HIRED)[-2:] == [Stage.OFFER, Stage.HIRED]  # only an offer can be accepted
+    assert pipeline.path_to(Stage.REJECTED) == [Stage.REJECTED]  # straight from applied by default
+    assert pipeline.path_to(Stage.WITHDRAWN, closed_from=Stage.FIRST_DECISION) == [
+        Stage.FIRST_INTERVIEW, Stage.FIRST_DECISION, Stage.WITHDRAWN]
+    for target in Stage:  # every step of every path is a transition the process allows
+        stages = [Stage.APPLIED, *pipeline.path_to(target)]
+        for before, after in itertools.pairwise(stages):
+            assert after in {pipeline.next_stage(before, e) for e in pipeline.allowed_events(before)}
+    with pytest.raises(pipeline.IllegalTransition):
+        pipeline.path_to(Stage.HIRED, closed_from=Stage.APPLIED)

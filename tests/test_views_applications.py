@@ -942,3 +942,32 @@ def test_the_settings_page_says_what_working_day_mode_does(client, team):
     html = client.get("/admin/settings").get_data(as_text=True)
     assert "The stage days above are calendar days in both modes" in html
     assert "moves to the working day before it" in html
+
+
+def test_every_step_has_its_form_and_endpoint(app):
+    """The action table covers every step pipeline.available_actions can offer, and each
+    entry's POST goes to a view that exists: a new step without a form fails here."""
+    from hiring.pipeline import Step
+    from hiring.views.applications.actions import ACTION_FORMS
+
+    assert set(ACTION_FORMS) == set(Step)
+    for step, spec in ACTION_FORMS.items():
+        assert spec.endpoint in app.view_functions, step
+    assert len({spec.key for spec in ACTION_FORMS.values()}) == len(ACTION_FORMS)
+
+
+def test_every_application_audit_kind_has_a_describer(app):
+    """Each audit kind the services write about an application reads as words on the page,
+    not as its code name."""
+    import re
+    from pathlib import Path
+
+    import hiring
+    from hiring.views.applications.timeline import DESCRIBERS, HIDDEN_KINDS
+
+    source = "\n".join(p.read_text() for p in Path(hiring.__file__).parent.rglob("*.py"))
+    call = r'audit(?:_row)?\(\s*"([a-z_]+)"(?:\s+if[^,]*else\s+"([a-z_]+)")?,\s*\w+,\s*\w+,\s*application\b'
+    calls = re.findall(call, source)
+    kinds = {kind for call in calls for kind in call if kind}
+    assert {"application_submitted", "decision", "withdrawn"} <= kinds, "the services' audit calls were not found"
+    assert kinds - set(DESCRIBERS) - HIDDEN_KINDS == set()

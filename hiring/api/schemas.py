@@ -6,14 +6,15 @@ Bounds mirror the database columns: a value the database would refuse is refused
 with a 422 naming the field, never passed on to become a 500.
 """
 
+import enum
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .. import validation
-from ..pipeline import Flag, Stage
+from ..pipeline import Flag, Language, PositionStatus, Recommendation, Stage, Verdict
 
 ID_MAX = validation.DB_INT_MAX  # PostgreSQL integer columns
 # The same window as the forms and the services (hiring.validation).
@@ -85,7 +86,15 @@ Timestamp = Annotated[
 ]
 # An address the relay can send to (no non-ASCII local part): refused here, not at sending.
 Email = Annotated[text(254, 1), AfterValidator(_address)]
-Recommendation = Literal["strong_no", "no", "yes", "strong_yes"]
+
+
+def values_of(vocabulary: type[enum.StrEnum]) -> Any:
+    """A Literal of the vocabulary's values: the published schema lists them inline, as
+    before there was an enum, and an unknown value is refused naming the allowed ones."""
+    return Literal[tuple(member.value for member in vocabulary)]
+
+
+RecommendationValue = values_of(Recommendation)
 
 
 class Request(BaseModel):
@@ -126,7 +135,7 @@ class PositionCreate(Request):
 
 
 class PositionQuery(Query):
-    status: Literal["open", "closed"] | None = None
+    status: values_of(PositionStatus) | None = None
     page: int = Field(1, ge=1, le=1_000_000)
     per_page: int = Field(100, ge=1, le=500)
 
@@ -135,7 +144,7 @@ class PositionOut(Response):
     id: int
     title: str
     department: str
-    status: Literal["open", "closed"]
+    status: values_of(PositionStatus)
     owner_email: str | None
     hiring_manager_email: str | None
     created_at: Timestamp
@@ -155,7 +164,7 @@ class CandidateIn(Request):
     name: text(200, 1)
     email: Email
     phone: text(50) = ""
-    language: Literal["en", "de"] = "en"
+    language: values_of(Language) = Language.EN.value
     talent_pool_consent: bool | None = Field(None, description="May we keep them in the talent pool?")
 
 
@@ -178,12 +187,12 @@ class CandidateOut(Response):
     name: str
     email: str
     phone: str
-    language: Literal["en", "de"]
+    language: values_of(Language)
 
 
 class FeedbackOut(Response):
     interviewer_email: str
-    recommendation: Recommendation
+    recommendation: RecommendationValue
     notes: str
     submitted_at: Timestamp
 
@@ -233,7 +242,7 @@ class ApplicationOut(Response):
     flags: list[Flag]
     version: int
     owner_email: str | None
-    verdict: Literal["incomplete", "clear_hire", "clear_no", "mixed"] | None = Field(
+    verdict: values_of(Verdict) | None = Field(
         description="The panel's verdict on the latest held interview; null for whoever may not read its feedback.")
     competing_offer_deadline: date | None
     extended_until: Timestamp | None
@@ -278,7 +287,7 @@ class InterviewCancel(Request):
 
 
 class FeedbackCreate(Request):
-    recommendation: Recommendation
+    recommendation: RecommendationValue
     notes: text(20000, multiline=True) = ""
 
 

@@ -12,7 +12,7 @@ from .. import queries, services
 from ..extensions import db
 from ..forms import NewApplicationForm, choices
 from ..models import Application, Candidate, Position
-from ..pipeline import Action, InvalidInput
+from ..pipeline import Action, InvalidInput, PositionStatus
 from ..web import db_int
 from . import application_url, require_action, show_refusal
 
@@ -54,7 +54,8 @@ def _applications_of(candidate_ids: list[int]) -> dict[int, list[Row]]:
 @require_action(Action.MANAGE_APPLICATIONS)
 def new_application():
     form = NewApplicationForm()
-    positions = db.session.scalars(select(Position).where(Position.status == "open").order_by(Position.title)).all()
+    positions = db.session.scalars(
+        select(Position).where(Position.status == PositionStatus.OPEN.value).order_by(Position.title)).all()
     form.position_id.choices = choices((p.id, p.title) for p in positions)
     candidate = None
     if request.method == "GET":

@@ -29,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..pipeline import OPEN_STAGES, Action, Flag, Role, Stage
+from ..pipeline import OPEN_STAGES, Action, Flag, PositionStatus, Role, Stage
 from ..settings import get_policy
 from ..web import DB_INT_MAX, Badge, badge_for, days_since, db_int, moment
 from . import application_url, require_action
@@ -171,7 +171,7 @@ def awaiting_feedback_from(user: User):
 
 
 def _open_positions():
-    return select(Position.id).where(Position.status == "open")
+    return select(Position.id).where(Position.status == PositionStatus.OPEN.value)
 
 
 # The board's statements depend only on which filters are set: each is built once, with
@@ -250,7 +250,8 @@ def _scoped(stmt, by_position: bool, by_owner: bool):
     if by_position:
         stmt = stmt.where(Application.position_id == POSITION_ID)
     else:
-        stmt = stmt.join(Position, Position.id == Application.position_id).where(Position.status == "open")
+        stmt = (stmt.join(Position, Position.id == Application.position_id)
+                .where(Position.status == PositionStatus.OPEN.value))
     if by_owner:
         stmt = stmt.where(Application.owner_id == OWNER_ID)
     return stmt
@@ -294,7 +295,7 @@ class FilterProblem:
 def _matching_positions(text: str):
     return db.session.execute(
         select(Position.id, Position.title, Position.department)
-        .where(Position.status == "open", queries.contains(text, Position.title))
+        .where(Position.status == PositionStatus.OPEN.value, queries.contains(text, Position.title))
         .order_by(Position.title, Position.id).limit(FILTER_SUGGESTIONS + 1)).all()
 
 

@@ -10,17 +10,17 @@ from sqlalchemy import func, select
 from .. import services
 from ..extensions import db
 from ..models import Application, OutboxEmail
-from ..pipeline import Action, DomainError
+from ..pipeline import Action, DomainError, OutboxStatus
 from ..web import db_int
 from . import require_action
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
 
 PER_PAGE = 50
-STATUSES = ("queued", "sent", "failed", "not_delivered")
-STATUS_LABELS = {"queued": "Queued", "sent": "Sent", "failed": "Failed", "not_delivered": "Not delivered"}
-STATUS_BADGES = {"queued": "badge-due-soon", "sent": "badge-on-track", "failed": "badge-overdue",
-                 "not_delivered": "badge-none"}
+STATUSES = OutboxStatus.values()
+STATUS_LABELS = dict(OutboxStatus.choices())
+STATUS_BADGES = {OutboxStatus.QUEUED: "badge-due-soon", OutboxStatus.SENT: "badge-on-track",
+                 OutboxStatus.FAILED: "badge-overdue", OutboxStatus.NOT_DELIVERED: "badge-none"}
 # The email's own HTML runs in a sandboxed frame with nothing allowed but its inline styles
 # and inline images: no scripts, no requests, no forms, no navigation of the page around it.
 PREVIEW_CSP = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "

@@ -11,7 +11,7 @@ from .. import queries, services
 from ..extensions import db
 from ..forms import ConfirmForm, PositionForm, choices
 from ..models import OPEN_STAGE_VALUES, Application, Position, User
-from ..pipeline import Action, InvalidInput, Role
+from ..pipeline import Action, InvalidInput, PositionStatus, Role
 from ..web import db_int
 from . import require_action, show_refusal
 
@@ -41,7 +41,7 @@ def index():
     stmt = (select(Position).options(joinedload(Position.owner), joinedload(Position.hiring_manager))
             .order_by(Position.status.desc(), func.lower(Position.title), Position.id))
     if show != "all":
-        stmt = stmt.where(Position.status == "open")
+        stmt = stmt.where(Position.status == PositionStatus.OPEN.value)
     if q:
         stmt = stmt.where(queries.contains(q, Position.title, Position.department))
     page = db.paginate(stmt, page=request.args.get("page", 1, type=db_int), per_page=PER_PAGE, error_out=False)
@@ -105,7 +105,7 @@ def edit(position_id: int):
 @require_action(Action.MANAGE_POSITIONS)
 def close(position_id: int):
     position = db.get_or_404(Position, position_id)
-    if position.status == "open" and request.form.get("confirmed") != "1":
+    if position.status == PositionStatus.OPEN and request.form.get("confirmed") != "1":
         # Asked in the browser (static/confirm.js); without the script, on a page of its own.
         return render_template(
             "confirm.html", title=f"Close “{position.title}”?",
@@ -123,6 +123,6 @@ def close(position_id: int):
 @require_action(Action.MANAGE_POSITIONS)
 def reopen(position_id: int):
     position = db.get_or_404(Position, position_id)
-    services.update_position(position, status="open", actor=current_user)
+    services.update_position(position, status=PositionStatus.OPEN.value, actor=current_user)
     flash(f"“{position.title}” is open again.", "success")
     return redirect(url_for("positions.index"))

@@ -1,0 +1,181 @@
+"""The demo: the team everyone logs in as, and ~40 applications walked through the process.
+
+``flask --app app demo`` loads it (``cli``); the large synthetic dataset of the benchmark
+(``generator``) starts with the same team and the same password, listed here once, and
+draws its names from the same lists.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from . import pipeline, services
+from .models import Application, User
+from .pipeline import OPEN_STAGES
+
+DEMO_PASSWORD = "demo-password"
+DEMO_USERS = [
+    ("admin@example.com", "Ada Admin", "admin"),
+    ("rita@example.com", "Rita Recruiter", "recruiter"),
+    ("robin@example.com", "Robin Recruiter", "recruiter"),
+    ("ivan@example.com", "Ivan Interviewer", "interviewer"),
+    ("ines@example.com", "Ines Interviewer", "interviewer"),
+    ("igor@example.com", "Igor Interviewer", "interviewer"),
+    ("mona@example.com", "Mona Manager", "manager"),
+]
+DEMO_POSITIONS = [
+    ("Embedded Software Engineer", "Engineering"),
+    ("FPGA Developer", "Engineering"),
+    ("Hardware Test Engineer", "Quality"),
+    ("Technical Project Manager", "Projects"),
+]
+FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Elif", "Felix", "Greta", "Hamid", "Ida", "Jonas", "Katrin",
+               "Leon", "Mia", "Noah", "Olga", "Paul", "Quentin", "Rosa", "Samir", "Tara", "Uwe", "Vera",
+               "Wen", "Xaver", "Yara", "Zoe", "Amir", "Birgit", "Chen", "Dilara", "Emil", "Fatima", "Georg",
+               "Hanna", "Ilias", "Jana", "Kofi", "Lena", "Malte", "Nora", "Oskar", "Priya", "Rafael", "Sofia"]
+LAST_NAMES = ["Schmidt", "Meyer", "Nguyen", "Kowalski", "Rossi", "Yilmaz", "Fischer", "Okafor", "Weber",
+              "Hansen", "Novak", "Berger", "Lang", "Popescu", "Haas", "Santos", "Wagner", "Becker", "Hoffmann",
+              "Schulz", "Koch", "Richter", "Klein", "Wolf", "Neumann", "Schwarz", "Zimmermann", "Braun",
+              "Kruger", "Hofmann", "Hartmann", "Lange", "Werner", "Krause", "Lehmann", "Kaiser", "Fuchs", "Peters"]
+# How far each demo application gets: a stage and how many days ago it entered it.
+DEMO_PLAN = (
+    [("applied", d) for d in (1, 3, 6, 10, 13, 15, 17)]
+    + [("first_interview", d) for d in (2, 4, 5)]
+    + [("first_decision", d) for d in (1, 3, 6, 7, 9, 12)]
+    + [("second_interview", d) for d in (2, 5, 11, 13, 16)]
+    + [("final_decision", d) for d in (1, 4, 6, 8, 10)]
+    + [("offer", d) for d in (2, 6, 9)]
+    + [("hired", 20), ("hired", 40), ("rejected", 5), ("rejected", 12), ("rejected", 30),
+       ("declined", 15), ("withdrawn", 8), ("withdrawn", 25)]
+)
+
+
+def load_demo(now: datetime, seed: int = 7) -> dict[str, int]:
+    """Build realistic histories through the services, with the clock moved back."""
+    rng = random.Random(seed)
+    users = {}
+    for email, name, role in DEMO_USERS:
+        users[email] = services.create_user(email, name, role, DEMO_PASSWORD, now=now - timedelta(days=120))
+    admin = users["admin@example.com"]
+    recruiters = [users["rita@example.com"], users["robin@example.com"]]
+    interviewers = [users["ivan@example.com"], users["ines@example.com"], users["igor@example.com"]]
+    manager = users["mona@example.com"]
+    positions = [
+        services.create_position(title, department=dept, owner_id=recruiters[i % 2].id,
+                                 hiring_manager_id=manager.id, actor=admin, now=now - timedelta(days=100))
+        for i, (title, dept) in enumerate(DEMO_POSITIONS)
+    ]
+    # The first 26 × 16 names, as before the lists were shared: the seeded demo stays the same.
+    names = [(f, last) for f in FIRST_NAMES[:26] for last in LAST_NAMES[:16]]
+    rng.shuffle(names)
+    competing_done = False
+    for index, (target, days_ago) in enumerate(DEMO_PLAN):
+        first, last = names[index]
+        position = positions[index % len(positions)]
+        recruiter = position.owner
+        entered = now - timedelta(days=days_ago, hours=rng.randint(1, 8))
+        panel = rng.sample(interviewers, 2)
+        application = _demo_walk(target, entered, position, recruiter, manager, panel, rng,
+                                 name=f"{first} {last}",
+                                 email=f"{first}.{last}.{index}@example.org".lower(),
+                                 language="de" if index % 3 == 0 else "en")
+        _catch_up_delay_notices(application, now)
+        if not competing_done and application.stage == "first_decision" and days_ago <= 3:
+            services.set_competing_offer(application, deadline=(now + timedelta(days=4)).date(),
+                                         actor=recruiter, now=now - timedelta(hours=2))
+            competing_done = True
+    return {"users": len(users), "positions": len(positions), "applications": len(DEMO_PLAN)}
+
+
+def _catch_up_delay_notices(application: Application, now: datetime) -> None:
+    """What the scheduler would have done meanwhile: each promise that reached its morning
+    with nobody acting got its delay notice then (the demo's histories are written one
+    application at a time, with the clock moved back)."""
+    from .settings import get_policy
+
+    policy = get_policy()
+    while application.is_open and pipeline.needs_delay_notice(application.stage, application.promised_at, now,
+                                                              policy):
+        moment = max(pipeline.delay_notice_at(application.promised_at, policy), application.updated_at)
+        services.send_delay_notice(application, now=moment)
+
+
+def _demo_walk(target: str, entered: datetime, position, recruiter: User, manager: User, panel: list[User],
+               rng: random.Random, *, name: str, email: str, language: str) -> Application:
+    """Walk one application to ``target``, arriving there at ``entered``."""
+    order = [stage.value for stage in OPEN_STAGES]  # the process's path, applied … offer
+    closed = {"hired": "offer", "declined": "offer", "rejected": rng.choice(order[:5]),
+              "withdrawn": rng.choice(order[:4])}
+    last_open = closed.get(target, target)
+    steps = order.index(last_open)
+    # Each earlier step takes a few days; work backwards from when the target was reached.
+    spans = [rng.randint(3, 6) for _ in range(steps + (1 if target in closed else 0))]
+    t = entered - timedelta(days=sum(spans))
+    app = services.submit_application(position, name=name, email=email, language=language,
+                                      talent_pool_consent=rng.random() < 0.3, actor=recruiter,
+                                      applied_at=t, now=t)
+    spans_iter = iter(spans)
+
+    def advance() -> datetime:
+        nonlocal t
+        t = t + timedelta(days=next(spans_iter))
+        return t
+
+    stage_path = [s.value for s in pipeline.path_to(target, closed_from=last_open if target in closed else None)]
+    interview = None
+    for stage in stage_path:
+        at = advance() if stage != "first_interview" or target != "first_interview" else entered
+        if stage == "first_interview":
+            # Held at the next step, at least 3 days on: the interview is scheduled before that
+            # (an interview marked held before its date would be nonsense in the demo).
+            ahead = rng.randint(2, 6) if target == "first_interview" else rng.randint(1, 2)
+            interview = services.schedule_interview(
+                app, round=1, scheduled_at=at + timedelta(days=ahead, hours=2),
+                panel_user_ids=[u.id for u in panel], duration_minutes=60, location="Room Ada, Munich office",
+                actor=recruiter, now=at)
+        elif stage == "first_decision":
+            services.record_interview_held(interview, held_at=at, actor=recruiter, now=at)
+            _demo_feedback(interview, panel, at, rng, positive=True)
+        elif stage == "second_interview":
+            services.decide(app, outcome="advance", rationale="Strong fundamentals; invite.", actor=recruiter,
+                            now=at)
+            if rng.random() < 0.7 or target != "second_interview":
+                ahead = timedelta(days=rng.randint(1, 2), hours=1) if target != "second_interview" else \
+                    timedelta(days=rng.randint(0, 12), hours=1)
+                interview = services.schedule_interview(
+                    app, round=2, scheduled_at=at + ahead,
+                    panel_user_ids=[u.id for u in panel] + [manager.id], duration_minutes=90,
+                    video_link="https://meet.example.com/interview-" + str(app.id), actor=recruiter,
+                    now=at)
+        elif stage == "final_decision":
+            held = max(at, interview.scheduled_at + timedelta(minutes=interview.duration_minutes))
+            services.record_interview_held(interview, held_at=held, actor=recruiter,
+                                           now=held + timedelta(hours=2))
+            _demo_feedback(interview, [*panel, manager], held + timedelta(hours=2), rng,
+                           positive=rng.random() < 0.7)
+        elif stage == "offer":
+            services.decide(app, outcome="advance", rationale="Clear recommendation; offer agreed.",
+                            actor=manager, now=at)
+        elif stage == "hired":
+            services.record_offer_response(app, accepted=True, actor=recruiter, now=at)
+        elif stage == "declined":
+            services.record_offer_response(app, accepted=False, note="Chose another offer.", actor=recruiter,
+                                           now=at)
+        elif stage == "rejected":
+            services.decide(app, outcome="reject", rationale="Another candidate fits the team better.",
+                            actor=manager if app.stage == "final_decision" else recruiter, now=at)
+        elif stage == "withdrawn":
+            services.withdraw(app, reason="Candidate accepted a position elsewhere.", actor=recruiter, now=at)
+    return app
+
+
+def _demo_feedback(interview, panel: list[User], at: datetime, rng: random.Random, *, positive: bool) -> None:
+    # Leave some feedback missing so the dashboard shows "awaiting feedback".
+    for member in panel:
+        if rng.random() < 0.15:
+            continue
+        recommendation = rng.choice(["yes", "strong_yes"]) if positive else rng.choice(["no", "yes", "strong_no"])
+        services.submit_feedback(interview, interviewer=member, recommendation=recommendation,
+                                 notes="Solid on C and RTOS basics; good questions about the team.",
+                                 now=at + timedelta(minutes=30))
