@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -67,6 +68,34 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+
+class Source(enum.StrEnum):
+    """Where an application came from (the sources report). One vocabulary for the model,
+    the form, the API and the reports."""
+
+    CAREERS_SITE = "careers_site"
+    REFERRAL = "referral"
+    AGENCY = "agency"
+    JOB_BOARD = "job_board"
+    DIRECT = "direct"
+    TALENT_POOL = "talent_pool"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return SOURCE_LABELS[self]
+
+
+SOURCE_LABELS: dict[Source, str] = {
+    Source.CAREERS_SITE: "Careers site",
+    Source.REFERRAL: "Referral",
+    Source.AGENCY: "Agency",
+    Source.JOB_BOARD: "Job board",
+    Source.DIRECT: "Direct",
+    Source.TALENT_POOL: "Talent pool",
+    Source.OTHER: "Other",
+}
+SOURCE_VALUES = ", ".join(f"'{s.value}'" for s in Source)
 
 STAGE_VALUES = ", ".join(f"'{s.value}'" for s in Stage)
 ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
@@ -225,7 +254,10 @@ class Application(db.Model):
     __tablename__ = "application"
     __table_args__ = (
         CheckConstraint(f"stage IN ({STAGE_VALUES})", name="stage"),
+        CheckConstraint(f"source IN ({SOURCE_VALUES})", name="source"),
         UniqueConstraint("candidate_id", "position_id", name="uq_application_candidate_position"),
+        # The reports: applications received in a period (funnel, sources, time to hire).
+        Index("ix_application_applied_at", "applied_at"),
         # The dashboard and the deadline job: open applications by stage and due date.
         Index("ix_application_stage_due_at", "stage", "due_at"),
         Index("ix_application_owner_stage", "owner_id", "stage"),
@@ -256,6 +288,7 @@ class Application(db.Model):
     position_id: Mapped[int] = mapped_column(ForeignKey("position.id"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     stage: Mapped[str] = mapped_column(String(20), default=Stage.APPLIED.value)
+    source: Mapped[str] = mapped_column(String(20), default=Source.DIRECT.value, server_default=Source.DIRECT.value)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -410,6 +443,8 @@ class Feedback(db.Model):
 
 class Decision(db.Model):
     __tablename__ = "decision"
+    # The reports: the decisions of one stage taken in a period (time per stage, to offer, to hire).
+    __table_args__ = (Index("ix_decision_stage_decided_at", "stage", "decided_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
@@ -431,6 +466,8 @@ class Promise(db.Model):
         CheckConstraint("outcome IN ('kept', 'moved', 'broken', 'withdrawn')", name="outcome"),
         Index("ix_promise_application_told", "application_id", "told_at"),
         Index("ix_promise_told_at", "told_at"),
+        # The promises-kept report: the dates that fell in a period.
+        Index("ix_promise_promised_for", "promised_for"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -48,6 +48,7 @@ from .models import (
     RecoveryCode,
     Reference,
     Setting,
+    Source,
     User,
     UserSession,
     utcnow,
@@ -815,7 +816,7 @@ def close_position(position: Position, *, actor: User | None, now: datetime | No
 def submit_application(position: Position, *, name: str, email: str, phone: str = "",
                        language: str = "en", talent_pool_consent: bool | None = None,
                        applied_at: datetime | None = None, actor: User | None,
-                       now: datetime | None = None) -> Application:
+                       now: datetime | None = None, source: str = "direct") -> Application:
     """A new application; a candidate with the same email is reused."""
     _require(actor, Action.MANAGE_APPLICATIONS)
     now = _now(now)
@@ -827,6 +828,8 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
     _check_lengths(errors, name=(name, 200))
     if language not in ("en", "de"):
         errors["language"] = "Choose en or de."
+    if source not in {s.value for s in Source}:
+        errors["source"] = "Choose one of: " + ", ".join(s.value for s in Source) + "."
     if applied_at > now:
         errors["applied_at"] = "The application date cannot be in the future."
     try:
@@ -856,7 +859,7 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
         raise conflict
     insert = functools.partial(_insert_application, position, name=name, email=email, phone=phone,
                                language=language, talent_pool_consent=talent_pool_consent, applied_at=applied_at,
-                               actor=actor, now=now, duplicate=lambda: existing()[1])
+                               source=source, actor=actor, now=now, duplicate=lambda: existing()[1])
     try:
         return insert(candidate)
     except IntegrityError:
@@ -870,7 +873,8 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
 
 def _insert_application(position: Position, candidate: Candidate | None, *, name: str, email: str, phone: str,
                         language: str, talent_pool_consent: bool | None, applied_at: datetime, actor: User | None,
-                        now: datetime, duplicate: Callable[[], DomainError | None]) -> Application:
+                        now: datetime, duplicate: Callable[[], DomainError | None],
+                        source: str = "direct") -> Application:
     with _transaction(duplicate):
         if candidate is None:
             candidate = Candidate(name=name, email=email, phone=phone, language=language,
@@ -886,7 +890,7 @@ def _insert_application(position: Position, candidate: Candidate | None, *, name
                 candidate.talent_pool_consent = talent_pool_consent
         application = Application(
             candidate=candidate, position=position, owner_id=position.owner_id, stage=Stage.APPLIED.value,
-            applied_at=applied_at, stage_entered_at=applied_at, created_at=now, updated_at=now,
+            applied_at=applied_at, stage_entered_at=applied_at, created_at=now, updated_at=now, source=source,
         )
         db.session.add(application)
         db.session.flush()

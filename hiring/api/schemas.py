@@ -13,6 +13,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from .. import validation
+from ..models import Source
 from ..pipeline import Flag, Stage
 
 ID_MAX = validation.DB_INT_MAX  # PostgreSQL integer columns
@@ -163,6 +164,7 @@ class ApplicationCreate(Request):
     position_id: Id
     candidate: CandidateIn = Field(description="A candidate with this email is reused (and their details updated).")
     applied_at: Instant | None = Field(None, description="Default: now. Not in the future.")
+    source: Source = Field(Source.DIRECT, description="Where the application came from.")
 
 
 class ApplicationQuery(Query):
@@ -218,6 +220,7 @@ class ApplicationOut(Response):
     position_title: str
     candidate: CandidateOut
     stage: Stage
+    source: Source
     applied_at: Timestamp
     stage_entered_at: Timestamp
     due_at: Timestamp | None = Field(
