@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import notifications as notify
-from . import pipeline, queries, services
+from . import pipeline, queries, reports, services
 from .extensions import db
 from .models import (
     Application,
@@ -381,6 +381,7 @@ def _send_digests(by_person: dict, keys: dict[int, str], already: set[str], week
     ``digest:<user>:<week>`` is unique, so a run that races another fails as a whole
     (IntegrityError, rolled back) instead of doubling anyone's digest."""
     events, emails = [], []
+    promises_line = reports.digest_line(now, get_policy()) if by_person else ""  # the team's, once per run
     for user_id, (person, groups) in sorted(by_person.items()):
         overdue = sum(len(g.overdue) + len(g.unrecorded) for g in groups.values())
         if overdue == 0 or keys[user_id] in already:
@@ -397,7 +398,8 @@ def _send_digests(by_person: dict, keys: dict[int, str], already: set[str], week
             template="digest", recipient=person.email, idempotency_key=keys[user_id], lang="en",
             recipient_user=person, now=now,
             context={"user": person, "application_link": None, "groups": ordered, "week": week,
-                     "overdue_count": overdue, "due_count": due, "dashboard_link": notify.absolute_url("/")},
+                     "overdue_count": overdue, "due_count": due, "dashboard_link": notify.absolute_url("/"),
+                     "promises_line": promises_line},
         ))
     if emails:
         with _transaction():  # two executemany INSERTs, one commit

@@ -237,6 +237,41 @@ def _promises_in(filters: Filters):
                 *_application_filters(filters))
 
 
+def _promise_base(now: datetime):
+    return (select(*_promise_columns(now)).select_from(Promise)
+            .join(Application, Application.id == Promise.application_id))
+
+
+def promise_weeks(filters: Filters, now: datetime) -> list[tuple[date, date, PromiseCounts]]:
+    """The promise counts of each week of the period (weeks begin on its first day), one statement."""
+    week = _week_of_day(Promise.promised_for, filters.start).label("week")
+    by_week = {int(r.week): _promise_counts(r) for r in db.session.execute(
+        _promise_base(now).add_columns(week).where(_promises_in(filters)).group_by(week))}
+    return [(filters.week_start(i), filters.week_end(i), by_week.get(i, PromiseCounts()))
+            for i in range(filters.weeks)]
+
+
+def digest_line(now: datetime, policy: Policy, weeks: int = 4) -> str:
+    """The weekly digest's line: last week's promise-kept rate (the team's: the dates that
+    fell in the ISO week before ``now``'s) and the trend over the last ``weeks`` weeks."""
+    local = now.astimezone(policy.tz).date()
+    monday = local - timedelta(days=local.weekday())
+    counts = [c for _, _, c in promise_weeks(Filters(start=monday - timedelta(weeks=weeks),
+                                                     end=monday - timedelta(days=1)), now)]
+    last = counts[-1]
+
+    def percent(c: PromiseCounts) -> str:
+        return "–" if c.kept_rate is None else f"{round(c.kept_rate * 100)}%"
+
+    if last.decided:
+        head = f"Promises kept last week: {percent(last)} ({last.kept} of {last.decided} due)"
+    else:
+        head = "Promises kept last week: no date was due"
+    if last.broken:
+        head += f", {last.broken} passed in silence"
+    return f"{head}. {weeks}-week trend: " + " → ".join(percent(c) for c in counts) + "."
+
+
 @dataclass
 class PromiseReport:
     total: PromiseCounts
@@ -247,14 +282,9 @@ class PromiseReport:
 
 def promises(filters: Filters, now: datetime) -> PromiseReport:
     where = _promises_in(filters)
-    base = (select(*_promise_columns(now)).select_from(Promise)
-            .join(Application, Application.id == Promise.application_id))
+    base = _promise_base(now)
     total = _promise_counts(db.session.execute(base.where(where)).one())
-    week = _week_of_day(Promise.promised_for, filters.start).label("week")
-    by_week = {int(r.week): _promise_counts(r) for r in db.session.execute(
-        base.add_columns(week).where(where).group_by(week))}
-    weeks = [(filters.week_start(i), filters.week_end(i), by_week.get(i, PromiseCounts()))
-             for i in range(filters.weeks)]
+    weeks = promise_weeks(filters, now)
     by_stage = {r.stage: _promise_counts(r) for r in db.session.execute(
         base.add_columns(Promise.stage).where(where).group_by(Promise.stage))}
     stages = [(stage.value, by_stage[stage.value]) for stage in Stage if stage.value in by_stage]

@@ -268,3 +268,19 @@ def test_the_statements_do_not_grow_with_the_data(history, factory):
         submit(history["p"], f"More{i}", 3 + i % 10, source="job_board")
     db.session.commit()
     assert statements() == before
+
+
+def test_the_weekly_digest_line(history):
+    """Monday 30 Nov: last week is 23–29 Nov (A's 23rd kept, E's 24th withdrawn); the weeks
+    before: 2–8 Nov nothing due, 9–15 Nov A's and F's kept, 16–22 Nov 4 of 7 kept."""
+    from hiring import reminders
+    from hiring.models import OutboxEmail
+
+    monday = berlin(2026, 11, 30, 9, 0)
+    line = "Promises kept last week: 100% (1 of 1 due). 4-week trend: – → 100% → 57% → 100%."
+    assert reports.digest_line(monday, get_policy()) == line
+    assert reports.digest_line(berlin(2026, 11, 23, 9, 0), get_policy()) == (
+        "Promises kept last week: 57% (4 of 7 due), 2 passed in silence. 4-week trend: – → – → 100% → 57%.")
+    assert reminders.send_weekly_digest(monday)["digests"] == 2  # C's owner and G's
+    digests = db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == "digest")).all()
+    assert all(line in d.body_text and line in d.body_html for d in digests)
