@@ -108,6 +108,16 @@ class _S:
 
 JOB_INTERVAL = timedelta(minutes=15)  # how often the deadline job runs, for the notices' timestamps
 RELAY_DELAY = timedelta(seconds=45)  # the outbox relay runs every minute
+# Where applications come from, in percent (the sources report).
+SOURCE_SHARES = (("careers_site", 35), ("job_board", 25), ("referral", 12), ("direct", 10), ("agency", 8),
+                 ("talent_pool", 5), ("other", 5))
+_SOURCE_BY_PERCENT = [name for name, share in SOURCE_SHARES for _ in range(share)]
+
+
+def source_of(application_id: int) -> str:
+    """An application's source, spread by SOURCE_SHARES and fixed by its id (a hash, so the
+    seeded random sequence of the rest of the simulation stays as it was)."""
+    return _SOURCE_BY_PERCENT[(application_id * 2654435761) % 2**32 % 100]
 
 
 class DatabaseNotEmpty(RuntimeError):
@@ -520,9 +530,11 @@ class _Simulation:
         stage = (_S.REJECTED if roll < 0.8 else _S.WITHDRAWN if roll < 0.87 else _S.HIRED if roll < 0.97
                  else _S.DECLINED)
         closed_at = applied_at + timedelta(days=3 + 60 * self.rng.random())
+        application_id = self.next_id("application")
         rows.add(Application, {
-            "id": self.next_id("application"), "candidate_id": candidate_id, "position_id": position.id,
+            "id": application_id, "candidate_id": candidate_id, "position_id": position.id,
             "owner_id": position.owner_id, "stage": stage, "applied_at": applied_at, "stage_entered_at": closed_at,
+            "source": source_of(application_id),
             "due_at": None, "promised_at": None, "last_candidate_email_at": closed_at,
             "competing_offer_deadline": None, "extended_until": None, "extension_reason": None, "verdict": None,
             "awaiting_feedback": False, "due_soon_notified_at": None, "overdue_notified_at": None,
@@ -884,7 +896,7 @@ class _History:
         self.rows.add(Application, {
             "id": self.id, "candidate_id": self.candidate_id, "position_id": self.position.id,
             "owner_id": self.position.owner_id, "stage": self.stage, "applied_at": self.applied_at,
-            "stage_entered_at": self.entered, "due_at": self.due,
+            "source": source_of(self.id), "stage_entered_at": self.entered, "due_at": self.due,
             "promised_at": self.promised if is_open else None,
             "last_candidate_email_at": self.last_email, "competing_offer_deadline": self.competing_offer,
             "extended_until": self.extended_until, "extension_reason": self.extension_reason,
