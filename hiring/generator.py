@@ -50,6 +50,7 @@ from .models import (
     OutboxEmail,
     PanelMember,
     Position,
+    Promise,
     User,
     UTCDateTime,
 )
@@ -145,8 +146,8 @@ class PositionRow:
 class Rows:
     """The rows of one batch, per table, in foreign-key order."""
 
-    ORDER = (Candidate, Application, Interview, PanelMember, Feedback, Decision, CandidateContact, AuditEvent,
-             OutboxEmail)
+    ORDER = (Candidate, Application, Promise, Interview, PanelMember, Feedback, Decision, CandidateContact,
+             AuditEvent, OutboxEmail)
 
     def __init__(self) -> None:
         self.by_model: dict[type, list[dict[str, Any]]] = {model: [] for model in self.ORDER}
@@ -375,7 +376,7 @@ def _reset_sequences(session: Session) -> None:
     """Ids were given explicitly; PostgreSQL's sequences must continue after them."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for model in (User, Position, Candidate, Application, Interview, Feedback, Decision, CandidateContact,
+    for model in (User, Position, Candidate, Application, Promise, Interview, Feedback, Decision, CandidateContact,
                   AuditEvent, OutboxEmail):
         table = model.__tablename__
         session.execute(text(
@@ -580,6 +581,7 @@ class _History:
         self.automatic_delays = 0
         self.promise_moves = 0
         self.promise_made: datetime | None = None
+        self.promise_row: dict[str, Any] | None = None  # the open one in the promise record
         self.last_email: datetime | None = None
         self.verdict: str | None = None
         self.awaiting_feedback = False
@@ -624,10 +626,12 @@ class _History:
     def _set_due(self, at: datetime, *, answers: bool = False, interview_at: datetime | None = None) -> None:
         """The candidate's date and the team's deadline, by the same rules as services.keep_promise."""
         if self.stage == _S.OFFER:
+            self._promise(at, answers=True, day=None)
             self.promised = None
             self.due = _base_due(self.stage, self.entered.astimezone(self.tz).date(), self.policy)
             return
         if self.stage not in OPEN_STAGE_VALUES:
+            self._promise(at, answers=True, day=None, withdrawn=self.stage == _S.WITHDRAWN)
             self.promised = self.due = None
             return
         computed = pipeline.answer_date(self.stage, self.entered, self.policy, interview_at=interview_at,
@@ -638,8 +642,29 @@ class _History:
         if day is None:
             return
         if day != current or answers:
+            self._promise(at, answers=answers, day=day)
             self.promised = pipeline.end_of_day(day, self.policy)
             self.due = pipeline.team_due_at(day, at, self.policy)
+
+    def _promise(self, at: datetime, *, answers: bool, day: date | None, automatic: bool = False,
+                 withdrawn: bool = False) -> None:
+        """The promise record, by the rules of services.keep_promise: the open promise ends
+        (kept, moved, broken or withdrawn) and the new date, if any, gets its row. The rows
+        go with the history (a lean dataset leaves them out for long-closed applications)."""
+        if self.promise_row is not None:
+            outcome = pipeline.promise_outcome(self.promise_row["lapses_at"], at,
+                                               moved=day is not None and not answers, withdrawn=withdrawn)
+            self.promise_row.update(outcome=outcome.value, resolved_at=at,
+                                    resolved_by="delay_notice" if automatic else "generated")
+            self.promise_row = None
+        if day is not None:
+            self.promise_row = {
+                "id": self.sim.next_id("promise"), "application_id": self.id, "stage": self.stage,
+                "promised_for": day, "lapses_at": pipeline.end_of_day(day, self.policy), "told_at": at,
+                "told_in": "delay_notice" if automatic else "generated", "automatic": automatic,
+                "resolved_at": None, "outcome": None, "resolved_by": None,
+            }
+            self._keep(Promise, self.promise_row)
 
     def _touch(self, at: datetime) -> None:
         self.updated = max(self.updated, at)
@@ -700,6 +725,7 @@ class _History:
         self.overdue_since = self.overdue_since or self.due
         self.automatic_delays += 1
         self.promise_moves += 1
+        self._promise(at, answers=False, day=new_day, automatic=True)
         self.extended_until = pipeline.end_of_day(new_day, self.policy)
         self.extension_reason = "We need a little more time to decide carefully."
         self.promised = self.extended_until

@@ -371,7 +371,11 @@ class Application(db.Model):
 
 class Interview(db.Model):
     __tablename__ = "interview"
-    __table_args__ = (CheckConstraint("round IN (1, 2)", name="round"),)
+    __table_args__ = (
+        CheckConstraint("round IN (1, 2)", name="round"),
+        # The reports: the second interviews held in a period (time per stage).
+        Index("ix_interview_round_scheduled_at", "round", "scheduled_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)

@@ -2,8 +2,8 @@
 
 Every application gets a ``source`` (careers_site, referral, agency, job_board, direct,
 talent_pool, other); existing ones are ``direct``, the default. The reports read the
-applications received in a period, the decisions of a stage in a period and the promises
-whose date fell in a period: one index each.
+applications received in a period, the decisions of a stage in a period, the second
+interviews of a period and the promises whose date fell in a period: one index each.
 
 Revision ID: a4c7e2f19d53
 Revises: 5b2f8c1d7e64
@@ -31,9 +31,13 @@ def upgrade():
         batch_op.create_index('ix_decision_stage_decided_at', ['stage', 'decided_at'], unique=False)
     with op.batch_alter_table('promise', schema=None) as batch_op:
         batch_op.create_index('ix_promise_promised_for', ['promised_for'], unique=False)
+    with op.batch_alter_table('interview', schema=None) as batch_op:
+        batch_op.create_index('ix_interview_round_scheduled_at', ['round', 'scheduled_at'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('interview', schema=None) as batch_op:
+        batch_op.drop_index('ix_interview_round_scheduled_at')
     with op.batch_alter_table('promise', schema=None) as batch_op:
         batch_op.drop_index('ix_promise_promised_for')
     with op.batch_alter_table('decision', schema=None) as batch_op:
