@@ -224,7 +224,7 @@ class NewApplicationForm(Form):
                                             ValidEmail(), Length(max=254)])
     phone = StringField("Phone (optional)", validators=[Optional(), Length(max=50)])
     language = SelectField("Language for emails", choices=LANGUAGE_CHOICES)
-    source = SelectField("Source", choices=[(s.value, s.label) for s in Source], default=Source.DIRECT.value)
+    source = SelectField("Source", choices=choices((s.value, s.label) for s in Source), default=Source.DIRECT.value)
     talent_pool_consent = BooleanField("The candidate agreed to stay in our talent pool")
     document = FileField("CV or other document (optional; PDF, DOC, DOCX or ODT, up to 10 MB)",
                          render_kw={"accept": ".pdf,.doc,.docx,.odt"})
