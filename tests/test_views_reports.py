@@ -114,3 +114,26 @@ def test_a_cell_that_looks_like_a_formula_is_quoted(factory, login):
                                 now=berlin(2026, 11, 20, 10, 0))
     header, row = rows_of(login(recruiter).get("/reports/applications.csv?from=2026-11-01&to=2026-11-30"))
     assert (row[1], row[2]) == ("'+Ada Ümlaut", "'=HYPERLINK(\"x\")")
+
+
+def test_the_new_application_form_sets_the_source(factory, login):
+    from hiring.extensions import db
+    from hiring.models import Application
+
+    recruiter = factory.user("recruiter")
+    position = factory.position(owner=recruiter)
+    client = login(recruiter)
+    form = client.get("/candidates/new-application").get_data(as_text=True)
+    assert '<option selected value="direct">Direct</option>' in form or \
+        '<option value="direct" selected>Direct</option>' in form
+    response = client.post("/candidates/new-application", data={
+        "position_id": position.id, "name": "Ada", "email": "ada@example.org", "language": "en",
+        "source": "referral"})
+    assert response.status_code == 302
+    assert db.session.scalar(db.select(Application.source)) == "referral"
+    refused = client.post("/candidates/new-application", data={
+        "position_id": position.id, "name": "Bo", "email": "bo@example.org", "language": "en",
+        "source": "newspaper"})
+    assert refused.status_code == 200
+    assert "Not a valid choice" in refused.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
