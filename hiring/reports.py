@@ -377,6 +377,8 @@ class StageTimeReport:
 def stage_times(filters: Filters, policy: Policy) -> StageTimeReport:
     durations = _stage_durations(filters, policy)
     week = _week_of_instant(durations.c.ended_at, filters.start_at(policy))
+    # Elapsed days: the hour gained when summer time ends must not open a week after the last.
+    week = case((week > filters.weeks - 1, filters.weeks - 1), else_=week)
     rows = select(durations.c.stage, week.label("week"), durations.c.value).subquery("weekly")
     within = case((rows.c.value <= _policy_days_case(rows.c.stage, policy), 1), else_=0)
     counted = db.session.execute(
@@ -390,15 +392,16 @@ def stage_times(filters: Filters, policy: Policy) -> StageTimeReport:
 
     overall = {stage: fresh(stage) for stage in STAGE_TIMES}
     weekly = [{stage: fresh(stage) for stage in STAGE_TIMES} for _ in range(filters.weeks)]
+    last_week = filters.weeks - 1
     for row in counted:
-        for target in (overall[row.stage], weekly[int(row.week)][row.stage]):
+        for target in (overall[row.stage], weekly[min(int(row.week), last_week)][row.stage]):
             target.count += int(row.count)
             target.within_policy += int(row.within or 0)
     for (stage,), dist in overall_dist.items():
         overall[stage].median_days, overall[stage].p90_days = dist.median, dist.p90
     for (stage, week_index), dist in weekly_dist.items():
-        weekly[int(week_index)][stage].median_days = dist.median
-        weekly[int(week_index)][stage].p90_days = dist.p90
+        weekly[min(int(week_index), last_week)][stage].median_days = dist.median
+        weekly[min(int(week_index), last_week)][stage].p90_days = dist.p90
     return StageTimeReport(stages=overall, weeks=[(filters.week_start(i), filters.week_end(i), weekly[i])
                                                   for i in range(filters.weeks)])
 

@@ -284,3 +284,20 @@ def test_the_weekly_digest_line(history):
     assert reminders.send_weekly_digest(monday)["digests"] == 2  # C's owner and G's
     digests = db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == "digest")).all()
     assert all(line in d.body_text and line in d.body_html for d in digests)
+
+
+def test_a_decision_late_on_the_last_day_after_summer_time_ended_stays_in_the_last_week(factory):
+    """28 days from 5 Oct to 1 Nov 2026 hold 28 days and one hour (summer time ends on 25 Oct):
+    a decision at 23:30 on 1 Nov is in the period's fourth week, not a fifth."""
+    recruiter = factory.user("recruiter")
+    position = factory.position(owner=recruiter)
+    application = submit(position, "Late", 5, month=10, actor=recruiter)
+    first = interview(application, 1, told=berlin(2026, 10, 20, 9, 0), at=berlin(2026, 10, 26, 10, 0),
+                      panel=[factory.user("interviewer")])
+    held(first, berlin(2026, 10, 26, 11, 0))
+    services.decide(application, outcome="reject", rationale="Not a fit.", actor=recruiter,
+                    now=berlin(2026, 11, 1, 23, 30))
+    report = reports.stage_times(reports.Filters(start=date(2026, 10, 5), end=date(2026, 11, 1)), get_policy())
+    assert len(report.weeks) == 4
+    assert [stages["first_decision"].count for _, _, stages in report.weeks] == [0, 0, 0, 1]
+    assert report.stages["first_decision"].count == 1
