@@ -37,7 +37,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import validation
-from .pipeline import ContactChannel, ContactKind, Language, Policy, Recommendation, ReferenceStatus, Role
+from .pipeline import ContactChannel, ContactKind, Language, Policy, Recommendation, ReferenceStatus, Role, Source
 
 
 def _single_line(form, field) -> None:
@@ -222,6 +222,7 @@ class NewApplicationForm(Form):
                                             ValidEmail(), Length(max=254)])
     phone = StringField("Phone (optional)", validators=[Optional(), Length(max=50)])
     language = SelectField("Language for emails", choices=LANGUAGE_CHOICES)
+    source = SelectField("Source", choices=choices(Source.choices()), default=Source.DIRECT.value)
     talent_pool_consent = BooleanField("The candidate agreed to stay in our talent pool")
     document = FileField("CV or other document (optional; PDF, DOC, DOCX or ODT, up to 10 MB)",
                          render_kw={"accept": ".pdf,.doc,.docx,.odt"})

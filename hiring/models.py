@@ -32,7 +32,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import pipeline
 from .extensions import db
-from .pipeline import OPEN_STAGES, ApplicationState, Role, Stage, Verdict
+from .pipeline import OPEN_STAGES, ApplicationState, Role, Source, Stage, Verdict
 
 UTC = UTC
 
@@ -231,7 +231,10 @@ class Application(db.Model):
     __tablename__ = "application"
     __table_args__ = (
         one_of("stage", Stage),
+        one_of("source", Source),
         UniqueConstraint("candidate_id", "position_id", name="uq_application_candidate_position"),
+        # The reports: applications received in a period (funnel, sources, time to hire).
+        Index("ix_application_applied_at", "applied_at"),
         # The dashboard and the deadline job: open applications by stage and due date.
         Index("ix_application_stage_due_at", "stage", "due_at"),
         Index("ix_application_owner_stage", "owner_id", "stage"),
@@ -262,6 +265,7 @@ class Application(db.Model):
     position_id: Mapped[int] = mapped_column(ForeignKey("position.id"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     stage: Mapped[str] = mapped_column(String(20), default=Stage.APPLIED.value)
+    source: Mapped[str] = mapped_column(String(20), default=Source.DIRECT.value, server_default=Source.DIRECT.value)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -344,7 +348,11 @@ class Application(db.Model):
 
 class Interview(db.Model):
     __tablename__ = "interview"
-    __table_args__ = (CheckConstraint("round IN (1, 2)", name="round"),)
+    __table_args__ = (
+        CheckConstraint("round IN (1, 2)", name="round"),
+        # The reports: the second interviews held in a period (time per stage).
+        Index("ix_interview_round_scheduled_at", "round", "scheduled_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
@@ -414,6 +422,8 @@ class Feedback(db.Model):
 
 class Decision(db.Model):
     __tablename__ = "decision"
+    # The reports: the decisions of one stage taken in a period (time per stage, to offer, to hire).
+    __table_args__ = (Index("ix_decision_stage_decided_at", "stage", "decided_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
@@ -435,6 +445,8 @@ class Promise(db.Model):
         one_of("outcome", pipeline.PromiseOutcome),
         Index("ix_promise_application_told", "application_id", "told_at"),
         Index("ix_promise_told_at", "told_at"),
+        # The promises-kept report: the dates that fell in a period.
+        Index("ix_promise_promised_for", "promised_for"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,7 +20,7 @@ from .extensions import db
 from .models import Application, Interview, OutboxEmail, User
 from .settings import get_policy
 
-CANDIDATE_LANGUAGES = ("en", "de")
+CANDIDATE_LANGUAGES = pipeline.Language.values()
 
 # The words a candidate reads for the people they meet (pipeline.Role, and the position's
 # hiring manager, who is a manager with this position's decision).

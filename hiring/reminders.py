@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import notifications as notify
-from . import pipeline, queries, services
+from . import pipeline, queries, reports, services
 from .extensions import db
 from .models import (
     Application,
@@ -266,12 +266,13 @@ def send_weekly_digest(now: datetime) -> dict[str, int | str]:
         if Flag.UNRECORDED in flags:
             group.unrecorded.append(item)
     keys = {user_id: f"digest:{user_id}:{week}" for user_id in by_person}
+    promises_line = reports.digest_line(now, get_policy()) if by_person else ""  # the team's, once per run
     for _attempt in range(3):
         already = set(db.session.scalars(
             select(OutboxEmail.idempotency_key).where(OutboxEmail.idempotency_key.in_(list(keys.values())))
         )) if keys else set()
         try:
-            sent = services.queue_digests(by_person, keys, already, week, now)
+            sent = services.queue_digests(by_person, keys, already, week, now, promises_line=promises_line)
         except IntegrityError:
             # Another run queued some of this week's digests between our check and our commit
             # (the job lock makes this rare): nothing of ours was written; look again.

@@ -436,6 +436,7 @@ def _nav_items(app: Flask) -> list[tuple[str, str, str]]:
         ("dashboard.board", "Board", Action.VIEW_ALL),
         ("candidates.index", "Candidates", Action.VIEW_ALL),
         ("positions.index", "Positions", Action.VIEW_ALL),
+        ("reports.index", "Reports", Action.VIEW_ALL),
         ("interviews.mine", "My interviews", Action.SUBMIT_FEEDBACK),
         ("emails.index", "Emails", Action.VIEW_EMAILS),
         ("admin.settings", "Settings", Action.MANAGE_SETTINGS),

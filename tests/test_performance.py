@@ -105,6 +105,8 @@ def page_statements(app, ids: dict[str, int]) -> dict[str, int]:
         ("rita@example.com", "board, filters typed"): "/board?position_q=no+such+title&owner_q=rita@example.com",
         ("rita@example.com", "position board"): f"/positions/{ids['position']}/board",
         ("rita@example.com", "candidate search"): "/candidates/?q=example",
+        ("rita@example.com", "reports"): "/reports",
+        ("mona@example.com", "reports, one position"): f"/reports?position={ids['position']}",
     }
     pages[("rita@example.com", "application page")] = f"/applications/{ids['application']}"
     pages[("ivan@example.com", "application page")] = f"/applications/{ids['application']}"

@@ -178,7 +178,8 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
-    known = {key: value for key, value in request.args.items() if key in model.model_fields}
+    names = {info.alias or name for name, info in model.model_fields.items()}  # `from` is `from_`
+    known = {key: value for key, value in request.args.items() if key in names}
     try:
         return model.model_validate(known)
     except ValidationError as exc:

@@ -133,7 +133,7 @@ def present_application(application: Application, user: User, policy: Policy) ->
         id=application.id, position_id=application.position_id, position_title=application.position.title,
         candidate=schemas.CandidateOut(id=candidate.id, name=candidate.name, email=candidate.email,
                                        phone=candidate.phone, language=candidate.language),
-        stage=application.stage, applied_at=application.applied_at,
+        stage=application.stage, source=application.source, applied_at=application.applied_at,
         stage_entered_at=application.stage_entered_at, due_at=application.due_at,
         promised_by=pipeline.local_date(application.promised_at, policy) if application.promised_at else None,
         promise_moves=application.promise_moves or 0,
@@ -244,7 +244,8 @@ def create_application(user: User, body: schemas.ApplicationCreate):
     candidate = body.candidate
     application = services.submit_application(
         position, name=candidate.name, email=candidate.email, phone=candidate.phone, language=candidate.language,
-        talent_pool_consent=candidate.talent_pool_consent, applied_at=body.applied_at, actor=user, now=core.now())
+        talent_pool_consent=candidate.talent_pool_consent, applied_at=body.applied_at, source=body.source.value,
+        actor=user, now=core.now())
     return _reloaded(user, application.id)
 
 

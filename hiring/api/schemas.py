@@ -14,7 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from .. import validation
-from ..pipeline import Flag, Language, PositionStatus, Recommendation, Stage, Verdict
+from ..pipeline import Flag, Language, PositionStatus, Recommendation, Source, Stage, Verdict
 
 ID_MAX = validation.DB_INT_MAX  # PostgreSQL integer columns
 # The same window as the forms and the services (hiring.validation).
@@ -172,6 +172,7 @@ class ApplicationCreate(Request):
     position_id: Id
     candidate: CandidateIn = Field(description="A candidate with this email is reused (and their details updated).")
     applied_at: Instant | None = Field(None, description="Default: now. Not in the future.")
+    source: Source = Field(Source.DIRECT, description="Where the application came from.")
 
 
 class ApplicationQuery(Query):
@@ -227,6 +228,7 @@ class ApplicationOut(Response):
     position_title: str
     candidate: CandidateOut
     stage: Stage
+    source: Source
     applied_at: Timestamp
     stage_entered_at: Timestamp
     due_at: Timestamp | None = Field(

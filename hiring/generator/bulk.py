@@ -26,6 +26,7 @@ from ..models import (
     OutboxEmail,
     PanelMember,
     Position,
+    Promise,
     User,
     UTCDateTime,
 )
@@ -34,7 +35,7 @@ from ..models import (
 class Rows:
     """The rows of one batch, per table, in foreign-key order."""
 
-    ORDER = (Candidate, Application, Interview, PanelMember, Feedback, Decision, CandidateContact, AuditEvent,
+    ORDER = (Candidate, Application, Promise, Interview, PanelMember, Feedback, Decision, CandidateContact, AuditEvent,
              OutboxEmail)
 
     def __init__(self) -> None:
@@ -167,7 +168,7 @@ def reset_sequences(session: Session) -> None:
     """Ids were given explicitly; PostgreSQL's sequences must continue after them."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for model in (User, Position, Candidate, Application, Interview, Feedback, Decision, CandidateContact,
+    for model in (User, Position, Candidate, Application, Promise, Interview, Feedback, Decision, CandidateContact,
                   AuditEvent, OutboxEmail):
         table = model.__tablename__
         session.execute(text(

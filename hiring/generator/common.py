@@ -42,6 +42,16 @@ class S:
 
 JOB_INTERVAL = timedelta(minutes=15)  # how often the deadline job runs, for the notices' timestamps
 RELAY_DELAY = timedelta(seconds=45)  # the outbox relay runs every minute
+# Where applications come from, in percent (the sources report).
+SOURCE_SHARES = (("careers_site", 35), ("job_board", 25), ("referral", 12), ("direct", 10), ("agency", 8),
+                 ("talent_pool", 5), ("other", 5))
+_SOURCE_BY_PERCENT = [name for name, share in SOURCE_SHARES for _ in range(share)]
+
+
+def source_of(application_id: int) -> str:
+    """An application's source, spread by SOURCE_SHARES and fixed by its id (a hash, so the
+    seeded random sequence of the rest of the simulation stays as it was)."""
+    return _SOURCE_BY_PERCENT[(application_id * 2654435761) % 2**32 % 100]
 
 
 

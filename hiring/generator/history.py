@@ -17,13 +17,23 @@ from ..models import (
     Interview,
     OutboxEmail,
     PanelMember,
+    Promise,
 )
 from ..pipeline import Policy
 from .bulk import Rows
 
 if TYPE_CHECKING:
     from .simulation import Simulation
-from .common import FEEDBACK_NOTES, JOB_INTERVAL, OPEN_STAGE_VALUES, REJECTION_RATIONALES, RELAY_DELAY, PositionRow, S
+from .common import (
+    FEEDBACK_NOTES,
+    JOB_INTERVAL,
+    OPEN_STAGE_VALUES,
+    REJECTION_RATIONALES,
+    RELAY_DELAY,
+    PositionRow,
+    S,
+    source_of,
+)
 
 
 @lru_cache(maxsize=4096)
@@ -61,6 +71,7 @@ class History:
         self.automatic_delays = 0
         self.promise_moves = 0
         self.promise_made: datetime | None = None
+        self.promise_row: dict[str, Any] | None = None  # the open one in the promise record
         self.last_email: datetime | None = None
         self.verdict: str | None = None
         self.awaiting_feedback = False
@@ -105,10 +116,12 @@ class History:
     def _set_due(self, at: datetime, *, answers: bool = False, interview_at: datetime | None = None) -> None:
         """The candidate's date and the team's deadline, by the same rules as services.keep_promise."""
         if self.stage == S.OFFER:
+            self._promise(at, answers=True, day=None)
             self.promised = None
             self.due = base_due(self.stage, self.entered.astimezone(self.tz).date(), self.policy)
             return
         if self.stage not in OPEN_STAGE_VALUES:
+            self._promise(at, answers=True, day=None, withdrawn=self.stage == S.WITHDRAWN)
             self.promised = self.due = None
             return
         computed = pipeline.answer_date(self.stage, self.entered, self.policy, interview_at=interview_at,
@@ -119,8 +132,29 @@ class History:
         if day is None:
             return
         if day != current or answers:
+            self._promise(at, answers=answers, day=day)
             self.promised = pipeline.end_of_day(day, self.policy)
             self.due = pipeline.team_due_at(day, at, self.policy)
+
+    def _promise(self, at: datetime, *, answers: bool, day: date | None, automatic: bool = False,
+                 withdrawn: bool = False) -> None:
+        """The promise record, by the rules of services.keep_promise: the open promise ends
+        (kept, moved, broken or withdrawn) and the new date, if any, gets its row. The rows
+        go with the history (a lean dataset leaves them out for long-closed applications)."""
+        if self.promise_row is not None:
+            outcome = pipeline.promise_outcome(self.promise_row["lapses_at"], at,
+                                               moved=day is not None and not answers, withdrawn=withdrawn)
+            self.promise_row.update(outcome=outcome.value, resolved_at=at,
+                                    resolved_by="delay_notice" if automatic else "generated")
+            self.promise_row = None
+        if day is not None:
+            self.promise_row = {
+                "id": self.sim.next_id("promise"), "application_id": self.id, "stage": self.stage,
+                "promised_for": day, "lapses_at": pipeline.end_of_day(day, self.policy), "told_at": at,
+                "told_in": "delay_notice" if automatic else "generated", "automatic": automatic,
+                "resolved_at": None, "outcome": None, "resolved_by": None,
+            }
+            self._keep(Promise, self.promise_row)
 
     def _touch(self, at: datetime) -> None:
         self.updated = max(self.updated, at)
@@ -181,6 +215,7 @@ class History:
         self.overdue_since = self.overdue_since or self.due
         self.automatic_delays += 1
         self.promise_moves += 1
+        self._promise(at, answers=False, day=new_day, automatic=True)
         self.extended_until = pipeline.end_of_day(new_day, self.policy)
         self.extension_reason = "We need a little more time to decide carefully."
         self.promised = self.extended_until
@@ -377,7 +412,7 @@ class History:
         self.rows.add(Application, {
             "id": self.id, "candidate_id": self.candidate_id, "position_id": self.position.id,
             "owner_id": self.position.owner_id, "stage": self.stage, "applied_at": self.applied_at,
-            "stage_entered_at": self.entered, "due_at": self.due,
+            "source": source_of(self.id), "stage_entered_at": self.entered, "due_at": self.due,
             "promised_at": self.promised if is_open else None,
             "last_candidate_email_at": self.last_email, "competing_offer_deadline": self.competing_offer,
             "extended_until": self.extended_until, "extension_reason": self.extension_reason,

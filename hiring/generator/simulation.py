@@ -33,6 +33,7 @@ from .common import (
     PositionRow,
     S,
     Team,
+    source_of,
     team_size,
 )
 from .history import History
@@ -184,9 +185,11 @@ class Simulation:
         stage = (S.REJECTED if roll < 0.8 else S.WITHDRAWN if roll < 0.87 else S.HIRED if roll < 0.97
                  else S.DECLINED)
         closed_at = applied_at + timedelta(days=3 + 60 * self.rng.random())
+        application_id = self.next_id("application")
         rows.add(Application, {
-            "id": self.next_id("application"), "candidate_id": candidate_id, "position_id": position.id,
+            "id": application_id, "candidate_id": candidate_id, "position_id": position.id,
             "owner_id": position.owner_id, "stage": stage, "applied_at": applied_at, "stage_entered_at": closed_at,
+            "source": source_of(application_id),
             "due_at": None, "promised_at": None, "last_candidate_email_at": closed_at,
             "competing_offer_deadline": None, "extended_until": None, "extension_reason": None, "verdict": None,
             "awaiting_feedback": False, "due_soon_notified_at": None, "overdue_notified_at": None,

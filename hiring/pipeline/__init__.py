@@ -97,13 +97,15 @@ from .vocabulary import (
     OutboxStatus,
     PositionStatus,
     ReferenceStatus,
+    Source,
     Vocabulary,
 )
 
 __all__ = [
     "path_to",
     "VERDICT_LABELS",
-    "ContactChannel", "ContactKind", "Language", "OutboxStatus", "PositionStatus", "ReferenceStatus", "Vocabulary",
+    "ContactChannel", "ContactKind", "Language", "OutboxStatus", "PositionStatus", "ReferenceStatus", "Source",
+    "Vocabulary",
     "ACTION_TEXT", "Action", "ApplicationState", "Available", "CLOSED_STAGES", "DomainError", "Event", "Flag",
     "HORIZON", "IllegalTransition", "InterviewFacts", "InvalidInput", "NotAllowed", "OPEN_STAGES", "PERMISSIONS",
     "PROGRESS", "Policy", "PromiseOutcome", "Recommendation", "Role", "STAGE_LABELS", "Stage", "StaleVersion", "Step",

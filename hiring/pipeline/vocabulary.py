@@ -74,3 +74,16 @@ class ReferenceStatus(Vocabulary):
     POSITIVE = "positive", "Positive"
     NEGATIVE = "negative", "Negative"
     UNREACHABLE = "unreachable", "Unreachable"
+
+
+class Source(Vocabulary):
+    """Where an application came from (the sources report): one vocabulary for the model,
+    the form, the API and the reports."""
+
+    CAREERS_SITE = "careers_site", "Careers site"
+    REFERRAL = "referral", "Referral"
+    AGENCY = "agency", "Agency"
+    JOB_BOARD = "job_board", "Job board"
+    DIRECT = "direct", "Direct"
+    TALENT_POOL = "talent_pool", "Talent pool"
+    OTHER = "other", "Other"

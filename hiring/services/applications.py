@@ -21,10 +21,15 @@ from ..models import (
 )
 from ..pipeline import (
     Action,
+    ContactChannel,
+    ContactKind,
     DomainError,
     Event,
     IllegalTransition,
     InvalidInput,
+    Language,
+    ReferenceStatus,
+    Source,
     Stage,
 )
 from .core import (
@@ -51,15 +56,15 @@ from .interviews import (
 )
 from .promises import keep_promise
 
-CONTACT_KINDS = ("thank_you", "enquiry", "other")
-CONTACT_CHANNELS = ("email", "phone", "in_person", "other")
-REFERENCE_STATUSES = ("requested", "received", "positive", "negative", "unreachable")
+CONTACT_KINDS = ContactKind.values()
+CONTACT_CHANNELS = ContactChannel.values()
+REFERENCE_STATUSES = ReferenceStatus.values()
 
 
 def submit_application(position: Position, *, name: str, email: str, phone: str = "",
                        language: str = "en", talent_pool_consent: bool | None = None,
                        applied_at: datetime | None = None, actor: User | None,
-                       now: datetime | None = None) -> Application:
+                       now: datetime | None = None, source: str = Source.DIRECT) -> Application:
     """A new application; a candidate with the same email is reused."""
     require(actor, Action.MANAGE_APPLICATIONS)
     now = resolve_now(now)
@@ -69,7 +74,9 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
     if not clean(name):
         errors["name"] = "Enter the candidate's name."
     check_lengths(errors, name=(name, 200))
-    if language not in ("en", "de"):
+    if source not in Source.values():
+        errors["source"] = "Choose one of: " + ", ".join(Source.values()) + "."
+    if language not in Language.values():
         errors["language"] = "Choose en or de."
     if applied_at > now:
         errors["applied_at"] = "The application date cannot be in the future."
@@ -100,7 +107,7 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
         raise conflict
     insert = functools.partial(_insert_application, position, name=name, email=email, phone=phone,
                                language=language, talent_pool_consent=talent_pool_consent, applied_at=applied_at,
-                               actor=actor, now=now, duplicate=lambda: existing()[1])
+                               source=source, actor=actor, now=now, duplicate=lambda: existing()[1])
     try:
         return insert(candidate)
     except IntegrityError:
@@ -114,7 +121,8 @@ def submit_application(position: Position, *, name: str, email: str, phone: str 
 
 def _insert_application(position: Position, candidate: Candidate | None, *, name: str, email: str, phone: str,
                         language: str, talent_pool_consent: bool | None, applied_at: datetime, actor: User | None,
-                        now: datetime, duplicate: Callable[[], DomainError | None]) -> Application:
+                        now: datetime, duplicate: Callable[[], DomainError | None],
+                        source: str = Source.DIRECT) -> Application:
     with transaction(duplicate):
         if candidate is None:
             candidate = Candidate(name=name, email=email, phone=phone, language=language,
@@ -130,7 +138,7 @@ def _insert_application(position: Position, candidate: Candidate | None, *, name
                 candidate.talent_pool_consent = talent_pool_consent
         application = Application(
             candidate=candidate, position=position, owner_id=position.owner_id, stage=Stage.APPLIED.value,
-            applied_at=applied_at, stage_entered_at=applied_at, created_at=now, updated_at=now,
+            applied_at=applied_at, stage_entered_at=applied_at, created_at=now, updated_at=now, source=source,
         )
         db.session.add(application)
         db.session.flush()

@@ -122,7 +122,8 @@ def remind_feedback(member: PanelMember, interview: Interview, application: Appl
         )
 
 
-def queue_digests(by_person: dict, keys: dict[int, str], already: set[str], week: str, now: datetime) -> int:
+def queue_digests(by_person: dict, keys: dict[int, str], already: set[str], week: str, now: datetime, *,
+                  promises_line: str = "") -> int:
     """Render every digest first, then write them all, with their audit events, in one
     transaction. One commit instead of one per person: each commit is an fsync, and
     those were most of the job's time. Once per person per ISO week still holds: the idempotency key
@@ -145,7 +146,8 @@ def queue_digests(by_person: dict, keys: dict[int, str], already: set[str], week
             template="digest", recipient=person.email, idempotency_key=keys[user_id], lang="en",
             recipient_user=person, now=now,
             context={"user": person, "application_link": None, "groups": ordered, "week": week,
-                     "overdue_count": overdue, "due_count": due, "dashboard_link": notify.absolute_url("/")},
+                     "overdue_count": overdue, "due_count": due, "dashboard_link": notify.absolute_url("/"),
+                     "promises_line": promises_line},
         ))
     if emails:
         with transaction():  # two executemany INSERTs, one commit

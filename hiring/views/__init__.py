@@ -78,7 +78,7 @@ def show_refusal(form: FlaskForm, error: DomainError, *, field: str = "") -> Non
 
 def init_app(app: Flask) -> None:
     """Register every page blueprint by name: a missing module is an ImportError."""
-    from . import admin, applications, auth, candidates, dashboard, emails, interviews, positions
+    from . import admin, applications, auth, candidates, dashboard, emails, interviews, positions, reports
 
-    for module in (auth, dashboard, candidates, positions, interviews, admin, applications, emails):
+    for module in (auth, dashboard, candidates, positions, interviews, admin, applications, emails, reports):
         app.register_blueprint(module.bp)

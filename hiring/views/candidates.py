@@ -87,7 +87,7 @@ def new_application():
                 application = services.submit_application(
                     position, name=form.name.data, email=form.email.data, phone=form.phone.data or "",
                     language=form.language.data, talent_pool_consent=bool(form.talent_pool_consent.data),
-                    actor=current_user)
+                    source=form.source.data, actor=current_user)
             except (InvalidInput, services.Conflict) as exc:
                 show_refusal(form, exc, field="email")
             else:

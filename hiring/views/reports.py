@@ -1,0 +1,206 @@
+"""The Reports page (/reports) and its CSV exports, for admins, recruiters and managers.
+
+The figures come from hiring.reports (aggregated in SQL); the charts are SVG drawn by the
+template from those figures (no script: the CSP allows none inline, and none is needed),
+each with its numbers in a table beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
+from sqlalchemy import select
+
+from .. import reports
+from ..extensions import db
+from ..models import Position, User, utcnow
+from ..pipeline import Action, Role
+from ..settings import get_policy
+from ..web import db_int
+from . import require_action
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+MAX_PERIOD_DAYS = 3 * 366
+BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only with it
+
+
+def _parse_day(name: str, errors: dict[str, str]) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = f"“{raw}” is not a date: use YYYY-MM-DD."
+        return None
+    if not 1970 <= day.year <= 2099:
+        errors[name] = "Choose a date between 1970 and 2099."
+        return None
+    return day
+
+
+def parse_filters() -> tuple[reports.Filters, dict[str, str]]:
+    """The filters of the query string, and an error per bad one (the default stands in for it)."""
+    policy = get_policy()
+    errors: dict[str, str] = {}
+    default = reports.default_filters(utcnow(), policy)
+    start, end = _parse_day("from", errors), _parse_day("to", errors)
+    end = end or default.end
+    start = start or end - timedelta(days=reports.DEFAULT_DAYS - 1)
+    if start > end:
+        errors["from"] = "The first day must not be after the last day."
+        start, end = default.start, default.end
+    elif (end - start).days >= MAX_PERIOD_DAYS:
+        errors["from"] = f"Choose a period of at most {MAX_PERIOD_DAYS} days."
+        start, end = default.start, default.end
+    position_id = owner_id = None
+    for name in ("position", "owner"):
+        raw = request.args.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            value = db_int(raw)
+        except ValueError:
+            value = None
+        model = Position if name == "position" else User
+        if value is None or db.session.get(model, value) is None:
+            errors[name] = f"No such {name}."
+        elif name == "position":
+            position_id = value
+        else:
+            owner_id = value
+    return reports.Filters(start=start, end=end, position_id=position_id, owner_id=owner_id), errors
+
+
+def filter_args(filters: reports.Filters) -> dict[str, str]:
+    args = {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
+    if filters.position_id:
+        args["position"] = str(filters.position_id)
+    if filters.owner_id:
+        args["owner"] = str(filters.owner_id)
+    return args
+
+
+@bp.get("")
+@require_action(Action.VIEW_ALL)
+def index():
+    filters, errors = parse_filters()
+    now, policy = utcnow(), get_policy()
+    report = reports.build(filters, now, policy)
+    positions = db.session.execute(select(Position.id, Position.title).order_by(Position.title)).all()
+    owners = db.session.execute(
+        select(User.id, User.name).where(User.role.in_([Role.ADMIN.value, Role.RECRUITER.value]))
+        .order_by(User.name)).all()
+    return render_template("reports/index.html", report=report, filters=filters, errors=errors,
+                           positions=positions, owners=owners, args=filter_args(filters), exports=EXPORT_TITLES,
+                           policy=policy, computed_at=now), 200
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def _cell(value: object) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula is quoted with a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_lines(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """The CSV text, a line at a time, beginning with the byte-order mark."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(list(header))
+    yield BOM + buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_cell(value) for value in row])
+        yield buffer.getvalue()
+
+
+def _csv_response(name: str, filters: reports.Filters, lines: Iterator[str]) -> Response:
+    filename = f"{name}_{filters.start.isoformat()}_{filters.end.isoformat()}.csv"
+    return Response(lines, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"})
+
+
+def _counts(c: reports.PromiseCounts) -> list[object]:
+    return [c.told, c.kept, c.moved, c.broken, c.withdrawn, c.open, c.kept_rate]
+
+
+PROMISE_HEADER = ["told", "kept", "moved", "broken", "withdrawn", "open", "kept_rate"]
+STAGE_HEADER = ["count", "median_days", "p90_days", "within_policy", "within_policy_rate", "policy_days"]
+
+
+def _stage_cells(t: reports.StageTime) -> list[object]:
+    return [t.count, t.median_days, t.p90_days, t.within_policy, t.within_policy_rate, t.policy_days]
+
+
+EXPORTS: dict[str, Callable[[reports.Report], tuple[list[str], list[list[object]]]]] = {
+    "promises-by-week": lambda r: (["week_from", "week_to", *PROMISE_HEADER],
+                                   [[s.isoformat(), e.isoformat(), *_counts(c)] for s, e, c in r.promises.weeks]),
+    "promises-by-stage": lambda r: (["stage", *PROMISE_HEADER], [[s, *_counts(c)] for s, c in r.promises.stages]),
+    "promises-by-owner": lambda r: (["owner", *PROMISE_HEADER], [[n, *_counts(c)] for _, n, c in r.promises.owners]),
+    "stage-times": lambda r: (["stage", *STAGE_HEADER],
+                              [[s, *_stage_cells(t)] for s, t in r.stage_times.stages.items()]),
+    "stage-times-by-week": lambda r: (["week_from", "week_to", "stage", *STAGE_HEADER],
+                                      [[s.isoformat(), e.isoformat(), stage, *_stage_cells(t)]
+                                       for s, e, stages in r.stage_times.weeks for stage, t in stages.items()]),
+    "funnel": lambda r: (["stage", "count", "conversion_from_previous"],
+                         [[s.stage, s.count, s.conversion] for s in r.funnel]),
+    "time-to-hire": lambda r: (["measure", "count", "median_days", "p90_days"],
+                               [["application_to_hire", r.time_to_hire.hire.count, r.time_to_hire.hire.median,
+                                 r.time_to_hire.hire.p90],
+                                ["application_to_offer", r.time_to_hire.offer.count, r.time_to_hire.offer.median,
+                                 r.time_to_hire.offer.p90]]),
+    "sources": lambda r: (["source", "applications", "first_interviews", "hires"],
+                          [[s.source, s.applications, s.interviews, s.hires] for s in r.sources]),
+    "overdue-by-owner": lambda r: (["owner", "overdue"], [[o.name, o.count] for o in r.overdue.owners]),
+    "overdue-by-position": lambda r: (["position", "overdue"], [[o.name, o.count] for o in r.overdue.positions]),
+}
+EXPORT_TITLES = {
+    "promises-by-week": "Promises by week", "promises-by-stage": "Promises by stage",
+    "promises-by-owner": "Promises by owner", "stage-times": "Time per stage",
+    "stage-times-by-week": "Time per stage by week", "funnel": "Funnel", "time-to-hire": "Time to hire",
+    "sources": "Sources", "overdue-by-owner": "Overdue by owner", "overdue-by-position": "Overdue by position",
+    "applications": "One row per application",
+}
+
+
+@bp.get("/<name>.csv")
+@require_action(Action.VIEW_ALL)
+def export(name: str):
+    filters, errors = parse_filters()
+    if errors:
+        abort(400, description="; ".join(f"{field}: {message}" for field, message in errors.items()))
+    now, policy = utcnow(), get_policy()
+    if name == "applications":
+        lines = csv_lines(reports.APPLICATION_COLUMNS, reports.application_rows(filters, now, policy))
+        return _csv_response(name, filters, stream_with_context(lines))
+    if name not in EXPORTS:
+        abort(404)
+    header, rows = EXPORTS[name](reports.build(filters, now, policy))
+    return _csv_response(name, filters, csv_lines(header, rows))
+
+
+def board_url(*, owner: int | None = None, position: int | None = None) -> str:
+    return url_for("dashboard.board", owner=owner, position=position)

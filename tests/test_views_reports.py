@@ -1,0 +1,139 @@
+"""The Reports page and its CSV exports, over the known history of tests/test_reports.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from hiring import services
+from hiring.views import reports as report_views
+from tests.test_reports import REPORT_NOW, berlin, history  # noqa: F401  (the known history)
+
+NOVEMBER = "from=2026-11-01&to=2026-11-30"
+
+
+@pytest.fixture(autouse=True)
+def report_clock(monkeypatch):
+    monkeypatch.setattr(report_views, "utcnow", lambda: REPORT_NOW)
+
+
+def rows_of(response) -> list[list[str]]:
+    text = response.get_data().decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_the_page_for_a_recruiter(history, login):  # noqa: F811
+    client = login(history["recruiter"])
+    response = client.get(f"/reports?{NOVEMBER}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<a href="/reports" aria-current="page">Reports</a>' in html  # in the nav
+    assert "2 dates passed in silence" in html
+    assert re.search(r"Kept rate<strong>70\.0%</strong>", html)
+    # Every chart is an image with a title, and a table beside it; no script and no inline style.
+    assert html.count('role="img"') == html.count("<title id=") == 6  # weeks, 3 stages, funnel, sources
+    assert "<caption>Promises per week" in html and "<caption>Funnel</caption>" in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " style=" not in html
+    # Overdue now links to the board filtered by owner and by position.
+    assert f'href="/board?owner={history["recruiter"].id}"' in html
+    assert f'href="/board?position={history["p2"].id}"' in html
+    assert '/reports/applications.csv?from=2026-11-01&amp;to=2026-11-30' in html
+
+
+@pytest.mark.parametrize("role, status", [("manager", 200), ("admin", 200), ("interviewer", 403)])
+def test_who_sees_the_reports(factory, login, role, status):
+    client = login(factory.user(role))
+    assert client.get("/reports").status_code == status
+    assert client.get("/reports/funnel.csv").status_code == status
+    nav = client.get("/").get_data(as_text=True)
+    assert ('href="/reports"' in nav) == (status == 200)
+
+
+def test_a_bad_date_is_a_field_error_and_the_default_stands_in(history, login):  # noqa: F811
+    client = login(history["manager"])
+    html = client.get("/reports?from=2026-02-30&to=2026-11-30").get_data(as_text=True)
+    assert "“2026-02-30” is not a date: use YYYY-MM-DD." in html
+    assert 'id="f-from" name="from" value="2026-02-30" aria-invalid="true"' in html
+    html = client.get("/reports?from=2026-11-30&to=2026-11-01").get_data(as_text=True)
+    assert "The first day must not be after the last day." in html
+    assert client.get("/reports?position=abc").status_code == 200
+    assert client.get("/reports/funnel.csv?to=nonsense").status_code == 400
+
+
+def test_one_row_per_application_streamed(history, login):  # noqa: F811
+    client = login(history["recruiter"])
+    response = client.get(f"/reports/applications.csv?{NOVEMBER}")
+    assert response.status_code == 200 and response.is_streamed
+    assert response.content_type == "text/csv; charset=utf-8"
+    assert 'filename="applications_2026-11-01_2026-11-30.csv"' in response.headers["Content-Disposition"]
+    header, *rows = rows_of(response)
+    assert header[:8] == ["application_id", "candidate", "position", "owner", "source", "stage", "outcome",
+                          "applied_on"]
+    assert [r[1] for r in rows] == ["A", "F", "B", "C", "D", "E"]  # by arrival; G came in October
+    a = dict(zip(header, rows[0], strict=True))
+    assert a == {
+        "application_id": str(history["a"].id), "candidate": "A", "position": "Firmware", "owner": "Rita Recruiter",
+        "source": "referral", "stage": "hired", "outcome": "hired", "applied_on": "2026-11-02",
+        "first_interview_on": "2026-11-06", "debrief_decision_on": "2026-11-09", "second_interview_on": "2026-11-12",
+        "offer_decision_on": "2026-11-14", "offer_answer_on": "2026-11-16", "closed_on": "2026-11-16",
+        "promises_told": "4", "promises_kept": "4", "promises_moved": "0", "promises_broken": "0",
+        "promises_withdrawn": "0",
+        "promises": "2026-11-16 kept; 2026-11-13 kept; 2026-11-23 kept; 2026-11-19 kept",
+    }
+    c = dict(zip(header, rows[3], strict=True))
+    assert (c["outcome"], c["promises"], c["promises_broken"]) == ("open", "2026-11-19 broken", "1")
+    by_position = rows_of(client.get(f"/reports/applications.csv?{NOVEMBER}&position={history['p2'].id}"))
+    assert [r[1] for r in by_position[1:]] == ["D", "E"]
+
+
+def test_every_report_exports(history, login):  # noqa: F811
+    client = login(history["recruiter"])
+    for name in report_views.EXPORTS:
+        response = client.get(f"/reports/{name}.csv?{NOVEMBER}")
+        assert response.status_code == 200, name
+        assert rows_of(response)[0], name
+    assert rows_of(client.get(f"/reports/promises-by-week.csv?{NOVEMBER}")) == [
+        ["week_from", "week_to", "told", "kept", "moved", "broken", "withdrawn", "open", "kept_rate"],
+        ["2026-11-01", "2026-11-07", "0", "0", "0", "0", "0", "0", ""],
+        ["2026-11-08", "2026-11-14", "2", "2", "0", "0", "0", "0", "1.0"],
+        ["2026-11-15", "2026-11-21", "6", "3", "1", "2", "0", "0", "0.5"],
+        ["2026-11-22", "2026-11-28", "3", "2", "0", "0", "1", "0", "1.0"],
+        ["2026-11-29", "2026-11-30", "0", "0", "0", "0", "0", "0", ""],
+    ]
+    assert client.get("/reports/nothing.csv").status_code == 404
+
+
+def test_a_cell_that_looks_like_a_formula_is_quoted(factory, login):
+    recruiter = factory.user("recruiter")
+    position = factory.position(owner=recruiter, title="=HYPERLINK(\"x\")")
+    services.submit_application(position, name="+Ada Ümlaut", email="ada@example.org", actor=recruiter,
+                                now=berlin(2026, 11, 20, 10, 0))
+    header, row = rows_of(login(recruiter).get("/reports/applications.csv?from=2026-11-01&to=2026-11-30"))
+    assert (row[1], row[2]) == ("'+Ada Ümlaut", "'=HYPERLINK(\"x\")")
+
+
+def test_the_new_application_form_sets_the_source(factory, login):
+    from hiring.extensions import db
+    from hiring.models import Application
+
+    recruiter = factory.user("recruiter")
+    position = factory.position(owner=recruiter)
+    client = login(recruiter)
+    form = client.get("/candidates/new-application").get_data(as_text=True)
+    assert '<option selected value="direct">Direct</option>' in form or \
+        '<option value="direct" selected>Direct</option>' in form
+    response = client.post("/candidates/new-application", data={
+        "position_id": position.id, "name": "Ada", "email": "ada@example.org", "language": "en",
+        "source": "referral"})
+    assert response.status_code == 302
+    assert db.session.scalar(db.select(Application.source)) == "referral"
+    refused = client.post("/candidates/new-application", data={
+        "position_id": position.id, "name": "Bo", "email": "bo@example.org", "language": "en",
+        "source": "newspaper"})
+    assert refused.status_code == 200
+    assert "Not a valid choice" in refused.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
