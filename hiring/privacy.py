@@ -36,7 +36,8 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, false, func, or_, select, text, update
+from sqlalchemy import delete, event, false, func, or_, select, text, update
+from sqlalchemy.orm import Session
 
 from . import pipeline
 from .extensions import db
@@ -640,6 +641,26 @@ def send_consent_renewals(now: datetime) -> dict[str, int]:
             audit("talent_pool_renewal_requested", now, None, candidate_id=candidate.id)
         sent += email is not None
     return {"renewal_requests": sent}
+
+
+@event.listens_for(Session, "before_flush")
+def _date_new_consents(session: Session, flush_context: Any, instances: Any) -> None:
+    """Consent ticked on the application form (hiring.services, the API) arrives as the bare
+    flag: give it its date, how, and expiry — the application's time, so ``now`` holds."""
+    for candidate in [o for o in (*session.new, *session.dirty) if isinstance(o, Candidate)]:
+        if not candidate.talent_pool_consent or candidate.talent_pool_consent_at is not None \
+                or candidate.anonymised_at is not None:
+            continue
+        when = next((a.created_at for a in session.new if isinstance(a, Application) and a.candidate is candidate
+                     and a.created_at is not None), None) or candidate.created_at
+        if when is None:
+            continue
+        with session.no_autoflush:
+            months = get_policy().talent_pool_months
+        candidate.talent_pool_consent_at = when
+        candidate.talent_pool_consent_source = CONSENT_SOURCES["application_form"]
+        candidate.talent_pool_expires_at = add_months(when, months)
+        candidate.talent_pool_renewal_sent_at = None
 
 
 # --- talent pool: tags and invitations -------------------------------------------------------

@@ -303,3 +303,12 @@ def test_consent_dates_renewal_and_the_withdrawal_link(app, factory, team, now):
     assert privacy.withdraw_consent(candidate, via="link", now=now) is True
     assert privacy.withdraw_consent(candidate, via="link", now=now) is False
     assert not privacy.consent_valid(candidate, now)
+
+
+def test_consent_from_the_application_form_is_dated(app, factory, team, now):
+    application = services.submit_application(team["position"], name="Tom Tick", email="tom@example.org",
+                                              talent_pool_consent=True, actor=team["recruiter"], now=now)
+    candidate = application.candidate
+    assert candidate.talent_pool_consent_at == now
+    assert candidate.talent_pool_consent_source == "Ticked on the application form"
+    assert candidate.talent_pool_expires_at == now.replace(year=now.year + 2)

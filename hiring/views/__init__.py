@@ -141,7 +141,7 @@ def _wants_json() -> bool:
 # Each module of this package with a blueprint ``bp``; a page module missing here is
 # simply skipped, so a new page needs only its file and an entry in this list.
 PAGE_MODULES = ("auth", "dashboard", "candidates", "positions", "interviews", "admin", "applications",
-                "documents", "emails")
+                "documents", "emails", "privacy")
 
 
 def init_app(app: Flask) -> None:
@@ -329,6 +329,7 @@ def _nav_items(app: Flask) -> list[tuple[str, str, str]]:
         ("dashboard.index", "Needs attention", None),
         ("dashboard.board", "Board", Action.VIEW_ALL),
         ("candidates.index", "Candidates", Action.VIEW_ALL),
+        ("privacy.talent_pool", "Talent pool", Action.MANAGE_APPLICATIONS),
         ("positions.index", "Positions", Action.VIEW_ALL),
         ("interviews.mine", "My interviews", Action.SUBMIT_FEEDBACK),
         ("emails.index", "Emails", Action.VIEW_EMAILS),
