@@ -312,3 +312,118 @@ def test_consent_from_the_application_form_is_dated(app, factory, team, now):
     assert candidate.talent_pool_consent_at == now
     assert candidate.talent_pool_consent_source == "Ticked on the application form"
     assert candidate.talent_pool_expires_at == now.replace(year=now.year + 2)
+
+
+# --- the UI, the CLI ----------------------------------------------------------------------------
+
+
+def test_candidate_page_erase_is_admins_only_and_needs_a_reason(app, factory, team, login, now):
+    application = services.submit_application(team["position"], name="Uma Ui", email="uma@example.org",
+                                              actor=team["recruiter"], now=now)
+    candidate_id = application.candidate_id
+    client = login(team["recruiter"])
+    page = client.get(f"/candidates/{candidate_id}").get_data(as_text=True)
+    assert "Download everything we hold" in page and "Erase this candidate" not in page
+    assert client.post(f"/candidates/{candidate_id}/erase", data={"erase-reason": "asked"}).status_code == 403
+    client = app.test_client()
+    assert client.post("/login", data={"email": team["admin"].email, "password": "correct horse battery"}
+                       ).status_code == 302
+    assert "Erase this candidate" in client.get(f"/candidates/{candidate_id}").get_data(as_text=True)
+    refused = client.post(f"/candidates/{candidate_id}/erase", data={"erase-reason": ""})
+    assert refused.status_code == 422 and "Give the reason" in refused.get_data(as_text=True)
+    assert db.session.get(Candidate, candidate_id).anonymised_at is None
+    done = client.post(f"/candidates/{candidate_id}/erase", data={"erase-reason": "Request by phone"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Candidate, candidate_id).anonymised_at is not None
+
+
+def test_export_download_consent_tags_and_the_talent_pool(app, factory, team, login, now):
+    application = services.submit_application(team["position"], name="Paul Pool", email="paul@example.org",
+                                              actor=team["recruiter"], now=now - timedelta(days=1))
+    candidate_id = application.candidate_id
+    client = login(team["recruiter"])
+    download = client.get(f"/candidates/{candidate_id}/export")
+    assert download.status_code == 200 and download.mimetype == "application/zip"
+    assert "data.json" in zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    assert "Paul Pool" not in client.get("/talent-pool").get_data(as_text=True)
+    bad = client.post(f"/candidates/{candidate_id}/consent", data={"consent-source": "telepathy"})
+    assert bad.status_code == 422
+    assert client.post(f"/candidates/{candidate_id}/consent", data={"consent-source": "email"}).status_code == 302
+    assert client.post(f"/candidates/{candidate_id}/tags", data={"tags-tags": "Embedded, rust,embedded"}
+                       ).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Candidate, candidate_id).tags == ["embedded", "rust"]
+    assert "Paul Pool" in client.get("/talent-pool?tag=rust").get_data(as_text=True)
+    assert "Paul Pool" not in client.get("/talent-pool?tag=java").get_data(as_text=True)
+    assert "Paul Pool" in client.get(f"/talent-pool?position={team['position'].id}&q=paul").get_data(as_text=True)
+    assert '<option value="rust">' in client.get("/talent-pool").get_data(as_text=True)  # suggestions
+    other = factory.position(title="Firmware Lead", owner=team["recruiter"])
+    invited = client.post(f"/talent-pool/{candidate_id}/invite", data={"invite-position_id": str(other.id)})
+    assert invited.status_code == 302
+    new = db.session.query(Application).filter_by(candidate_id=candidate_id, position_id=other.id).one()
+    assert db.session.query(OutboxEmail).filter_by(application_id=new.id, template="application_received").count() == 1
+    # Twice for the same position: refused with a message, nothing lost.
+    again = client.post(f"/talent-pool/{candidate_id}/invite", data={"invite-position_id": str(other.id)},
+                        follow_redirects=True)
+    assert "already applied" in again.get_data(as_text=True)
+
+
+def test_the_withdrawal_link_needs_no_login_and_one_click(app, factory, team, client, now):
+    application = services.submit_application(team["position"], name="Lea Link", email="lea@example.org",
+                                              language="de", talent_pool_consent=True, actor=team["recruiter"],
+                                              now=now)
+    token = privacy.withdrawal_token(application.candidate)
+    page = client.get(f"/privacy/talent-pool/{token}")
+    assert page.status_code == 200 and "Zustimmung widerrufen" in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Candidate, application.candidate_id).talent_pool_consent  # a GET changes nothing
+    done = client.post(f"/privacy/talent-pool/{token}")
+    assert done.status_code == 200 and "nicht mehr in unserem Talentpool" in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert not db.session.get(Candidate, application.candidate_id).talent_pool_consent
+    assert client.get(f"/privacy/talent-pool/{token}x").status_code == 404
+    assert client.get("/privacy").status_code == 200
+
+
+def test_the_withdrawal_link_expires(app, factory, team, client, now):
+    application = services.submit_application(team["position"], name="Max Old", email="max@example.org",
+                                              talent_pool_consent=True, actor=team["recruiter"], now=now)
+    app.config["PRIVACY_LINK_MAX_AGE"] = -1
+    assert client.get(f"/privacy/talent-pool/{privacy.withdrawal_token(application.candidate)}").status_code == 404
+
+
+def test_cli_erase_and_export(app, factory, team, runner, now, tmp_path):
+    application = services.submit_application(team["position"], name="Cleo Cli", email="cleo@example.org",
+                                              actor=team["recruiter"], now=now)
+    output = tmp_path / "export.zip"
+    result = runner.invoke(args=["candidates", "export", "CLEO@example.org", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(zipfile.ZipFile(output).read("data.json"))["candidate"]["name"] == "Cleo Cli"
+    missing = runner.invoke(args=["candidates", "erase", "cleo@example.org"])
+    assert missing.exit_code != 0 and "--reason" in missing.output
+    unknown = runner.invoke(args=["candidates", "erase", "nobody@example.org", "--reason", "x"])
+    assert unknown.exit_code != 0 and "No candidate" in unknown.output
+    result = runner.invoke(args=["candidates", "erase", "cleo@example.org", "--reason", "Request by letter",
+                                 "--by", team["admin"].email])
+    assert result.exit_code == 0, result.output
+    assert "still queued" in result.output  # the withdrawal confirmation goes out first
+    db.session.expire_all()
+    assert db.session.get(Candidate, application.candidate_id).anonymised_at is not None
+    event = db.session.query(AuditEvent).filter_by(kind="candidate_erased").one()
+    assert event.actor_id == team["admin"].id
+
+
+def test_retention_months_is_an_admin_setting(app, team, login, now):
+    client = login(team["admin"])
+    from hiring.settings import get_policy
+
+    data = {k: str(v) for k, v in get_policy().to_dict().items() if not isinstance(v, bool)}
+    bad = client.post("/admin/settings", data={**data, "retention_months": "0"})
+    assert bad.status_code in (200, 422) and "between 1 and 120" in bad.get_data(as_text=True)
+    assert client.post("/admin/settings", data={**data, "retention_months": "3"}).status_code == 302
+    db.session.expire_all()
+    from hiring.settings import forget_policy
+
+    forget_policy()
+    assert get_policy().retention_months == 3
