@@ -55,6 +55,7 @@ from .models import (
     Position,
     Reference,
     User,
+    utcnow,
 )
 from .pipeline import InvalidInput, NotAllowed, Role
 
@@ -172,10 +173,30 @@ def _blank_email(email: OutboxEmail, candidate: Candidate, now: datetime) -> Non
     email.body_html = ""
     email.attachments = []
     email.last_error = None
-    if email.status == "queued":  # a team email about them: nothing left to send
+    if email.status == "queued":  # nothing left to send
         email.status = "failed"
         email.next_attempt_at = None
         email.last_error = "not sent: the candidate's data was removed (data protection)"
+
+
+def _scrub_email(email: OutboxEmail, candidate: Candidate) -> None:
+    """An email about many (the weekly digest): replace their name and address with their
+    number, and keep the rest."""
+    if email.recipient == candidate.email:
+        _blank_email(email, candidate, utcnow())
+        return
+    needles = [n for n in {candidate.name.strip(), candidate.email} if len(n) >= 3]
+    if not needles:
+        return
+    pattern = re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)), re.IGNORECASE)
+    replacement = f"Candidate #{candidate.id}"
+    email.subject = pattern.sub(replacement, email.subject)
+    email.body_text = pattern.sub(replacement, email.body_text)
+    email.body_html = pattern.sub(replacement, email.body_html or "")
+    if email.last_error:
+        email.last_error = pattern.sub(replacement, email.last_error)
+    email.attachments = [] if any(pattern.search(json.dumps(a)) for a in email.attachments or []) \
+        else email.attachments
 
 
 def _like(value: str) -> str:
@@ -213,10 +234,14 @@ def _anonymise(candidate: Candidate, now: datetime) -> dict[str, Any]:
         emails = _emails_about(candidate, application_ids)
         pending = 0
         for email in emails:
-            if email.to_candidate and email.status == "queued":
-                pending += 1  # sent first, blanked by redact_sent_emails
-                continue
-            _blank_email(email, candidate, now)
+            if email.application_id is None:
+                _scrub_email(email, candidate)  # a digest: keep it, without their name
+            elif email.status == "queued":
+                # The withdrawal confirmation, the panel's cancellation: sent first, then
+                # blanked by redact_sent_emails (after the relay's next run).
+                pending += 1
+            else:
+                _blank_email(email, candidate, now)
         counts["emails"], counts["emails_pending"] = len(emails) - pending, pending
         counts["audit_events"] = _redact_audit(application_ids, now)
         documents = list(db.session.scalars(select(Document).where(in_apps(Document.application_id))))

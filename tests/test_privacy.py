@@ -109,6 +109,12 @@ def test_retention_leaves_no_trace_of_the_anonymised_candidate(app, factory, tea
     kept = build(factory, team["position"], "b", start, interviewer=team["interviewer"])
     privacy.give_consent(kept.candidate, source="email", actor=team["recruiter"], now=start + timedelta(days=5))
     gone_id, kept_id = gone.candidate_id, kept.candidate_id
+    # A team email about many (the weekly digest) that names both.
+    with services._transaction():
+        db.session.add(OutboxEmail(template="digest", recipient=team["recruiter"].email, subject="Your week",
+                                   body_text="Overdue: Anna zqaname Muster; Anna zqbname Muster. Act today.",
+                                   body_html="<p>Anna zqaname Muster</p>", idempotency_key="digest:test",
+                                   status="sent", created_at=start, next_attempt_at=start))
     before = dump()
     assert "zqaname" in before and "zqarationale" in before and "zqa" in instance_files()
     counted = report(team["position"].id)
@@ -127,6 +133,8 @@ def test_retention_leaves_no_trace_of_the_anonymised_candidate(app, factory, tea
                    "refname", "refcontact", "refnotes", "cv", "tag", "rationale", "candidatefeedback"):
         assert f"zqb{marker}" in after, marker
     assert "zqbdocument" in files  # the consented candidate's file is still on disk
+    digest = db.session.query(OutboxEmail).filter_by(idempotency_key="digest:test").one()
+    assert digest.body_text == f"Overdue: Candidate #{gone_id}; Anna zqbname Muster. Act today."
 
     db.session.expire_all()
     anonymised = db.session.get(Candidate, gone_id)
@@ -427,3 +435,20 @@ def test_retention_months_is_an_admin_setting(app, team, login, now):
 
     forget_policy()
     assert get_policy().retention_months == 3
+
+
+def test_erasure_sends_the_panel_its_cancellation_first(app, factory, team, now):
+    application = services.submit_application(team["position"], name="Ivo Zqivo", email="zqivo@example.org",
+                                              actor=team["recruiter"], now=now - timedelta(days=2))
+    services.schedule_interview(application, round=1, scheduled_at=now + timedelta(days=3),
+                                panel_user_ids=[team["interviewer"].id], location="Room 1", actor=team["recruiter"],
+                                now=now - timedelta(days=1))
+    mailer.relay_outbox(now - timedelta(days=1))
+    privacy.erase_candidate(application.candidate, reason="Request by email", actor=team["admin"], now=now)
+    cancelled = db.session.query(OutboxEmail).filter_by(template="panel_cancelled").one()
+    assert cancelled.status == "queued" and cancelled.recipient == team["interviewer"].email
+    run_job("outbox", now + timedelta(minutes=1))
+    db.session.expire_all()
+    assert cancelled.status == "not_delivered" and cancelled.body_text == ""
+    assert cancelled.recipient == team["interviewer"].email  # the team's own address stays
+    assert "zqivo" not in dump()
