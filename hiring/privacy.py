@@ -36,7 +36,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, event, false, func, or_, select, text, update
+from sqlalchemy import String, cast, delete, event, false, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from . import pipeline
@@ -724,7 +724,8 @@ def set_tags(candidate: Candidate, tags: str | list[str], *, actor: User | None,
 def known_tags() -> list[str]:
     """Every tag in use, for the suggestions as one types."""
     found: set[str] = set()
-    for tags in db.session.scalars(select(Candidate.tags).where(Candidate.anonymised_at.is_(None))):
+    tagged = select(Candidate.tags).where(Candidate.anonymised_at.is_(None), cast(Candidate.tags, String) != "[]")
+    for tags in db.session.scalars(tagged.limit(5000)):
         found.update(tags or [])
     return sorted(found)
 
@@ -741,11 +742,10 @@ def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: 
     if position_id:
         query = query.where(select(Application.id).where(Application.candidate_id == Candidate.id,
                                                          Application.position_id == position_id).exists())
-    candidates = list(db.session.scalars(query.order_by(Candidate.name, Candidate.id).limit(500)))
     if tag.strip():
-        wanted = tag.strip().lower()
-        candidates = [c for c in candidates if wanted in (c.tags or [])]
-    return candidates
+        # The list as stored (json.dumps: ["a", "b"]), searched for the quoted tag.
+        query = query.where(cast(Candidate.tags, String).like(_like(json.dumps(tag.strip().lower())), escape="\\"))
+    return list(db.session.scalars(query.order_by(Candidate.name, Candidate.id).limit(500)))
 
 
 def invite_to_apply(candidate: Candidate, position: Position, *, actor: User | None,
