@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -452,3 +453,18 @@ def test_erasure_sends_the_panel_its_cancellation_first(app, factory, team, now)
     assert cancelled.status == "not_delivered" and cancelled.body_text == ""
     assert cancelled.recipient == team["interviewer"].email  # the team's own address stays
     assert "zqivo" not in dump()
+
+
+def test_retention_removes_orphan_uploads_but_not_an_upload_in_flight(app, factory, team, now):
+    application = services.submit_application(team["position"], name="Ora Orphan", email="ora@example.org",
+                                              actor=team["recruiter"], now=now)
+    document = services.add_document(application, filename="cv.pdf", data=PDF, actor=team["recruiter"], now=now)
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    orphan, in_flight = folder / "deadbeef", folder / "cafebabe"
+    orphan.write_bytes(b"left behind")
+    in_flight.write_bytes(b"being uploaded")
+    old = now.timestamp() - 7200  # file times are the real clock's: the fixed `now` is days ago
+    os.utime(orphan, (old, old))
+    os.utime(services.document_path(document), (old, old))
+    assert run_job("retention", now)["orphan_files_removed"] == 1
+    assert not orphan.exists() and in_flight.exists() and services.document_path(document).exists()
