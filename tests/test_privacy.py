@@ -468,3 +468,13 @@ def test_retention_removes_orphan_uploads_but_not_an_upload_in_flight(app, facto
     os.utime(services.document_path(document), (old, old))
     assert run_job("retention", now)["orphan_files_removed"] == 1
     assert not orphan.exists() and in_flight.exists() and services.document_path(document).exists()
+
+
+def test_the_footer_links_the_configured_privacy_notice(app, factory, team, now):
+    app.config["PRIVACY_URL"] = "https://embeddeers.example/datenschutz"
+    application = services.submit_application(team["position"], name="Nora Notice", email="nora@example.org",
+                                              language="de", actor=team["recruiter"], now=now)
+    email = db.session.query(OutboxEmail).filter_by(application_id=application.id).one()
+    assert "https://embeddeers.example/datenschutz" in email.body_text
+    assert "https://embeddeers.example/datenschutz" in email.body_html
+    assert "Hier widerrufen Sie Ihre Zustimmung: http://hiring.test/privacy/talent-pool/" in email.body_text
