@@ -211,11 +211,13 @@ class Candidate(db.Model):
     # Talent-pool consent (hiring.privacy): when and how it was given, until when it holds,
     # and the renewal request's memory (one per expiry date).
     talent_pool_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    talent_pool_consent_source: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Server defaults only (no Python-side ones): the generator's bulk INSERTs name just the
+    # columns they fill, and a Python default would add these to every statement.
+    talent_pool_consent_source: Mapped[str] = mapped_column(String(200), server_default="")
     talent_pool_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     talent_pool_renewal_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Free tags for the talent pool ("embedded", "rust", ...): a JSON list of strings.
-    tags: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    tags: Mapped[list] = mapped_column(JSON, server_default="[]")
     # Set when the candidate was anonymised (retention) or erased (on request): every
     # identifying field is blank; counts and dates stay.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
