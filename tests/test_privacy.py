@@ -152,6 +152,7 @@ def test_retention_leaves_no_trace_of_the_anonymised_candidate(app, factory, tea
     assert decision.data["outcome"] == "reject" and "rationale" not in decision.data
     assert decision.redacted_at == later
 
+    assert db.session.query(AuditRedaction).count() == 0  # the guard never outlives its transaction
     # Idempotent: a second run finds nobody.
     assert run_job("retention", later + timedelta(days=1))["anonymised"] == 0
 
