@@ -445,6 +445,15 @@ SUMMARY = {
 }
 
 
+# The summary's stage words in German (the English ones are pipeline.Stage's labels).
+STAGE_DE = {
+    "applied": "Bewerbung eingegangen", "first_interview": "Erstes Gespräch", "first_decision": "Entscheidung nach "
+    "dem ersten Gespräch", "second_interview": "Zweites Gespräch", "final_decision": "Entscheidung über ein Angebot",
+    "offer": "Angebot", "hired": "Eingestellt", "rejected": "Abgesagt", "declined": "Angebot abgelehnt",
+    "withdrawn": "Zurückgezogen",
+}
+
+
 def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None and hasattr(value, "isoformat") else value
 
@@ -521,8 +530,9 @@ def _summary(candidate: Candidate, data: dict[str, Any], now: datetime) -> str:
     lines = [words["title"].format(company=company), "", words["intro"].format(date=day(now)), "",
              words["applications"] + ":"]
     for application in sorted(candidate.applications, key=lambda a: a.id):
+        stage = STAGE_DE.get(application.stage) if lang == "de" else None
         lines.append(words["line"].format(position=application.position.title, applied=day(application.applied_at),
-                                          stage=pipeline.Stage(application.stage).label))
+                                          stage=stage or pipeline.Stage(application.stage).label))
     lines.append("")
     if consent_valid(candidate, now):
         lines.append(words["consent"].format(since=day(candidate.talent_pool_consent_at),

@@ -284,7 +284,7 @@ def test_export_summary_in_german(app, factory, team, now):
     archive = zipfile.ZipFile(io.BytesIO(privacy.export_candidate(application.candidate, actor=team["admin"],
                                                                   now=now)))
     summary = archive.read("summary.txt").decode()
-    assert "Welche Daten" in summary and "Bewerbungen" in summary
+    assert "Welche Daten" in summary and "Bewerbungen" in summary and "„Bewerbung eingegangen“" in summary
 
 
 # --- consent -----------------------------------------------------------------------------------
