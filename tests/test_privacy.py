@@ -453,6 +453,8 @@ def test_erasure_sends_the_panel_its_cancellation_first(app, factory, team, now)
     db.session.expire_all()
     assert cancelled.status == "not_delivered" and cancelled.body_text == ""
     assert cancelled.recipient == team["interviewer"].email  # the team's own address stays
+    with pytest.raises(services.Conflict, match="data protection"):  # a blank email is never sent again
+        mailer.retry_email(cancelled, actor=team["admin"], now=now)
     assert "zqivo" not in dump()
 
 
