@@ -36,7 +36,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import String, cast, delete, event, false, func, or_, select, text, update
+from sqlalchemy import String, cast, delete, event, false, func, inspect, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from . import pipeline
@@ -683,8 +683,14 @@ def _date_new_consents(session: Session, flush_context: Any, instances: Any) -> 
     """Consent ticked on the application form (hiring.services, the API) arrives as the bare
     flag: give it its date, how, and expiry — the application's time, so ``now`` holds."""
     for candidate in [o for o in (*session.new, *session.dirty) if isinstance(o, Candidate)]:
-        if not candidate.talent_pool_consent or candidate.talent_pool_consent_at is not None \
-                or candidate.anonymised_at is not None:
+        if not candidate.talent_pool_consent or candidate.anonymised_at is not None:
+            continue
+        state = inspect(candidate)
+        # Undated, or switched on again (a new application after the old consent ended)
+        # by code that did not date it (give_consent dates it itself).
+        switched_on = state.attrs.talent_pool_consent.history.has_changes() \
+            and not state.attrs.talent_pool_consent_at.history.has_changes()
+        if candidate.talent_pool_consent_at is not None and not switched_on:
             continue
         when = next((a.created_at for a in session.new if isinstance(a, Application) and a.candidate is candidate
                      and a.created_at is not None), None) or candidate.created_at

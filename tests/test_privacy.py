@@ -481,3 +481,15 @@ def test_the_footer_links_the_configured_privacy_notice(app, factory, team, now)
     assert "https://embeddeers.example/datenschutz" in email.body_text
     assert "https://embeddeers.example/datenschutz" in email.body_html
     assert "Hier widerrufen Sie Ihre Zustimmung: http://hiring.test/privacy/talent-pool/" in email.body_text
+
+
+def test_consent_given_again_on_a_new_application_is_dated_again(app, factory, team, now):
+    first = services.submit_application(team["position"], name="Rita Return", email="rita.r@example.org",
+                                        talent_pool_consent=True, actor=team["recruiter"], now=now)
+    later = now + timedelta(days=800)
+    assert privacy.expire_consents(later) == 1
+    other = factory.position(title="Firmware Lead", owner=team["recruiter"])
+    services.submit_application(other, name="Rita Return", email="rita.r@example.org", talent_pool_consent=True,
+                                actor=team["recruiter"], now=later)
+    candidate = db.session.get(Candidate, first.candidate_id)
+    assert candidate.talent_pool_consent_at == later and privacy.consent_valid(candidate, later)
