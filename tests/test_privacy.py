@@ -346,6 +346,8 @@ def test_candidate_page_erase_is_admins_only_and_needs_a_reason(app, factory, te
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(Candidate, candidate_id).anonymised_at is not None
+    page = client.get(f"/candidates/{candidate_id}").get_data(as_text=True)
+    assert "Anonymised on" in page and "Erase this candidate" not in page and "uma@example.org" not in page
 
 
 def test_export_download_consent_tags_and_the_talent_pool(app, factory, team, login, now):
