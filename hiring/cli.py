@@ -83,7 +83,10 @@ def list_users_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from .privacy_cli import candidates_cli
+
     app.cli.add_command(users_cli)
+    app.cli.add_command(candidates_cli)
 
     @app.cli.command("demo")
     @click.option("--seed", default=7, show_default=True, help="Random seed, for repeatable data.")

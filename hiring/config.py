@@ -30,6 +30,11 @@ class Defaults:
     MAIL_TIMEOUT = 10
     SCHEDULER_ENABLED = True  # in `flask run` (development); production runs `flask scheduler`
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
+    # Data protection (hiring.privacy): the privacy notice every candidate email links to
+    # (default: the app's own /privacy page), and how long the signed "leave the talent
+    # pool" link in those emails stays valid (seconds).
+    PRIVACY_URL: str | None = None
+    PRIVACY_LINK_MAX_AGE = 90 * 86400
     # Sessions (hiring.security): a session ends after this many seconds without a request,
     # and this many seconds after its login, whatever happens in between.
     SESSION_IDLE_TIMEOUT = 8 * 3600

@@ -34,9 +34,12 @@ csrf = CSRFProtect()
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """Foreign keys on, and WAL so the scheduler and the web server can share the file."""
+    """Foreign keys on, and WAL so the scheduler and the web server can share the file.
+    secure_delete: deleted and overwritten content is zeroed, so an anonymised candidate's
+    data does not linger in the file's free space (hiring.privacy)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()

@@ -264,13 +264,18 @@ class PolicyForm(Form):
                                                       NumberRange(1, 168, "Enter a number between 1 and 168.")])
     digest_weekday = SelectField("Weekly overdue digest: weekday", coerce=int, choices=WEEKDAY_CHOICES)
     digest_hour = SelectField("Weekly overdue digest: hour", coerce=int, choices=HOUR_CHOICES)
+    retention_months = IntegerField("Data protection: anonymise a candidate this many months after their last "
+                                    "application closed (unless they consented to the talent pool)",
+                                    validators=[Optional(), NumberRange(1, 120, "Enter a number between 1 and 120.")])
+    talent_pool_months = IntegerField("Data protection: a talent-pool consent lasts this many months",
+                                      validators=[Optional(), NumberRange(1, 120, "Enter a number between 1 and 120.")])
     submit = SubmitField("Save settings")
 
     POLICY_FIELDS = (
         "applied_days", "first_decision_days", "second_interview_days", "final_decision_days", "offer_days",
         "business_days", "holiday_country", "holiday_subdivision", "timezone", "due_soon_days",
         "team_lead_days", "delay_notice_hour", "delay_notice_extension_days", "max_automatic_delays",
-        "record_interview_hours", "digest_weekday", "digest_hour",
+        "record_interview_hours", "digest_weekday", "digest_hour", "retention_months", "talent_pool_months",
     )
 
     def policy_values(self) -> dict:
@@ -278,6 +283,10 @@ class PolicyForm(Form):
         values["holiday_country"] = (values["holiday_country"] or "").strip().upper()
         values["holiday_subdivision"] = (values["holiday_subdivision"] or "").strip().upper()
         values["timezone"] = (values["timezone"] or "").strip()
+        # Left empty (or a client that predates them): keep the current value.
+        for name in ("retention_months", "talent_pool_months"):
+            if values.get(name) is None:
+                values.pop(name, None)
         return values
 
 

@@ -30,7 +30,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
 
-from . import mailer, reminders, services
+from . import mailer, privacy, reminders, services
 from .extensions import db
 from .models import JobRun, utcnow
 from .pipeline import UTC, Policy
@@ -60,7 +60,7 @@ JOBS: tuple[Job, ...] = (
         lambda p: f"every 15 minutes (from {p.delay_notice_hour:02d}:00 {p.timezone} on the promised day)",
         "Tell candidates whose promised day has come with nothing decided that we need more time, "
         "with a new date (automatic extension; escalated beyond the policy's automatic delays)."),
-    Job("outbox", mailer.relay_outbox, lambda: IntervalTrigger(minutes=1),
+    Job("outbox", lambda now: _relay_then_redact(now), lambda: IntervalTrigger(minutes=1),
         lambda p: "every minute",
         "Send queued emails over one SMTP connection; retry temporary failures."),
     # Checked hourly and sent by state, so a changed policy needs no restart and a digest
@@ -71,8 +71,24 @@ JOBS: tuple[Job, ...] = (
     Job("sign-in-records", services.prune_sign_in_records, lambda: CronTrigger(minute=35, timezone=UTC),
         lambda p: "hourly",
         "Delete sessions over for 30 days and login-throttle counts past their window."),
+    # Daily, by state (an anonymised candidate is never chosen again), so a rerun does nothing.
+    Job("retention", privacy.run_retention, lambda: CronTrigger(hour=2, minute=15, timezone=UTC),
+        lambda p: f"daily at 02:15 UTC (anonymise {p.retention_months} months after the last application closed)",
+        "Anonymise candidates without talent-pool consent whose applications all closed longer ago than the "
+        "retention period; end expired consents; blank emails sent to erased candidates; remove orphan uploads."),
+    Job("consent-renewals", privacy.send_consent_renewals, lambda: CronTrigger(hour=9, minute=0, timezone=UTC),
+        lambda p: f"daily at 09:00 UTC ({privacy.RENEWAL_DAYS} days before a talent-pool consent expires)",
+        "Ask talent-pool candidates to renew their consent before it expires (once per expiry date)."),
 )
 JOBS_BY_NAME = {job.name: job for job in JOBS}
+
+
+def _relay_then_redact(now: datetime) -> dict[str, Any]:
+    """Send, then blank what was just sent to a candidate erased meanwhile (their last
+    emails are sent before their text goes: hiring.privacy)."""
+    result = dict(mailer.relay_outbox(now))
+    result["redacted"] = privacy.redact_sent_emails(now)
+    return result
 _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 JOB_DEFAULTS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 

@@ -214,6 +214,19 @@ class Candidate(db.Model):
     language: Mapped[str] = mapped_column(String(2), default=pipeline.Language.EN.value)
     talent_pool_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Talent-pool consent (hiring.privacy): when and how it was given, until when it holds,
+    # and the renewal request's memory (one per expiry date).
+    talent_pool_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Server defaults only (no Python-side ones): the generator's bulk INSERTs name just the
+    # columns they fill, and a Python default would add these to every statement.
+    talent_pool_consent_source: Mapped[str] = mapped_column(String(200), server_default="")
+    talent_pool_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    talent_pool_renewal_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Free tags for the talent pool ("embedded", "rust", ...): a JSON list of strings.
+    tags: Mapped[list] = mapped_column(JSON, server_default="[]")
+    # Set when the candidate was anonymised (retention) or erased (on request): every
+    # identifying field is blank; counts and dates stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     applications: Mapped[list[Application]] = relationship(back_populates="candidate")
 
@@ -522,8 +535,24 @@ class AuditEvent(db.Model):
     kind: Mapped[str] = mapped_column(String(50))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by hiring.privacy when the identifying parts of ``data`` were removed (the one
+    # UPDATE the database triggers allow, and only while an AuditRedaction row exists).
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     actor: Mapped[User | None] = relationship()
+
+
+class AuditRedaction(db.Model):
+    """The guard of the audit log's one permitted change. The triggers (migration
+    a4c8e2d6f1b3) refuse every UPDATE of audit_event unless a row exists here, and then
+    allow only one that sets ``redacted_at`` and changes nothing but ``data``. Only
+    hiring.privacy inserts a row, inside its own transaction, and deletes it before the
+    commit, so no other transaction ever sees one."""
+
+    __tablename__ = "audit_redaction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 @event.listens_for(AuditEvent, "before_update")

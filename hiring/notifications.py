@@ -116,10 +116,18 @@ def render_email(
     if to_candidate and application is not None:
         context.setdefault("contact", contact_person(application))
         context.setdefault("panel_people", lambda interview: panel_people(interview, lang))
+    candidate = context.get("candidate") or (application.candidate if application is not None else None)
+    if to_candidate and candidate is not None:
+        from .privacy import footer_context  # the privacy notice and the talent-pool withdrawal link
+
+        for key, value in footer_context(candidate).items():
+            context.setdefault(key, value)
     subject, body_text, body_html = _render(template, lang, context)
     if to_candidate and context.get("contact") is not None:
         # Every candidate email names the person to ask (the HTML layout shows the same).
         body_text = body_text.rstrip("\n") + "\n\n" + render_template(f"emails/_contact.{lang}.txt", **context)
+    if to_candidate and context.get("withdraw_url"):
+        body_text = body_text.rstrip("\n") + "\n\n" + render_template(f"emails/_privacy.{lang}.txt", **context)
     return {
         "application_id": application.id if application is not None else None,
         "template": template,

@@ -435,6 +435,7 @@ def _nav_items(app: Flask) -> list[tuple[str, str, str]]:
         ("dashboard.index", "Needs attention", None),
         ("dashboard.board", "Board", Action.VIEW_ALL),
         ("candidates.index", "Candidates", Action.VIEW_ALL),
+        ("privacy.talent_pool", "Talent pool", Action.MANAGE_APPLICATIONS),
         ("positions.index", "Positions", Action.VIEW_ALL),
         ("reports.index", "Reports", Action.VIEW_ALL),
         ("interviews.mine", "My interviews", Action.SUBMIT_FEEDBACK),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import endpoints, reports  # noqa: F401  (register the routes on the blueprint)
+from . import endpoints, privacy, reports  # noqa: F401  (register the routes on the blueprint)
 from .cli import tokens_cli
 from .core import bp, register_error_handlers, routing_errors_as_json
 

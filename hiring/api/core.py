@@ -206,6 +206,7 @@ class Endpoint:
     auth: bool
     field_names: dict[str, str] = field(default_factory=dict)
     location: str | None = None
+    produces: str | None = None  # a non-JSON success body (e.g. application/zip)
 
     @property
     def path(self) -> str:
@@ -222,7 +223,8 @@ ENDPOINTS: list[Endpoint] = []
 def endpoint(method: str, rule: str, *, summary: str, tag: str, response: type[BaseModel] | None,
              status: int = 200, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              errors: tuple[int, ...] = (), auth: bool = True,
-             field_names: Mapping[str, str] | None = None, location: str | None = None) -> Callable:
+             field_names: Mapping[str, str] | None = None, location: str | None = None,
+             produces: str | None = None) -> Callable:
     """Register a view: authenticate, parse body and query, call it, serialise its result.
 
     The view receives ``user`` (when ``auth``), its path parameters, and ``body`` / ``query``
@@ -234,7 +236,7 @@ def endpoint(method: str, rule: str, *, summary: str, tag: str, response: type[B
         spec = Endpoint(name=func.__name__, method=method, rule=rule, summary=summary,
                         description=(func.__doc__ or "").strip(), tag=tag, response=response, status=status,
                         body=body, query=query, errors=errors, auth=auth, field_names=dict(field_names or {}),
-                        location=location)
+                        location=location, produces=produces)
 
         def view(**path_args: Any) -> Response:
             kwargs: dict[str, Any] = dict(path_args)
@@ -336,7 +338,9 @@ def openapi_document(company: str = "embeddeers") -> dict[str, Any]:
                 "required": body_required,
                 "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
             }
-        success: dict[str, Any] = {"description": "OK" if spec.status == 200 else "Created"}
+        success: dict[str, Any] = {"description": {200: "OK", 201: "Created", 204: "No content"}.get(spec.status, "OK")}
+        if spec.produces:
+            success["content"] = {spec.produces: {"schema": {"type": "string", "format": "binary"}}}
         if spec.response is not None:
             success["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
         if spec.location:

@@ -330,6 +330,10 @@ class WithdrawalCreate(Request):
     version: Version | None = None
 
 
+class CandidateErase(Request):
+    reason: text(500, 1) = Field(description="Why (kept in the audit log; do not name the candidate).")
+
+
 class EmailOut(Response):
     id: int
     template: str

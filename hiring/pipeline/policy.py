@@ -42,6 +42,10 @@ class Policy:
     digest_hour: int = 8
     feedback_reminder_max: int = 5
     email_max_attempts: int = 8
+    # Data protection (hiring.privacy): months after the last application closed before a
+    # candidate without talent-pool consent is anonymised, and how long a consent lasts.
+    retention_months: int = 6
+    talent_pool_months: int = 24
 
     STAGE_DAYS_FIELDS = {
         Stage.APPLIED: "applied_days",
@@ -127,6 +131,8 @@ _INT_RANGES = (
     ("digest_hour", 0, 23, "Enter an hour between 0 and 23."),
     ("feedback_reminder_max", 0, 20, "Enter a number between 0 and 20."),
     ("email_max_attempts", 1, 50, "Enter a number between 1 and 50."),
+    ("retention_months", 1, 120, "Enter a number of months between 1 and 120."),
+    ("talent_pool_months", 1, 120, "Enter a number of months between 1 and 120."),
 )
 
 

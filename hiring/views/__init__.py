@@ -78,7 +78,8 @@ def show_refusal(form: FlaskForm, error: DomainError, *, field: str = "") -> Non
 
 def init_app(app: Flask) -> None:
     """Register every page blueprint by name: a missing module is an ImportError."""
-    from . import admin, applications, auth, candidates, dashboard, emails, interviews, positions, reports
+    from . import admin, applications, auth, candidates, dashboard, emails, interviews, positions, privacy, reports
 
-    for module in (auth, dashboard, candidates, positions, interviews, admin, applications, emails, reports):
+    for module in (auth, dashboard, candidates, positions, interviews, admin, applications, emails, reports,
+                   privacy):
         app.register_blueprint(module.bp)

@@ -1,0 +1,232 @@
+"""Data protection pages: a candidate's data (consent, tags, export, erasure), the talent
+pool, the privacy notice, and the candidate's own no-login page to leave the talent pool.
+The verbs are in hiring.privacy."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from .. import privacy, services
+from ..extensions import db
+from ..forms import Form, apply_field_errors, choices
+from ..models import Application, Candidate, Position, utcnow
+from ..pipeline import Action, DomainError, InvalidInput, Role
+from ..settings import get_policy
+from ..web import db_int
+from . import application_url, forbid_unless, public, require_action
+
+bp = Blueprint("privacy", __name__)
+
+
+class ConsentForm(Form):
+    source = SelectField("How did the candidate agree?", choices=choices(privacy.CONSENT_SOURCES.items()))
+    submit = SubmitField("Record consent")
+
+
+class TagsForm(Form):
+    tags = StringField("Tags (comma-separated)", validators=[Length(max=1000)], render_kw={"list": "known-tags"})
+    submit = SubmitField("Save tags")
+
+
+class EraseForm(Form):
+    reason = TextAreaField("Reason (kept in the audit log — do not name the candidate)", validators=[
+        DataRequired("Give the reason, e.g. “request by email of 1 December”."), Length(max=500)])
+    submit = SubmitField("Erase this candidate")
+
+
+class InviteForm(Form):
+    position_id = SelectField("Position", coerce=int, validate_choice=False)
+    submit = SubmitField("Invite to apply")
+
+
+class PlainForm(Form):
+    submit = SubmitField("Confirm")
+
+
+def _candidate(candidate_id: int) -> Candidate:
+    candidate = db.session.get(Candidate, candidate_id) if 1 <= candidate_id <= 2**31 - 1 else None
+    if candidate is None:
+        abort(404)
+    return candidate
+
+
+def _may_manage() -> bool:
+    return current_user.role in (Role.ADMIN.value, Role.RECRUITER.value)
+
+
+def _open_positions() -> list[Position]:
+    return list(db.session.scalars(select(Position).where(Position.status == "open").order_by(Position.title)))
+
+
+def _page(candidate: Candidate, **forms):
+    defaults = {"consent_form": ConsentForm(prefix="consent"), "tags_form": TagsForm(prefix="tags"),
+                "erase_form": EraseForm(prefix="erase"), "plain_form": PlainForm(prefix="plain")}
+    if "tags_form" not in forms:
+        defaults["tags_form"].tags.data = ", ".join(candidate.tags or [])
+    defaults.update(forms)
+    applications = db.session.scalars(select(Application).where(Application.candidate_id == candidate.id)
+                                      .order_by(Application.id)).all()
+    return render_template("privacy/candidate.html", candidate=candidate, applications=applications,
+                           consent_valid=privacy.consent_valid(candidate, utcnow()), known_tags=privacy.known_tags(),
+                           application_url=application_url, is_admin=current_user.role == Role.ADMIN.value,
+                           may_manage=_may_manage(), retention_months=get_policy().retention_months, **defaults)
+
+
+@bp.get("/candidates/<int:candidate_id>")
+@require_action(Action.VIEW_ALL)
+def candidate(candidate_id: int):
+    return _page(_candidate(candidate_id))
+
+
+@bp.post("/candidates/<int:candidate_id>/consent")
+@require_action(Action.MANAGE_APPLICATIONS)
+def give_consent(candidate_id: int):
+    candidate = _candidate(candidate_id)
+    form = ConsentForm(prefix="consent")
+    if form.validate_on_submit():
+        try:
+            privacy.give_consent(candidate, source=form.source.data, actor=current_user)
+        except InvalidInput as exc:
+            apply_field_errors(form, exc.fields)
+        else:
+            flash(f"Talent-pool consent recorded until {candidate.talent_pool_expires_at:%d %b %Y}.", "success")
+            return redirect(url_for("privacy.candidate", candidate_id=candidate.id))
+    return _page(candidate, consent_form=form), 422
+
+
+@bp.post("/candidates/<int:candidate_id>/consent/withdraw")
+@require_action(Action.MANAGE_APPLICATIONS)
+def withdraw_consent(candidate_id: int):
+    candidate = _candidate(candidate_id)
+    if PlainForm(prefix="plain").validate_on_submit():
+        privacy.withdraw_consent(candidate, via="team", actor=current_user)
+        flash("Talent-pool consent withdrawn.", "success")
+    return redirect(url_for("privacy.candidate", candidate_id=candidate.id))
+
+
+@bp.post("/candidates/<int:candidate_id>/tags")
+@require_action(Action.MANAGE_APPLICATIONS)
+def tags(candidate_id: int):
+    candidate = _candidate(candidate_id)
+    form = TagsForm(prefix="tags")
+    if form.validate_on_submit():
+        try:
+            privacy.set_tags(candidate, form.tags.data or "", actor=current_user)
+        except InvalidInput as exc:
+            apply_field_errors(form, exc.fields)
+        else:
+            flash("Tags saved.", "success")
+            return redirect(url_for("privacy.candidate", candidate_id=candidate.id))
+    return _page(candidate, tags_form=form), 422
+
+
+@bp.get("/candidates/<int:candidate_id>/export")
+@require_action(Action.MANAGE_APPLICATIONS)
+def export(candidate_id: int):
+    candidate = _candidate(candidate_id)
+    forbid_unless(_may_manage(), "Only admins and recruiters may export a candidate's data.")
+    try:
+        data = privacy.export_candidate(candidate, actor=current_user)
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("privacy.candidate", candidate_id=candidate.id))
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="candidate-{candidate.id}-data.zip"'})
+
+
+@bp.post("/candidates/<int:candidate_id>/erase")
+@require_action(Action.MANAGE_APPLICATIONS)
+def erase(candidate_id: int):
+    candidate = _candidate(candidate_id)
+    forbid_unless(current_user.role == Role.ADMIN.value, "Only admins may erase a candidate.")
+    form = EraseForm(prefix="erase")
+    if form.validate_on_submit():
+        try:
+            privacy.erase_candidate(candidate, reason=form.reason.data, actor=current_user)
+        except InvalidInput as exc:
+            apply_field_errors(form, exc.fields)
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"Candidate #{candidate_id} erased. Their applications stay as anonymous counts.", "success")
+            return redirect(url_for("candidates.index"))
+    return _page(candidate, erase_form=form), 422
+
+
+# --- the talent pool -------------------------------------------------------------------------
+
+
+@bp.get("/talent-pool")
+@require_action(Action.MANAGE_APPLICATIONS)
+def talent_pool():
+    q = (request.args.get("q") or "").strip()[:200]
+    tag = (request.args.get("tag") or "").strip()[:40]
+    position_id = request.args.get("position", type=db_int)
+    candidates = privacy.talent_pool(utcnow(), search=q, tag=tag, position_id=position_id)
+    applied = {}
+    if candidates:
+        rows = db.session.execute(
+            select(Application.candidate_id, Position.title).join(Position, Position.id == Application.position_id)
+            .where(Application.candidate_id.in_([c.id for c in candidates])).order_by(Application.id)).all()
+        for candidate_id, title in rows:
+            applied.setdefault(candidate_id, []).append(title)
+    positions = list(db.session.scalars(select(Position).order_by(Position.title)))
+    invite_form = InviteForm(prefix="invite")
+    invite_form.position_id.choices = choices((p.id, p.title) for p in _open_positions())
+    return render_template("privacy/talent_pool.html", candidates=candidates, applied=applied, q=q, tag=tag,
+                           position_id=position_id, positions=positions, known_tags=privacy.known_tags(),
+                           invite_form=invite_form)
+
+
+@bp.post("/talent-pool/<int:candidate_id>/invite")
+@require_action(Action.MANAGE_APPLICATIONS)
+def invite(candidate_id: int):
+    candidate = _candidate(candidate_id)
+    form = InviteForm(prefix="invite")
+    form.position_id.choices = choices((p.id, p.title) for p in _open_positions())
+    if form.validate_on_submit():
+        position = db.session.get(Position, form.position_id.data or 0)
+        if position is None:
+            flash("Choose an open position.", "error")
+        else:
+            try:
+                application = privacy.invite_to_apply(candidate, position, actor=current_user)
+            except InvalidInput as exc:
+                flash(" ".join([str(exc), *exc.fields.values()]), "error")
+            except (services.Conflict, DomainError) as exc:
+                flash(str(exc), "error")
+            else:
+                flash(f"{candidate.name} invited to apply for “{position.title}”; they get an email with the date "
+                      "they will hear from us by.", "success")
+                return redirect(application_url(application.id))
+    return redirect(url_for("privacy.talent_pool"))
+
+
+# --- public: the privacy notice and leaving the talent pool ---------------------------------------
+
+
+@bp.get("/privacy")
+@public
+def notice():
+    return render_template("privacy/notice.html", retention_months=get_policy().retention_months)
+
+
+@bp.route("/privacy/talent-pool/<token>", methods=["GET", "POST"])
+@public
+def leave_talent_pool(token: str):
+    """The link in every candidate email: no login; signed and expiring; one click (a POST
+    with this page's CSRF token) withdraws the consent, and the page confirms it."""
+    candidate = privacy.candidate_from_token(token)
+    if candidate is None:
+        return render_template("privacy/leave.html", state="invalid"), 404
+    lang = candidate.language if candidate.language in ("en", "de") else "en"
+    form = PlainForm(prefix="leave")
+    if request.method == "POST" and form.validate_on_submit():
+        privacy.withdraw_consent(candidate, via="email link")
+        return render_template("privacy/leave.html", state="done", lang=lang)
+    state = "confirm" if candidate.talent_pool_consent else "not_in_pool"
+    return render_template("privacy/leave.html", state=state, lang=lang, form=form)
