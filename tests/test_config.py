@@ -235,4 +235,4 @@ def test_a_missing_module_stops_the_app_instead_of_being_skipped(instance, monke
 def test_every_page_blueprint_and_the_api_are_registered(instance):
     app = create_app()
     assert set(app.blueprints) == {"auth", "dashboard", "candidates", "positions", "interviews", "admin",
-                                   "applications", "emails", "api"}
+                                   "applications", "emails", "reports", "privacy", "api"}

@@ -33,6 +33,13 @@ def public(view: Callable) -> Callable:
     return view
 
 
+def forbid_unless(allowed: bool, message: str | None = None) -> None:
+    """Answer 403 (the friendly page) unless ``allowed``: for a rule finer than a role's
+    actions (only admins erase a candidate)."""
+    if not allowed:
+        abort(403, description=message or "Your role does not give access to this page.")
+
+
 def require_action(*actions: Action | str) -> Callable:
     """Decorator: the logged-in user's role must allow every one of ``actions``."""
 
