@@ -245,7 +245,7 @@ def test_median_and_p90_interpolate_like_percentile_cont(factory, n, expected):
                                     applied_at=moment - timedelta(days=7 + i), now=moment)
     sub = select(reports.days_between(Application.applied_at, literal(moment, type_=Application.applied_at.type))
                  .label("value"), literal("x").label("kind")).where(Application.position_id == position.id).subquery()
-    [(key, dist)] = reports._distribution(sub, ["kind"]).items()
+    [(key, dist)] = reports.figures._distribution(sub, ["kind"]).items()
     assert (key, dist.count, dist.median, dist.p90) == (("x",), n, *expected)
 
 

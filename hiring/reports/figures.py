@@ -1,23 +1,9 @@
-"""The reports: is the team keeping its promises, how long each stage takes against the
-policy, the funnel, time to hire, sources, and what is overdue now. Read-only.
-
-Every figure is aggregated in SQL: a report issues a fixed number of statements and
-returns a number of rows bounded by its groups (weeks, stages, owners, sources), never
-by the number of applications. Medians and 90th percentiles are computed the same way on
-SQLite and PostgreSQL (``_distribution``: window functions pick the one or two rows each
-percentile needs, linear interpolation between them as PostgreSQL's ``percentile_cont``).
-
-The period is a range of company-local days, both ends included. What falls in it:
-promises by the date told to the candidate (``promise.promised_for``); stage times by
-the moment the stage ended (the decision, the second interview); the funnel and sources
-by the day the application was received; time to hire by the day the offer was accepted,
-time to offer by the day the offer was decided.
-"""
+"""The report figures, each aggregated in SQL (see the package's docstring for what falls in
+a period and how percentiles are computed)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -37,10 +23,10 @@ from sqlalchemy import (
     union_all,
 )
 
-from .extensions import db
-from .models import Application, Candidate, Decision, Interview, Position, Promise, User
-from .pipeline import Flag, Policy, PromiseOutcome, Source, Stage
-from .queries import flag_condition
+from ..extensions import db
+from ..models import Application, Decision, Interview, Position, Promise, User
+from ..pipeline import Flag, Policy, PromiseOutcome, Source, Stage
+from ..queries import flag_condition
 
 DEFAULT_DAYS = 90
 
@@ -436,7 +422,7 @@ def reached_step() -> ColumnElement[int]:
     )
 
 
-def _received(filters: Filters, policy: Policy) -> list[ColumnElement[bool]]:
+def received_in(filters: Filters, policy: Policy) -> list[ColumnElement[bool]]:
     return [Application.applied_at >= filters.start_at(policy), Application.applied_at < filters.end_before(policy),
             *_application_filters(filters)]
 
@@ -453,7 +439,7 @@ def funnel(filters: Filters, policy: Policy) -> list[FunnelStep]:
     """Of the applications received in the period: how many reached each step, then how
     many ended rejected, declined (the offer) or withdrawn."""
     inner = select(reached_step().label("reached"), Application.stage.label("stage")).where(
-        *_received(filters, policy)).subquery()
+        *received_in(filters, policy)).subquery()
     columns = [func.coalesce(func.sum(case((inner.c.reached >= index, 1), else_=0)), 0).label(f"s{index}")
                for index in range(len(FUNNEL_STEPS))]
     columns += [func.coalesce(func.sum(case((inner.c.stage == stage.value, 1), else_=0)), 0).label(stage.value)
@@ -516,7 +502,7 @@ def sources(filters: Filters, policy: Policy) -> list[SourceRow]:
         select(Application.source, func.count().label("applications"),
                func.sum(case((interviewed, 1), else_=0)).label("interviews"),
                func.sum(case((Application.stage == Stage.HIRED.value, 1), else_=0)).label("hires"))
-        .where(*_received(filters, policy)).group_by(Application.source))}
+        .where(*received_in(filters, policy)).group_by(Application.source))}
     result = []
     for source in Source:
         row = rows.get(source.value)
@@ -590,65 +576,3 @@ def summary(filters: Filters, now: datetime, policy: Policy) -> dict[str, Any]:
         "sources": [{"source": row.source, "applications": row.applications, "hires": row.hires}
                     for row in sources(filters, policy)],
     }
-
-
-# --- one row per application (the CSV export) ------------------------------------------------------
-
-APPLICATION_COLUMNS = (
-    "application_id", "candidate", "position", "owner", "source", "stage", "outcome", "applied_on",
-    "first_interview_on", "debrief_decision_on", "second_interview_on", "offer_decision_on", "offer_answer_on",
-    "closed_on", "promises_told", "promises_kept", "promises_moved", "promises_broken", "promises_withdrawn",
-    "promises",
-)
-
-
-def application_rows(filters: Filters, now: datetime, policy: Policy, *, batch: int = 1000) -> Iterator[list[str]]:
-    """One row per application received in the period, streamed: the applications come
-    from one server-side cursor (``yield_per``) in partitions of ``batch``; each
-    partition's interviews, decisions and promises are read with one statement each, so
-    memory holds one partition, never the whole result."""
-    tz = policy.tz
-
-    def day(moment: datetime | None) -> str:
-        return moment.astimezone(tz).date().isoformat() if moment else ""
-
-    result = db.session.execute(
-        select(Application.id, Application.stage, Application.source, Application.applied_at,
-               Application.closed_at, Candidate.name.label("candidate"), Position.title.label("position"),
-               User.name.label("owner"))
-        .join(Candidate, Candidate.id == Application.candidate_id)
-        .join(Position, Position.id == Application.position_id)
-        .outerjoin(User, User.id == Application.owner_id)
-        .where(*_received(filters, policy))
-        .order_by(Application.applied_at, Application.id),
-        execution_options={"yield_per": batch})
-    status = promise_status(now).label("status")
-    for apps in result.partitions():
-        ids = [a.id for a in apps]
-        interviews: dict[int, dict[int, datetime]] = defaultdict(dict)
-        for r in db.session.execute(
-                select(Interview.application_id, Interview.round, Interview.scheduled_at)
-                .where(Interview.application_id.in_(ids), Interview.cancelled_at.is_(None)).order_by(Interview.id)):
-            interviews[r.application_id][r.round] = r.scheduled_at
-        decisions: dict[int, dict[str, datetime]] = defaultdict(dict)
-        for r in db.session.execute(
-                select(Decision.application_id, Decision.stage, Decision.decided_at)
-                .where(Decision.application_id.in_(ids)).order_by(Decision.decided_at, Decision.id)):
-            decisions[r.application_id][r.stage] = r.decided_at
-        told: dict[int, list[tuple[date, str]]] = defaultdict(list)
-        for r in db.session.execute(
-                select(Promise.application_id, Promise.promised_for, status)
-                .where(Promise.application_id.in_(ids)).order_by(Promise.application_id, Promise.told_at, Promise.id)):
-            told[r.application_id].append((r.promised_for, r.status))
-        for a in apps:
-            made = decisions[a.id]
-            statuses = [s for _, s in told[a.id]]
-            yield [
-                str(a.id), a.candidate, a.position, a.owner or "", a.source, a.stage,
-                "open" if Stage(a.stage).is_open else a.stage, day(a.applied_at),
-                day(interviews[a.id].get(1)), day(made.get(Stage.FIRST_DECISION.value)),
-                day(interviews[a.id].get(2)), day(made.get(Stage.FINAL_DECISION.value)),
-                day(made.get(Stage.OFFER.value)), day(a.closed_at),
-                str(len(statuses)), *(str(statuses.count(s)) for s in ("kept", "moved", "broken", "withdrawn")),
-                "; ".join(f"{d.isoformat()} {s}" for d, s in told[a.id]),
-            ]
