@@ -211,7 +211,7 @@ def _cheap_password_hashing(monkeypatch):
     def cheap(password: str, method: str = "scrypt:1024:8:1", salt_length: int = 16) -> str:
         return security.generate_password_hash(password, method="scrypt:1024:8:1", salt_length=salt_length)
 
-    monkeypatch.setattr(hiring.models, "generate_password_hash", cheap)
+    monkeypatch.setattr(hiring.models.accounts, "generate_password_hash", cheap)
 
 
 # --- browser tests (Playwright + Debian's Chromium; never `playwright install`) ----------

@@ -20,7 +20,7 @@ def cheap_password_hashing(monkeypatch):
 
     from hiring import models
 
-    monkeypatch.setattr(models, "generate_password_hash",
+    monkeypatch.setattr(models.accounts, "generate_password_hash",
                         lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
 
 

@@ -1,190 +1,31 @@
-"""Typed SQLAlchemy models. State changes go through hiring.services, never here."""
+"""The hiring process: positions, candidates, applications and everything that happens to
+an application (interviews, panels, feedback, decisions, promises, contacts, references,
+documents)."""
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
 
-from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    event,
     text,
 )
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import pipeline
-from .extensions import db
-from .pipeline import OPEN_STAGES, ApplicationState, Role, Source, Stage, Verdict
-
-UTC = UTC
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes on every database.
-
-    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored
-    as naive UTC and made aware again on the way out. Naive input is refused.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: store aware datetimes only")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-OPEN_STAGE_VALUES = [s.value for s in OPEN_STAGES]
-
-
-def one_of(column: str, vocabulary: type[enum.StrEnum], name: str | None = None) -> CheckConstraint:
-    """The CHECK constraint that keeps ``column`` within ``vocabulary``'s values (named
-    ck_<table>_<name> by the naming convention; ``name`` defaults to the column's)."""
-    values = ", ".join(f"'{member.value}'" for member in vocabulary)
-    return CheckConstraint(f"{column} IN ({values})", name=name or column)
-
-
-class User(UserMixin, db.Model):
-    __tablename__ = "user"
-    __table_args__ = (one_of("role", Role),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
-    password_hash: Mapped[str | None] = mapped_column(String(300))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Two-factor sign-in (hiring.twofactor): the TOTP secret encrypted with a key derived
-    # from SECRET_KEY, when it was enabled, and the last time step used (no replays).
-    totp_secret: Mapped[str | None] = mapped_column(String(500))
-    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
-
-    @property
-    def has_two_factor(self) -> bool:
-        return self.totp_enabled_at is not None and bool(self.totp_secret)
-
-    def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
-
-    def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
-        return self.active
-
-    def can(self, action: pipeline.Action | str) -> bool:
-        return pipeline.can(self.role, action)
-
-    def __repr__(self) -> str:
-        return f"<User {self.email} {self.role}>"
-
-
-class RecoveryCode(db.Model):
-    """A one-time code that stands in for the authenticator app; stored hashed (sha256)."""
-
-    __tablename__ = "recovery_code"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    code_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class ApiToken(db.Model):
-    __tablename__ = "api_token"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    label: Mapped[str] = mapped_column(String(200), default="")
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the secret
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    user: Mapped[User] = relationship()
-
-
-class UserSession(db.Model):
-    """One signed-in browser. The session cookie holds a random secret; this row holds its
-    hash, so a session ends for every worker the moment ``ended_at`` is set, and a copied
-    cookie is worth nothing afterwards. Written by services.start_session / end_sessions."""
-
-    __tablename__ = "user_session"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the cookie's secret
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    method: Mapped[str] = mapped_column(String(20), default="password")  # how the login was completed
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    end_reason: Mapped[str | None] = mapped_column(String(30))  # logout, password_changed, deactivated, ...
-    user_agent: Mapped[str] = mapped_column(String(300), default="")
-    ip_address: Mapped[str] = mapped_column(String(45), default="")
-
-    user: Mapped[User] = relationship()
-
-
-class LoginThrottle(db.Model):
-    """Failed sign-in attempts per account and per client address, shared by every worker
-    and host. ``key`` is a hash of ("account", email) or ("address", ip), so emails typed
-    at the login form (sometimes a password by mistake) are not stored."""
-
-    __tablename__ = "login_throttle"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class Setting(db.Model):
-    """Admin-editable settings (the process policy), seeded from config."""
-
-    __tablename__ = "setting"
-
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+from .. import pipeline
+from ..extensions import db
+from ..pipeline import ApplicationState, Source, Stage, Verdict
+from .accounts import User
+from .types import OPEN_STAGE_VALUES, UTCDateTime, one_of, utcnow
 
 
 class Position(db.Model):
@@ -521,119 +362,3 @@ class Document(db.Model):
     storage_key: Mapped[str] = mapped_column(String(100), unique=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class AuditEvent(db.Model):
-    """Append-only: what happened, who did it, when. Never updated or deleted."""
-
-    __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_application_occurred", "application_id", "occurred_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    kind: Mapped[str] = mapped_column(String(50))
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set by hiring.privacy when the identifying parts of ``data`` were removed (the one
-    # UPDATE the database triggers allow, and only while an AuditRedaction row exists).
-    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    actor: Mapped[User | None] = relationship()
-
-
-class AuditRedaction(db.Model):
-    """The guard of the audit log's one permitted change. The triggers (migration
-    a4c8e2d6f1b3) refuse every UPDATE of audit_event unless a row exists here, and then
-    allow only one that sets ``redacted_at`` and changes nothing but ``data``. Only
-    hiring.privacy inserts a row, inside its own transaction, and deletes it before the
-    commit, so no other transaction ever sees one."""
-
-    __tablename__ = "audit_redaction"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-@event.listens_for(AuditEvent, "before_update")
-@event.listens_for(AuditEvent, "before_delete")
-def _audit_is_append_only(mapper: Any, connection: Any, target: AuditEvent) -> None:
-    raise RuntimeError("the audit log is append-only")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _no_bulk_audit_changes(state: ORMExecuteState) -> None:
-    """update(AuditEvent) / delete(AuditEvent) bypass the mapper events above."""
-    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
-        raise RuntimeError("the audit log is append-only")
-
-
-@contextmanager
-def audit_guard_lifted(connection: Connection) -> Iterator[None]:
-    """Lift the database's append-only guard on the audit log (the triggers of migration
-    c3a9e1f4d2b8) inside the transaction of ``connection``, for emptying a whole database
-    on purpose: the demo undoing a half-load, the tests. The guard is back when the block
-    ends, and a rollback restores it too (DDL is transactional on both databases)."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
-        yield
-        connection.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
-    elif dialect == "sqlite":
-        # pysqlite opens a transaction only before DML, and DDL outside one commits at once:
-        # a statement that touches nothing opens it, so the drops below roll back with it.
-        connection.execute(text("DELETE FROM audit_event WHERE 0"))
-        triggers = connection.execute(text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'")).all()
-        for name, _ in triggers:
-            connection.execute(text(f'DROP TRIGGER "{name}"'))
-        yield
-        for _, sql in triggers:
-            connection.execute(text(sql))
-    else:
-        yield
-
-
-class OutboxEmail(db.Model):
-    """An email queued in the same transaction as the change that caused it."""
-
-    __tablename__ = "outbox_email"
-    __table_args__ = (
-        one_of("status", pipeline.OutboxStatus),
-        Index("ix_outbox_email_status_next_attempt", "status", "next_attempt_at"),
-        Index("ix_outbox_email_application", "application_id", "created_at"),
-        # The Emails page, newest first: all, and by status.
-        Index("ix_outbox_email_created_at", "created_at", "id"),
-        Index("ix_outbox_email_status_created_at", "status", "created_at", "id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
-    template: Mapped[str] = mapped_column(String(50))
-    recipient: Mapped[str] = mapped_column(String(254))
-    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    to_candidate: Mapped[bool] = mapped_column(Boolean, default=False)
-    subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text, default="")
-    # [{"filename", "content_type", "data"}] — e.g. the interview's .ics
-    attachments: Mapped[list] = mapped_column(JSON, default=list)
-    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default=pipeline.OutboxStatus.QUEUED.value)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class JobRun(db.Model):
-    """When each scheduled job last ran to completion (for operators and the digest)."""
-
-    __tablename__ = "job_run"
-
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_now: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_result: Mapped[dict | None] = mapped_column(JSON)

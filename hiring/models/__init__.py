@@ -1,0 +1,87 @@
+"""Typed SQLAlchemy models. State changes go through hiring.services, never here.
+
+Where things are:
+- ``types``    UTC timestamps, CHECK constraints from pipeline's enums
+- ``accounts`` users, sessions, tokens, recovery codes, login throttle, settings
+- ``process``  positions, candidates, applications, interviews, feedback, decisions, promises,
+               contacts, references, documents
+- ``records``  the append-only audit log and its guard, the outbox, job runs
+"""
+
+from __future__ import annotations
+
+from .accounts import (
+    ApiToken,
+    LoginThrottle,
+    RecoveryCode,
+    Setting,
+    User,
+    UserSession,
+)
+from .process import (
+    HAS_COMPETING_OFFER,
+    HAS_PROMISE,
+    LATE_UNANNOUNCED,
+    UNANNOUNCED,
+    UNRECORDED_UNANNOUNCED,
+    Application,
+    Candidate,
+    CandidateContact,
+    Decision,
+    Document,
+    Feedback,
+    Interview,
+    PanelMember,
+    Position,
+    Promise,
+    Reference,
+)
+from .records import (
+    AuditEvent,
+    AuditRedaction,
+    JobRun,
+    OutboxEmail,
+    audit_guard_lifted,
+)
+from .types import (
+    OPEN_STAGE_VALUES,
+    UTC,
+    UTCDateTime,
+    one_of,
+    utcnow,
+)
+
+__all__ = [
+    "ApiToken",
+    "Application",
+    "AuditEvent",
+    "AuditRedaction",
+    "Candidate",
+    "CandidateContact",
+    "Decision",
+    "Document",
+    "Feedback",
+    "HAS_COMPETING_OFFER",
+    "HAS_PROMISE",
+    "Interview",
+    "JobRun",
+    "LATE_UNANNOUNCED",
+    "LoginThrottle",
+    "OPEN_STAGE_VALUES",
+    "OutboxEmail",
+    "PanelMember",
+    "Position",
+    "Promise",
+    "RecoveryCode",
+    "Reference",
+    "Setting",
+    "UNANNOUNCED",
+    "UNRECORDED_UNANNOUNCED",
+    "UTC",
+    "UTCDateTime",
+    "User",
+    "UserSession",
+    "audit_guard_lifted",
+    "one_of",
+    "utcnow",
+]
