@@ -82,12 +82,6 @@ from .users import (
     verify_second_factor,
 )
 
-# Deprecated aliases, kept for branches written against the single services.py module
-# (hiring.reports, hiring.privacy); use transaction(), audit() and resolve_now() instead.
-_transaction = transaction
-_audit = audit
-_now = resolve_now
-
 __all__ = [
     "CONTACT_CHANNELS", "CONTACT_KINDS", "DOCUMENT_TYPES", "FEEDBACK_ROLES", "MAX_DOCUMENT_BYTES",
     "REFERENCE_STATUSES", "RETRYABLE_STATUSES", "SESSION_METHODS", "SESSION_RECORD_DAYS",
