@@ -194,7 +194,7 @@ def test_each_vocabulary_column_is_checked_against_its_enum(app):
         ("feedback", "recommendation"): pipeline.Recommendation, ("promise", "outcome"): pipeline.PromiseOutcome,
         ("candidate_contact", "kind"): pipeline.ContactKind, ("candidate_contact", "channel"): pipeline.ContactChannel,
         ("reference", "status"): pipeline.ReferenceStatus, ("outbox_email", "status"): pipeline.OutboxStatus,
-        ("application", "source"): pipeline.Source,
+        ("application", "source"): pipeline.Source, ("application", "verdict"): pipeline.Verdict,
     }
     found = {}
     for table in db.metadata.tables.values():

@@ -86,6 +86,7 @@ class Application(db.Model):
     __table_args__ = (
         one_of("stage", Stage),
         one_of("source", Source),
+        one_of("verdict", Verdict),  # NULL (no panel yet) passes a CHECK
         UniqueConstraint("candidate_id", "position_id", name="uq_application_candidate_position"),
         # The reports: applications received in a period (funnel, sources, time to hire).
         Index("ix_application_applied_at", "applied_at"),
