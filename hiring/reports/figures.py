@@ -30,11 +30,11 @@ from ..queries import flag_condition
 
 DEFAULT_DAYS = 90
 
-# The stages whose time the policy bounds, as named in the API, with the policy's field.
+# The stages whose time is measured, as named in the API, with the policy's field that
+# bounds it (the policy's own table: the same days that date the candidate's promise).
 STAGE_TIMES: dict[str, str] = {
-    Stage.FIRST_DECISION.value: "first_decision_days",
-    Stage.SECOND_INTERVIEW.value: "second_interview_days",
-    Stage.FINAL_DECISION.value: "final_decision_days",
+    stage.value: Policy.STAGE_DAYS_FIELDS[stage]
+    for stage in (Stage.FIRST_DECISION, Stage.SECOND_INTERVIEW, Stage.FINAL_DECISION)
 }
 STAGE_TIME_LABELS: dict[str, str] = {
     Stage.FIRST_DECISION.value: "First interview → debrief decision",
