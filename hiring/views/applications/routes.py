@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from ... import forms, queries, services
 from ...extensions import db
 from ...forms import apply_field_errors
-from ...models import Application, Interview, Reference, utcnow
+from ...models import Application, Interview, Reference, User, utcnow
 from ...pipeline import Action, DomainError, InvalidInput, Stage, StaleVersion, Step
 from ...settings import get_policy
 from . import bp
@@ -104,14 +104,15 @@ def _interview_fields(f: FlaskForm) -> dict[str, Any]:
 
 
 def action_route(rule: str, step: Step, *, success: str, requires: Action | None = Action.MANAGE_APPLICATIONS,
-                 **options: Any):
+                 outcomes: Callable[[Application, User], list[tuple[str, str]]] | None = None, **options: Any):
     """The POST endpoint of an action of the table: ``@action_route(rule, step, success=...)``
     over a function that takes what the rule names (the interview when it names one, else the
     application) and the validated form, and calls the one service verb.
 
     The endpoint is the function's name. It loads the application, requires ``requires``
-    (None: the service decides who may), reads the step's form and answers through
-    ``handle`` (``options``: its aliases, check_version, anchor)."""
+    (None: the service decides who may), reads the step's form (``outcomes``: the outcome
+    choices it is checked against) and answers through ``handle`` (``options``: its aliases,
+    check_version, anchor)."""
     def register(verb: Callable[[Any, FlaskForm], Any]):
         @bp.post(rule, endpoint=verb.__name__)
         @login_required
@@ -121,8 +122,10 @@ def action_route(rule: str, step: Step, *, success: str, requires: Action | None
             if requires is not None:
                 require(requires)
             subject = application if interview_id is None else interview_of(application, interview_id)
-            return handle(application, posted(step, interview_id), lambda f: verb(subject, f), success=success,
-                          **options)
+            form = posted(step, interview_id)
+            if outcomes is not None:
+                form.outcome.choices = forms.choices(outcomes(application, current_user))
+            return handle(application, form, lambda f: verb(subject, f), success=success, **options)
         return view
     return register
 
@@ -176,18 +179,12 @@ def submit_feedback(application_id: int, interview_id: int):
                   anchor=f"interview-{interview.id}")
 
 
-@bp.post("/<int:application_id>/decision")
-@login_required
-def decide(application_id: int):
-    application = load(application_id)
-    require(Action.DECIDE)
-    form = posted(Step.DECIDE)
-    form.outcome.choices = forms.choices(decision_choices(application, current_user))
-    return handle(application, form,
-                  lambda f: services.decide(application, outcome=f.outcome.data, rationale=f.rationale.data or "",
-                                            candidate_feedback=f.candidate_feedback.data or "",
-                                            actor=current_user, expected_version=f.expected_version()),
-                  success="Decision recorded; the candidate is told.")
+@action_route("/<int:application_id>/decision", Step.DECIDE, requires=Action.DECIDE, outcomes=decision_choices,
+              success="Decision recorded; the candidate is told.")
+def decide(application: Application, f: FlaskForm):
+    services.decide(application, outcome=f.outcome.data, rationale=f.rationale.data or "",
+                    candidate_feedback=f.candidate_feedback.data or "", actor=current_user,
+                    expected_version=f.expected_version())
 
 
 # Who may decide is the service's question (pipeline.offer_decider): the hiring manager,
