@@ -20,7 +20,7 @@ from ..models import User
 from ..pipeline import Action, InvalidInput
 from ..settings import get_policy, get_security
 from ..web import db_int
-from . import require_action, show_refusal
+from . import confirm_page, confirmed, require_action, show_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -107,10 +107,9 @@ def set_active(user_id: int):
     if user.id == current_user.id and not active:
         flash("You cannot deactivate your own account; ask another admin.", "error")
         return redirect(url_for("admin.users"))
-    if not active and user.active and request.form.get("confirmed") != "1":
-        # Asked in the browser (static/confirm.js); without the script, on a page of its own.
-        return render_template(
-            "confirm.html", title=f"Deactivate {user.name}?",
+    if not active and user.active and not confirmed():
+        return confirm_page(
+            title=f"Deactivate {user.name}?",
             message=f"{user.name} can no longer log in, and is taken off the suggestions for interview panels. "
                     "Their name stays in the history. You can reactivate them later.",
             action=url_for("admin.set_active", user_id=user.id), fields={"active": "0"},
