@@ -38,6 +38,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import validation
 from .pipeline import ContactChannel, ContactKind, Language, Policy, Recommendation, ReferenceStatus, Role, Source
+from .pipeline.policy import INT_RANGES
 
 
 def _single_line(form, field) -> None:
@@ -234,6 +235,19 @@ def _days(label: str) -> IntegerField:
                                            NumberRange(1, 365, "Enter a number of days between 1 and 365.")])
 
 
+_SETTING_BOUNDS = {name: (lowest, highest) for name, lowest, highest, _ in INT_RANGES}
+
+
+def _whole(name: str, label: str, *, missing: str | None,
+           out_of_range: str = "Enter a number between {} and {}.") -> IntegerField:
+    """The whole-number setting ``name``, within the bounds the policy itself checks
+    (``missing``: the message when it is left empty; None: it may be, the value stays)."""
+    lowest, highest = _SETTING_BOUNDS[name]
+    presence = InputRequired(missing) if missing else Optional()
+    return IntegerField(label, validators=[presence, NumberRange(lowest, highest,
+                                                                 out_of_range.format(lowest, highest))])
+
+
 class PolicyForm(Form):
     applied_days = _days("New application → answer within (days)")
     first_decision_days = _days("After the first interview → answer within (days)")
@@ -247,28 +261,27 @@ class PolicyForm(Form):
     holiday_subdivision = StringField("Holiday region (optional, e.g. BY)", validators=[Optional(), Length(max=10)])
     timezone = StringField("Company time zone", validators=[
         DataRequired("Enter a time zone such as Europe/Berlin."), valid_timezone])
-    due_soon_days = IntegerField("“Due soon” window (days)", validators=[
-        InputRequired("Enter a number of days."), NumberRange(0, 30, "Enter a number of days between 0 and 30.")])
-    team_lead_days = IntegerField("Team deadline: working days before the date told to the candidate",
-                                  validators=[InputRequired("Enter a number of working days."),
-                                              NumberRange(0, 10, "Enter a number between 0 and 10.")])
+    due_soon_days = _whole("due_soon_days", "“Due soon” window (days)", missing="Enter a number of days.",
+                           out_of_range="Enter a number of days between {} and {}.")
+    team_lead_days = _whole("team_lead_days", "Team deadline: working days before the date told to the candidate",
+                            missing="Enter a number of working days.")
     delay_notice_hour = SelectField("Delay notice: sent at this hour on the promised day if nothing was decided",
                                     coerce=int, choices=HOUR_CHOICES)
-    delay_notice_extension_days = IntegerField("Delay notice: the new date is this many days later", validators=[
-        InputRequired("Enter a number of days."), NumberRange(1, 60, "Enter a number between 1 and 60.")])
-    max_automatic_delays = IntegerField("Automatic delay notices before escalating to the hiring manager and admins",
-                                        validators=[InputRequired("Enter a number."),
-                                                    NumberRange(0, 20, "Enter a number between 0 and 20.")])
-    record_interview_hours = IntegerField("Flag an interview not marked held or cancelled this many hours after it",
-                                          validators=[InputRequired("Enter a number of hours."),
-                                                      NumberRange(1, 168, "Enter a number between 1 and 168.")])
+    delay_notice_extension_days = _whole("delay_notice_extension_days",
+                                         "Delay notice: the new date is this many days later",
+                                         missing="Enter a number of days.")
+    max_automatic_delays = _whole("max_automatic_delays",
+                                  "Automatic delay notices before escalating to the hiring manager and admins",
+                                  missing="Enter a number.")
+    record_interview_hours = _whole("record_interview_hours",
+                                    "Flag an interview not marked held or cancelled this many hours after it",
+                                    missing="Enter a number of hours.")
     digest_weekday = SelectField("Weekly overdue digest: weekday", coerce=int, choices=WEEKDAY_CHOICES)
     digest_hour = SelectField("Weekly overdue digest: hour", coerce=int, choices=HOUR_CHOICES)
-    retention_months = IntegerField("Data protection: anonymise a candidate this many months after their last "
-                                    "application closed (unless they consented to the talent pool)",
-                                    validators=[Optional(), NumberRange(1, 120, "Enter a number between 1 and 120.")])
-    talent_pool_months = IntegerField("Data protection: a talent-pool consent lasts this many months",
-                                      validators=[Optional(), NumberRange(1, 120, "Enter a number between 1 and 120.")])
+    retention_months = _whole("retention_months", "Data protection: anonymise a candidate this many months after "
+                              "their last application closed (unless they consented to the talent pool)", missing=None)
+    talent_pool_months = _whole("talent_pool_months", "Data protection: a talent-pool consent lasts this many months",
+                                missing=None)
     submit = SubmitField("Save settings")
 
     POLICY_FIELDS = (

@@ -49,27 +49,31 @@ def _get(model, object_id: int, what: str, options: Sequence = ()):
     return obj
 
 
-def _visible_application(user: User, application_id: int) -> Application:
+def _visible_application(user: User, application_id: int, *actions: Action) -> Application:
     """An application ``user`` may see; any other is "not found", word for word as one that
-    does not exist (a 403 would confirm the id to an interviewer who is not on its panel)."""
+    does not exist (a 403 would confirm the id to an interviewer who is not on its panel).
+    With ``actions``, the user's role must also allow one of them (see _require)."""
     application = _get(Application, application_id, "application", APPLICATION_LOADS)
     if not services.can_view_application(user, application):
         raise ApiError(404, "not_found", f"No application with id {application_id}.")
+    _require(user, *actions)
     return application
 
 
-def _visible_interview(user: User, interview_id: int) -> Interview:
+def _visible_interview(user: User, interview_id: int, *actions: Action) -> Interview:
     interview = _get(Interview, interview_id, "interview", INTERVIEW_LOADS)
     if not services.can_view_application(user, interview.application):
         raise ApiError(404, "not_found", f"No interview with id {interview_id}.")
+    _require(user, *actions)
     return interview
 
 
 def _require(user: User, *actions: Action) -> None:
     """Refuse early with 403, before the state of the application is even looked at, so a
-    role that may never do this gets the same answer in every stage. Called after
-    _visible_application: an application one may not see is a 404 whatever one's role."""
-    if not any(user.can(action) for action in actions):
+    role that may never do this gets the same answer in every stage. _visible_application
+    and _visible_interview call it after their check: an application one may not see is a
+    404 whatever one's role. No actions: nothing to refuse."""
+    if actions and not any(user.can(action) for action in actions):
         raise NotAllowed(f"Your role ({user.role}) may not do this.")
 
 
@@ -160,6 +164,12 @@ def _reloaded(user: User, application_id: int) -> schemas.ApplicationOut:
     db.session.expire_all()
     application = _get(Application, application_id, "application", APPLICATION_LOADS)
     return present_application(application, user, get_policy())
+
+
+def _reloaded_interview(user: User, interview_id: int) -> schemas.InterviewOut:
+    """The interview as it is now, after a service changed it."""
+    db.session.expire_all()
+    return present_interview(_get(Interview, interview_id, "interview", INTERVIEW_LOADS), user)
 
 
 # --- the document ---------------------------------------------------------------------------
@@ -295,8 +305,7 @@ def get_application(user: User, application_id: int):
           tag="applications", response=schemas.EmailList, errors=(403,))
 def list_emails(user: User, application_id: int):
     """Every email queued for the application, to the candidate and to the team, oldest first."""
-    application = _visible_application(user, application_id)
-    _require(user, Action.VIEW_EMAILS)
+    application = _visible_application(user, application_id, Action.VIEW_EMAILS)
     emails = db.session.scalars(
         select(OutboxEmail).where(OutboxEmail.application_id == application.id)
         .order_by(OutboxEmail.created_at, OutboxEmail.id)
@@ -318,15 +327,13 @@ def list_emails(user: User, application_id: int):
 def schedule_interview(user: User, application_id: int, body: schemas.InterviewCreate):
     """Round 1 moves a new application to `first_interview`; round 2 follows the invitation.
     The candidate gets an invitation with a calendar file."""
-    application = _visible_application(user, application_id)
-    _require(user, Action.MANAGE_APPLICATIONS)
+    application = _visible_application(user, application_id, Action.MANAGE_APPLICATIONS)
     panel = _team_members(body.interviewer_emails, "interviewer_emails")
     interview = services.schedule_interview(
         application, round=body.round, scheduled_at=body.scheduled_at, panel_user_ids=[u.id for u in panel],
         duration_minutes=body.duration_minutes, location=body.location, video_link=body.video_link, actor=user,
         now=core.now(), expected_version=body.version, extend_until=body.extend_until, reason=body.reason)
-    db.session.expire_all()
-    return present_interview(_get(Interview, interview.id, "interview", INTERVIEW_LOADS), user)
+    return _reloaded_interview(user, interview.id)
 
 
 @endpoint("GET", "/interviews/<int:interview_id>", summary="One interview", tag="interviews",
@@ -339,12 +346,10 @@ def get_interview(user: User, interview_id: int):
           response=schemas.InterviewOut, body=schemas.InterviewHeld, errors=(403, 409))
 def interview_held(user: User, interview_id: int, body: schemas.InterviewHeld):
     """The application moves to `first_decision` or `final_decision` and gets its answer date."""
-    interview = _visible_interview(user, interview_id)
-    _require(user, Action.MANAGE_APPLICATIONS)
+    interview = _visible_interview(user, interview_id, Action.MANAGE_APPLICATIONS)
     services.record_interview_held(interview, held_at=body.held_at, actor=user, now=core.now(),
                                    expected_version=body.version)
-    db.session.expire_all()
-    return present_interview(_get(Interview, interview_id, "interview", INTERVIEW_LOADS), user)
+    return _reloaded_interview(user, interview_id)
 
 
 @endpoint("POST", "/interviews/<int:interview_id>/cancel", summary="Cancel an upcoming interview",
@@ -352,12 +357,10 @@ def interview_held(user: User, interview_id: int, body: schemas.InterviewHeld):
 def cancel_interview(user: User, interview_id: int, body: schemas.InterviewCancel):
     """A cancelled first interview returns the application to `applied` with a fresh answer
     date; the candidate gets a cancellation with a calendar update."""
-    interview = _visible_interview(user, interview_id)
-    _require(user, Action.MANAGE_APPLICATIONS)
+    interview = _visible_interview(user, interview_id, Action.MANAGE_APPLICATIONS)
     services.cancel_interview(interview, reason=body.reason, actor=user, now=core.now(),
                               expected_version=body.version)
-    db.session.expire_all()
-    return present_interview(_get(Interview, interview_id, "interview", INTERVIEW_LOADS), user)
+    return _reloaded_interview(user, interview_id)
 
 
 @endpoint("POST", "/interviews/<int:interview_id>/feedback", summary="Submit your feedback", tag="interviews",
@@ -368,8 +371,7 @@ def submit_feedback(user: User, interview_id: int, body: schemas.FeedbackCreate)
     interview = _visible_interview(user, interview_id)
     services.submit_feedback(interview, interviewer=user, recommendation=body.recommendation, notes=body.notes,
                              now=core.now())
-    db.session.expire_all()
-    return present_interview(_get(Interview, interview_id, "interview", INTERVIEW_LOADS), user)
+    return _reloaded_interview(user, interview_id)
 
 
 # --- decisions and the rest of the process ----------------------------------------------------
@@ -384,8 +386,7 @@ def decide(user: User, application_id: int, body: schemas.DecisionCreate):
     (403 for anyone else). Reject from any other open stage. A new application advances by
     scheduling its first interview instead (409). Advancing against a unanimous no, rejecting
     a unanimous yes, or deciding before any feedback needs a `rationale` (422)."""
-    application = _visible_application(user, application_id)
-    _require(user, Action.DECIDE, Action.DECIDE_OFFER)
+    application = _visible_application(user, application_id, Action.DECIDE, Action.DECIDE_OFFER)
     services.decide(application, outcome=body.outcome, rationale=body.rationale,
                     candidate_feedback=body.candidate_feedback, decided_at=body.decided_at, actor=user,
                     now=core.now(), expected_version=body.version, acting_for=body.acting_for)
@@ -396,8 +397,7 @@ def decide(user: User, application_id: int, body: schemas.DecisionCreate):
           tag="decisions", response=schemas.ApplicationOut, body=schemas.OfferResponseCreate, errors=(403, 409))
 def offer_response(user: User, application_id: int, body: schemas.OfferResponseCreate):
     """Accepted → `hired`; declined → `declined`."""
-    application = _visible_application(user, application_id)
-    _require(user, Action.MANAGE_APPLICATIONS)
+    application = _visible_application(user, application_id, Action.MANAGE_APPLICATIONS)
     services.record_offer_response(application, accepted=body.accepted, note=body.note, actor=user,
                                    now=core.now(), expected_version=body.version)
     return _reloaded(user, application_id)
@@ -407,8 +407,7 @@ def offer_response(user: User, application_id: int, body: schemas.OfferResponseC
           tag="decisions", response=schemas.ApplicationOut, body=schemas.ExtensionCreate, errors=(403, 409))
 def extension(user: User, application_id: int, body: schemas.ExtensionCreate):
     """A later answer date with a reason; the candidate is told."""
-    application = _visible_application(user, application_id)
-    _require(user, Action.EXTEND_DEADLINE)
+    application = _visible_application(user, application_id, Action.EXTEND_DEADLINE)
     services.extend_deadline(application, until=body.until, reason=body.reason, actor=user, now=core.now(),
                              expected_version=body.version)
     return _reloaded(user, application_id)
@@ -419,8 +418,7 @@ def extension(user: User, application_id: int, body: schemas.ExtensionCreate):
 def competing_offer(user: User, application_id: int, body: schemas.CompetingOfferCreate):
     """The candidate has another offer until `deadline`: the answer is due the day before at the
     latest, and the application is flagged `expedite`. `null` clears it."""
-    application = _visible_application(user, application_id)
-    _require(user, Action.MANAGE_APPLICATIONS)
+    application = _visible_application(user, application_id, Action.MANAGE_APPLICATIONS)
     services.set_competing_offer(application, deadline=body.deadline, actor=user, now=core.now(),
                                  expected_version=body.version)
     return _reloaded(user, application_id)
@@ -430,7 +428,6 @@ def competing_offer(user: User, application_id: int, body: schemas.CompetingOffe
           tag="decisions", response=schemas.ApplicationOut, body=schemas.WithdrawalCreate, errors=(403, 409))
 def withdrawal(user: User, application_id: int, body: schemas.WithdrawalCreate):
     """Upcoming interviews are cancelled and the candidate gets a confirmation."""
-    application = _visible_application(user, application_id)
-    _require(user, Action.MANAGE_APPLICATIONS)
+    application = _visible_application(user, application_id, Action.MANAGE_APPLICATIONS)
     services.withdraw(application, reason=body.reason, actor=user, now=core.now(), expected_version=body.version)
     return _reloaded(user, application_id)

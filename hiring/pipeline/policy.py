@@ -119,8 +119,9 @@ def _coerce(type_name: object, raw: object) -> object:
     return "" if raw is None else str(raw)
 
 
-# (field, lowest, highest, message) for every whole-number setting but the stage days.
-_INT_RANGES = (
+# (field, lowest, highest, message) for every whole-number setting but the stage days; the
+# settings form offers the same bounds.
+INT_RANGES = (
     ("due_soon_days", 0, 30, "Enter a number of days between 0 and 30."),
     ("team_lead_days", 0, 10, "Enter a number of working days between 0 and 10."),
     ("delay_notice_hour", 0, 23, "Enter an hour between 0 and 23."),
@@ -147,7 +148,7 @@ def policy_errors(policy: Policy) -> dict[str, str]:
         value = getattr(policy, name)
         if not _is_int(value) or not 1 <= value <= 365:
             errors[name] = "Enter a number of days between 1 and 365."
-    for name, lowest, highest, message in _INT_RANGES:
+    for name, lowest, highest, message in INT_RANGES:
         value = getattr(policy, name)
         if not _is_int(value) or not lowest <= value <= highest:
             errors[name] = message

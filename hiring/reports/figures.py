@@ -30,11 +30,11 @@ from ..queries import flag_condition
 
 DEFAULT_DAYS = 90
 
-# The stages whose time the policy bounds, as named in the API, with the policy's field.
+# The stages whose time is measured, as named in the API, with the policy's field that
+# bounds it (the policy's own table: the same days that date the candidate's promise).
 STAGE_TIMES: dict[str, str] = {
-    Stage.FIRST_DECISION.value: "first_decision_days",
-    Stage.SECOND_INTERVIEW.value: "second_interview_days",
-    Stage.FINAL_DECISION.value: "final_decision_days",
+    stage.value: Policy.STAGE_DAYS_FIELDS[stage]
+    for stage in (Stage.FIRST_DECISION, Stage.SECOND_INTERVIEW, Stage.FINAL_DECISION)
 }
 STAGE_TIME_LABELS: dict[str, str] = {
     Stage.FIRST_DECISION.value: "First interview → debrief decision",
@@ -315,16 +315,21 @@ def _stage_durations(filters: Filters, policy: Policy):
     round1 = Interview.__table__.alias("round1")
     round2 = Interview.__table__.alias("round2")
     invited = Decision.__table__.alias("invited")
-    first = (
-        select(literal(Stage.FIRST_DECISION.value).label("stage"),
-               days_between(round1.c.scheduled_at, Decision.decided_at).label("value"),
-               Decision.decided_at.label("ended_at"))
-        .join(Application, Application.id == Decision.application_id)
-        .join(round1, and_(round1.c.application_id == Decision.application_id, round1.c.round == 1,
-                           round1.c.held_at.is_not(None)))
-        .where(Decision.stage == Stage.FIRST_DECISION.value, Decision.decided_at >= start_at,
-               Decision.decided_at < end_before, *conditions)
-    )
+
+    def decided_after(interview: Any, round_: int, stage: Stage):
+        """The decision of ``stage``, measured from the held interview of ``round_`` before it."""
+        return (
+            select(literal(stage.value).label("stage"),
+                   days_between(interview.c.scheduled_at, Decision.decided_at).label("value"),
+                   Decision.decided_at.label("ended_at"))
+            .join(Application, Application.id == Decision.application_id)
+            .join(interview, and_(interview.c.application_id == Decision.application_id, interview.c.round == round_,
+                                  interview.c.held_at.is_not(None)))
+            .where(Decision.stage == stage.value, Decision.decided_at >= start_at,
+                   Decision.decided_at < end_before, *conditions)
+        )
+
+    first = decided_after(round1, 1, Stage.FIRST_DECISION)
     second = (
         select(literal(Stage.SECOND_INTERVIEW.value).label("stage"),
                days_between(invited.c.decided_at, round2.c.scheduled_at).label("value"),
@@ -336,16 +341,7 @@ def _stage_durations(filters: Filters, policy: Policy):
         .where(round2.c.round == 2, round2.c.held_at.is_not(None), round2.c.scheduled_at >= start_at,
                round2.c.scheduled_at < end_before, *conditions)
     )
-    final = (
-        select(literal(Stage.FINAL_DECISION.value).label("stage"),
-               days_between(round2.c.scheduled_at, Decision.decided_at).label("value"),
-               Decision.decided_at.label("ended_at"))
-        .join(Application, Application.id == Decision.application_id)
-        .join(round2, and_(round2.c.application_id == Decision.application_id, round2.c.round == 2,
-                           round2.c.held_at.is_not(None)))
-        .where(Decision.stage == Stage.FINAL_DECISION.value, Decision.decided_at >= start_at,
-               Decision.decided_at < end_before, *conditions)
-    )
+    final = decided_after(round2, 2, Stage.FINAL_DECISION)
     return union_all(first, second, final).subquery("durations")
 
 

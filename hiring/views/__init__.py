@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, current_app, flash, g, url_for
+from flask import Flask, abort, current_app, flash, g, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -81,6 +81,20 @@ def show_refusal(form: FlaskForm, error: DomainError, *, field: str = "") -> Non
     fields = error.fields if isinstance(error, InvalidInput) else {field: str(error)}
     if apply_field_errors(form, fields):  # some message has no field
         flash(str(error), "error")
+
+
+def confirmed() -> bool:
+    """Whether a destructive form was confirmed: static/confirm.js asks in the browser and adds
+    ``confirmed=1``; without the script, the server asks on a page of its own (confirm_page)."""
+    return request.form.get("confirmed") == "1"
+
+
+def confirm_page(*, title: str, message: str, action: str, button: str, back: str,
+                 fields: dict[str, str] | None = None) -> str:
+    """The question "are you sure?" as a page, for a browser without static/confirm.js: it
+    posts ``fields`` and ``confirmed=1`` to ``action``, or goes ``back``."""
+    return render_template("confirm.html", title=title, message=message, action=action, fields=fields or {},
+                           button=button, back=back)
 
 
 def init_app(app: Flask) -> None:

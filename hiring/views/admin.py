@@ -20,11 +20,17 @@ from ..models import User
 from ..pipeline import Action, InvalidInput
 from ..settings import get_policy, get_security
 from ..web import db_int
-from . import require_action, show_refusal
+from . import confirm_page, confirmed, require_action, show_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 USERS_PER_PAGE = 50  # a large employer's hiring team runs into the thousands
+
+
+def _to_users(message: str, category: str = "success"):
+    """Back to the team list, saying how it went."""
+    flash(message, category)
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -70,8 +76,7 @@ def users():
         except (InvalidInput, services.Conflict) as exc:
             show_refusal(form, exc, field="email")
         else:
-            flash(f"{user.name} can now log in as {user.role} with {user.email}.", "success")
-            return redirect(url_for("admin.users"))
+            return _to_users(f"{user.name} can now log in as {user.role} with {user.email}.")
     q = (request.args.get("q") or "").strip()[:200]
     stmt = select(User).order_by(User.active.desc(), func.lower(User.name), User.id)
     if q:
@@ -91,11 +96,9 @@ def change_role(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserRoleForm(prefix=f"u{user.id}")
     if not form.validate_on_submit():
-        flash("Choose one of the roles.", "error")
-        return redirect(url_for("admin.users"))
+        return _to_users("Choose one of the roles.", "error")
     services.update_user(user, role=form.role.data, actor=current_user)  # DomainError → flash
-    flash(f"{user.name} is now {user.role}.", "success")
-    return redirect(url_for("admin.users"))
+    return _to_users(f"{user.name} is now {user.role}.")
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -105,20 +108,16 @@ def set_active(user_id: int):
     ConfirmForm().validate_on_submit()
     active = request.form.get("active") == "1"
     if user.id == current_user.id and not active:
-        flash("You cannot deactivate your own account; ask another admin.", "error")
-        return redirect(url_for("admin.users"))
-    if not active and user.active and request.form.get("confirmed") != "1":
-        # Asked in the browser (static/confirm.js); without the script, on a page of its own.
-        return render_template(
-            "confirm.html", title=f"Deactivate {user.name}?",
+        return _to_users("You cannot deactivate your own account; ask another admin.", "error")
+    if not active and user.active and not confirmed():
+        return confirm_page(
+            title=f"Deactivate {user.name}?",
             message=f"{user.name} can no longer log in, and is taken off the suggestions for interview panels. "
                     "Their name stays in the history. You can reactivate them later.",
             action=url_for("admin.set_active", user_id=user.id), fields={"active": "0"},
             button=f"Deactivate {user.name}", back=url_for("admin.users"))
     services.update_user(user, active=active, actor=current_user)
-    flash(f"{user.name} {'can log in again' if active else 'is deactivated and can no longer log in'}.",
-          "success")
-    return redirect(url_for("admin.users"))
+    return _to_users(f"{user.name} {'can log in again' if active else 'is deactivated and can no longer log in'}.")
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -128,11 +127,9 @@ def set_password(user_id: int):
     form = UserPasswordForm(prefix=f"p{user.id}")
     if not form.validate_on_submit():
         errors = " ".join(form.password.errors) or "The form expired; try again."
-        flash(f"The password of {user.name} was not changed: {errors}", "error")
-        return redirect(url_for("admin.users"))
+        return _to_users(f"The password of {user.name} was not changed: {errors}", "error")
     services.update_user(user, password=form.password.data, actor=current_user)
-    flash(f"New password set for {user.name}; tell it to them in person.", "success")
-    return redirect(url_for("admin.users"))
+    return _to_users(f"New password set for {user.name}; tell it to them in person.")
 
 
 @bp.post("/users/<int:user_id>/two-factor/reset")
@@ -140,9 +137,7 @@ def set_password(user_id: int):
 def reset_two_factor(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ConfirmForm().validate_on_submit():
-        flash("The form expired; try again.", "error")
-        return redirect(url_for("admin.users"))
+        return _to_users("The form expired; try again.", "error")
     services.reset_two_factor(user, actor=current_user)
-    flash(f"Two-factor sign-in of {user.name} is reset: they sign in with their password and set it up again.",
-          "success")
-    return redirect(url_for("admin.users"))
+    return _to_users(f"Two-factor sign-in of {user.name} is reset: they sign in with their password and set it "
+                     "up again.")

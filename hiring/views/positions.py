@@ -13,7 +13,7 @@ from ..forms import ConfirmForm, PositionForm, choices
 from ..models import OPEN_STAGE_VALUES, Application, Position, User
 from ..pipeline import Action, InvalidInput, PositionStatus, Role
 from ..web import db_int
-from . import require_action, show_refusal
+from . import confirm_page, confirmed, require_action, show_refusal
 
 bp = Blueprint("positions", __name__, url_prefix="/positions")
 
@@ -105,13 +105,12 @@ def edit(position_id: int):
 @require_action(Action.MANAGE_POSITIONS)
 def close(position_id: int):
     position = db.get_or_404(Position, position_id)
-    if position.status == PositionStatus.OPEN and request.form.get("confirmed") != "1":
-        # Asked in the browser (static/confirm.js); without the script, on a page of its own.
-        return render_template(
-            "confirm.html", title=f"Close “{position.title}”?",
+    if position.status == PositionStatus.OPEN and not confirmed():
+        return confirm_page(
+            title=f"Close “{position.title}”?",
             message="A closed position takes no new applications; the open ones stay as they are. "
                     "You can reopen it later.",
-            action=url_for("positions.close", position_id=position.id), fields={},
+            action=url_for("positions.close", position_id=position.id),
             button="Close the position", back=url_for("positions.index"))
     services.close_position(position, actor=current_user)
     flash(f"“{position.title}” is closed and takes no new applications. Open applications stay as they are.",

@@ -4,6 +4,9 @@ The verbs are in hiring.privacy."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -82,20 +85,34 @@ def candidate(candidate_id: int):
     return _page(_candidate(candidate_id))
 
 
+def _submit(candidate: Candidate, slot: str, form: Form, change: Callable[[Form], Any],
+            success: str | Callable[[], str], *, done: str | None = None, refusals_here: bool = False):
+    """Run ``change`` with the valid ``form``: then flash ``success`` (a callable: worded after
+    the change) and go to ``done`` (default: the candidate's page). Bad input shows the page
+    again with the form, its errors by its fields, in ``slot`` (422); so does any other refusal
+    when ``refusals_here``, else the pages' handler answers it with its own status."""
+    if form.validate_on_submit():
+        try:
+            change(form)
+        except InvalidInput as exc:
+            apply_field_errors(form, exc.fields)
+        except DomainError as exc:
+            if not refusals_here:
+                raise
+            flash(str(exc), "error")
+        else:
+            flash(success() if callable(success) else success, "success")
+            return redirect(done or url_for("privacy.candidate", candidate_id=candidate.id))
+    return _page(candidate, **{slot: form}), 422
+
+
 @bp.post("/candidates/<int:candidate_id>/consent")
 @require_action(Action.MANAGE_APPLICATIONS)
 def give_consent(candidate_id: int):
     candidate = _candidate(candidate_id)
-    form = ConsentForm(prefix="consent")
-    if form.validate_on_submit():
-        try:
-            privacy.give_consent(candidate, source=form.source.data, actor=current_user)
-        except InvalidInput as exc:
-            apply_field_errors(form, exc.fields)
-        else:
-            flash(f"Talent-pool consent recorded until {candidate.talent_pool_expires_at:%d %b %Y}.", "success")
-            return redirect(url_for("privacy.candidate", candidate_id=candidate.id))
-    return _page(candidate, consent_form=form), 422
+    return _submit(candidate, "consent_form", ConsentForm(prefix="consent"),
+                   lambda f: privacy.give_consent(candidate, source=f.source.data, actor=current_user),
+                   lambda: f"Talent-pool consent recorded until {candidate.talent_pool_expires_at:%d %b %Y}.")
 
 
 @bp.post("/candidates/<int:candidate_id>/consent/withdraw")
@@ -112,16 +129,8 @@ def withdraw_consent(candidate_id: int):
 @require_action(Action.MANAGE_APPLICATIONS)
 def tags(candidate_id: int):
     candidate = _candidate(candidate_id)
-    form = TagsForm(prefix="tags")
-    if form.validate_on_submit():
-        try:
-            privacy.set_tags(candidate, form.tags.data or "", actor=current_user)
-        except InvalidInput as exc:
-            apply_field_errors(form, exc.fields)
-        else:
-            flash("Tags saved.", "success")
-            return redirect(url_for("privacy.candidate", candidate_id=candidate.id))
-    return _page(candidate, tags_form=form), 422
+    return _submit(candidate, "tags_form", TagsForm(prefix="tags"),
+                   lambda f: privacy.set_tags(candidate, f.tags.data or "", actor=current_user), "Tags saved.")
 
 
 @bp.get("/candidates/<int:candidate_id>/export")
@@ -143,18 +152,11 @@ def export(candidate_id: int):
 def erase(candidate_id: int):
     candidate = _candidate(candidate_id)
     forbid_unless(current_user.role == Role.ADMIN.value, "Only admins may erase a candidate.")
-    form = EraseForm(prefix="erase")
-    if form.validate_on_submit():
-        try:
-            privacy.erase_candidate(candidate, reason=form.reason.data, actor=current_user)
-        except InvalidInput as exc:
-            apply_field_errors(form, exc.fields)
-        except DomainError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"Candidate #{candidate_id} erased. Their applications stay as anonymous counts.", "success")
-            return redirect(url_for("candidates.index"))
-    return _page(candidate, erase_form=form), 422
+    # A refusal (already erased: a second click) is said on the page, beside the form.
+    return _submit(candidate, "erase_form", EraseForm(prefix="erase"),
+                   lambda f: privacy.erase_candidate(candidate, reason=f.reason.data, actor=current_user),
+                   f"Candidate #{candidate_id} erased. Their applications stay as anonymous counts.",
+                   done=url_for("candidates.index"), refusals_here=True)
 
 
 # --- the talent pool -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time
+from functools import wraps
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, request, url_for
@@ -18,7 +19,7 @@ from flask_wtf import FlaskForm
 from ... import forms, queries, services
 from ...extensions import db
 from ...forms import apply_field_errors
-from ...models import Application, Reference, utcnow
+from ...models import Application, Interview, Reference, User, utcnow
 from ...pipeline import Action, DomainError, InvalidInput, Stage, StaleVersion, Step
 from ...settings import get_policy
 from . import bp
@@ -102,60 +103,63 @@ def _interview_fields(f: FlaskForm) -> dict[str, Any]:
             "reason": f.extension_reason.data or ""}
 
 
-@bp.post("/<int:application_id>/interviews")
-@login_required
-def schedule_interview(application_id: int):
-    application = load(application_id)
-    require(Action.MANAGE_APPLICATIONS)
-    form = posted(Step.SCHEDULE_INTERVIEW)
+def action_route(rule: str, step: Step, *, success: str, requires: Action | None = Action.MANAGE_APPLICATIONS,
+                 outcomes: Callable[[Application, User], list[tuple[str, str]]] | None = None, **options: Any):
+    """The POST endpoint of an action of the table: ``@action_route(rule, step, success=...)``
+    over a function that takes what the rule names (the interview when it names one, else the
+    application) and the validated form, and calls the one service verb.
 
-    def action(f):
-        # A step that no longer fits still goes to the service, which says why it is refused.
-        offered = find(application, current_user, Step.SCHEDULE_INTERVIEW)
-        round_ = offered.round if offered is not None else (2 if application.stage == Stage.SECOND_INTERVIEW else 1)
-        services.schedule_interview(application, round=round_, **_interview_fields(f))
-
-    return handle(application, form, action, success="Interview scheduled; the candidate is invited.",
-                  aliases=INTERVIEW_ALIASES, anchor="interviews")
-
-
-@bp.post("/<int:application_id>/interviews/<int:interview_id>/reschedule")
-@login_required
-def reschedule_interview(application_id: int, interview_id: int):
-    application = load(application_id)
-    require(Action.MANAGE_APPLICATIONS)
-    interview = interview_of(application, interview_id)
-    form = posted(Step.RESCHEDULE_INTERVIEW, interview.id)
-
-    return handle(application, form, lambda f: services.reschedule_interview(interview, **_interview_fields(f)),
-                  success="Interview rescheduled; the candidate is told.", aliases=INTERVIEW_ALIASES,
-                  anchor="interviews")
+    The endpoint is the function's name. It loads the application, requires ``requires``
+    (None: the service decides who may), reads the step's form (``outcomes``: the outcome
+    choices it is checked against) and answers through ``handle`` (``options``: its aliases,
+    check_version, anchor)."""
+    def register(verb: Callable[[Any, FlaskForm], Any]):
+        @bp.post(rule, endpoint=verb.__name__)
+        @login_required
+        @wraps(verb)
+        def view(application_id: int, interview_id: int | None = None):
+            application = load(application_id)
+            if requires is not None:
+                require(requires)
+            subject = application if interview_id is None else interview_of(application, interview_id)
+            form = posted(step, interview_id)
+            if outcomes is not None:
+                form.outcome.choices = forms.choices(outcomes(application, current_user))
+            return handle(application, form, lambda f: verb(subject, f), success=success, **options)
+        return view
+    return register
 
 
-@bp.post("/<int:application_id>/interviews/<int:interview_id>/cancel")
-@login_required
-def cancel_interview(application_id: int, interview_id: int):
-    application = load(application_id)
-    require(Action.MANAGE_APPLICATIONS)
-    interview = interview_of(application, interview_id)
-    return handle(application, posted(Step.CANCEL_INTERVIEW, interview.id),
-                  lambda f: services.cancel_interview(interview, reason=f.reason.data or "", actor=current_user,
-                                                      expected_version=f.expected_version()),
-                  success="Interview cancelled.", anchor="interviews")
+@action_route("/<int:application_id>/interviews", Step.SCHEDULE_INTERVIEW,
+              success="Interview scheduled; the candidate is invited.", aliases=INTERVIEW_ALIASES,
+              anchor="interviews")
+def schedule_interview(application: Application, f: FlaskForm):
+    # A step that no longer fits still goes to the service, which says why it is refused.
+    offered = find(application, current_user, Step.SCHEDULE_INTERVIEW)
+    round_ = offered.round if offered is not None else (2 if application.stage == Stage.SECOND_INTERVIEW else 1)
+    services.schedule_interview(application, round=round_, **_interview_fields(f))
 
 
-@bp.post("/<int:application_id>/interviews/<int:interview_id>/held")
-@login_required
-def interview_held(application_id: int, interview_id: int):
-    application = load(application_id)
-    require(Action.MANAGE_APPLICATIONS)
-    interview = interview_of(application, interview_id)
-    return handle(application, posted(Step.MARK_HELD, interview.id),
-                  lambda f: services.record_interview_held(interview, held_at=_clock(f),
-                                                           actor=current_user,
-                                                           expected_version=f.expected_version()),
-                  success="Interview marked as held; the panel is asked for feedback.",
-                  aliases={"held_at": "day"}, anchor="interviews")
+@action_route("/<int:application_id>/interviews/<int:interview_id>/reschedule", Step.RESCHEDULE_INTERVIEW,
+              success="Interview rescheduled; the candidate is told.", aliases=INTERVIEW_ALIASES,
+              anchor="interviews")
+def reschedule_interview(interview: Interview, f: FlaskForm):
+    services.reschedule_interview(interview, **_interview_fields(f))
+
+
+@action_route("/<int:application_id>/interviews/<int:interview_id>/cancel", Step.CANCEL_INTERVIEW,
+              success="Interview cancelled.", anchor="interviews")
+def cancel_interview(interview: Interview, f: FlaskForm):
+    services.cancel_interview(interview, reason=f.reason.data or "", actor=current_user,
+                              expected_version=f.expected_version())
+
+
+@action_route("/<int:application_id>/interviews/<int:interview_id>/held", Step.MARK_HELD,
+              success="Interview marked as held; the panel is asked for feedback.", aliases={"held_at": "day"},
+              anchor="interviews")
+def interview_held(interview: Interview, f: FlaskForm):
+    services.record_interview_held(interview, held_at=_clock(f), actor=current_user,
+                                   expected_version=f.expected_version())
 
 
 @bp.post("/<int:application_id>/interviews/<int:interview_id>/feedback")
@@ -175,55 +179,35 @@ def submit_feedback(application_id: int, interview_id: int):
                   anchor=f"interview-{interview.id}")
 
 
-@bp.post("/<int:application_id>/decision")
-@login_required
-def decide(application_id: int):
-    application = load(application_id)
-    require(Action.DECIDE)
-    form = posted(Step.DECIDE)
-    form.outcome.choices = forms.choices(decision_choices(application, current_user))
-    return handle(application, form,
-                  lambda f: services.decide(application, outcome=f.outcome.data, rationale=f.rationale.data or "",
-                                            candidate_feedback=f.candidate_feedback.data or "",
-                                            actor=current_user, expected_version=f.expected_version()),
-                  success="Decision recorded; the candidate is told.")
+@action_route("/<int:application_id>/decision", Step.DECIDE, requires=Action.DECIDE, outcomes=decision_choices,
+              success="Decision recorded; the candidate is told.")
+def decide(application: Application, f: FlaskForm):
+    services.decide(application, outcome=f.outcome.data, rationale=f.rationale.data or "",
+                    candidate_feedback=f.candidate_feedback.data or "", actor=current_user,
+                    expected_version=f.expected_version())
 
 
-@bp.post("/<int:application_id>/offer-decision")
-@login_required
-def offer_decision(application_id: int):
-    application = load(application_id)
-    # Who may decide is the service's question (pipeline.offer_decider): the hiring manager,
-    # or an admin acting for them; anyone else gets the page with the reason (403).
-    return handle(application, posted(Step.OFFER_DECISION),
-                  lambda f: services.decide_offer(application, outcome=f.outcome.data,
-                                                  rationale=f.rationale.data or "", actor=current_user,
-                                                  expected_version=f.expected_version(),
-                                                  acting_for=f.acting_for.data or ""),
-                  success="Offer decision recorded; the candidate is told.")
+# Who may decide is the service's question (pipeline.offer_decider): the hiring manager,
+# or an admin acting for them; anyone else gets the page with the reason (403).
+@action_route("/<int:application_id>/offer-decision", Step.OFFER_DECISION, requires=None,
+              success="Offer decision recorded; the candidate is told.")
+def offer_decision(application: Application, f: FlaskForm):
+    services.decide_offer(application, outcome=f.outcome.data, rationale=f.rationale.data or "", actor=current_user,
+                          expected_version=f.expected_version(), acting_for=f.acting_for.data or "")
 
 
-@bp.post("/<int:application_id>/offer-response")
-@login_required
-def offer_response(application_id: int):
-    application = load(application_id)
-    require(Action.MANAGE_APPLICATIONS)
-    return handle(application, posted(Step.OFFER_RESPONSE),
-                  lambda f: services.record_offer_response(application, accepted=f.response.data == "accepted",
-                                                           note=f.note.data or "", actor=current_user,
-                                                           expected_version=f.expected_version()),
-                  success="The candidate's answer is recorded.")
+@action_route("/<int:application_id>/offer-response", Step.OFFER_RESPONSE,
+              success="The candidate's answer is recorded.")
+def offer_response(application: Application, f: FlaskForm):
+    services.record_offer_response(application, accepted=f.response.data == "accepted", note=f.note.data or "",
+                                   actor=current_user, expected_version=f.expected_version())
 
 
-@bp.post("/<int:application_id>/deadline")
-@login_required
-def extend_deadline(application_id: int):
-    application = load(application_id)
-    require(Action.EXTEND_DEADLINE)
-    return handle(application, posted(Step.EXTEND_DEADLINE),
-                  lambda f: services.extend_deadline(application, until=f.until.data, reason=f.reason.data,
-                                                     actor=current_user, expected_version=f.expected_version()),
-                  success="Answer date extended; the candidate is told the new date.")
+@action_route("/<int:application_id>/deadline", Step.EXTEND_DEADLINE, requires=Action.EXTEND_DEADLINE,
+              success="Answer date extended; the candidate is told the new date.")
+def extend_deadline(application: Application, f: FlaskForm):
+    services.extend_deadline(application, until=f.until.data, reason=f.reason.data, actor=current_user,
+                             expected_version=f.expected_version())
 
 
 @bp.post("/<int:application_id>/competing-offer")
@@ -245,40 +229,28 @@ def competing_offer(application_id: int):
                   "is brought forward.")
 
 
-@bp.post("/<int:application_id>/contacts")
-@login_required
-def log_contact(application_id: int):
-    application = load(application_id)
-    require(Action.MANAGE_APPLICATIONS)
-
-    def action(f):
-        occurred = None  # default: now
-        if f.day.data:
-            # A day without a time means "some time that day": noon, or now when that is
-            # today and noon has not come yet. A later day stays later, and the service
-            # refuses it ("not in the future") instead of it becoming today silently.
-            clock = f.start.data or time(12, 0)
-            occurred = forms.local_datetime(f.day.data, clock, get_policy())
-            now = utcnow()
-            if f.start.data is None and f.day.data == now.astimezone(get_policy().tz).date():
-                occurred = min(occurred, now)
-        services.record_candidate_contact(application, kind=f.kind.data, channel=f.channel.data,
-                                          summary=f.summary.data or "", occurred_at=occurred, actor=current_user)
-
-    return handle(application, posted(Step.LOG_CONTACT), action,
-                  success="Contact logged.", aliases={"occurred_at": "day"}, anchor="timeline")
+@action_route("/<int:application_id>/contacts", Step.LOG_CONTACT, success="Contact logged.",
+              aliases={"occurred_at": "day"}, anchor="timeline")
+def log_contact(application: Application, f: FlaskForm):
+    occurred = None  # default: now
+    if f.day.data:
+        # A day without a time means "some time that day": noon, or now when that is
+        # today and noon has not come yet. A later day stays later, and the service
+        # refuses it ("not in the future") instead of it becoming today silently.
+        clock = f.start.data or time(12, 0)
+        occurred = forms.local_datetime(f.day.data, clock, get_policy())
+        now = utcnow()
+        if f.start.data is None and f.day.data == now.astimezone(get_policy().tz).date():
+            occurred = min(occurred, now)
+    services.record_candidate_contact(application, kind=f.kind.data, channel=f.channel.data,
+                                      summary=f.summary.data or "", occurred_at=occurred, actor=current_user)
 
 
-@bp.post("/<int:application_id>/references")
-@login_required
-def add_reference(application_id: int):
-    application = load(application_id)
-    require(Action.MANAGE_APPLICATIONS)
-    return handle(application, posted(Step.ADD_REFERENCE),
-                  lambda f: services.add_reference(application, name=f.name.data, contact=f.contact.data or "",
-                                                   status=f.status.data, notes=f.notes.data or "",
-                                                   actor=current_user),
-                  success="Reference added.", anchor="references")
+@action_route("/<int:application_id>/references", Step.ADD_REFERENCE, success="Reference added.",
+              anchor="references")
+def add_reference(application: Application, f: FlaskForm):
+    services.add_reference(application, name=f.name.data, contact=f.contact.data or "", status=f.status.data,
+                           notes=f.notes.data or "", actor=current_user)
 
 
 @bp.post("/<int:application_id>/references/<int:reference_id>")
@@ -298,12 +270,8 @@ def update_reference(application_id: int, reference_id: int):
                   success="Reference updated.", anchor="references")
 
 
-@bp.post("/<int:application_id>/withdraw")
-@login_required
-def withdraw(application_id: int):
-    application = load(application_id)
-    require(Action.MANAGE_APPLICATIONS)
-    return handle(application, posted(Step.WITHDRAW),
-                  lambda f: services.withdraw(application, reason=f.reason.data or "", actor=current_user,
-                                              expected_version=f.expected_version()),
-                  success="Application withdrawn; the candidate gets a confirmation.")
+@action_route("/<int:application_id>/withdraw", Step.WITHDRAW,
+              success="Application withdrawn; the candidate gets a confirmation.")
+def withdraw(application: Application, f: FlaskForm):
+    services.withdraw(application, reason=f.reason.data or "", actor=current_user,
+                      expected_version=f.expected_version())
