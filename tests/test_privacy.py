@@ -112,7 +112,7 @@ def test_retention_leaves_no_trace_of_the_anonymised_candidate(app, factory, tea
     privacy.give_consent(kept.candidate, source="email", actor=team["recruiter"], now=start + timedelta(days=5))
     gone_id, kept_id = gone.candidate_id, kept.candidate_id
     # A team email about many (the weekly digest) that names both.
-    with services._transaction():
+    with services.transaction():
         db.session.add(OutboxEmail(template="digest", recipient=team["recruiter"].email, subject="Your week",
                                    body_text="Overdue: Anna zqaname Muster; Anna zqbname Muster. Act today.",
                                    body_html="<p>Anna zqaname Muster</p>", idempotency_key="digest:test",
@@ -206,8 +206,8 @@ def test_erasure_withdraws_sends_the_confirmation_then_leaves_no_trace(app, fact
 
 
 def _event():
-    with services._transaction():
-        event = services._audit("decision", services._now(None), None, outcome="reject", rationale="secret")
+    with services.transaction():
+        event = services.audit("decision", services.resolve_now(None), None, outcome="reject", rationale="secret")
     return event.id
 
 
