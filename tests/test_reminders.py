@@ -75,6 +75,24 @@ def test_a_day_late_run_sends_only_the_overdue_notice_once(factory, team, now):
                                                                     "overdue_notice"]
 
 
+def test_an_overdue_notice_after_a_delay_notice_names_the_deadline_that_was_missed(factory, team, now):
+    # The deadline job was down: the candidate's morning came first, so the delay notice
+    # moved due_at on to Friday 27 Nov before anyone told the owner the team is late.
+    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+                                      at=now - timedelta(days=6))
+    missed = application.due_at  # Tue 24 Nov, the working day before the promised Wed 25 Nov
+    assert missed.isoformat() == "2026-11-24T22:59:59+00:00"
+    morning = pipeline.delay_notice_at(application.promised_at, get_policy())
+    assert reminders.send_delay_notices(morning)["delay_notices"] == 1
+    db.session.refresh(application)
+    assert application.due_at.isoformat() == "2026-11-27T22:59:59+00:00"
+    assert reminders.check_deadlines(morning + timedelta(minutes=1))["overdue"] == 1
+    [overdue] = outbox("overdue_notice")
+    assert "(due Tuesday, 24 November 2026)" in overdue.subject
+    assert "was due by Tuesday, 24 November 2026 and is now overdue (1 day late)" in overdue.body_text
+    assert "27 November" not in overdue.subject
+
+
 def test_a_new_due_date_is_announced_anew(factory, team, now):
     application = factory.application("first_decision", position=team["position"], panel=team["panel"],
                                       at=now - timedelta(days=6))

@@ -91,6 +91,8 @@ def _announce_in_one_transaction(application: Application, announce: list[Flag],
                 recipient, f"{flag.value}_notice", f"application:{application.id}:{flag.value}:{about}", now,
                 application=application, days_overdue=days_overdue(application, now, policy),
                 responsible_for_offer=application.stage == Stage.FINAL_DECISION.value,
+                # The deadline the team missed: a delay notice may already have moved due_at on.
+                missed_due=pipeline.late_since(application.state()),
                 interview=application.current_interview() if flag == Flag.UNRECORDED else None,
             )
 
