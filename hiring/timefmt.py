@@ -26,18 +26,25 @@ _MONTHS_LONG = {
 }
 
 
+YEAR_SHOWN_AFTER_DAYS = 183
+
+
 def _as_date(value: datetime | date, policy: Policy) -> date:
     return local_date(value, policy) if isinstance(value, datetime) else value
 
 
-def short_date(value: datetime | date | None, policy: Policy, lang: str = Language.EN) -> str:
-    """'Tue 8 Dec' (en) / 'Di. 8. Dez.' (de)."""
+def short_date(value: datetime | date | None, policy: Policy, lang: str = Language.EN, *,
+               today: date | None = None) -> str:
+    """'Tue 8 Dec' (en) / 'Di. 8. Dez.' (de); with the year ('Fri 1 Dec 2028') when it is more
+    than half a year from ``today``, so a consent that lasts two years never reads as this
+    week (while next week's dates stay short across New Year)."""
     if value is None:
         return ""
     day = _as_date(value, policy)
+    year = f" {day.year}" if today is not None and abs((day - today).days) > YEAR_SHOWN_AFTER_DAYS else ""
     if lang == Language.DE:
-        return f"{_WEEKDAYS[Language.DE][day.weekday()]}., {day.day}. {_MONTHS[Language.DE][day.month - 1]}"
-    return f"{_WEEKDAYS[Language.EN][day.weekday()]} {day.day} {_MONTHS[Language.EN][day.month - 1]}"
+        return f"{_WEEKDAYS[Language.DE][day.weekday()]}., {day.day}. {_MONTHS[Language.DE][day.month - 1]}{year}"
+    return f"{_WEEKDAYS[Language.EN][day.weekday()]} {day.day} {_MONTHS[Language.EN][day.month - 1]}{year}"
 
 
 def long_date(value: datetime | date | None, policy: Policy, lang: str = Language.EN) -> str:
@@ -58,10 +65,11 @@ def local_time(value: datetime | None, policy: Policy) -> str:
     return value.astimezone(policy.tz).strftime("%H:%M")
 
 
-def date_time(value: datetime | None, policy: Policy, lang: str = Language.EN) -> str:
+def date_time(value: datetime | None, policy: Policy, lang: str = Language.EN, *,
+              today: date | None = None) -> str:
     if value is None:
         return ""
-    return f"{short_date(value, policy, lang)} {local_time(value, policy)}"
+    return f"{short_date(value, policy, lang, today=today)} {local_time(value, policy)}"
 
 
 def relative_days(value: datetime | date | None, now: datetime, policy: Policy, *, today: date | None = None) -> str:

@@ -234,11 +234,13 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("short_date")
     def short_date(value):
-        return timefmt.short_date(value, get_policy())
+        m = moment()
+        return timefmt.short_date(value, m.policy, today=m.today)
 
     @app.template_filter("date_time")
     def date_time(value):
-        return timefmt.date_time(value, get_policy())
+        m = moment()
+        return timefmt.date_time(value, m.policy, today=m.today)
 
     @app.template_filter("due_label")
     def due_label(value):

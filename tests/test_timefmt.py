@@ -29,3 +29,14 @@ def test_an_interview_in_the_past_is_ago_never_overdue():
     assert timefmt.interview_relative(at(4, 9), NOW, POLICY) == "yesterday"
     assert timefmt.interview_relative(at(2, 9), NOW, POLICY) == "3 days ago"
     assert timefmt.interview_relative(None, NOW, POLICY) == ""
+
+
+def test_a_date_more_than_half_a_year_away_shows_its_year():
+    today = NOW.date()
+    assert timefmt.short_date(at(8, 9), POLICY, today=today) == "Tue 8 Dec"
+    assert timefmt.short_date(datetime(2027, 1, 5, 9, 0, tzinfo=UTC), POLICY, today=today) == "Tue 5 Jan"
+    assert timefmt.short_date(datetime(2025, 12, 1, 9, 0, tzinfo=UTC), POLICY, today=today) == "Mon 1 Dec 2025"
+    two_years_on = datetime(2028, 12, 1, 9, 0, tzinfo=UTC)  # a talent-pool consent's end
+    assert timefmt.short_date(two_years_on, POLICY, today=today) == "Fri 1 Dec 2028"
+    assert timefmt.date_time(two_years_on, POLICY, "de", today=today) == "Fr., 1. Dez. 2028 10:00"
+    assert timefmt.short_date(two_years_on, POLICY) == "Fri 1 Dec"  # no today given: as before
