@@ -390,6 +390,8 @@ def test_the_withdrawal_link_needs_no_login_and_one_click(app, factory, team, cl
     token = privacy.withdrawal_token(application.candidate)
     page = client.get(f"/privacy/talent-pool/{token}")
     assert page.status_code == 200 and "Zustimmung widerrufen" in page.get_data(as_text=True)
+    assert '<html lang="de">' in page.get_data(as_text=True)  # the candidate's language, footer too
+    assert "Datum und Uhrzeit" in page.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Candidate, application.candidate_id).talent_pool_consent  # a GET changes nothing
     done = client.post(f"/privacy/talent-pool/{token}")
@@ -397,7 +399,8 @@ def test_the_withdrawal_link_needs_no_login_and_one_click(app, factory, team, cl
     db.session.expire_all()
     assert not db.session.get(Candidate, application.candidate_id).talent_pool_consent
     assert client.get(f"/privacy/talent-pool/{token}x").status_code == 404
-    assert client.get("/privacy").status_code == 200
+    notice = client.get("/privacy").get_data(as_text=True)
+    assert "6 months after your last application" in notice and "6 Monate nach der Entscheidung" in notice
 
 
 def test_the_withdrawal_link_expires(app, factory, team, client, now):
