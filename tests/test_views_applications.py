@@ -87,6 +87,7 @@ def test_page_shows_candidate_promise_timeline_and_emails(client, factory, team)
     assert f'href="/emails/{email.id}"' in html
     assert "Thanks for today!" in html
     assert "Europe/Berlin" in html
+    assert "source: Direct" in html and "<dd>English</dd>" in html  # stored values in the screen's words
 
 
 def test_timeline_within_one_instant_shows_the_later_recorded_first(client, factory, team, now):
