@@ -377,6 +377,11 @@ def test_export_download_consent_tags_and_the_talent_pool(app, factory, team, lo
     new = db.session.query(Application).filter_by(candidate_id=candidate_id, position_id=other.id).one()
     assert db.session.query(OutboxEmail).filter_by(application_id=new.id, template="application_received").count() == 1
     assert new.source == "talent_pool"  # the sources report counts the pool
+    third = factory.position(title="Test Lead", owner=team["recruiter"])
+    pool_page = client.get("/talent-pool").get_data(as_text=True)
+    offered = pool_page.split('name="invite-position_id"')[1].split("</select>")[0]
+    assert f'value="{third.id}"' in offered  # only positions they have not applied for
+    assert f'value="{other.id}"' not in offered and f'value="{team["position"].id}"' not in offered
     # Twice for the same position: refused with a message, nothing lost.
     again = client.post(f"/talent-pool/{candidate_id}/invite", data={"invite-position_id": str(other.id)},
                         follow_redirects=True)

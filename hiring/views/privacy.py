@@ -169,17 +169,21 @@ def talent_pool():
     tag = (request.args.get("tag") or "").strip()[:40]
     position_id = request.args.get("position", type=db_int)
     candidates = privacy.talent_pool(utcnow(), search=q, tag=tag, position_id=position_id)
-    applied = {}
+    applied: dict[int, list[str]] = {}
+    applied_ids: dict[int, set[int]] = {}  # no invitation to a position they already applied for
     if candidates:
         rows = db.session.execute(
-            select(Application.candidate_id, Position.title).join(Position, Position.id == Application.position_id)
+            select(Application.candidate_id, Position.id, Position.title)
+            .join(Position, Position.id == Application.position_id)
             .where(Application.candidate_id.in_([c.id for c in candidates])).order_by(Application.id)).all()
-        for candidate_id, title in rows:
+        for candidate_id, position_id_, title in rows:
             applied.setdefault(candidate_id, []).append(title)
+            applied_ids.setdefault(candidate_id, set()).add(position_id_)
     positions = list(db.session.scalars(select(Position).order_by(Position.title)))
     invite_form = InviteForm(prefix="invite")
     invite_form.position_id.choices = choices((p.id, p.title) for p in _open_positions())
-    return render_template("privacy/talent_pool.html", candidates=candidates, applied=applied, q=q, tag=tag,
+    return render_template("privacy/talent_pool.html", candidates=candidates, applied=applied,
+                           applied_ids=applied_ids, q=q, tag=tag,
                            position_id=position_id, positions=positions, known_tags=privacy.known_tags(),
                            invite_form=invite_form)
 
