@@ -278,9 +278,9 @@ class PolicyForm(Form):
                                     missing="Enter a number of hours.")
     digest_weekday = SelectField("Weekly overdue digest: weekday", coerce=int, choices=WEEKDAY_CHOICES)
     digest_hour = SelectField("Weekly overdue digest: hour", coerce=int, choices=HOUR_CHOICES)
-    retention_months = _whole("retention_months", "Data protection: anonymise a candidate this many months after "
+    retention_months = _whole("retention_months", "Anonymise a candidate this many months after "
                               "their last application closed (unless they consented to the talent pool)", missing=None)
-    talent_pool_months = _whole("talent_pool_months", "Data protection: a talent-pool consent lasts this many months",
+    talent_pool_months = _whole("talent_pool_months", "A talent-pool consent lasts this many months",
                                 missing=None)
     submit = SubmitField("Save settings")
 
