@@ -103,6 +103,7 @@ def init_app(app: Flask) -> None:
             url = db.engine.url
             if url.get_backend_name() == "sqlite" and url.database:
                 message += (f" To start over with the demo, stop the server and delete {url.database} "
+                            "and its -wal and -shm files "
                             "(this deletes all its data), then run the demo again.")
             raise click.ClickException(message)
         if applications is not None:
