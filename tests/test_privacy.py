@@ -274,6 +274,7 @@ def test_export_holds_their_data_and_documents_but_not_internal_notes(app, facto
     raw = archive.read("data.json").decode()
     assert "zqffeedbacknotes" not in raw and "zqfrationale" not in raw and "zqfrefnotes" not in raw
     assert "What embeddeers holds about you" in archive.read("summary.txt").decode()
+    assert "and documents/ (the files you sent us)" in archive.read("summary.txt").decode()
     with pytest.raises(NotAllowed):
         privacy.export_candidate(candidate, actor=team["interviewer"], now=now)
     assert db.session.query(AuditEvent).filter_by(kind="candidate_exported").count() == 1
@@ -422,6 +423,7 @@ def test_cli_erase_and_export(app, factory, team, runner, now, tmp_path):
     result = runner.invoke(args=["candidates", "export", "CLEO@example.org", "--output", str(output)])
     assert result.exit_code == 0, result.output
     assert json.loads(zipfile.ZipFile(output).read("data.json"))["candidate"]["name"] == "Cleo Cli"
+    assert "You sent us no documents." in zipfile.ZipFile(output).read("summary.txt").decode()
     missing = runner.invoke(args=["candidates", "erase", "cleo@example.org"])
     assert missing.exit_code != 0 and "--reason" in missing.output
     unknown = runner.invoke(args=["candidates", "erase", "nobody@example.org", "--reason", "x"])

@@ -41,6 +41,7 @@ SUMMARY = {
         "applications": "Applications",
         "line": "- {position}: applied on {applied}, now “{stage}”",
         "files": "Files: data.json (everything, machine-readable) and documents/ (the files you sent us).",
+        "files_no_documents": "Files: data.json (everything, machine-readable). You sent us no documents.",
         "not_included": "Not included: our interviewers' internal notes and the internal reasons of our decisions "
                         "(these are the team's assessments; their outcome is included), and what referees told us "
                         "(their own data).",
@@ -56,6 +57,7 @@ SUMMARY = {
         "line": "- {position}: beworben am {applied}, Stand „{stage}“",
         "files": "Dateien: data.json (alles, maschinenlesbar) und documents/ (die Unterlagen, die Sie uns "
                  "geschickt haben).",
+        "files_no_documents": "Dateien: data.json (alles, maschinenlesbar). Sie haben uns keine Unterlagen geschickt.",
         "not_included": "Nicht enthalten: die internen Notizen unserer Interviewer:innen und die internen Begründungen "
                         "unserer Entscheidungen (Einschätzungen des Teams; das Ergebnis ist enthalten) sowie "
                         "Auskünfte von Referenzgeber:innen (deren eigene Daten).",
@@ -162,7 +164,9 @@ def _summary(candidate: Candidate, data: dict[str, Any], now: datetime) -> str:
                                              until=day(candidate.talent_pool_expires_at)))
     else:
         lines.append(words["no_consent"])
-    lines += [words["retention"].format(months=policy.retention_months), "", words["files"], words["not_included"]]
+    files = words["files"] if any(a.get("documents") for a in data.get("applications", [])) \
+        else words["files_no_documents"]
+    lines += [words["retention"].format(months=policy.retention_months), "", files, words["not_included"]]
     return "\n".join(lines) + "\n"
 
 
