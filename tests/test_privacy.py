@@ -298,6 +298,8 @@ def test_consent_dates_renewal_and_the_withdrawal_link(app, factory, team, now):
     candidate = application.candidate
     received = db.session.query(OutboxEmail).filter_by(application_id=application.id).one()
     assert "/privacy/talent-pool/" in received.body_text and "/privacy" in received.body_html
+    assert "You are not in our talent pool" in received.body_text  # no "withdraw" of a consent never given
+    assert "Withdraw your consent" not in received.body_html
     with pytest.raises(InvalidInput):
         privacy.give_consent(candidate, source="telepathy", actor=team["recruiter"], now=now)
     privacy.give_consent(candidate, source="email", actor=team["recruiter"], now=now)
@@ -490,7 +492,8 @@ def test_retention_removes_orphan_uploads_but_not_an_upload_in_flight(app, facto
 def test_the_footer_links_the_configured_privacy_notice(app, factory, team, now):
     app.config["PRIVACY_URL"] = "https://embeddeers.example/datenschutz"
     application = services.submit_application(team["position"], name="Nora Notice", email="nora@example.org",
-                                              language="de", actor=team["recruiter"], now=now)
+                                              language="de", talent_pool_consent=True, actor=team["recruiter"],
+                                              now=now)
     email = db.session.query(OutboxEmail).filter_by(application_id=application.id).one()
     assert "https://embeddeers.example/datenschutz" in email.body_text
     assert "https://embeddeers.example/datenschutz" in email.body_html

@@ -112,12 +112,14 @@ def candidate_from_token(token: str) -> Candidate | None:
 
 def footer_context(candidate: Candidate) -> dict[str, str]:
     """What every candidate email's footer links to: the privacy notice and the signed,
-    expiring link to leave the talent pool."""
+    expiring link to leave the talent pool (worded for whether they are in it: a candidate
+    who never agreed would ask "what consent?")."""
     from ..notifications import absolute_url
 
     return {
         "privacy_url": current_app.config.get("PRIVACY_URL") or absolute_url("/privacy"),
         "withdraw_url": absolute_url(f"/privacy/talent-pool/{withdrawal_token(candidate)}"),
+        "in_talent_pool": bool(candidate.talent_pool_consent) and candidate.anonymised_at is None,
     }
 
 
