@@ -90,6 +90,20 @@ def test_page_shows_candidate_promise_timeline_and_emails(client, factory, team)
     assert "source: Direct" in html and "<dd>English</dd>" in html  # stored values in the screen's words
 
 
+def test_a_late_team_sees_how_late_since_the_first_deadline_it_missed(client, factory, team):
+    from hiring import pipeline, timefmt
+
+    application = make(factory, team, "first_decision", at=datetime.now(UTC) - timedelta(days=30))
+    missed = application.due_at
+    policy = get_policy()
+    assert services.send_delay_notice(application, now=pipeline.delay_notice_at(application.promised_at, policy))
+    assert application.due_at > missed  # the delay notice moved the team's deadline on
+    login(client, team["recruiter"])
+    html = page(client, application)
+    assert "⚠ Team overdue" in html
+    assert re.search(r"\d+ days late \(since " + re.escape(timefmt.short_date(missed, policy)) + r"\)", html)
+
+
 def test_timeline_within_one_instant_shows_the_later_recorded_first(client, factory, team, now):
     """Newest first, also among entries of the same instant (the order they were logged in)."""
     application = make(factory, team, "applied")

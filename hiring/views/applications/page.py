@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import flash, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -71,7 +69,8 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "position": application.position,
         "stage": application.stage_enum,
         "flags": application.flags(now, policy),
-        "late_days": late_days(application, now, policy),
+        "late_days": services.days_overdue(application, now, policy),
+        "late_since": pipeline.late_since(application.state()),  # the first deadline missed
         "hold_by": (pipeline.hold_by_date(application.stage_entered_at, policy,
                                           extended_until=application.extended_until)
                     if application.stage == Stage.SECOND_INTERVIEW else None),
@@ -94,15 +93,6 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "acting_for": any(a.step == Step.OFFER_DECISION and a.acting_for for a in available(application, user, now)),
     }
     return render_template("applications/show.html", **context), status
-
-
-def late_days(application: Application, now: datetime, policy) -> int:
-    """Whole days the team is past its first missed deadline (0 when on time)."""
-    state = application.state()
-    late = pipeline.late_since(state)
-    if not pipeline.is_overdue(state, now) or late is None:
-        return 0
-    return max(1, pipeline.days_overdue(late, now, policy))
 
 
 def error_summary(form: FlaskForm | None) -> tuple[list[tuple[str, str, str]], str | None]:
