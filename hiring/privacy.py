@@ -735,8 +735,10 @@ def known_tags() -> list[str]:
     return sorted(found)
 
 
-def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None) -> list[Candidate]:
-    """The consented candidates, filtered by name/email, tag and positions applied for."""
+def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None,
+                limit: int = 500, offset: int = 0) -> list[Candidate]:
+    """The consented candidates, filtered by name/email, tag and positions applied for,
+    in name order: ``limit`` of them from ``offset``."""
     query = select(Candidate).where(Candidate.talent_pool_consent.is_(True), Candidate.anonymised_at.is_(None),
                                     or_(Candidate.talent_pool_expires_at.is_(None),
                                         Candidate.talent_pool_expires_at > now))
@@ -750,7 +752,7 @@ def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: 
     if tag.strip():
         # The list as stored (json.dumps: ["a", "b"]), searched for the quoted tag.
         query = query.where(cast(Candidate.tags, String).like(_like(json.dumps(tag.strip().lower())), escape="\\"))
-    return list(db.session.scalars(query.order_by(Candidate.name, Candidate.id).limit(500)))
+    return list(db.session.scalars(query.order_by(Candidate.name, Candidate.id).limit(limit).offset(offset)))
 
 
 def invite_to_apply(candidate: Candidate, position: Position, *, actor: User | None,
