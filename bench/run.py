@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import platform
 import re
@@ -383,8 +384,8 @@ class Wrk:
         self.script.write_text(WRK_REPORT)
 
     def run(self, path: str, seconds: float, headers: dict[str, str]) -> dict[str, Any]:
-        command = ["wrk", "-t", "2", "-c", str(self.connections), "-d", f"{seconds:g}s", "--timeout", "30s",
-                   "-s", str(self.script)]
+        command = ["wrk", "-t", "2", "-c", str(self.connections), "-d", f"{max(1, round(seconds))}s",
+                   "--timeout", "30s", "-s", str(self.script)]
         for key, value in headers.items():
             command += ["-H", f"{key}: {value}"]
         output = subprocess.run([*command, f"http://127.0.0.1:{self.port}{path}"], capture_output=True,
@@ -393,6 +394,14 @@ class Wrk:
         if line is None:
             raise RuntimeError(f"wrk printed no report for {path}: {output[-500:]}")
         return json.loads(line[4:])
+
+
+def drain(client: Client) -> None:
+    """Wait until the server has answered what wrk left behind. wrk stops on time, but the
+    requests it sent are still queued for the sync workers; the next slice would otherwise
+    begin by waiting for them (a floor slice after a slow page would measure the page)."""
+    for _ in range(2):
+        client.request("GET", FLOOR)  # queued behind the leftovers: answered once they are
 
 
 def merge(slices: list[dict[str, Any]]) -> dict[str, float]:
@@ -448,18 +457,26 @@ def measure_pages(environment: Environment, token: str | None, args, result: Dat
             status, _, _ = client.request("GET", path, headers=headers)
             if status != 200:
                 raise RuntimeError(f"{page.name} {path}: HTTP {status} over HTTP")
-            wrk.run(path, args.warmup, headers)  # each worker has run the page's code and queries
+            warm = merge([wrk.run(path, args.warmup, headers)])  # each worker has run the page's code
+            drain(client)
+            # A slow page gets longer slices: at least ~20 answers per connection and slice.
+            seconds = max(args.slice, min(30, math.ceil(20 * warm["p50"] / 1000)))
             page_slices, page_floor = [], []
             for _ in range(args.rounds):
                 page_floor.append(wrk.run(FLOOR, args.slice, {}))
-                page_slices.append(wrk.run(path, args.slice, headers))
+                drain(client)
+                page_slices.append(wrk.run(path, seconds, headers))
+                drain(client)
             floor_slices += page_floor
             stats, floor = merge(page_slices), merge(page_floor)
             if stats["bad_status"] or stats["errors"]:
                 raise RuntimeError(f"{page.name}: {stats['bad_status']} non-2xx answers, {stats['errors']} errors")
             stats["floor_p50"], stats["floor_p95"], stats["floor_rps"] = floor["p50"], floor["p95"], floor["rps"]
+            if not stats["n"] or not floor["n"]:
+                raise RuntimeError(f"{page.name}: no answer in {args.rounds} slices of {seconds:g} s")
             stats["ratio"] = stats["p95"] / floor["p95"]
             stats["rps_ratio"] = floor["rps"] / stats["rps"]
+            stats["slice_s"] = seconds
             if result is not None:
                 result.latency.setdefault(str(size), {})[page.name] = stats
             log(f"{size:>9,} {page.name:<24} {stats['rps']:7.1f}/s  p50 {stats['p50']:6.1f} ms  p95 "
@@ -641,7 +658,7 @@ def bench_database(name: str, url_small: str, url_large: str, tmp: Path, args) -
     token = api_token(env_small)
     result.statements[small] = attempt(result, f"statement count at {small}", count_statements, env_small,
                                        token) or {}
-    quick = argparse.Namespace(**{**vars(args), "rounds": 1, "slice": 1.0, "warmup": 1.0})
+    quick = argparse.Namespace(**{**vars(args), "rounds": 1, "slice": 1, "warmup": 1})
     result.memory_kb[small] = attempt(result, f"pages at {small}", measure_pages, env_small, token, quick, None,
                                       small, tmp)
     if url_small.startswith("postgresql"):
@@ -846,9 +863,9 @@ def main() -> None:
                         help="pages and the deadline job at this many (lean) applications; 0 skips it")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--slice", type=float, default=2.0, help="seconds of one wrk slice")
+    parser.add_argument("--slice", type=int, default=2, help="seconds of one wrk slice (longer for a slow page)")
     parser.add_argument("--rounds", type=int, default=4, help="floor/page slice pairs per page")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of wrk on a page before measuring")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk on a page before measuring")
     parser.add_argument("--no-jobs", dest="jobs", action="store_false", help="skip the digest and outbox jobs")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default=os.environ.get(
