@@ -457,10 +457,12 @@ def measure_pages(environment: Environment, token: str | None, args, result: Dat
             status, _, _ = client.request("GET", path, headers=headers)
             if status != 200:
                 raise RuntimeError(f"{page.name} {path}: HTTP {status} over HTTP")
-            warm = merge([wrk.run(path, args.warmup, headers)])  # each worker has run the page's code
+            wrk.run(path, args.warmup, headers)  # each worker has run the page's code
             drain(client)
-            # A slow page gets longer slices: at least ~20 answers per connection and slice.
-            seconds = max(args.slice, min(30, math.ceil(20 * warm["p50"] / 1000)))
+            _, _, alone = client.request("GET", path, headers=headers)
+            # A slow page gets longer slices, so that each connection gets ~5 answers a slice
+            # (a connection waits for the others' requests too: connections ÷ workers of them).
+            seconds = max(args.slice, min(30, math.ceil(5 * alone * args.connections / args.workers)))
             page_slices, page_floor = [], []
             for _ in range(args.rounds):
                 page_floor.append(wrk.run(FLOOR, args.slice, {}))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup, escape
 from sqlalchemy import Row, select
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -17,7 +16,7 @@ from ..forms import Form, apply_field_errors, choices
 from ..models import Application, Candidate, Position, utcnow
 from ..pipeline import Action, DomainError, InvalidInput, Role
 from ..settings import get_policy
-from ..web import db_int
+from ..web import db_int, option_tags
 from . import application_url, forbid_unless, public, require_action
 
 bp = Blueprint("privacy", __name__)
@@ -163,13 +162,6 @@ def erase(candidate_id: int):
 # --- the talent pool -------------------------------------------------------------------------
 
 
-def options(rows, selected: int | None = None) -> Markup:
-    """``<option>``s of (id, title) rows, built in Python: a Jinja loop over every position
-    (two thousand at 100k applications) was most of the page's time."""
-    return Markup("".join(f'<option value="{id_}"{" selected" if id_ == selected else ""}>{escape(title)}</option>'
-                          for id_, title in rows))
-
-
 # A page of the pool, like the boards' 60 cards: the whole pool (it was up to 500 rows) made
 # every visit render and send hundreds of rows nobody reads before searching.
 TALENT_POOL_PER_PAGE = 50
@@ -199,8 +191,8 @@ def talent_pool():
     open_positions = _open_positions()
     invite_form.position_id.choices = choices(open_positions)
     return render_template("privacy/talent_pool.html", candidates=candidates, applied=applied, q=q, tag=tag,
-                           position_id=position_id, position_options=options(positions, position_id),
-                           invite_options=options(open_positions), known_tags=privacy.known_tags(),
+                           position_id=position_id, position_options=option_tags(positions, position_id),
+                           invite_options=option_tags(open_positions), known_tags=privacy.known_tags(),
                            invite_form=invite_form, page=page, has_next=has_next,
                            args={k: v for k, v in (("q", q), ("tag", tag), ("position", position_id)) if v})
 
