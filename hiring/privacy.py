@@ -36,7 +36,20 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import String, cast, delete, event, false, func, inspect, or_, select, text, update
+from sqlalchemy import (
+    String,
+    cast,
+    delete,
+    event,
+    false,
+    func,
+    inspect,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from . import pipeline
@@ -729,7 +742,10 @@ def set_tags(candidate: Candidate, tags: str | list[str], *, actor: User | None,
 def known_tags() -> list[str]:
     """Every tag in use, for the suggestions as one types."""
     found: set[str] = set()
-    tagged = select(Candidate.tags).where(Candidate.anonymised_at.is_(None), cast(Candidate.tags, String) != "[]")
+    # '[]' written into the statement, not bound: only then may SQLite use the partial index
+    # ix_candidate_tagged (a bound value could be anything); before, every candidate was read.
+    tagged = select(Candidate.tags).where(Candidate.anonymised_at.is_(None),
+                                          cast(Candidate.tags, String) != literal_column("'[]'"))
     for tags in db.session.scalars(tagged.limit(5000)):
         found.update(tags or [])
     return sorted(found)
