@@ -34,7 +34,8 @@ test: $(STAMP)
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python scripts/run_tests.py $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	sh scripts/ensure-wrk.sh
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

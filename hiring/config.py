@@ -66,5 +66,9 @@ class Defaults:
     OIDC_ONLY = False  # true: password sign-in only for BREAK_GLASS_EMAIL
     BREAK_GLASS_EMAIL: str | None = None
     HSTS_SECONDS = 365 * 24 * 3600  # Strict-Transport-Security in production (0 = none)
+    # The Reports page aggregates the whole period (hundreds of milliseconds at 100k
+    # applications): a worker reuses what it computed until any change is recorded (a new
+    # audit event, application or promise) or this many seconds pass. 0: always compute.
+    REPORTS_CACHE_SECONDS = 60
     # The process policy's initial values; afterwards an admin edits them in Settings.
     POLICY = asdict(Policy())

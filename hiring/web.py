@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -48,6 +49,13 @@ class Moment:
     @classmethod
     def at(cls, now: datetime, policy: Policy) -> Moment:
         return cls(now, policy, local_date(now, policy), due_soon_threshold(now, policy))
+
+
+def option_tags(rows, selected: int | None = None) -> Markup:
+    """``<option>``s of (id, label) rows, as a Jinja loop writes them, built in Python: a
+    select of every position (two thousand at 100k applications) was most of a page's time."""
+    return Markup("".join(f'<option value="{id_}"{" selected" if id_ == selected else ""}>{escape(label)}</option>'
+                          for id_, label in rows))
 
 
 def moment() -> Moment:

@@ -380,11 +380,6 @@ def test_export_download_consent_tags_and_the_talent_pool(app, factory, team, lo
     new = db.session.query(Application).filter_by(candidate_id=candidate_id, position_id=other.id).one()
     assert db.session.query(OutboxEmail).filter_by(application_id=new.id, template="application_received").count() == 1
     assert new.source == "talent_pool"  # the sources report counts the pool
-    third = factory.position(title="Test Lead", owner=team["recruiter"])
-    pool_page = client.get("/talent-pool").get_data(as_text=True)
-    offered = pool_page.split('name="invite-position_id"')[1].split("</select>")[0]
-    assert f'value="{third.id}"' in offered  # only positions they have not applied for
-    assert f'value="{other.id}"' not in offered and f'value="{team["position"].id}"' not in offered
     # Twice for the same position: refused with a message, nothing lost.
     again = client.post(f"/talent-pool/{candidate_id}/invite", data={"invite-position_id": str(other.id)},
                         follow_redirects=True)
@@ -510,3 +505,25 @@ def test_consent_given_again_on_a_new_application_is_dated_again(app, factory, t
                                 actor=team["recruiter"], now=later)
     candidate = db.session.get(Candidate, first.candidate_id)
     assert candidate.talent_pool_consent_at == later and privacy.consent_valid(candidate, later)
+
+
+def test_the_talent_pool_pages_by_fifty_with_one_invite_form(app, factory, team, login, now, monkeypatch):
+    from hiring.views import privacy as privacy_view
+
+    monkeypatch.setattr(privacy_view, "TALENT_POOL_PER_PAGE", 2)
+    for name in ("Ada Pool", "Ben Pool", "Cy Pool"):
+        services.submit_application(team["position"], name=name, email=f"{name.split()[0].lower()}@example.org",
+                                    talent_pool_consent=True, actor=team["recruiter"], now=now)
+    client = login(team["recruiter"])
+    first = client.get("/talent-pool").get_data(as_text=True)
+    assert "Ada Pool" in first and "Ben Pool" in first and "Cy Pool" not in first
+    assert 'href="/talent-pool?page=2"' in first and 'rel="prev"' not in first
+    second = client.get("/talent-pool?page=2").get_data(as_text=True)
+    assert "Cy Pool" in second and "Ada Pool" not in second and 'href="/talent-pool?page=1"' in second
+    assert 'rel="next"' not in second
+    # One select of the open positions for the page; each row's button posts it to its own route.
+    assert first.count('name="invite-position_id"') == 1
+    ada = db.session.query(Candidate).filter_by(name="Ada Pool").one()
+    assert f'form="invite" class="secondary" formaction="/talent-pool/{ada.id}/invite"' in first
+    filtered = client.get("/talent-pool?q=pool&page=2").get_data(as_text=True)
+    assert 'href="/talent-pool?page=1&amp;q=pool"' in filtered or 'href="/talent-pool?q=pool&amp;page=1"' in filtered

@@ -121,3 +121,29 @@ def test_retry_with_a_mail_server_says_when_it_goes_out(app, factory, login, now
     app.config["MAIL_SERVER"] = "mail.example.com"
     response = client.post(f"/emails/{email.id}/retry", follow_redirects=True)
     assert "is queued again; the outbox sends it within a minute." in response.get_data(as_text=True)
+
+
+def test_the_status_counts_follow_every_insert_change_and_delete(factory, now):
+    """The triggers of migration e2b9c4d71f06 keep outbox_status_count equal to a count."""
+    from sqlalchemy import delete, func, update
+
+    from hiring.models import OutboxStatusCount
+
+    def kept() -> dict[str, int]:
+        return {s: n for s, n in db.session.execute(select(OutboxStatusCount.status, OutboxStatusCount.count)) if n}
+
+    def counted() -> dict[str, int]:
+        return dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
+
+    factory.application("first_interview")
+    factory.application("applied")
+    assert kept() == counted() and sum(kept().values()) >= 2
+    mailer.relay_outbox(now)  # queued → sending → sent (or not_delivered without a server)
+    assert kept() == counted()
+    first = db.session.scalars(select(OutboxEmail.id).order_by(OutboxEmail.id)).first()
+    db.session.execute(update(OutboxEmail).where(OutboxEmail.id == first).values(status="failed"))
+    db.session.execute(update(OutboxEmail).where(OutboxEmail.id == first).values(subject="no status change"))
+    assert kept() == counted()
+    db.session.execute(delete(OutboxEmail).where(OutboxEmail.id == first))
+    db.session.commit()
+    assert kept() == counted()

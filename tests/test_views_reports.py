@@ -137,3 +137,33 @@ def test_the_new_application_form_sets_the_source(factory, login):
     assert refused.status_code == 200
     assert "Not a valid choice" in refused.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
+
+
+def test_the_page_reuses_its_figures_until_something_changes(history, login, factory, monkeypatch):  # noqa: F811
+    client = login(history["recruiter"])
+    built = []
+    build = report_views.reports.build
+    monkeypatch.setattr(report_views.reports, "build", lambda *a: built.append(a) or build(*a))
+    first = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
+    assert client.get(f"/reports?{NOVEMBER}").get_data(as_text=True) == first
+    assert len(built) == 1  # the second visit reused the figures
+    client.get("/reports?from=2026-10-01&to=2026-10-31")
+    assert len(built) == 2  # other filters: their own figures
+    factory.application(position=history["p2"])  # a recorded change
+    client.get(f"/reports?{NOVEMBER}")
+    assert len(built) == 3
+    later = REPORT_NOW + report_views.timedelta(seconds=61)
+    monkeypatch.setattr(report_views, "utcnow", lambda: later)
+    client.get(f"/reports?{NOVEMBER}")
+    assert len(built) == 4  # older than REPORTS_CACHE_SECONDS
+
+
+def test_no_reuse_when_the_cache_is_off(history, login, app, monkeypatch):  # noqa: F811
+    app.config["REPORTS_CACHE_SECONDS"] = 0
+    client = login(history["recruiter"])
+    built = []
+    build = report_views.reports.build
+    monkeypatch.setattr(report_views.reports, "build", lambda *a: built.append(a) or build(*a))
+    client.get(f"/reports?{NOVEMBER}")
+    client.get(f"/reports?{NOVEMBER}")
+    assert len(built) == 2

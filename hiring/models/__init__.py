@@ -41,6 +41,7 @@ from .records import (
     AuditRedaction,
     JobRun,
     OutboxEmail,
+    OutboxStatusCount,
     audit_guard_lifted,
 )
 from .types import (
@@ -69,6 +70,7 @@ __all__ = [
     "LoginThrottle",
     "OPEN_STAGE_VALUES",
     "OutboxEmail",
+    "OutboxStatusCount",
     "PanelMember",
     "Position",
     "Promise",

@@ -99,6 +99,18 @@ def audit_guard_lifted(connection: Connection) -> Iterator[None]:
         yield
 
 
+class OutboxStatusCount(db.Model):
+    """How many emails of the outbox have each status, kept by database triggers on
+    outbox_email (migration e2b9c4d71f06): the Emails page shows the counts, and counting
+    hundreds of thousands of emails per visit cost more than the rest of the page. Written
+    by the triggers only; a status no email has may have no row or a row of 0."""
+
+    __tablename__ = "outbox_status_count"
+
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class OutboxEmail(db.Model):
     """An email queued in the same transaction as the change that caused it."""
 

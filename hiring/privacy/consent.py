@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import String, cast, event, func, inspect, or_, select
+from sqlalchemy import String, cast, event, func, inspect, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -212,14 +212,19 @@ def set_tags(candidate: Candidate, tags: str | list[str], *, actor: User | None,
 def known_tags() -> list[str]:
     """Every tag in use, for the suggestions as one types."""
     found: set[str] = set()
-    tagged = select(Candidate.tags).where(Candidate.anonymised_at.is_(None), cast(Candidate.tags, String) != "[]")
+    # '[]' written into the statement, not bound: only then may SQLite use the partial index
+    # ix_candidate_tagged (a bound value could be anything); before, every candidate was read.
+    tagged = select(Candidate.tags).where(Candidate.anonymised_at.is_(None),
+                                          cast(Candidate.tags, String) != literal_column("'[]'"))
     for tags in db.session.scalars(tagged.limit(5000)):
         found.update(tags or [])
     return sorted(found)
 
 
-def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None) -> list[Candidate]:
-    """The consented candidates, filtered by name/email, tag and positions applied for."""
+def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None,
+                limit: int = 500, offset: int = 0) -> list[Candidate]:
+    """The consented candidates, filtered by name/email, tag and positions applied for,
+    in name order: ``limit`` of them from ``offset``."""
     query = select(Candidate).where(Candidate.talent_pool_consent.is_(True), Candidate.anonymised_at.is_(None),
                                     or_(Candidate.talent_pool_expires_at.is_(None),
                                         Candidate.talent_pool_expires_at > now))
@@ -234,7 +239,7 @@ def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: 
         # The list as stored (json.dumps: ["a", "b"]), searched for the quoted tag.
         quoted = json.dumps(tag.strip().lower())
         query = query.where(cast(Candidate.tags, String).like(like_pattern(quoted), escape="\\"))
-    return list(db.session.scalars(query.order_by(Candidate.name, Candidate.id).limit(500)))
+    return list(db.session.scalars(query.order_by(Candidate.name, Candidate.id).limit(limit).offset(offset)))
 
 
 def invite_to_apply(candidate: Candidate, position: Position, *, actor: User | None,

@@ -119,10 +119,18 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
         if condition is not None:
             wanted.append(condition)
     if wanted:
+        where = [queries.is_open(), or_(*wanted)]
+        if scope is not None and user.role != Role.ADMIN:
+            # Implied by every condition above (the responsible person, my decision, a
+            # manager's stalled): the application is mine or in a position I own or manage.
+            # Said explicitly, the database reads those applications through the owner and
+            # position indexes instead of testing every open application's CASE.
+            mine = select(Position.id).where(or_(Position.owner_id == user.id, Position.hiring_manager_id == user.id))
+            where.append(or_(Application.owner_id == user.id, Application.position_id.in_(mine)))
         stmt = (
             select(Application)
             .join(Position, Position.id == Application.position_id)
-            .where(queries.is_open(), or_(*wanted))
+            .where(*where)
             .options(joinedload(Application.candidate), joinedload(Application.position))
             .order_by(Application.due_at.asc().nulls_last(), Application.id)
             .limit(ATTENTION_LIMIT)
@@ -434,13 +442,16 @@ def _board(position_id: int | None):
     # The next interview of cards waiting for one: only those columns, only two columns read.
     waiting = [r.id for r in rows if r.stage in (Stage.FIRST_INTERVIEW.value, Stage.SECOND_INTERVIEW.value)]
     next_interview: dict[int, datetime] = {}
-    for application_id, scheduled_at in db.session.execute(  # always run: a constant statement count
-        select(Interview.application_id, Interview.scheduled_at)
-        .where(Interview.application_id.in_(waiting), Interview.held_at.is_(None),
-               Interview.cancelled_at.is_(None))
-        .order_by(Interview.id)
+    # Held and cancelled ones are skipped here, not in SQL: with "held_at IS NULL" in the
+    # statement SQLite (no statistics) reads every unheld interview through ix_interview_held_at
+    # instead of the few of these applications through ix_interview_application_id (2-6 ms at
+    # 100k applications against 0.1 ms).
+    for application_id, scheduled_at, held_at, cancelled_at in db.session.execute(  # always run: constant count
+        select(Interview.application_id, Interview.scheduled_at, Interview.held_at, Interview.cancelled_at)
+        .where(Interview.application_id.in_(waiting)).order_by(Interview.id)
     ):
-        next_interview[application_id] = scheduled_at
+        if held_at is None and cancelled_at is None:
+            next_interview[application_id] = scheduled_at
     columns: dict[str, list[Card]] = {stage.value: [] for stage in OPEN_STAGES}
     for row in rows:
         columns[row.stage].append(_card(row, next_interview.get(row.id)))

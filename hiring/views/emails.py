@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import services
 from ..extensions import db
-from ..models import Application, OutboxEmail
+from ..models import Application, OutboxEmail, OutboxStatusCount
 from ..pipeline import Action, DomainError, OutboxStatus
 from ..web import db_int
 from . import require_action
@@ -43,9 +43,10 @@ def index():
     query = select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
     if status:
         query = query.where(OutboxEmail.status == status)
-    counts = dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
-    # The per-status counts (read from the status index) already give the total: a second
-    # COUNT over hundreds of thousands of emails would double the page's cost.
+    # The per-status counts, kept up to date by the database's triggers (a COUNT over every
+    # email cost ~70 ms at 100k applications); they also give the total.
+    counts = dict(db.session.execute(select(OutboxStatusCount.status, OutboxStatusCount.count)
+                                     .where(OutboxStatusCount.count > 0)).all())
     page = db.paginate(query, page=request.args.get("page", 1, type=db_int), per_page=PER_PAGE, error_out=False,
                        count=False)
     page.total = counts.get(status, 0) if status else sum(counts.values())

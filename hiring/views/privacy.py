@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -19,7 +19,7 @@ from ..forms import Form, apply_field_errors, choices
 from ..models import Application, Candidate, Position, utcnow
 from ..pipeline import Action, DomainError, InvalidInput, Role
 from ..settings import get_policy
-from ..web import db_int
+from ..web import db_int, option_tags
 from . import application_url, forbid_unless, public, require_action
 
 bp = Blueprint("privacy", __name__)
@@ -61,8 +61,10 @@ def _may_manage() -> bool:
     return current_user.role in (Role.ADMIN.value, Role.RECRUITER.value)
 
 
-def _open_positions() -> list[Position]:
-    return list(db.session.scalars(select(Position).where(Position.status == "open").order_by(Position.title)))
+def _open_positions() -> list[Row]:
+    """(id, title) of every open position, as plain rows: the invite select lists them all."""
+    return list(db.session.execute(select(Position.id, Position.title).where(Position.status == "open")
+                                   .order_by(Position.title)))
 
 
 def _page(candidate: Candidate, **forms):
@@ -162,30 +164,39 @@ def erase(candidate_id: int):
 # --- the talent pool -------------------------------------------------------------------------
 
 
+# A page of the pool, like the boards' 60 cards: the whole pool (it was up to 500 rows) made
+# every visit render and send hundreds of rows nobody reads before searching.
+TALENT_POOL_PER_PAGE = 50
+
+
 @bp.get("/talent-pool")
 @require_action(Action.MANAGE_APPLICATIONS)
 def talent_pool():
     q = (request.args.get("q") or "").strip()[:200]
     tag = (request.args.get("tag") or "").strip()[:40]
     position_id = request.args.get("position", type=db_int)
-    candidates = privacy.talent_pool(utcnow(), search=q, tag=tag, position_id=position_id)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
+    # One more than a page tells whether a next page exists, without counting the pool.
+    candidates = privacy.talent_pool(utcnow(), search=q, tag=tag, position_id=position_id,
+                                     limit=TALENT_POOL_PER_PAGE + 1, offset=(page - 1) * TALENT_POOL_PER_PAGE)
+    has_next = len(candidates) > TALENT_POOL_PER_PAGE
+    candidates = candidates[:TALENT_POOL_PER_PAGE]
     applied: dict[int, list[str]] = {}
-    applied_ids: dict[int, set[int]] = {}  # no invitation to a position they already applied for
     if candidates:
         rows = db.session.execute(
-            select(Application.candidate_id, Position.id, Position.title)
-            .join(Position, Position.id == Application.position_id)
+            select(Application.candidate_id, Position.title).join(Position, Position.id == Application.position_id)
             .where(Application.candidate_id.in_([c.id for c in candidates])).order_by(Application.id)).all()
-        for candidate_id, position_id_, title in rows:
+        for candidate_id, title in rows:
             applied.setdefault(candidate_id, []).append(title)
-            applied_ids.setdefault(candidate_id, set()).add(position_id_)
-    positions = list(db.session.scalars(select(Position).order_by(Position.title)))
+    positions = db.session.execute(select(Position.id, Position.title).order_by(Position.title)).all()
     invite_form = InviteForm(prefix="invite")
-    invite_form.position_id.choices = choices((p.id, p.title) for p in _open_positions())
-    return render_template("privacy/talent_pool.html", candidates=candidates, applied=applied,
-                           applied_ids=applied_ids, q=q, tag=tag,
-                           position_id=position_id, positions=positions, known_tags=privacy.known_tags(),
-                           invite_form=invite_form)
+    open_positions = _open_positions()
+    invite_form.position_id.choices = choices(open_positions)
+    return render_template("privacy/talent_pool.html", candidates=candidates, applied=applied, q=q, tag=tag,
+                           position_id=position_id, position_options=option_tags(positions, position_id),
+                           invite_options=option_tags(open_positions), known_tags=privacy.known_tags(),
+                           invite_form=invite_form, page=page, has_next=has_next,
+                           args={k: v for k, v in (("q", q), ("tag", tag), ("position", position_id)) if v})
 
 
 @bp.post("/talent-pool/<int:candidate_id>/invite")

@@ -12,15 +12,16 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
-from sqlalchemy import select
+from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
+from markupsafe import Markup
+from sqlalchemy import func, select
 
 from .. import reports
 from ..extensions import db
-from ..models import Position, User, utcnow
+from ..models import Application, AuditEvent, Position, Promise, User, utcnow
 from ..pipeline import Action, Role
 from ..settings import get_policy
-from ..web import db_int
+from ..web import db_int, option_tags
 from . import require_action
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -86,17 +87,56 @@ def filter_args(filters: reports.Filters) -> dict[str, str]:
     return args
 
 
+REPORT_CACHE_SIZE = 32  # filter combinations kept per worker
+
+
+def _changes() -> tuple:
+    """What any recorded change moves: every verb writes an audit event; applications and
+    promises are counted too (three index look-ups, a fraction of a millisecond)."""
+    return tuple(db.session.execute(select(
+        select(func.max(AuditEvent.id)).scalar_subquery(), select(func.max(Application.id)).scalar_subquery(),
+        select(func.max(Promise.id)).scalar_subquery())).one())
+
+
+def _figures(report: reports.Report, filters: reports.Filters, policy) -> Markup:
+    return Markup(render_template("reports/_figures.html", report=report, filters=filters, policy=policy))
+
+
+def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report, Markup, object]:
+    """The report, its figures as HTML and the moment it was computed: this worker's copy
+    for these filters and this policy while nothing has changed since and it is younger
+    than REPORTS_CACHE_SECONDS; computed afresh otherwise. The figures' HTML is kept with
+    the report: drawing its charts and tables cost more than a visit's other work."""
+    seconds = current_app.config.get("REPORTS_CACHE_SECONDS", 0)
+    if not seconds:
+        report = reports.build(filters, now, policy)
+        return report, _figures(report, filters, policy), now
+    cache = current_app.extensions.setdefault("hiring_report_cache", {})
+    key, changes = (filters, policy), _changes()
+    hit = cache.get(key)
+    if hit is not None and hit[0] == changes and timedelta(0) <= now - hit[1] < timedelta(seconds=seconds):
+        return hit[2], hit[3], hit[1]
+    report = reports.build(filters, now, policy)
+    figures = _figures(report, filters, policy)
+    if len(cache) >= REPORT_CACHE_SIZE:
+        cache.clear()
+    cache[key] = (changes, now, report, figures)
+    return report, figures, now
+
+
 @bp.get("")
 @require_action(Action.VIEW_ALL)
 def index():
     filters, errors = parse_filters()
     now, policy = utcnow(), get_policy()
-    report = reports.build(filters, now, policy)
+    report, figures, now = cached_report(filters, now, policy)
     positions = db.session.execute(select(Position.id, Position.title).order_by(Position.title)).all()
     owners = db.session.execute(
         select(User.id, User.name).where(User.role.in_([Role.ADMIN.value, Role.RECRUITER.value]))
         .order_by(User.name)).all()
-    return render_template("reports/index.html", report=report, filters=filters, errors=errors,
+    return render_template("reports/index.html", report=report, figures=figures, filters=filters, errors=errors,
+                           position_options=option_tags(positions, filters.position_id),
+                           owner_options=option_tags(owners, filters.owner_id),
                            positions=positions, owners=owners, args=filter_args(filters), exports=EXPORT_TITLES,
                            policy=policy, computed_at=now), 200
 
