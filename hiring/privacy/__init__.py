@@ -48,7 +48,6 @@ from .common import (
     candidate_application_ids,
     consent_valid,
     find_candidate,
-    like_pattern,
     require_role,
 )
 from .consent import (
@@ -100,7 +99,6 @@ __all__ = [
     "give_consent",
     "invite_to_apply",
     "known_tags",
-    "like_pattern",
     "redact_sent_emails",
     "remove_orphan_uploads",
     "require_role",

@@ -33,6 +33,7 @@ from ..models import (
     utcnow,
 )
 from ..pipeline import InvalidInput, Role
+from ..queries import like_pattern
 from ..services import withdraw
 from ..services.core import Conflict, audit, transaction
 from ..services.core import resolve_now as clock
@@ -44,7 +45,6 @@ from .common import (
     add_months,
     anonymous_email,
     candidate_application_ids,
-    like_pattern,
     require_role,
 )
 from .consent import expire_consents

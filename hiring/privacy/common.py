@@ -77,8 +77,3 @@ def find_candidate(email: str) -> Candidate:
 
 def candidate_application_ids(candidate: Candidate) -> list[int]:
     return list(db.session.scalars(select(Application.id).where(Application.candidate_id == candidate.id)))
-
-
-def like_pattern(value: str) -> str:
-    """``value`` anywhere in a LIKE match (escape="\\"), its wildcards taken literally."""
-    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -21,6 +21,7 @@ from ..models import (
     User,
 )
 from ..pipeline import InvalidInput, Role, Source
+from ..queries import like_pattern
 from ..services import submit_application
 from ..services.core import Conflict, audit, transaction
 from ..services.core import resolve_now as clock
@@ -33,7 +34,6 @@ from .common import (
     WITHDRAWAL_SALT,
     add_months,
     consent_valid,
-    like_pattern,
     require_role,
 )
 
