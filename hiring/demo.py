@@ -126,11 +126,13 @@ def _demo_walk(target: str, entered: datetime, position, recruiter: User, manage
     interview = None
     for stage in stage_path:
         at = advance() if stage != "first_interview" or target != "first_interview" else entered
+        # An interview is recorded as held when it ended (before ``at``): one marked held days
+        # after its slot moves the candidate's date, and made the demo's promises look broken.
+        held = (interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
+                if stage in ("first_decision", "final_decision") else None)
         # The scheduler ran meanwhile: a promise whose morning came before this step got its
-        # delay notice then (the interviews are recorded when they ended, before ``at``).
-        acted = (interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
-                 if stage in ("first_decision", "final_decision") else at)
-        _catch_up_delay_notices(app, acted)
+        # delay notice then.
+        _catch_up_delay_notices(app, held or at)
         if stage == "first_interview":
             # Held at the next step, at least 3 days on: the interview is scheduled before that
             # (an interview marked held before its date would be nonsense in the demo).
@@ -140,9 +142,6 @@ def _demo_walk(target: str, entered: datetime, position, recruiter: User, manage
                 panel_user_ids=[u.id for u in panel], duration_minutes=60, location="Room Ada, Munich office",
                 actor=recruiter, now=at)
         elif stage == "first_decision":
-            # Recorded as held when it ended, two hours later: an interview marked held days
-            # after its slot moves the candidate's date and made the demo's promises look broken.
-            held = interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
             services.record_interview_held(interview, held_at=held, actor=recruiter, now=held + timedelta(hours=2))
             _demo_feedback(interview, panel, held + timedelta(hours=2), rng, positive=True)
         elif stage == "second_interview":
@@ -157,7 +156,6 @@ def _demo_walk(target: str, entered: datetime, position, recruiter: User, manage
                     video_link="https://meet.example.com/interview-" + str(app.id), actor=recruiter,
                     now=at)
         elif stage == "final_decision":
-            held = interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
             services.record_interview_held(interview, held_at=held, actor=recruiter,
                                            now=held + timedelta(hours=2))
             _demo_feedback(interview, [*panel, manager], held + timedelta(hours=2), rng,
