@@ -77,6 +77,8 @@ def _announce_in_one_transaction(application: Application, announce: list[Flag],
         )
         if marked.rowcount != 1:
             raise _ChangedMeanwhile()
+        late_days = days_overdue(application, now, policy)
+        missed_due = pipeline.late_since(application.state())  # a delay notice may have moved due_at on
         for flag in announce:
             audit(f"{flag.value}_notice", now, None, application, due_at=application.due_at,
                   recipient=recipient.email if recipient else None,
@@ -89,10 +91,8 @@ def _announce_in_one_transaction(application: Application, announce: list[Flag],
             }.get(flag, application.due_at.isoformat() if application.due_at else "")
             notify.to_team_member(
                 recipient, f"{flag.value}_notice", f"application:{application.id}:{flag.value}:{about}", now,
-                application=application, days_overdue=days_overdue(application, now, policy),
+                application=application, days_overdue=late_days, missed_due=missed_due,
                 responsible_for_offer=application.stage == Stage.FINAL_DECISION.value,
-                # The deadline the team missed: a delay notice may already have moved due_at on.
-                missed_due=pipeline.late_since(application.state()),
                 interview=application.current_interview() if flag == Flag.UNRECORDED else None,
             )
 
