@@ -272,13 +272,8 @@ def redact_sent_emails(now: datetime) -> int:
     if not rows:
         return 0
     with transaction():
-        for email, candidate in rows:
-            email.recipient = anonymous_email(candidate.id) if email.to_candidate else email.recipient
-            email.subject = REDACTED_SUBJECT
-            email.body_text = ""
-            email.body_html = ""
-            email.attachments = []
-            email.last_error = None
+        for email, candidate in rows:  # sent or failed: _blank_email's queued branch never applies
+            _blank_email(email, candidate, now)
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
