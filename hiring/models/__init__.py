@@ -37,6 +37,7 @@ from .process import (
     Reference,
 )
 from .records import (
+    REDACTED_SUBJECT,
     AuditEvent,
     AuditRedaction,
     JobRun,
@@ -53,6 +54,7 @@ from .types import (
 )
 
 __all__ = [
+    "REDACTED_SUBJECT",
     "ApiToken",
     "Application",
     "AuditEvent",

@@ -111,6 +111,11 @@ class OutboxStatusCount(db.Model):
     count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+# The subject of an email whose content was removed for data protection (hiring.privacy
+# blanks it; such an email is never sent again).
+REDACTED_SUBJECT = "(removed: data protection)"
+
+
 class OutboxEmail(db.Model):
     """An email queued in the same transaction as the change that caused it."""
 

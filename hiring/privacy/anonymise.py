@@ -18,6 +18,7 @@ from sqlalchemy import delete, false, or_, select, text, update
 from .. import pipeline
 from ..extensions import db
 from ..models import (
+    REDACTED_SUBJECT,
     Application,
     AuditEvent,
     AuditRedaction,
@@ -41,7 +42,6 @@ from ..settings import get_policy
 from .common import (
     AUDIT_KEEP,
     ORPHAN_UPLOAD_AGE,
-    REDACTED_SUBJECT,
     add_months,
     anonymous_email,
     candidate_application_ids,

@@ -17,7 +17,6 @@ from ..models import (
 from ..pipeline import NotAllowed, Role
 from ..services.core import NotFound, normalise_email
 
-REDACTED_SUBJECT = "(removed: data protection)"
 # Audit data that never identifies a candidate: stages, outcomes, dates, ids, counts, and
 # the team's own addresses. Everything else (reasons, rationales, notes, file names, SMTP
 # errors that quote an address) goes when the candidate is anonymised.

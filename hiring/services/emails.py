@@ -6,7 +6,7 @@ from datetime import datetime
 
 from .. import pipeline
 from ..extensions import db
-from ..models import Application, OutboxEmail, User
+from ..models import REDACTED_SUBJECT, Application, OutboxEmail, User
 from ..pipeline import Action
 from .core import Conflict, audit, resolve_now, transaction
 
@@ -20,8 +20,6 @@ def retry_email(email: OutboxEmail, *, actor: User | None, now: datetime | None 
     now = resolve_now(now)
     if email.status not in RETRYABLE_STATUSES:
         raise Conflict("Only a failed or undelivered email can be sent again.")
-    from ..privacy import REDACTED_SUBJECT  # privacy builds on the services: imported when used
-
     if email.subject == REDACTED_SUBJECT:
         raise Conflict("This email's content was removed for data protection: it cannot be sent again.")
     with transaction():
