@@ -229,18 +229,63 @@ def _chromium_or_skip() -> str:
     pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
 
 
+class _DrainingGate:
+    """WSGI middleware for the live server. It runs the app and reads its whole response,
+    closing it, before handing the bytes to Werkzeug: Werkzeug closes a response only after
+    draining the socket, and a browser that resets a kept-alive connection skips that close,
+    leaving e.g. ``favicon.svg`` open until the garbage collector warns in some later test.
+    It also counts requests in the app and, once closed, answers 503 without touching the
+    app: request threads are daemons that outlive ``shutdown()``, and one still running while
+    the test empties the database would fail half-way. Teardown closes the gate and waits."""
+
+    def __init__(self, app):
+        self.app = app
+        self.idle = threading.Condition()
+        self.in_flight: dict[int, str] = {}
+        self.closed = False
+
+    def __call__(self, environ, start_response):
+        key = id(environ)
+        with self.idle:
+            if self.closed:
+                start_response("503 Service Unavailable", [("Content-Length", "0"), ("Connection", "close")])
+                return [b""]
+            self.in_flight[key] = f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}"
+        try:
+            response = self.app(environ, start_response)
+            try:
+                return [b"".join(response)]
+            finally:
+                if hasattr(response, "close"):
+                    response.close()
+        finally:
+            with self.idle:
+                del self.in_flight[key]
+                self.idle.notify_all()
+
+    def close_and_drain(self, timeout: float) -> list[str]:
+        """Refuses new requests, waits for those in the app; returns any still running."""
+        with self.idle:
+            self.closed = True
+            self.idle.wait_for(lambda: not self.in_flight, timeout=timeout)
+            return sorted(self.in_flight.values())
+
+
 @pytest.fixture
 def live_server(app):
     """The test app served on 127.0.0.1 (random port) from a thread, sharing the test database."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    gate = _DrainingGate(app)
+    server = make_server("127.0.0.1", 0, gate, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
+        still_running = gate.close_and_drain(timeout=30)
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+        assert not still_running, f"live-server requests still running 30 s after the test: {still_running}"
 
 
 @pytest.fixture
