@@ -6,6 +6,7 @@ Where things are:
 - ``process``  positions, candidates, applications, interviews, feedback, decisions, promises,
                contacts, references, documents
 - ``records``  the append-only audit log and its guard, the outbox, job runs
+- ``reports``  the reports' daily rollup (derived; rebuilt by a job)
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ from .records import (
     OutboxStatusCount,
     audit_guard_lifted,
 )
+from .reports import (
+    Measure,
+    PromiseStatus,
+    ReportApplicationDay,
+    ReportDurationDay,
+    ReportPromiseDay,
+    ReportRollup,
+)
 from .types import (
     OPEN_STAGE_VALUES,
     UTC,
@@ -70,14 +79,20 @@ __all__ = [
     "JobRun",
     "LATE_UNANNOUNCED",
     "LoginThrottle",
+    "Measure",
     "OPEN_STAGE_VALUES",
     "OutboxEmail",
     "OutboxStatusCount",
     "PanelMember",
     "Position",
     "Promise",
+    "PromiseStatus",
     "RecoveryCode",
     "Reference",
+    "ReportApplicationDay",
+    "ReportDurationDay",
+    "ReportPromiseDay",
+    "ReportRollup",
     "Setting",
     "UNANNOUNCED",
     "UNRECORDED_UNANNOUNCED",

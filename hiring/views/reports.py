@@ -102,26 +102,27 @@ def _figures(report: reports.Report, filters: reports.Filters, policy) -> Markup
     return Markup(render_template("reports/_figures.html", report=report, filters=filters, policy=policy))
 
 
-def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report, Markup, object]:
-    """The report, its figures as HTML and the moment it was computed: this worker's copy
+def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report, Markup]:
+    """The report (from the rollup when there is one: hiring.reports.rollup) and its
+    figures as HTML: this worker's copy
     for these filters and this policy while nothing has changed since and it is younger
     than REPORTS_CACHE_SECONDS; computed afresh otherwise. The figures' HTML is kept with
     the report: drawing its charts and tables cost more than a visit's other work."""
     seconds = current_app.config.get("REPORTS_CACHE_SECONDS", 0)
     if not seconds:
-        report = reports.build(filters, now, policy)
-        return report, _figures(report, filters, policy), now
+        report = reports.rollup.build(filters, now, policy)
+        return report, _figures(report, filters, policy)
     cache = current_app.extensions.setdefault("hiring_report_cache", {})
     key, changes = (filters, policy), _changes()
     hit = cache.get(key)
     if hit is not None and hit[0] == changes and timedelta(0) <= now - hit[1] < timedelta(seconds=seconds):
-        return hit[2], hit[3], hit[1]
-    report = reports.build(filters, now, policy)
+        return hit[2], hit[3]
+    report = reports.rollup.build(filters, now, policy)
     figures = _figures(report, filters, policy)
     if len(cache) >= REPORT_CACHE_SIZE:
         cache.clear()
     cache[key] = (changes, now, report, figures)
-    return report, figures, now
+    return report, figures
 
 
 @bp.get("")
@@ -129,7 +130,7 @@ def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report
 def index():
     filters, errors = parse_filters()
     now, policy = utcnow(), get_policy()
-    report, figures, now = cached_report(filters, now, policy)
+    report, figures = cached_report(filters, now, policy)
     positions = db.session.execute(select(Position.id, Position.title).order_by(Position.title)).all()
     owners = db.session.execute(
         select(User.id, User.name).where(User.role.in_([Role.ADMIN.value, Role.RECRUITER.value]))
@@ -138,7 +139,7 @@ def index():
                            position_options=option_tags(positions, filters.position_id),
                            owner_options=option_tags(owners, filters.owner_id),
                            positions=positions, owners=owners, args=filter_args(filters), exports=EXPORT_TITLES,
-                           policy=policy, computed_at=now), 200
+                           policy=policy, as_of=report.as_of), 200
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def export(name: str):
         return _csv_response(name, filters, stream_with_context(lines))
     if name not in EXPORTS:
         abort(404)
-    header, rows = EXPORTS[name](reports.build(filters, now, policy))
+    header, rows = EXPORTS[name](reports.rollup.build(filters, now, policy))
     return _csv_response(name, filters, csv_lines(header, rows))
 
 
