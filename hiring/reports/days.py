@@ -85,22 +85,15 @@ def local_day(moment: Any, zone: str) -> ColumnElement[Any]:
     return cast(func.timezone(zone, moment), Date)
 
 
-def day_number(day: Any) -> ColumnElement[int]:
-    """A day as a whole number (for differences and weeks): SQLite's Julian day, PostgreSQL's date."""
-    if _sqlite():
-        return cast(func.julianday(day), Integer)
-    return day
-
-
 def local_days_between(start: Any, end: Any, zone: str) -> ColumnElement[int]:
     """Company-local days from instant ``start`` to instant ``end``: the difference of their dates."""
     if _sqlite():
         return cast(func.julianday(local_day(end, zone)) - func.julianday(local_day(start, zone)), Integer)
-    return local_day(end, zone) - local_day(start, zone)
+    return cast(local_day(end, zone) - local_day(start, zone), Integer)
 
 
 def days_from(day: Any, first: Any) -> ColumnElement[int]:
     """Days from the date ``first`` (a Python date) to the day column ``day``."""
     if _sqlite():
         return cast(func.julianday(day) - func.julianday(literal_column(f"'{first.isoformat()}'")), Integer)
-    return day - literal_column(f"DATE '{first.isoformat()}'")
+    return cast(day - literal_column(f"DATE '{first.isoformat()}'"), Integer)
