@@ -47,6 +47,7 @@ from .records import (
     audit_guard_lifted,
 )
 from .reports import (
+    Level,
     Measure,
     PromiseStatus,
     ReportApplicationDay,
@@ -78,6 +79,7 @@ __all__ = [
     "Interview",
     "JobRun",
     "LATE_UNANNOUNCED",
+    "Level",
     "LoginThrottle",
     "Measure",
     "OPEN_STAGE_VALUES",

@@ -3,15 +3,19 @@ summary sum instead of reading every application. Derived data, rebuilt by the
 ``report-rollup`` job from the records; nothing else writes it. No foreign keys: a rebuild
 replaces every row, and a row outlives nothing it points to.
 
-Days are company-local days; ``position_id`` and ``owner_id`` are the application's.
+Days are company-local days; ``position_id`` and ``owner_id`` are the application's. Each
+day is kept at levels (``Level``): the whole company's rows, which a report without a
+filter sums (a few dozen a day), and the rows per position and owner, which a filtered one
+reads through its index; the promises also per owner, for their table by owner.
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, Index, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import pipeline
@@ -41,9 +45,18 @@ class Measure(enum.StrEnum):
     OFFER = "offer"
 
 
-def _read_indexes(table: str) -> tuple[Index, ...]:
-    """A report reads a range of days, optionally of one position or one owner."""
-    return (Index(f"ix_{table}_day", "day"), Index(f"ix_{table}_position_day", "position_id", "day"),
+class Level(enum.IntEnum):
+    COMPANY = 0  # position_id and owner_id are NULL: every application
+    OWNER = 1  # position_id is NULL: every position of the owner
+    DETAIL = 2  # one position and owner
+
+
+def _rollup_columns(table: str) -> tuple[Any, ...]:
+    """A report reads a range of days of one level, optionally of one position or one owner."""
+    levels = ", ".join(str(level.value) for level in Level)
+    return (CheckConstraint(f"level IN ({levels})", name="level"),
+            CheckConstraint("(level = 2) = (position_id IS NOT NULL)", name="position_id"),
+            Index(f"ix_{table}_level_day", "level", "day"), Index(f"ix_{table}_position_day", "position_id", "day"),
             Index(f"ix_{table}_owner_day", "owner_id", "day"))
 
 
@@ -56,12 +69,13 @@ class ReportApplicationDay(db.Model):
         one_of("stage", pipeline.Stage),
         CheckConstraint("reached BETWEEN 0 AND 6", name="reached"),  # an index of reports.FUNNEL_STEPS
         CheckConstraint("applications > 0", name="applications"),
-        *_read_indexes("report_application_day"),
+        *_rollup_columns("report_application_day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)  # received
-    position_id: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    position_id: Mapped[int | None] = mapped_column(Integer)
     owner_id: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(20))
     stage: Mapped[str] = mapped_column(String(20))  # the application's stage
@@ -78,12 +92,13 @@ class ReportPromiseDay(db.Model):
         one_of("stage", pipeline.Stage),
         one_of("status", PromiseStatus),
         CheckConstraint("promises > 0", name="promises"),
-        *_read_indexes("report_promise_day"),
+        *_rollup_columns("report_promise_day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)  # promise.promised_for
-    position_id: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    position_id: Mapped[int | None] = mapped_column(Integer)
     owner_id: Mapped[int | None] = mapped_column(Integer)
     stage: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
@@ -98,12 +113,13 @@ class ReportDurationDay(db.Model):
     __table_args__ = (
         one_of("measure", Measure),
         CheckConstraint("passages > 0", name="passages"),
-        *_read_indexes("report_duration_day"),
+        *_rollup_columns("report_duration_day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)  # the passage ended
-    position_id: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    position_id: Mapped[int | None] = mapped_column(Integer)
     owner_id: Mapped[int | None] = mapped_column(Integer)
     measure: Mapped[str] = mapped_column(String(20))
     days: Mapped[int] = mapped_column(Integer)

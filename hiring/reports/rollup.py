@@ -36,13 +36,14 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, delete, exists, func, insert, select
+from sqlalchemy import Select, case, delete, exists, func, insert, literal, select
 
 from ..extensions import db
 from ..models import (
     Application,
     AuditEvent,
     Interview,
+    Level,
     Promise,
     PromiseStatus,
     ReportApplicationDay,
@@ -125,19 +126,30 @@ def _durations_rows(policy: Policy) -> Select:
     return select(*columns, func.count()).group_by(*columns).order_by(both.c.ended_day)
 
 
+def _sum_up(model: Any, keys: list[str], count: str, level: Level) -> None:
+    """The rows of ``level`` summed from the detail rows (per day, and per owner for OWNER)."""
+    groups = [model.day] + ([model.owner_id] if level == Level.OWNER else []) + [getattr(model, k) for k in keys]
+    names = ["day"] + (["owner_id"] if level == Level.OWNER else []) + keys
+    db.session.execute(insert(model).from_select(
+        [*names, count, "level"], select(*groups, func.sum(getattr(model, count)), literal(level.value))
+        .where(model.level == Level.DETAIL.value).group_by(*groups).order_by(model.day)))
+
+
 def rebuild(now: datetime, policy: Policy) -> ReportRollup:
     """Replace every row of the rollup with the figures as of ``now``, in one transaction."""
     started = time.perf_counter()
     built_from = _built_from()
     for table in ROLLUP_TABLES:
         db.session.execute(delete(table))
-    day_columns = ["day", "position_id", "owner_id"]
-    db.session.execute(insert(ReportApplicationDay).from_select(
-        [*day_columns, "source", "stage", "reached", "interviewed", "applications"], _applications_rows(policy)))
-    db.session.execute(insert(ReportPromiseDay).from_select(
-        [*day_columns, "stage", "status", "promises"], _promises_rows(now)))
-    db.session.execute(insert(ReportDurationDay).from_select(
-        [*day_columns, "measure", "days", "passages"], _durations_rows(policy)))
+    for model, keys, count, rows in (
+            (ReportApplicationDay, ["source", "stage", "reached", "interviewed"], "applications",
+             _applications_rows(policy)),
+            (ReportPromiseDay, ["stage", "status"], "promises", _promises_rows(now)),
+            (ReportDurationDay, ["measure", "days"], "passages", _durations_rows(policy))):
+        db.session.execute(insert(model).from_select(["day", "position_id", "owner_id", *keys, count, "level"],
+                                                     rows.add_columns(literal(Level.DETAIL.value))))
+        _sum_up(model, keys, count, Level.COMPANY)
+    _sum_up(ReportPromiseDay, ["stage", "status"], "promises", Level.OWNER)
     state = db.session.get(ReportRollup, 1) or ReportRollup(id=1)
     state.as_of, state.zone, state.built_from = now, policy.timezone, built_from
     state.built_at, state.build_seconds = utcnow(), round(time.perf_counter() - started, 3)
@@ -171,8 +183,13 @@ def current(policy: Policy) -> ReportRollup | None:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _in(table: Any, filters: Filters) -> list[Any]:
-    conditions = [table.day >= filters.start, table.day <= filters.end]
+def _in(table: Any, filters: Filters, *, per_owner: bool = False) -> list[Any]:
+    """The rows of the period at the level the filters need (``per_owner``: grouped by owner)."""
+    if filters.position_id is None and filters.owner_id is None:
+        level = Level.OWNER if per_owner else Level.COMPANY
+    else:
+        level = Level.DETAIL
+    conditions = [table.level == level.value, table.day >= filters.start, table.day <= filters.end]
     if filters.position_id is not None:
         conditions.append(table.position_id == filters.position_id)
     if filters.owner_id is not None:
@@ -203,7 +220,8 @@ def promises(filters: Filters) -> PromiseReport:
     owners = []
     for row in db.session.execute(
             select(*_status_columns(), ReportPromiseDay.owner_id, User.name)
-            .outerjoin(User, User.id == ReportPromiseDay.owner_id).where(*where)
+            .outerjoin(User, User.id == ReportPromiseDay.owner_id)
+            .where(*_in(ReportPromiseDay, filters, per_owner=True))
             .group_by(ReportPromiseDay.owner_id, User.name).order_by(User.name)):
         counts = PromiseCounts()
         _add(counts, row)
