@@ -98,8 +98,14 @@ def _changes() -> tuple:
         select(func.max(Promise.id)).scalar_subquery())).one())
 
 
+# The page's tables per owner and per position show this many rows (the most told, the
+# most overdue): a big company has thousands; the CSV exports have every row.
+TABLE_ROWS = 25
+
+
 def _figures(report: reports.Report, filters: reports.Filters, policy) -> Markup:
-    return Markup(render_template("reports/_figures.html", report=report, filters=filters, policy=policy))
+    return Markup(render_template("reports/_figures.html", report=report, filters=filters, policy=policy,
+                                  table_rows=TABLE_ROWS, args=filter_args(filters)))
 
 
 def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report, Markup]:
