@@ -187,3 +187,14 @@ def test_the_page_says_how_fresh_its_figures_are(history, login, app):  # noqa: 
         return page[page.index('<section class="report-section"'):]
 
     assert figures(rolled) == figures(live)
+
+
+def test_the_position_filter_lists_the_open_positions_and_the_chosen_one(history, login, factory):  # noqa: F811
+    closed = factory.position(title="Retired role")
+    services.close_position(closed, actor=closed.owner, now=REPORT_NOW)
+    client = login(history["recruiter"])
+    page = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
+    assert "Firmware</option>" in page and "Retired role" not in page
+    chosen = client.get(f"/reports?{NOVEMBER}&position={closed.id}").get_data(as_text=True)
+    assert f'<option selected value="{closed.id}">Retired role</option>' in chosen or \
+        f'<option value="{closed.id}" selected>Retired role</option>' in chosen

@@ -14,12 +14,12 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .. import reports
 from ..extensions import db
 from ..models import Application, AuditEvent, Position, Promise, User, utcnow
-from ..pipeline import Action, Role
+from ..pipeline import Action, PositionStatus, Role
 from ..settings import get_policy
 from ..web import db_int, option_tags
 from . import require_action
@@ -137,7 +137,12 @@ def index():
     filters, errors = parse_filters()
     now, policy = utcnow(), get_policy()
     report, figures = cached_report(filters, now, policy)
-    positions = db.session.execute(select(Position.id, Position.title).order_by(Position.title)).all()
+    # The open positions (and the one chosen): a company's closed positions run to thousands,
+    # too many to choose from a list and to draw on every visit; ?position=ID reports any.
+    positions = db.session.execute(
+        select(Position.id, Position.title)
+        .where(or_(Position.status == PositionStatus.OPEN.value, Position.id == filters.position_id))
+        .order_by(Position.title)).all()
     owners = db.session.execute(
         select(User.id, User.name).where(User.role.in_([Role.ADMIN.value, Role.RECRUITER.value]))
         .order_by(User.name)).all()
