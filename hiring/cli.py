@@ -130,7 +130,7 @@ def init_app(app: Flask) -> None:
 def _generate_command(applications: int, seed: int, lean: bool) -> None:
     import time
 
-    from . import generator
+    from . import generator, reports
     from .settings import get_policy
 
     started = time.perf_counter()
@@ -145,13 +145,18 @@ def _generate_command(applications: int, seed: int, lean: bool) -> None:
     click.echo(f"Wrote {counts['application']:,} applications in {elapsed:.1f} s:")
     for table, count in sorted(counts.items()):
         click.echo(f"  {table:<18} {count:>10,}")
+    started = time.perf_counter()
+    reports.rollup.refresh(utcnow(), get_policy(), force=True)  # the Reports page reads it at once
+    click.echo(f"Built the reports' rollup in {time.perf_counter() - started:.1f} s.")
     click.echo(f"Log in as admin@example.com, rita@example.com, mona@example.com … "
                f"with the password '{generator.DEMO_PASSWORD}'.")
 
 
-# The scheduler's own bookkeeping may exist before any data (`make run` first); it is
-# neither "data" for the emptiness check nor removed when a demo load is undone.
-OPERATIONAL_TABLES = {"job_run"}
+# The scheduler's own bookkeeping (and the reports' rollup it builds) may exist before any
+# data (`make run` first); it is neither "data" for the emptiness check nor removed when a
+# demo load is undone (the rollup's next refresh sees the records gone and rebuilds).
+OPERATIONAL_TABLES = {"job_run", "report_rollup", "report_application_day", "report_promise_day",
+                      "report_duration_day"}
 
 
 def _data_tables() -> list:

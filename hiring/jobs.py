@@ -30,7 +30,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
 
-from . import mailer, privacy, reminders, services
+from . import mailer, privacy, reminders, reports, services
 from .extensions import db
 from .models import JobRun, utcnow
 from .pipeline import UTC, Policy
@@ -68,6 +68,12 @@ JOBS: tuple[Job, ...] = (
     Job("digest", reminders.send_weekly_digest, lambda: CronTrigger(minute=5, timezone=UTC),
         lambda p: f"weekly, {_WEEKDAYS[p.digest_weekday]} {p.digest_hour:02d}:00 {p.timezone} (checked hourly)",
         "The weekly overdue digest to each team member responsible for an overdue decision."),
+    # State-driven: rebuilds only when something was recorded or a promise lapsed since the
+    # last build (hiring.reports.rollup), so a rerun or a late run does it once.
+    Job("report-rollup", lambda now: reports.rollup.refresh(now, get_policy()),
+        lambda: IntervalTrigger(minutes=15), lambda p: "every 15 minutes",
+        "Rebuild the reports' daily rollup (the Reports page and API summary read it) when anything was "
+        "recorded or a promised date passed since the last build."),
     Job("sign-in-records", services.prune_sign_in_records, lambda: CronTrigger(minute=35, timezone=UTC),
         lambda p: "hourly",
         "Delete sessions over for 30 days and login-throttle counts past their window."),

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_job_list():
     assert [job.name for job in jobs.JOBS] == ["deadlines", "feedback-reminders", "delay-notices", "outbox", "digest",
-                                           "sign-in-records", "retention", "consent-renewals"]
+                                           "report-rollup", "sign-in-records", "retention", "consent-renewals"]
 
 
 def test_scheduler_jobs_use_the_state_friendly_defaults(app):

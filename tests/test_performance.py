@@ -167,6 +167,40 @@ def test_statements_per_page_do_not_grow_with_the_data(app, client):
     assert all(count > 0 for count in small.values())
 
 
+def report_statements(app, client, applications: int, now: datetime) -> dict[str, int]:
+    """The Reports page and the API summary read from the rollup (built by its job)."""
+    from hiring import jobs
+
+    ids = build_dataset(applications, now)
+    assert jobs.run_job("report-rollup", now)["rebuilt"] is True
+    _, secret = services.create_api_token(_user("rita@example.com"), "performance test")
+    db.session.commit()
+    counts = {}
+    rita = login(app, "rita@example.com")
+    for name, url, get in (
+            ("reports", "/reports", rita.get),
+            ("reports, one position", f"/reports?position={ids['position']}", rita.get),
+            ("reports, one owner", f"/reports?owner={_user('rita@example.com').id}", rita.get),
+            ("API summary", "/api/v1/reports/summary",
+             lambda url: client.get(url, headers={"Authorization": f"Bearer {secret}"}))):
+        get(url)
+        with counting_statements() as statements:
+            response = get(url)
+        assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+        assert b"Figures as of" in response.data or b'"as_of"' in response.data
+        counts[name] = len(statements)
+    db.session.remove()
+    return counts
+
+
+def test_report_statements_from_the_rollup_do_not_grow_with_the_data(app, client):
+    now = utcnow()
+    small = report_statements(app, client, 10, now)
+    large = report_statements(app, client, 1000, now)
+    assert small == large
+    assert all(count > 0 for count in small.values())
+
+
 def deadline_job_statements(applications: int, now: datetime) -> tuple[int, int]:
     """Statements of a deadline run that has work (first) and of the rerun with none."""
     from hiring import jobs

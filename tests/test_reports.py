@@ -12,6 +12,7 @@ from hiring import pipeline, reports, services
 from hiring.extensions import db
 from hiring.models import Application, Promise
 from hiring.pipeline import UTC
+from hiring.reports.days import local_days_between
 from hiring.settings import get_policy
 
 NOVEMBER = dict(start=date(2026, 11, 1), end=date(2026, 11, 30))
@@ -54,8 +55,9 @@ def history(factory):
     D (direct, P2): applied 6 Nov (promise 20 Nov), interview scheduled on 23 Nov: broken
       (recorded); the next promise (3 Dec) lies after the period.
     E (agency, P2): applied 10 Nov (promise 24 Nov), withdrew 12 Nov: withdrawn.
-    F (direct, P): applied 2 Nov, interview 3 Nov 10:00, rejected 10 Nov 22:00 (7.5 days:
-      outside the policy's 7, though the date told, 10 Nov, was kept): kept, kept.
+    F (direct, P): applied 2 Nov, interview 3 Nov 10:00, rejected 10 Nov 22:00 (7.5 days
+      elapsed, 7 company-local days: within the policy's 7, as the date told, 10 Nov, was
+      kept): kept, kept.
     G (direct, P2): applied 10 Oct, outside the period, nobody acts: overdue now.
     """
     recruiter = factory.user("recruiter", name="Rita Recruiter")
@@ -153,14 +155,14 @@ def test_time_per_stage_against_the_policy(history):
     summary = {stage: (t.count, t.median_days, t.p90_days, t.within_policy, t.within_policy_rate, t.policy_days)
                for stage, t in report.stages.items()}
     assert summary == {
-        # A: 3.0 days, F: 7.5 days; median 5.25, p90 3 + 0.9 × 4.5 = 7.05; one of two within 7 days.
-        "first_decision": (2, 5.25, 7.05, 1, 0.5, 7),
+        # A: 3 days, F: 7 (3 Nov → 10 Nov 22:00); median 5.0, p90 3 + 0.9 × 4 = 6.6; both within 7 days.
+        "first_decision": (2, 5.0, 6.6, 2, 1.0, 7),
         "second_interview": (1, 3.0, 3.0, 1, 1.0, 14),  # A: invited 9 Nov 10:00, interview 12 Nov 10:00
         "final_decision": (1, 2.0, 2.0, 1, 1.0, 7),  # A: interview 12 Nov 10:00, offer decided 14 Nov 10:00
     }
     weekly = [(start.day, {s: (t.count, t.median_days) for s, t in stages.items() if t.count})
               for start, _, stages in report.weeks]
-    assert weekly == [(1, {}), (8, {"first_decision": (2, 5.25), "second_interview": (1, 3.0),
+    assert weekly == [(1, {}), (8, {"first_decision": (2, 5.0), "second_interview": (1, 3.0),
                                     "final_decision": (1, 2.0)}), (15, {}), (22, {}), (29, {})]
 
 
@@ -212,7 +214,7 @@ def test_the_summary(history):
 NOVEMBER_SUMMARY = {
     "promises": {"told": 11, "kept": 7, "moved": 1, "broken": 2, "kept_rate": 0.7},
     "stages": {
-        "first_decision": {"median_days": 5.25, "p90_days": 7.05, "within_policy_rate": 0.5, "count": 2},
+        "first_decision": {"median_days": 5.0, "p90_days": 6.6, "within_policy_rate": 1.0, "count": 2},
         "second_interview": {"median_days": 3.0, "p90_days": 3.0, "within_policy_rate": 1.0, "count": 1},
         "final_decision": {"median_days": 2.0, "p90_days": 2.0, "within_policy_rate": 1.0, "count": 1},
     },
@@ -243,8 +245,9 @@ def test_median_and_p90_interpolate_like_percentile_cont(factory, n, expected):
     for i in range(n):
         services.submit_application(position, name=f"N{i}", email=f"n{i}@example.org", actor=position.owner,
                                     applied_at=moment - timedelta(days=7 + i), now=moment)
-    sub = select(reports.days_between(Application.applied_at, literal(moment, type_=Application.applied_at.type))
-                 .label("value"), literal("x").label("kind")).where(Application.position_id == position.id).subquery()
+    sub = select(local_days_between(Application.applied_at, literal(moment, type_=Application.applied_at.type),
+                                    get_policy().timezone).label("value"), literal("x").label("kind")
+                 ).where(Application.position_id == position.id).subquery()
     [(key, dist)] = reports.figures._distribution(sub, ["kind"]).items()
     assert (key, dist.count, dist.median, dist.p90) == (("x",), n, *expected)
 
@@ -301,3 +304,86 @@ def test_a_decision_late_on_the_last_day_after_summer_time_ended_stays_in_the_la
     assert len(report.weeks) == 4
     assert [stages["first_decision"].count for _, _, stages in report.weeks] == [0, 0, 0, 1]
     assert report.stages["first_decision"].count == 1
+
+
+def test_within_policy_counts_company_local_days(factory):
+    """A 7-day policy counts dates, not hours: interviewed Monday 2 Nov 10:00, a decision at
+    23:30 on the seventh day (9 Nov) is within it (7 days 13.5 hours elapsed), one at 00:30
+    on the eighth day (10 Nov, 7 days 14.5 hours) is not."""
+    recruiter = factory.user("recruiter")
+    position = factory.position(owner=recruiter)
+    panel = [factory.user("interviewer")]
+    for name, decided in (("Late", berlin(2026, 11, 9, 23, 30)), ("Later", berlin(2026, 11, 10, 0, 30))):
+        application = submit(position, name, 1, actor=recruiter)
+        first = interview(application, 1, told=berlin(2026, 11, 1, 12, 0), at=berlin(2026, 11, 2, 10, 0), panel=panel)
+        held(first, berlin(2026, 11, 2, 11, 0))
+        services.decide(application, outcome="reject", rationale="Not a fit.", actor=recruiter, now=decided)
+    db.session.commit()
+    stage = reports.stage_times(reports.Filters(**NOVEMBER), get_policy()).stages["first_decision"]
+    assert (stage.count, stage.median_days, stage.p90_days, stage.within_policy, stage.policy_days) == (
+        2, 7.5, 7.9, 1, 7)
+
+
+# --- the rollup (hiring.reports.rollup) gives the same figures as the records ---------------------
+
+
+def _figures(report: reports.Report) -> tuple:
+    return (report.promises, report.stage_times, report.funnel, report.time_to_hire, report.sources, report.overdue)
+
+
+def test_the_rollup_gives_the_live_figures_exactly(history):
+    policy = get_policy()
+    assert reports.rollup.refresh(REPORT_NOW, policy)["rebuilt"] is True
+    assert reports.rollup.summary(reports.Filters(**NOVEMBER), REPORT_NOW, policy) == {
+        **NOVEMBER_SUMMARY, "as_of": REPORT_NOW}
+    every = [NOVEMBER, dict(start=date(2026, 10, 1), end=date(2026, 12, 31)),
+             dict(start=date(2026, 11, 9), end=date(2026, 11, 16))]
+    for period in every:
+        for narrowed in ({}, {"position_id": history["p"].id}, {"position_id": history["p2"].id},
+                         {"owner_id": history["recruiter"].id}, {"owner_id": history["other"].id}):
+            filters = reports.Filters(**period, **narrowed)
+            from_rollup = reports.rollup.build(filters, REPORT_NOW, policy)
+            assert from_rollup.as_of == REPORT_NOW
+            assert _figures(from_rollup) == _figures(reports.build(filters, REPORT_NOW, policy)), (period, narrowed)
+    # Spot checks that the comparison compares something: the figures asserted above, by the rollup.
+    report = reports.rollup.build(reports.Filters(**NOVEMBER), REPORT_NOW, policy)
+    assert counts(report.promises.total) == (11, 7, 1, 2, 1, 0, 0.7)
+    assert [(s.stage, s.count) for s in report.funnel][:3] == [("applied", 6), ("first_interview", 3),
+                                                                ("first_decision", 2)]
+
+
+def test_without_a_rollup_the_figures_are_live_as_of_now(history):
+    report = reports.rollup.build(reports.Filters(**NOVEMBER), REPORT_NOW, get_policy())
+    assert report.as_of == REPORT_NOW
+    assert reports.rollup.summary(reports.Filters(**NOVEMBER), REPORT_NOW, get_policy())["promises"] == (
+        NOVEMBER_SUMMARY["promises"])
+
+
+def test_the_refresh_rebuilds_only_when_the_figures_moved(history):
+    """Built on 18 Nov: C's date (19 Nov) is still open. Rerun: nothing to rebuild, the
+    figures only get younger. On 25 Nov nothing was recorded, but C's date passed in
+    silence: rebuilt, broken. A new application: rebuilt."""
+    policy = get_policy()
+    on_18th = berlin(2026, 11, 18, 12, 0)
+    assert reports.rollup.refresh(on_18th, policy)["rebuilt"] is True
+    before = reports.rollup.build(reports.Filters(**NOVEMBER), on_18th, policy).promises.total
+    assert reports.rollup.refresh(on_18th + timedelta(hours=1), policy)["rebuilt"] is False
+    assert reports.rollup.current(policy).as_of == on_18th + timedelta(hours=1)
+    assert reports.rollup.refresh(REPORT_NOW, policy)["rebuilt"] is True
+    after = reports.rollup.build(reports.Filters(**NOVEMBER), REPORT_NOW, policy).promises.total
+    # The record as it stands (D's recorded broken), C's open date as at the 18th: as the live figures.
+    assert (before.broken, before.open) == (1, 1)
+    assert before == reports.promises(reports.Filters(**NOVEMBER), on_18th).total
+    assert (after.broken, after.open) == (2, 0)
+    assert reports.rollup.refresh(REPORT_NOW, policy)["rebuilt"] is False
+    submit(history["p"], "H", 20)
+    db.session.commit()
+    assert reports.rollup.refresh(REPORT_NOW, policy)["rebuilt"] is True
+    assert reports.rollup.build(reports.Filters(**NOVEMBER), REPORT_NOW, policy).funnel[0].count == 7
+
+
+def test_the_refresh_is_a_scheduled_job(history):
+    from hiring import jobs
+
+    assert jobs.run_job("report-rollup", REPORT_NOW)["rebuilt"] is True
+    assert jobs.run_job("report-rollup", REPORT_NOW)["rebuilt"] is False

@@ -142,8 +142,8 @@ def test_the_new_application_form_sets_the_source(factory, login):
 def test_the_page_reuses_its_figures_until_something_changes(history, login, factory, monkeypatch):  # noqa: F811
     client = login(history["recruiter"])
     built = []
-    build = report_views.reports.build
-    monkeypatch.setattr(report_views.reports, "build", lambda *a: built.append(a) or build(*a))
+    build = report_views.reports.rollup.build
+    monkeypatch.setattr(report_views.reports.rollup, "build", lambda *a: built.append(a) or build(*a))
     first = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
     assert client.get(f"/reports?{NOVEMBER}").get_data(as_text=True) == first
     assert len(built) == 1  # the second visit reused the figures
@@ -162,8 +162,39 @@ def test_no_reuse_when_the_cache_is_off(history, login, app, monkeypatch):  # no
     app.config["REPORTS_CACHE_SECONDS"] = 0
     client = login(history["recruiter"])
     built = []
-    build = report_views.reports.build
-    monkeypatch.setattr(report_views.reports, "build", lambda *a: built.append(a) or build(*a))
+    build = report_views.reports.rollup.build
+    monkeypatch.setattr(report_views.reports.rollup, "build", lambda *a: built.append(a) or build(*a))
     client.get(f"/reports?{NOVEMBER}")
     client.get(f"/reports?{NOVEMBER}")
     assert len(built) == 2
+
+
+def test_the_page_says_how_fresh_its_figures_are(history, login, app):  # noqa: F811
+    """No rollup: computed now. After the job's refresh on the 24th: the same figures, as of
+    then (company time)."""
+    from hiring import reports
+    from hiring.settings import get_policy
+
+    app.config["REPORTS_CACHE_SECONDS"] = 0
+    client = login(history["recruiter"])
+    live = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
+    assert "Figures as of 25 November 2026, 12:00 (Europe/Berlin)" in live
+    reports.rollup.refresh(REPORT_NOW - report_views.timedelta(days=1, hours=2), get_policy())
+    rolled = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
+    assert "Figures as of 24 November 2026, 10:00 (Europe/Berlin)" in rolled
+
+    def figures(page: str) -> str:  # the page past its header (a CSRF token differs per response)
+        return page[page.index('<section class="report-section"'):]
+
+    assert figures(rolled) == figures(live)
+
+
+def test_the_position_filter_lists_the_open_positions_and_the_chosen_one(history, login, factory):  # noqa: F811
+    closed = factory.position(title="Retired role")
+    services.close_position(closed, actor=closed.owner, now=REPORT_NOW)
+    client = login(history["recruiter"])
+    page = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
+    assert "Firmware</option>" in page and "Retired role" not in page
+    chosen = client.get(f"/reports?{NOVEMBER}&position={closed.id}").get_data(as_text=True)
+    assert f'<option selected value="{closed.id}">Retired role</option>' in chosen or \
+        f'<option value="{closed.id}" selected>Retired role</option>' in chosen

@@ -14,7 +14,7 @@ from ..pipeline import Action, InvalidInput, NotAllowed, Source, Stage
 from ..settings import get_policy
 from . import core
 from .core import endpoint
-from .schemas import Day, Email, Id, Query, Response
+from .schemas import Day, Email, Id, Query, Response, Timestamp
 
 # A period longer than this is refused (a typo of a year, not a report anyone reads).
 MAX_PERIOD_DAYS = 3 * 366
@@ -73,6 +73,8 @@ class ReportSummary(Response):
         "…, hired), then how many ended rejected, declined or withdrawn.")
     time_to_hire_days: TimeToHire = Field(description="Application → offer accepted, for hires in the period.")
     sources: list[SourceSummary]
+    as_of: Timestamp = Field(description="The moment the figures are true for: the last refresh of the reports' "
+                            "rollup (every 15 minutes), or now when computed from the records.")
 
 
 def filters_from(query: ReportQuery) -> reports.Filters:
@@ -106,4 +108,4 @@ def report_summary(user: User, query: ReportQuery):
     if not user.can(Action.VIEW_ALL):
         raise NotAllowed(f"Your role ({user.role}) may not read the reports.")
     filters = filters_from(query)
-    return ReportSummary.model_validate(reports.summary(filters, core.now(), get_policy()))
+    return ReportSummary.model_validate(reports.rollup.summary(filters, core.now(), get_policy()))

@@ -6,6 +6,7 @@ Where things are:
 - ``process``  positions, candidates, applications, interviews, feedback, decisions, promises,
                contacts, references, documents
 - ``records``  the append-only audit log and its guard, the outbox, job runs
+- ``reports``  the reports' daily rollup (derived; rebuilt by a job)
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ from .records import (
     OutboxStatusCount,
     audit_guard_lifted,
 )
+from .reports import (
+    Level,
+    Measure,
+    PromiseStatus,
+    ReportApplicationDay,
+    ReportDurationDay,
+    ReportPromiseDay,
+    ReportRollup,
+)
 from .types import (
     OPEN_STAGE_VALUES,
     UTC,
@@ -69,15 +79,22 @@ __all__ = [
     "Interview",
     "JobRun",
     "LATE_UNANNOUNCED",
+    "Level",
     "LoginThrottle",
+    "Measure",
     "OPEN_STAGE_VALUES",
     "OutboxEmail",
     "OutboxStatusCount",
     "PanelMember",
     "Position",
     "Promise",
+    "PromiseStatus",
     "RecoveryCode",
     "Reference",
+    "ReportApplicationDay",
+    "ReportDurationDay",
+    "ReportPromiseDay",
+    "ReportRollup",
     "Setting",
     "UNANNOUNCED",
     "UNRECORDED_UNANNOUNCED",

@@ -13,11 +13,14 @@ the moment the stage ended (the decision, the second interview); the funnel and 
 by the day the application was received; time to hire by the day the offer was accepted,
 time to offer by the day the offer was decided.
 
-The figures are in ``figures``; the CSV export's rows in ``rows``.
+The figures are in ``figures`` (computed live from the records: the reference); the
+pages and the API read them from the daily rollup in ``rollup`` (same figures, as of its
+last refresh); the company-local days in SQL in ``days``; the CSV export's rows in ``rows``.
 """
 
 from __future__ import annotations
 
+from . import rollup
 from .figures import (
     DEFAULT_DAYS,
     Distribution,
@@ -33,7 +36,6 @@ from .figures import (
     StageTimeReport,
     TimeToHire,
     build,
-    days_between,
     default_filters,
     digest_line,
     funnel,
@@ -70,7 +72,6 @@ __all__ = [
     "TimeToHire",
     "application_rows",
     "build",
-    "days_between",
     "default_filters",
     "digest_line",
     "funnel",
@@ -79,6 +80,7 @@ __all__ = [
     "promise_weeks",
     "promises",
     "reached_step",
+    "rollup",
     "received_in",
     "sources",
     "stage_times",

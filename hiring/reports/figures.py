@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Integer,
     and_,
     case,
@@ -27,6 +26,7 @@ from ..extensions import db
 from ..models import Application, Decision, Interview, Position, Promise, User
 from ..pipeline import Flag, Policy, PromiseOutcome, Source, Stage
 from ..queries import flag_condition
+from .days import days_from, local_day, local_days_between
 
 DEFAULT_DAYS = 90
 
@@ -87,21 +87,6 @@ def _sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
-def days_between(start: Any, end: Any) -> ColumnElement[float]:
-    """Elapsed days (fractional) from instant ``start`` to instant ``end``."""
-    if _sqlite():
-        return cast(func.julianday(end) - func.julianday(start), Float)
-    return cast(func.extract("epoch", end - start), Float) / 86400.0
-
-
-def _week_of_instant(moment: Any, start_at: datetime) -> ColumnElement[int]:
-    """Which week of the period (0, 1, …; weeks begin on the period's first day) ``moment`` is in."""
-    days = days_between(literal(start_at, type_=Application.applied_at.type), moment)
-    if _sqlite():
-        return cast(days / 7, Integer)  # moment >= start: truncation is floor
-    return cast(func.floor(days / 7), Integer)
-
-
 def _week_of_day(day: Any, start: date) -> ColumnElement[int]:
     if _sqlite():
         return cast((func.julianday(day) - func.julianday(literal(start.isoformat()))) / 7, Integer)
@@ -124,7 +109,7 @@ class Distribution:
     p90: float | None = None
 
 
-def _percentile(ranked: dict[int, float], n: int, numerator: int, denominator: int) -> float:
+def percentile(ranked: dict[int, float], n: int, numerator: int, denominator: int) -> float:
     """percentile_cont(numerator/denominator) from the values at ranks lo and lo+1 (1-based)."""
     position = numerator * (n - 1)
     lo = 1 + position // denominator
@@ -143,7 +128,7 @@ def _distribution(values, group_columns: list[str]) -> dict[tuple, Distribution]
                     func.row_number().over(partition_by=groups, order_by=values.c.value).label("rn"),
                     func.count().over(partition_by=groups).label("n")).subquery()
     n = ranked.c.n
-    # Integer division (``//``; SQLAlchemy's ``/`` is true division), as in _percentile.
+    # Integer division (``//``; SQLAlchemy's ``/`` is true division), as in percentile.
     wanted = (1 + (n - 1) // 2, 2 + (n - 1) // 2, 1 + (9 * (n - 1)) // 10, 2 + (9 * (n - 1)) // 10)
     rows = db.session.execute(
         select(*(ranked.c[name] for name in group_columns), ranked.c.value, ranked.c.rn, ranked.c.n)
@@ -158,12 +143,12 @@ def _distribution(values, group_columns: list[str]) -> dict[tuple, Distribution]
     result = {}
     for key, ranks in collected.items():
         n_ = sizes[key]
-        result[key] = Distribution(count=n_, median=round(_percentile(ranks, n_, 1, 2), 2),
-                                   p90=round(_percentile(ranks, n_, 9, 10), 2))
+        result[key] = Distribution(count=n_, median=round(percentile(ranks, n_, 1, 2), 2),
+                                   p90=round(percentile(ranks, n_, 9, 10), 2))
     return result
 
 
-def _rate(part: int, whole: int) -> float | None:
+def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
@@ -187,7 +172,7 @@ class PromiseCounts:
     def kept_rate(self) -> float | None:
         """Kept among the promises whose day has come: kept, moved or broken. Withdrawals
         and the dates still ahead are left out."""
-        return _rate(self.kept, self.decided)
+        return rate(self.kept, self.decided)
 
     def as_api(self) -> dict[str, Any]:
         return {"told": self.told, "kept": self.kept, "moved": self.moved, "broken": self.broken,
@@ -295,51 +280,55 @@ class StageTime:
 
     @property
     def within_policy_rate(self) -> float | None:
-        return _rate(self.within_policy, self.count)
+        return rate(self.within_policy, self.count)
 
     def as_api(self) -> dict[str, Any]:
         return {"median_days": self.median_days, "p90_days": self.p90_days,
                 "within_policy_rate": self.within_policy_rate, "count": self.count}
 
 
-def _stage_durations(filters: Filters, policy: Policy):
-    """One row per measured stage passage ended in the period: (stage, value in days, ended_at).
+def stage_durations(filters: Filters, policy: Policy, *, period: bool = True):
+    """One row per measured stage passage (ended in the period when ``period``): (stage,
+    value in company-local days, ended_day, position_id, owner_id).
 
     first_decision: the first interview (its planned start; the one held) → the debrief
     decision. second_interview: the invitation (the debrief's advance) → the second
     interview held (its planned start). final_decision: the second interview → the offer
-    decision. The policy's days are the same stage days that date the candidate's promise.
+    decision. The policy's days are the same stage days that date the candidate's promise,
+    counted as it counts them: between company-local dates.
     """
     start_at, end_before = filters.start_at(policy), filters.end_before(policy)
     conditions = _application_filters(filters)
+    zone = policy.timezone
     round1 = Interview.__table__.alias("round1")
     round2 = Interview.__table__.alias("round2")
     invited = Decision.__table__.alias("invited")
 
+    def passage(stage: Stage, began: Any, ended: Any):
+        return select(literal(stage.value).label("stage"), local_days_between(began, ended, zone).label("value"),
+                      local_day(ended, zone).label("ended_day"), Application.position_id, Application.owner_id)
+
+    def in_period(ended: Any) -> list[ColumnElement[bool]]:
+        return [ended >= start_at, ended < end_before] if period else []
+
     def decided_after(interview: Any, round_: int, stage: Stage):
         """The decision of ``stage``, measured from the held interview of ``round_`` before it."""
         return (
-            select(literal(stage.value).label("stage"),
-                   days_between(interview.c.scheduled_at, Decision.decided_at).label("value"),
-                   Decision.decided_at.label("ended_at"))
+            passage(stage, interview.c.scheduled_at, Decision.decided_at)
             .join(Application, Application.id == Decision.application_id)
             .join(interview, and_(interview.c.application_id == Decision.application_id, interview.c.round == round_,
                                   interview.c.held_at.is_not(None)))
-            .where(Decision.stage == stage.value, Decision.decided_at >= start_at,
-                   Decision.decided_at < end_before, *conditions)
+            .where(Decision.stage == stage.value, *in_period(Decision.decided_at), *conditions)
         )
 
     first = decided_after(round1, 1, Stage.FIRST_DECISION)
     second = (
-        select(literal(Stage.SECOND_INTERVIEW.value).label("stage"),
-               days_between(invited.c.decided_at, round2.c.scheduled_at).label("value"),
-               round2.c.scheduled_at.label("ended_at"))
+        passage(Stage.SECOND_INTERVIEW, invited.c.decided_at, round2.c.scheduled_at)
         .select_from(round2)
         .join(Application, Application.id == round2.c.application_id)
         .join(invited, and_(invited.c.application_id == round2.c.application_id,
                             invited.c.stage == Stage.FIRST_DECISION.value, invited.c.outcome == "advance"))
-        .where(round2.c.round == 2, round2.c.held_at.is_not(None), round2.c.scheduled_at >= start_at,
-               round2.c.scheduled_at < end_before, *conditions)
+        .where(round2.c.round == 2, round2.c.held_at.is_not(None), *in_period(round2.c.scheduled_at), *conditions)
     )
     final = decided_after(round2, 2, Stage.FINAL_DECISION)
     return union_all(first, second, final).subquery("durations")
@@ -357,10 +346,8 @@ class StageTimeReport:
 
 
 def stage_times(filters: Filters, policy: Policy) -> StageTimeReport:
-    durations = _stage_durations(filters, policy)
-    week = _week_of_instant(durations.c.ended_at, filters.start_at(policy))
-    # Elapsed days: the hour gained when summer time ends must not open a week after the last.
-    week = case((week > filters.weeks - 1, filters.weeks - 1), else_=week)
+    durations = stage_durations(filters, policy)
+    week = days_from(durations.c.ended_day, filters.start) // 7
     rows = select(durations.c.stage, week.label("week"), durations.c.value).subquery("weekly")
     within = case((rows.c.value <= _policy_days_case(rows.c.stage, policy), 1), else_=0)
     counted = db.session.execute(
@@ -444,7 +431,7 @@ def funnel(filters: Filters, policy: Policy) -> list[FunnelStep]:
     steps, before = [], None
     for index, stage in enumerate(FUNNEL_STEPS):
         count = int(row[index])
-        steps.append(FunnelStep(stage.value, stage.label, count, None if before is None else _rate(count, before)))
+        steps.append(FunnelStep(stage.value, stage.label, count, None if before is None else rate(count, before)))
         before = count
     for stage in FUNNEL_ENDS:
         steps.append(FunnelStep(stage.value, stage.label, int(row._mapping[stage.value])))
@@ -460,21 +447,31 @@ class TimeToHire:
     offer: Distribution
 
 
+def hire_durations(filters: Filters, policy: Policy, *, period: bool = True):
+    """Application received → offer accepted ("hire"), and → offer decided ("offer"), in
+    company-local days, with the day it ended (in the period when ``period``)."""
+    start_at, end_before = filters.start_at(policy), filters.end_before(policy)
+    zone = policy.timezone
+
+    def kind(name: str, stage: Stage, outcome: str):
+        return (select(literal(name).label("kind"),
+                       local_days_between(Application.applied_at, Decision.decided_at, zone).label("value"),
+                       local_day(Decision.decided_at, zone).label("ended_day"), Application.position_id,
+                       Application.owner_id)
+                .join(Application, Application.id == Decision.application_id)
+                .where(Decision.stage == stage.value, Decision.outcome == outcome,
+                       *([Decision.decided_at >= start_at, Decision.decided_at < end_before] if period else []),
+                       *_application_filters(filters)))
+
+    return union_all(kind("hire", Stage.OFFER, "accepted"),
+                     kind("offer", Stage.FINAL_DECISION, "advance")).subquery("to_hire")
+
+
 def time_to_hire(filters: Filters, policy: Policy) -> TimeToHire:
     """Application received → offer accepted (hires in the period), and → offer decided
-    (offers decided in the period), in days."""
-    start_at, end_before = filters.start_at(policy), filters.end_before(policy)
-    values = union_all(
-        select(literal("hire").label("kind"), days_between(Application.applied_at, Decision.decided_at).label("value"))
-        .join(Application, Application.id == Decision.application_id)
-        .where(Decision.stage == Stage.OFFER.value, Decision.outcome == "accepted",
-               Decision.decided_at >= start_at, Decision.decided_at < end_before, *_application_filters(filters)),
-        select(literal("offer").label("kind"), days_between(Application.applied_at, Decision.decided_at).label("value"))
-        .join(Application, Application.id == Decision.application_id)
-        .where(Decision.stage == Stage.FINAL_DECISION.value, Decision.outcome == "advance",
-               Decision.decided_at >= start_at, Decision.decided_at < end_before, *_application_filters(filters)),
-    ).subquery("to_hire")
-    dist = _distribution(values, ["kind"])
+    (offers decided in the period), in company-local days."""
+    durations = hire_durations(filters, policy)
+    dist = _distribution(select(durations.c.kind, durations.c.value).subquery(), ["kind"])
     return TimeToHire(hire=dist.get(("hire",), Distribution()), offer=dist.get(("offer",), Distribution()))
 
 
@@ -527,15 +524,19 @@ class OverdueReport:
 def overdue_now(filters: Filters, now: datetime, policy: Policy) -> OverdueReport:
     """The applications overdue at ``now`` (the dashboard's flag, in SQL), per owner and per
     position; the period does not apply (this is now), the position and owner filters do."""
-    condition = and_(flag_condition(Flag.OVERDUE, now, policy), *_application_filters(filters))
+    # Materialized first: grouping straight from the table, SQLite reads every application
+    # in owner (position) order to save a sort, instead of only the open ones by stage.
+    overdue = (select(Application.owner_id, Application.position_id)
+               .where(flag_condition(Flag.OVERDUE, now, policy), *_application_filters(filters))
+               .cte("overdue").prefix_with("MATERIALIZED"))
     owners = [OverdueRow(r.owner_id, r.name or "No owner", int(r.count)) for r in db.session.execute(
-        select(Application.owner_id, User.name, func.count().label("count"))
-        .outerjoin(User, User.id == Application.owner_id).where(condition)
-        .group_by(Application.owner_id, User.name).order_by(func.count().desc(), User.name))]
+        select(overdue.c.owner_id, User.name, func.count().label("count"))
+        .outerjoin(User, User.id == overdue.c.owner_id)
+        .group_by(overdue.c.owner_id, User.name).order_by(func.count().desc(), User.name))]
     positions = [OverdueRow(r.position_id, r.title, int(r.count)) for r in db.session.execute(
-        select(Application.position_id, Position.title, func.count().label("count"))
-        .join(Position, Position.id == Application.position_id).where(condition)
-        .group_by(Application.position_id, Position.title).order_by(func.count().desc(), Position.title))]
+        select(overdue.c.position_id, Position.title, func.count().label("count"))
+        .join(Position, Position.id == overdue.c.position_id)
+        .group_by(overdue.c.position_id, Position.title).order_by(func.count().desc(), Position.title))]
     return OverdueReport(owners=owners, positions=positions, total=sum(r.count for r in owners))
 
 
@@ -553,22 +554,29 @@ class Report:
     sources: list[SourceRow]
     overdue: OverdueReport
     policy: Policy = field(repr=False, default=None)  # type: ignore[assignment]
+    as_of: datetime | None = None  # the moment the figures are true for (rollup.py: its last refresh)
 
 
 def build(filters: Filters, now: datetime, policy: Policy) -> Report:
     return Report(filters=filters, now=now, promises=promises(filters, now), stage_times=stage_times(filters, policy),
                   funnel=funnel(filters, policy), time_to_hire=time_to_hire(filters, policy),
-                  sources=sources(filters, policy), overdue=overdue_now(filters, now, policy), policy=policy)
+                  sources=sources(filters, policy), overdue=overdue_now(filters, now, policy), policy=policy,
+                  as_of=now)
 
 
 def summary(filters: Filters, now: datetime, policy: Policy) -> dict[str, Any]:
-    """The API's ``GET /reports/summary``."""
-    times = time_to_hire(filters, policy)
+    """The API's ``GET /reports/summary``, computed live."""
+    return summary_of(promises(filters, now), stage_times(filters, policy), funnel(filters, policy),
+                      time_to_hire(filters, policy), sources(filters, policy))
+
+
+def summary_of(promise_report: PromiseReport, times: StageTimeReport, steps: list[FunnelStep],
+               to_hire: TimeToHire, source_rows: list[SourceRow]) -> dict[str, Any]:
     return {
-        "promises": promises(filters, now).total.as_api(),
-        "stages": {stage: value.as_api() for stage, value in stage_times(filters, policy).stages.items()},
-        "funnel": [{"stage": step.stage, "count": step.count} for step in funnel(filters, policy)],
-        "time_to_hire_days": {"median": times.hire.median, "p90": times.hire.p90},
+        "promises": promise_report.total.as_api(),
+        "stages": {stage: value.as_api() for stage, value in times.stages.items()},
+        "funnel": [{"stage": step.stage, "count": step.count} for step in steps],
+        "time_to_hire_days": {"median": to_hire.hire.median, "p90": to_hire.hire.p90},
         "sources": [{"source": row.source, "applications": row.applications, "hires": row.hires}
-                    for row in sources(filters, policy)],
+                    for row in source_rows],
     }

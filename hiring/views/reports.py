@@ -14,12 +14,12 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .. import reports
 from ..extensions import db
 from ..models import Application, AuditEvent, Position, Promise, User, utcnow
-from ..pipeline import Action, Role
+from ..pipeline import Action, PositionStatus, Role
 from ..settings import get_policy
 from ..web import db_int, option_tags
 from . import require_action
@@ -98,30 +98,37 @@ def _changes() -> tuple:
         select(func.max(Promise.id)).scalar_subquery())).one())
 
 
+# The page's tables per owner and per position show this many rows (the most told, the
+# most overdue): a big company has thousands; the CSV exports have every row.
+TABLE_ROWS = 25
+
+
 def _figures(report: reports.Report, filters: reports.Filters, policy) -> Markup:
-    return Markup(render_template("reports/_figures.html", report=report, filters=filters, policy=policy))
+    return Markup(render_template("reports/_figures.html", report=report, filters=filters, policy=policy,
+                                  table_rows=TABLE_ROWS, args=filter_args(filters)))
 
 
-def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report, Markup, object]:
-    """The report, its figures as HTML and the moment it was computed: this worker's copy
+def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report, Markup]:
+    """The report (from the rollup when there is one: hiring.reports.rollup) and its
+    figures as HTML: this worker's copy
     for these filters and this policy while nothing has changed since and it is younger
     than REPORTS_CACHE_SECONDS; computed afresh otherwise. The figures' HTML is kept with
     the report: drawing its charts and tables cost more than a visit's other work."""
     seconds = current_app.config.get("REPORTS_CACHE_SECONDS", 0)
     if not seconds:
-        report = reports.build(filters, now, policy)
-        return report, _figures(report, filters, policy), now
+        report = reports.rollup.build(filters, now, policy)
+        return report, _figures(report, filters, policy)
     cache = current_app.extensions.setdefault("hiring_report_cache", {})
     key, changes = (filters, policy), _changes()
     hit = cache.get(key)
     if hit is not None and hit[0] == changes and timedelta(0) <= now - hit[1] < timedelta(seconds=seconds):
-        return hit[2], hit[3], hit[1]
-    report = reports.build(filters, now, policy)
+        return hit[2], hit[3]
+    report = reports.rollup.build(filters, now, policy)
     figures = _figures(report, filters, policy)
     if len(cache) >= REPORT_CACHE_SIZE:
         cache.clear()
     cache[key] = (changes, now, report, figures)
-    return report, figures, now
+    return report, figures
 
 
 @bp.get("")
@@ -129,8 +136,13 @@ def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report
 def index():
     filters, errors = parse_filters()
     now, policy = utcnow(), get_policy()
-    report, figures, now = cached_report(filters, now, policy)
-    positions = db.session.execute(select(Position.id, Position.title).order_by(Position.title)).all()
+    report, figures = cached_report(filters, now, policy)
+    # The open positions (and the one chosen): a company's closed positions run to thousands,
+    # too many to choose from a list and to draw on every visit; ?position=ID reports any.
+    positions = db.session.execute(
+        select(Position.id, Position.title)
+        .where(or_(Position.status == PositionStatus.OPEN.value, Position.id == filters.position_id))
+        .order_by(Position.title)).all()
     owners = db.session.execute(
         select(User.id, User.name).where(User.role.in_([Role.ADMIN.value, Role.RECRUITER.value]))
         .order_by(User.name)).all()
@@ -138,7 +150,7 @@ def index():
                            position_options=option_tags(positions, filters.position_id),
                            owner_options=option_tags(owners, filters.owner_id),
                            positions=positions, owners=owners, args=filter_args(filters), exports=EXPORT_TITLES,
-                           policy=policy, computed_at=now), 200
+                           policy=policy, as_of=report.as_of), 200
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -238,7 +250,7 @@ def export(name: str):
         return _csv_response(name, filters, stream_with_context(lines))
     if name not in EXPORTS:
         abort(404)
-    header, rows = EXPORTS[name](reports.build(filters, now, policy))
+    header, rows = EXPORTS[name](reports.rollup.build(filters, now, policy))
     return _csv_response(name, filters, csv_lines(header, rows))
 
 

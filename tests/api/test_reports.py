@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from hiring import services
+from hiring import reports, services
+from hiring.settings import get_policy
 from tests.test_reports import NOVEMBER_SUMMARY, REPORT_NOW, history  # noqa: F401  (the known history)
 
 from .conftest import Api, error_of
@@ -26,7 +29,16 @@ def apis(history, factory, client, api_clock):  # noqa: F811
 def test_the_summary_of_a_known_history(apis, role):
     response = apis[role].get("/reports/summary" + NOVEMBER)
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == NOVEMBER_SUMMARY
+    assert response.get_json() == {**NOVEMBER_SUMMARY, "as_of": "2026-11-25T11:00:00+00:00"}  # no rollup: now
+
+
+def test_the_summary_from_the_rollup_says_as_of_when(apis):
+    """Built on the 24th (C's date, the 19th, already broken), read on the 25th: the same
+    figures, as of the 24th."""
+    built = REPORT_NOW - timedelta(days=1)
+    reports.rollup.refresh(built, get_policy())
+    body = apis["manager"].get("/reports/summary" + NOVEMBER).get_json()
+    assert body == {**NOVEMBER_SUMMARY, "as_of": built.isoformat()}
 
 
 def test_interviewers_may_not_read_the_reports(apis):
@@ -71,7 +83,8 @@ def test_the_summary_is_in_the_openapi_document(client):
     assert {"200", "401", "403", "422"} <= set(operation["responses"])
     schemas = document["components"]["schemas"]
     assert set(schemas["ReportSummary"]["properties"]) == {"promises", "stages", "funnel", "time_to_hire_days",
-                                                          "sources"}
+                                                          "sources", "as_of"}
+    assert schemas["ReportSummary"]["properties"]["as_of"]["format"] == "date-time"
     assert "source" in schemas["ApplicationOut"]["required"]
     assert "source" in schemas["ApplicationCreate"]["properties"]
 

@@ -1,0 +1,338 @@
+"""The daily rollup the Reports page and the API's summary read (hiring.models.reports).
+
+**What it holds.** Per company-local day, position and owner: the applications received
+(by source, stage and furthest funnel step), the dates told to candidates (by stage and
+status), and histograms of whole company-local days for the stage times, time to hire
+and time to offer. A report sums the rows of its period: a bounded number of rows per
+day whatever the number of applications, and every figure equals the live computation
+in ``figures`` (the reference; tests compare the two), medians and percentiles included
+(the histograms keep each whole-day value).
+
+**How fresh.** The figures are true as of the last refresh (``ReportRollup.as_of``),
+which the page and the API show. The promises are the one figure that moves with the
+clock alone: an open promise whose day passes in silence becomes broken. The rollup
+stores each promise's status *as of* the refresh, so all figures describe the same
+moment; a refresh rebuilds when a promise lapsed since the last one, even with nothing
+recorded. "Overdue now" is not rolled up: it is read live (it is about now, and it reads
+only open applications through their indexes).
+
+**How it refreshes.** ``refresh`` (the ``report-rollup`` job, every 15 minutes, under the
+job lock) rebuilds every row in one transaction (readers see the old rows until it
+commits) — when anything was recorded since the last build (the newest audit event,
+application or promise moved), an open promise lapsed since, or the company's time zone
+changed. Otherwise it only moves ``as_of`` forward: the figures are as true now as then.
+A full rebuild rather than an incremental one: one change (an owner reassigned, a
+decision) moves rows of days long past, and the rebuild is a handful of INSERT … SELECT
+statements (bench/RESULTS.md has its time at a million applications).
+
+Without a rollup (a fresh install, tests) or one built for another time zone, the
+figures are computed live from the records, as of now.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, case, delete, exists, func, insert, literal, select
+
+from ..extensions import db
+from ..models import (
+    Application,
+    AuditEvent,
+    Interview,
+    Level,
+    Promise,
+    PromiseStatus,
+    ReportApplicationDay,
+    ReportDurationDay,
+    ReportPromiseDay,
+    ReportRollup,
+    User,
+    utcnow,
+)
+from ..pipeline import Policy, Source, Stage
+from . import figures
+from .days import days_from, local_day
+from .figures import (
+    FUNNEL_ENDS,
+    FUNNEL_STEPS,
+    STAGE_TIME_LABELS,
+    STAGE_TIMES,
+    Distribution,
+    Filters,
+    FunnelStep,
+    PromiseCounts,
+    PromiseReport,
+    Report,
+    SourceRow,
+    StageTime,
+    StageTimeReport,
+    TimeToHire,
+)
+
+STATUSES = [status.value for status in PromiseStatus]
+ROLLUP_TABLES = (ReportApplicationDay, ReportPromiseDay, ReportDurationDay)
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+def _built_from() -> list[int]:
+    """What any recorded change moves: every verb writes an audit event; applications and
+    promises too (three index look-ups)."""
+    row = db.session.execute(select(
+        select(func.max(AuditEvent.id)).scalar_subquery(), select(func.max(Application.id)).scalar_subquery(),
+        select(func.max(Promise.id)).scalar_subquery())).one()
+    return [int(value or 0) for value in row]
+
+
+def _lapsed_between(earlier: datetime, later: datetime) -> bool:
+    """Did an open promise's day end between the two moments (its status moved with the clock)?"""
+    low, high = min(earlier, later), max(earlier, later)
+    return db.session.scalar(select(exists().where(
+        Promise.outcome.is_(None), Promise.lapses_at >= low, Promise.lapses_at < high))) or False
+
+
+def _applications_rows(policy: Policy) -> Select:
+    interviewed = exists().where(Interview.application_id == Application.id, Interview.round == 1)
+    each = select(local_day(Application.applied_at, policy.timezone).label("day"), Application.position_id,
+                  Application.owner_id, Application.source, Application.stage,
+                  figures.reached_step().label("reached"),
+                  case((interviewed, True), else_=False).label("interviewed")).subquery()
+    columns = [each.c.day, each.c.position_id, each.c.owner_id, each.c.source, each.c.stage, each.c.reached,
+               each.c.interviewed]
+    return select(*columns, func.count()).group_by(*columns).order_by(each.c.day)
+
+
+def _promises_rows(now: datetime) -> Select:
+    status = figures.promise_status(now)
+    columns = [Promise.promised_for, Application.position_id, Application.owner_id, Promise.stage, status]
+    return (select(*columns, func.count()).select_from(Promise)
+            .join(Application, Application.id == Promise.application_id)
+            .group_by(*columns).order_by(Promise.promised_for))
+
+
+def _durations_rows(policy: Policy) -> Select:
+    everything = Filters(start=date(2000, 1, 1), end=date(2000, 1, 1))  # period=False: not applied
+    stages = figures.stage_durations(everything, policy, period=False)
+    hires = figures.hire_durations(everything, policy, period=False)
+    both = select(stages.c.stage.label("measure"), stages.c.value, stages.c.ended_day, stages.c.position_id,
+                  stages.c.owner_id).union_all(
+        select(hires.c.kind, hires.c.value, hires.c.ended_day, hires.c.position_id, hires.c.owner_id)).subquery()
+    columns = [both.c.ended_day, both.c.position_id, both.c.owner_id, both.c.measure, both.c.value]
+    return select(*columns, func.count()).group_by(*columns).order_by(both.c.ended_day)
+
+
+def _sum_up(model: Any, keys: list[str], count: str, level: Level) -> None:
+    """The rows of ``level`` summed from the detail rows (per day, and per owner for OWNER)."""
+    groups = [model.day] + ([model.owner_id] if level == Level.OWNER else []) + [getattr(model, k) for k in keys]
+    names = ["day"] + (["owner_id"] if level == Level.OWNER else []) + keys
+    db.session.execute(insert(model).from_select(
+        [*names, count, "level"], select(*groups, func.sum(getattr(model, count)), literal(level.value))
+        .where(model.level == Level.DETAIL.value).group_by(*groups).order_by(model.day)))
+
+
+def rebuild(now: datetime, policy: Policy) -> ReportRollup:
+    """Replace every row of the rollup with the figures as of ``now``, in one transaction."""
+    started = time.perf_counter()
+    built_from = _built_from()
+    for table in ROLLUP_TABLES:
+        db.session.execute(delete(table))
+    for model, keys, count, rows in (
+            (ReportApplicationDay, ["source", "stage", "reached", "interviewed"], "applications",
+             _applications_rows(policy)),
+            (ReportPromiseDay, ["stage", "status"], "promises", _promises_rows(now)),
+            (ReportDurationDay, ["measure", "days"], "passages", _durations_rows(policy))):
+        db.session.execute(insert(model).from_select(["day", "position_id", "owner_id", *keys, count, "level"],
+                                                     rows.add_columns(literal(Level.DETAIL.value))))
+        _sum_up(model, keys, count, Level.COMPANY)
+    _sum_up(ReportPromiseDay, ["stage", "status"], "promises", Level.OWNER)
+    state = db.session.get(ReportRollup, 1) or ReportRollup(id=1)
+    state.as_of, state.zone, state.built_from = now, policy.timezone, built_from
+    state.built_at, state.build_seconds = utcnow(), round(time.perf_counter() - started, 3)
+    db.session.add(state)
+    db.session.commit()
+    return state
+
+
+def refresh(now: datetime, policy: Policy, *, force: bool = False) -> dict[str, Any]:
+    """The ``report-rollup`` job: rebuild when something changed the figures since the last
+    build (see the module's docstring), else only say they still hold at ``now``. A rerun
+    or a late run does the same as one run on time."""
+    state = db.session.get(ReportRollup, 1)
+    if (not force and state is not None and state.zone == policy.timezone and state.built_from == _built_from()
+            and not _lapsed_between(state.as_of, now)):
+        state.as_of = now
+        db.session.commit()
+        return {"rebuilt": False, "as_of": now.isoformat()}
+    state = rebuild(now, policy)
+    return {"rebuilt": True, "as_of": now.isoformat(), "seconds": state.build_seconds}
+
+
+def current(policy: Policy) -> ReportRollup | None:
+    """The rollup, when there is one the reports can read (built, in the company's zone)."""
+    state = db.session.get(ReportRollup, 1)
+    if state is None or state.zone != policy.timezone:
+        return None
+    return state
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _in(table: Any, filters: Filters, *, per_owner: bool = False) -> list[Any]:
+    """The rows of the period at the level the filters need (``per_owner``: grouped by owner)."""
+    if filters.position_id is None and filters.owner_id is None:
+        level = Level.OWNER if per_owner else Level.COMPANY
+    else:
+        level = Level.DETAIL
+    conditions = [table.level == level.value, table.day >= filters.start, table.day <= filters.end]
+    if filters.position_id is not None:
+        conditions.append(table.position_id == filters.position_id)
+    if filters.owner_id is not None:
+        conditions.append(table.owner_id == filters.owner_id)
+    return conditions
+
+
+def _status_columns() -> list[Any]:
+    n = ReportPromiseDay.promises
+    return [func.coalesce(func.sum(n), 0).label("told")] + [
+        func.coalesce(func.sum(case((ReportPromiseDay.status == status, n), else_=0)), 0).label(status)
+        for status in ("kept", "moved", "broken", "withdrawn", "open")]
+
+
+def _add(total: PromiseCounts, row: Any) -> None:
+    for name in ("told", "kept", "moved", "broken", "withdrawn", "open"):
+        setattr(total, name, getattr(total, name) + int(getattr(row, name)))
+
+
+def promises(filters: Filters) -> PromiseReport:
+    where = _in(ReportPromiseDay, filters)
+    week = (days_from(ReportPromiseDay.day, filters.start) // 7).label("week")
+    total, weeks, by_stage = PromiseCounts(), defaultdict(PromiseCounts), defaultdict(PromiseCounts)
+    for row in db.session.execute(select(*_status_columns(), week, ReportPromiseDay.stage).where(*where)
+                                  .group_by(week, ReportPromiseDay.stage)):
+        for target in (total, weeks[int(row.week)], by_stage[row.stage]):
+            _add(target, row)
+    owners = []
+    for row in db.session.execute(
+            select(*_status_columns(), ReportPromiseDay.owner_id, User.name)
+            .outerjoin(User, User.id == ReportPromiseDay.owner_id)
+            .where(*_in(ReportPromiseDay, filters, per_owner=True))
+            .group_by(ReportPromiseDay.owner_id, User.name).order_by(User.name)):
+        counts = PromiseCounts()
+        _add(counts, row)
+        owners.append((row.owner_id, row.name or "No owner", counts))
+    return PromiseReport(
+        total=total,
+        weeks=[(filters.week_start(i), filters.week_end(i), weeks.get(i, PromiseCounts()))
+               for i in range(filters.weeks)],
+        stages=[(stage.value, by_stage[stage.value]) for stage in Stage if stage.value in by_stage],
+        owners=owners)
+
+
+def distribution(histogram: dict[int, int]) -> Distribution:
+    """Median and 90th percentile of whole-day values given as {days: how many}, exactly
+    as ``figures._distribution`` computes them from the values one by one."""
+    n = sum(histogram.values())
+    if not n:
+        return Distribution()
+    wanted = {1 + (n - 1) // 2, 2 + (n - 1) // 2, 1 + (9 * (n - 1)) // 10, 2 + (9 * (n - 1)) // 10}
+    ranked: dict[int, float] = {}
+    seen = 0
+    for days in sorted(histogram):
+        first, seen = seen + 1, seen + histogram[days]
+        ranked.update({rank: float(days) for rank in wanted if first <= rank <= seen})
+    return Distribution(count=n, median=round(figures.percentile(ranked, n, 1, 2), 2),
+                        p90=round(figures.percentile(ranked, n, 9, 10), 2))
+
+
+def durations(filters: Filters, policy: Policy) -> tuple[StageTimeReport, TimeToHire]:
+    """The stage times (overall and per week) and time to hire and to offer, from one
+    statement returning a row per measure, week and whole-day value."""
+    week = (days_from(ReportDurationDay.day, filters.start) // 7).label("week")
+    histograms: dict[tuple[str, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in db.session.execute(
+            select(ReportDurationDay.measure, week, ReportDurationDay.days,
+                   func.sum(ReportDurationDay.passages).label("passages"))
+            .where(*_in(ReportDurationDay, filters))
+            .group_by(ReportDurationDay.measure, week, ReportDurationDay.days)):
+        histograms[(row.measure, int(row.week))][int(row.days)] += int(row.passages)
+
+    def merged(measure: str) -> dict[int, int]:
+        total: dict[int, int] = defaultdict(int)
+        for (name, _), histogram in histograms.items():
+            if name == measure:
+                for days, count in histogram.items():
+                    total[days] += count
+        return total
+
+    def stage_time(stage: str, histogram: dict[int, int]) -> StageTime:
+        policy_days = getattr(policy, STAGE_TIMES[stage])
+        dist = distribution(histogram)
+        return StageTime(stage=stage, label=STAGE_TIME_LABELS[stage], policy_days=policy_days, count=dist.count,
+                         median_days=dist.median, p90_days=dist.p90,
+                         within_policy=sum(c for days, c in histogram.items() if days <= policy_days))
+
+    stages = StageTimeReport(
+        stages={stage: stage_time(stage, merged(stage)) for stage in STAGE_TIMES},
+        weeks=[(filters.week_start(i), filters.week_end(i),
+                {stage: stage_time(stage, histograms.get((stage, i), {})) for stage in STAGE_TIMES})
+               for i in range(filters.weeks)])
+    return stages, TimeToHire(hire=distribution(merged("hire")), offer=distribution(merged("offer")))
+
+
+def applications(filters: Filters) -> tuple[list[FunnelStep], list[SourceRow]]:
+    """The funnel and the sources, from one statement returning a row per group."""
+    n = ReportApplicationDay.applications
+    groups = [ReportApplicationDay.source, ReportApplicationDay.stage, ReportApplicationDay.reached,
+              ReportApplicationDay.interviewed]
+    reached = [0] * len(FUNNEL_STEPS)
+    ends: dict[str, int] = defaultdict(int)
+    per_source: dict[str, SourceRow] = {source.value: SourceRow(source.value, source.label) for source in Source}
+    for row in db.session.execute(select(*groups, func.sum(n).label("n")).where(*_in(ReportApplicationDay, filters))
+                                  .group_by(*groups)):
+        count = int(row.n)
+        for index in range(int(row.reached) + 1):
+            reached[index] += count
+        ends[row.stage] += count
+        source = per_source[row.source]
+        source.applications += count
+        source.interviews += count if row.interviewed else 0
+        source.hires += count if row.stage == Stage.HIRED.value else 0
+    steps, before = [], None
+    for index, stage in enumerate(FUNNEL_STEPS):
+        steps.append(FunnelStep(stage.value, stage.label, reached[index],
+                                None if before is None else figures.rate(reached[index], before)))
+        before = reached[index]
+    steps += [FunnelStep(stage.value, stage.label, ends.get(stage.value, 0)) for stage in FUNNEL_ENDS]
+    return steps, list(per_source.values())
+
+
+def from_rollup(filters: Filters, now: datetime, policy: Policy, state: ReportRollup) -> Report:
+    stage_times, to_hire = durations(filters, policy)
+    funnel, sources = applications(filters)
+    return Report(filters=filters, now=now, promises=promises(filters), stage_times=stage_times, funnel=funnel,
+                  time_to_hire=to_hire, sources=sources, overdue=figures.overdue_now(filters, now, policy),
+                  policy=policy, as_of=state.as_of)
+
+
+def build(filters: Filters, now: datetime, policy: Policy) -> Report:
+    """The report: from the rollup when there is one (as of its last refresh), else live (as of now)."""
+    state = current(policy)
+    if state is None:
+        return figures.build(filters, now, policy)
+    return from_rollup(filters, now, policy, state)
+
+
+def summary(filters: Filters, now: datetime, policy: Policy) -> dict[str, Any]:
+    """The API's ``GET /reports/summary``, with ``as_of``: the moment its figures are true for."""
+    state = current(policy)
+    if state is None:
+        return {**figures.summary(filters, now, policy), "as_of": now}
+    stage_times, to_hire = durations(filters, policy)
+    funnel, sources = applications(filters)
+    return {**figures.summary_of(promises(filters), stage_times, funnel, to_hire, sources), "as_of": state.as_of}
