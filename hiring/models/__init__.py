@@ -40,9 +40,11 @@ from .records import (
     REDACTED_SUBJECT,
     AuditEvent,
     AuditRedaction,
+    BoardStageCount,
     JobRun,
     OutboxEmail,
     OutboxStatusCount,
+    StageCount,
     audit_guard_lifted,
 )
 from .types import (
@@ -73,6 +75,8 @@ __all__ = [
     "OPEN_STAGE_VALUES",
     "OutboxEmail",
     "OutboxStatusCount",
+    "StageCount",
+    "BoardStageCount",
     "PanelMember",
     "Position",
     "Promise",

@@ -21,11 +21,13 @@ from ..extensions import db
 from ..models import (
     OPEN_STAGE_VALUES,
     Application,
+    BoardStageCount,
     Candidate,
     Feedback,
     Interview,
     PanelMember,
     Position,
+    StageCount,
     User,
     utcnow,
 )
@@ -190,27 +192,32 @@ OWNER_ID = bindparam("owner_id", type_=Integer)
 
 @cache
 def _stage_counts_statement(by_position: bool, by_owner: bool):
+    """The counts kept by the triggers of migration c5d8a3e1f9b2: the six rows of
+    board_stage_count without a filter, a few rows of stage_count with one."""
+    if not (by_position or by_owner):
+        return select(BoardStageCount.stage, BoardStageCount.count)
     stmt = (
-        select(Application.stage, func.count())
-        .where(Application.stage.in_(OPEN_STAGE_VALUES))
-        .group_by(Application.stage)
+        select(StageCount.stage, func.sum(StageCount.count))
+        .where(StageCount.stage.in_(OPEN_STAGE_VALUES))
+        .group_by(StageCount.stage)
     )
     # One position's board shows it even when closed; otherwise only open positions count.
-    # (IN rather than a join: SQLite then counts from the (position_id, stage) index alone.)
     if by_position:
-        stmt = stmt.where(Application.position_id == POSITION_ID)
+        stmt = stmt.where(StageCount.position_id == POSITION_ID)
     else:
-        stmt = stmt.where(Application.position_id.in_(_open_positions()))
+        stmt = stmt.where(StageCount.position_id.in_(_open_positions()))
     if by_owner:
-        stmt = stmt.where(Application.owner_id == OWNER_ID)
+        stmt = stmt.where(StageCount.owner_id == OWNER_ID)
     return stmt
 
 
 def stage_counts(position_id: int | None = None, owner_id: int | None = None) -> dict[str, int]:
-    """Open applications per stage, on open positions (one grouped query)."""
+    """Open applications per stage, on open positions (one small query over counts kept
+    up to date, whatever the number of applications)."""
     stmt = _stage_counts_statement(bool(position_id), bool(owner_id))
     counts = dict.fromkeys(OPEN_STAGE_VALUES, 0)
-    counts.update({stage: n for stage, n in db.session.execute(stmt, _filter_params(position_id, owner_id))})
+    counts.update({stage: int(n) for stage, n in db.session.execute(stmt, _filter_params(position_id, owner_id))
+                   if stage in counts})
     return counts
 
 
