@@ -253,8 +253,7 @@ def board():
 @bp.get("/positions/<int:position_id>/board")
 @require_action(Action.VIEW_ALL)
 def position_board(position_id: int):
-    db.get_or_404(Position, position_id)
-    return _board(position_id)
+    return _board(position_id, db.get_or_404(Position, position_id))
 
 
 def _scoped(stmt, by_position: bool, by_owner: bool):
@@ -416,7 +415,9 @@ def _cards_statement(sqlite: bool, one_column: bool, by_position: bool, by_owner
     )
 
 
-def _board(position_id: int | None):
+def _board(position_id: int | None, position: Position | None = None):
+    """``position``: the one already loaded (the session keeps no unreferenced object, so
+    loading it again by id would be a second statement)."""
     now = utcnow()
     owner_id = _int_arg("owner")
     problems: list[FilterProblem] = []
@@ -463,7 +464,8 @@ def _board(position_id: int | None):
     for row in rows:
         columns[row.stage].append(_card(row, next_interview.get(row.id)))
     counts = stage_counts(position_id, owner_id)
-    position = db.session.get(Position, position_id) if position_id else None
+    if position is None and position_id:
+        position = db.session.get(Position, position_id)
     owner = db.session.get(User, owner_id) if owner_id else None
     pages = -(-counts[column.value] // COLUMN_PAGE_SIZE) if column else 1
     return render_template("dashboard/board.html", columns=columns, counts=counts, stages=OPEN_STAGES, now=now,
