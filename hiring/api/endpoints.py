@@ -283,17 +283,9 @@ def list_applications(user: User, query: schemas.ApplicationQuery):
     total = db.session.scalar(select(func.count()).select_from(Application).where(*conditions))
     # The page's ids first: sorting bare ids stays inside the indexes (every index carries the
     # id), where sorting whole joined rows reads every matching row.
-    newest_first = Application.id.desc()
-    if query.flag is not None:
-        # Every flag holds for open applications only, a small share of all of them. Ordered
-        # by the id itself, both databases walk the primary key from the newest application
-        # and test each one until a page is full: at 1M applications that read hundreds of
-        # thousands of closed ones. Ordered by an expression, they find the candidates
-        # through the stage indexes and sort just those.
-        newest_first = (Application.id + 0).desc()
     ids = db.session.scalars(
         select(Application.id).where(*conditions)
-        .order_by(newest_first).limit(query.per_page).offset((query.page - 1) * query.per_page)
+        .order_by(Application.id.desc()).limit(query.per_page).offset((query.page - 1) * query.per_page)
     ).all()
     applications = db.session.scalars(
         select(Application).where(Application.id.in_(ids)).options(*APPLICATION_LOADS)
