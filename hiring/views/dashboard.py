@@ -32,6 +32,7 @@ from ..models import (
     utcnow,
 )
 from ..pipeline import OPEN_STAGES, Action, Flag, PositionStatus, Role, Stage
+from ..pipeline import can as pipeline_can
 from ..settings import get_policy
 from ..web import DB_INT_MAX, Badge, badge_for, days_since, db_int, moment
 from . import application_url, require_action
@@ -75,35 +76,73 @@ class AttentionItem:
         return (0 if "overdue" in self.reasons else 1, due is None, due or datetime.max, self.application.id)
 
 
-def _my_decision_condition(user: User):
+# The attention statement depends only on the user's role and on "everyone's": it is built
+# once per worker for each, with the user and the moment as bind parameters (building it,
+# with its flag conditions, cost more than running it).
+USER_ID = bindparam("attention_user_id", type_=Integer)
+
+
+def _my_decision_condition(role: str):
     """The applications whose next step is this user's decision."""
-    if user.role == Role.MANAGER:
+    if role == Role.MANAGER:
         return and_(Application.stage == Stage.FINAL_DECISION.value,
-                    Position.hiring_manager_id == user.id)
-    if user.can(Action.DECIDE):
-        return and_(Application.owner_id == user.id,
+                    Position.hiring_manager_id == USER_ID)
+    if pipeline_can(role, Action.DECIDE):
+        return and_(Application.owner_id == USER_ID,
                     Application.stage.in_([Stage.APPLIED.value, Stage.FIRST_DECISION.value]))
     return None
 
 
-def _scope_condition(user: User, everyone: bool):
+def _scope_condition(role: str, everyone: bool):
     """Whose deadlines count as "mine": those where I must act next (pipeline.responsible,
     in SQL) — a manager's are the offer decisions, not the recruiters' tasks before them."""
-    if everyone and user.can(Action.VIEW_ALL):
+    if everyone and pipeline_can(role, Action.VIEW_ALL):
         return None
-    if not (user.can(Action.MANAGE_APPLICATIONS) or user.can(Action.DECIDE_OFFER)):
+    if not (pipeline_can(role, Action.MANAGE_APPLICATIONS) or pipeline_can(role, Action.DECIDE_OFFER)):
         return False
-    return queries.responsible_user_id() == user.id
+    return queries.responsible_user_id() == USER_ID
 
 
-def _stalled_condition(user: User, now: datetime, policy):
+def _stalled_condition(role: str):
     """Stalled applications go to the position's hiring manager and every admin."""
-    stalled = queries.flag_condition(Flag.STALLED, now, policy)
-    if user.role == Role.ADMIN:
+    stalled = queries.flag_condition(Flag.STALLED, queries.FLAG_BINDS)
+    if role == Role.ADMIN:
         return stalled
-    if user.role == Role.MANAGER:
-        return and_(stalled, Position.hiring_manager_id == user.id)
+    if role == Role.MANAGER:
+        return and_(stalled, Position.hiring_manager_id == USER_ID)
     return None
+
+
+@cache
+def _attention_statement(role: str, everyone: bool):
+    """My applications needing action (None: nothing can, for this role)."""
+    scope = _scope_condition(role, everyone)
+    wanted = []
+    if scope is not False:
+        urgent = or_(*(queries.flag_condition(flag, queries.FLAG_BINDS)
+                       for flag in (Flag.OVERDUE, Flag.DUE_SOON, Flag.EXPEDITE, Flag.UNRECORDED)))
+        wanted.append(urgent if scope is None else and_(scope, urgent))
+    for condition in (_my_decision_condition(role), _stalled_condition(role)):
+        if condition is not None:
+            wanted.append(condition)
+    if not wanted:
+        return None
+    where = [queries.is_open(), or_(*wanted)]
+    if scope is not None and role != Role.ADMIN:
+        # Implied by every condition above (the responsible person, my decision, a
+        # manager's stalled): the application is mine or in a position I own or manage.
+        # Said explicitly, the database reads those applications through the owner and
+        # position indexes instead of testing every open application's CASE.
+        mine = select(Position.id).where(or_(Position.owner_id == USER_ID, Position.hiring_manager_id == USER_ID))
+        where.append(or_(Application.owner_id == USER_ID, Application.position_id.in_(mine)))
+    return (
+        select(Application)
+        .join(Position, Position.id == Application.position_id)
+        .where(*where)
+        .options(joinedload(Application.candidate), joinedload(Application.position))
+        .order_by(Application.due_at.asc().nulls_last(), Application.id)
+        .limit(ATTENTION_LIMIT)
+    )
 
 
 def attention_items(user: User, now: datetime, *, everyone: bool = False) -> list[AttentionItem]:
@@ -111,33 +150,10 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
     policy = get_policy()
     items: dict[int, AttentionItem] = {}
 
-    scope = _scope_condition(user, everyone)
-    wanted = []
-    if scope is not False:
-        urgent = or_(*(queries.flag_condition(flag, now, policy)
-                       for flag in (Flag.OVERDUE, Flag.DUE_SOON, Flag.EXPEDITE, Flag.UNRECORDED)))
-        wanted.append(urgent if scope is None else and_(scope, urgent))
-    for condition in (_my_decision_condition(user), _stalled_condition(user, now, policy)):
-        if condition is not None:
-            wanted.append(condition)
-    if wanted:
-        where = [queries.is_open(), or_(*wanted)]
-        if scope is not None and user.role != Role.ADMIN:
-            # Implied by every condition above (the responsible person, my decision, a
-            # manager's stalled): the application is mine or in a position I own or manage.
-            # Said explicitly, the database reads those applications through the owner and
-            # position indexes instead of testing every open application's CASE.
-            mine = select(Position.id).where(or_(Position.owner_id == user.id, Position.hiring_manager_id == user.id))
-            where.append(or_(Application.owner_id == user.id, Application.position_id.in_(mine)))
-        stmt = (
-            select(Application)
-            .join(Position, Position.id == Application.position_id)
-            .where(*where)
-            .options(joinedload(Application.candidate), joinedload(Application.position))
-            .order_by(Application.due_at.asc().nulls_last(), Application.id)
-            .limit(ATTENTION_LIMIT)
-        )
-        for application in db.session.scalars(stmt).unique():
+    stmt = _attention_statement(user.role, everyone)
+    if stmt is not None:
+        params = {"attention_user_id": user.id, **queries.flag_bind_values(now, policy)}
+        for application in db.session.scalars(stmt, params).unique():
             item = items.setdefault(application.id, AttentionItem(application))
             flags = application.flags(now, policy)
             if Flag.OVERDUE in flags:
