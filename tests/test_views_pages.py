@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import timedelta
 
 import pytest
 
 from hiring import services
 from hiring.extensions import db
-from hiring.models import Application, AuditEvent, Candidate, Document, OutboxEmail, Position, User, utcnow
+from hiring.models import (
+    Application,
+    AuditEvent,
+    BoardStageCount,
+    Candidate,
+    Document,
+    OutboxEmail,
+    Position,
+    User,
+    utcnow,
+)
 from hiring.settings import get_policy
 
 
@@ -134,6 +145,53 @@ class TestDashboard:
         db.session.execute(delete(Application).where(Application.id == bare.id))
         db.session.commit()
         assert kept() == counted() and sum(kept()[1].values()) == 2
+
+    @pytest.mark.postgres_only
+    def test_opposite_stage_moves_at_once_queue_instead_of_deadlocking(self, app, factory, team, database_url):
+        """Every stage move updates shared count rows. Without one lock order, a transaction
+        holding the "applied" row and waiting for "first_interview" deadlocks with one moving
+        the other way (PostgreSQL then aborts one of them)."""
+        if not database_url.startswith("postgresql"):
+            pytest.skip("needs PostgreSQL: row locks between connections")
+        import threading
+
+        from sqlalchemy import create_engine, select, text
+
+        pos = team["position"]
+        closed = factory.application("rejected", position=pos, at=_ago(6))
+        moving_back = factory.application("first_interview", position=pos, at=_ago(5))
+        moving_on = factory.application("applied", position=pos, at=_ago(4))
+        db.session.commit()
+        move = text("UPDATE application SET stage = :stage WHERE id = :id")
+        engine = create_engine(database_url)
+        errors: list[BaseException] = []
+        try:
+            with engine.connect() as first, engine.connect() as second:
+                first.execute(text("SET lock_timeout = '20s'"))
+                second.execute(text("SET lock_timeout = '20s'"))
+                first.execute(move, {"stage": "applied", "id": closed.id})  # holds the "applied" rows
+
+                def move_back() -> None:
+                    try:
+                        with app.app_context():
+                            second.execute(move, {"stage": "applied", "id": moving_back.id})
+                            second.commit()
+                    except BaseException as error:  # reported below, in the test's thread
+                        errors.append(error)
+
+                thread = threading.Thread(target=move_back)
+                thread.start()
+                time.sleep(0.5)  # the second now waits for a row the first holds
+                first.execute(move, {"stage": "first_interview", "id": moving_on.id})
+                first.commit()
+                thread.join(timeout=30)
+                assert not thread.is_alive()
+        finally:
+            engine.dispose()
+        assert errors == []
+        db.session.expire_all()
+        stages = dict(db.session.execute(select(BoardStageCount.stage, BoardStageCount.count)).all())
+        assert stages.get("applied") == 2 and stages.get("first_interview") == 1
 
     def test_interviewer_sees_only_feedback_awaited_from_them(self, client, login, factory, team):
         mine = _named(factory.application("first_decision", position=team["position"], at=_ago(2),

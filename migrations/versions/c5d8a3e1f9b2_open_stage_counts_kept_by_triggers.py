@@ -44,7 +44,7 @@ BUMP_BOARD = ("INSERT INTO board_stage_count (stage, count) "
 MOVE_POSITION = ("INSERT INTO board_stage_count (stage, count) "
                  "SELECT stage, CASE WHEN NEW.status = 'open' THEN total ELSE -total END FROM "
                  "(SELECT stage, SUM(count) AS total FROM stage_count WHERE position_id = NEW.id GROUP BY stage) "
-                 "AS moved WHERE true "
+                 "AS moved WHERE true ORDER BY stage "
                  "ON CONFLICT (stage) DO UPDATE SET count = board_stage_count.count + excluded.count")
 
 
@@ -72,9 +72,19 @@ SQLITE_DOWNGRADE = [
     "DROP TRIGGER IF EXISTS stage_count_insert",
 ]
 POSTGRESQL_UPGRADE = [
+    # Concurrent moves take the count rows in one order (stage_count before board_stage_count,
+    # each by its key), so two transactions moving applications in opposite directions queue
+    # behind each other instead of deadlocking.
     "CREATE FUNCTION stage_count_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    "IF TG_OP IN ('UPDATE', 'DELETE') THEN " + _both("OLD", "-1") + "END IF; "
-    "IF TG_OP IN ('INSERT', 'UPDATE') THEN " + _both("NEW", "1") + "END IF; "
+    "IF TG_OP = 'INSERT' THEN " + _both("NEW", "1") + "RETURN NULL; END IF; "
+    "IF TG_OP = 'DELETE' THEN " + _both("OLD", "-1") + "RETURN NULL; END IF; "
+    "IF (OLD.position_id, COALESCE(OLD.owner_id, 0), OLD.stage) "
+    "<= (NEW.position_id, COALESCE(NEW.owner_id, 0), NEW.stage) THEN "
+    + BUMP.format(row="OLD", delta="-1") + "; " + BUMP.format(row="NEW", delta="1") + "; ELSE "
+    + BUMP.format(row="NEW", delta="1") + "; " + BUMP.format(row="OLD", delta="-1") + "; END IF; "
+    "IF OLD.stage <= NEW.stage THEN "
+    + BUMP_BOARD.format(row="OLD", delta="-1") + "; " + BUMP_BOARD.format(row="NEW", delta="1") + "; ELSE "
+    + BUMP_BOARD.format(row="NEW", delta="1") + "; " + BUMP_BOARD.format(row="OLD", delta="-1") + "; END IF; "
     "RETURN NULL; END $$",
     "CREATE TRIGGER stage_count_insert AFTER INSERT ON application "
     f"FOR EACH ROW WHEN (NEW.stage IN {OPEN}) EXECUTE FUNCTION stage_count_keep()",
