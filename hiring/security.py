@@ -40,7 +40,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import Connection, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import services
+from . import services, settings
 from .extensions import db
 from .models import LoginThrottle, User, UserSession, utcnow
 
@@ -159,13 +159,16 @@ def load_user(user_id: str) -> User | None:
     secret = session.get(SESSION_KEY)
     if not isinstance(secret, str) or not secret:
         return _forget(None)  # a session from before server-side sessions, or a forged one
+    # The settings rows come along (scalar subqueries): every page needs them, and one
+    # statement costs less than three.
     row = db.session.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        select(UserSession, User, *settings.stored_values()).join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == services.hash_token(secret))
     ).first()
     if row is None or str(row.User.id) != str(user_id):
         return _forget(None)
     record, user = row.UserSession, row.User
+    settings.remember_stored(row[2:])
     moment = now()
     config = current_app.config
     if record.ended_at is not None:

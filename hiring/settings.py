@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from flask import current_app, g, has_app_context
+from sqlalchemy import select
 
 from .extensions import db
 from .models import Setting
@@ -23,9 +24,9 @@ def get_policy() -> Policy:
         if cached is not None:
             return cached
     values = dict(current_app.config.get("POLICY") or {})
-    stored = db.session.get(Setting, POLICY_KEY)
-    if stored is not None and isinstance(stored.value, dict):
-        values.update(stored.value)
+    stored = _stored(POLICY_KEY)
+    if isinstance(stored, dict):
+        values.update(stored)
     policy = Policy.from_mapping(values)
     g.hiring_policy = policy
     return policy
@@ -33,6 +34,34 @@ def get_policy() -> Policy:
 
 def forget_policy() -> None:
     g.pop("hiring_policy", None)
+    g.get("hiring_settings_read", {}).pop(POLICY_KEY, None)
+
+
+# --- the settings rows, read with the session --------------------------------------------------
+# Every logged-in page needs both settings rows. The session check (security.load_user)
+# reads them in its own statement, as scalar subqueries, and leaves the values here for the
+# request. They come from the request's own transaction, like a get() of the row, so no
+# worker ever sees settings older than its request.
+
+def stored_values() -> list:
+    """Both settings' stored values as labelled scalar subqueries, for another statement's
+    columns (in the order of ``SETTING_KEYS``)."""
+    return [select(Setting.value).where(Setting.key == key).scalar_subquery().label(f"setting_{key}")
+            for key in SETTING_KEYS]
+
+
+def remember_stored(values) -> None:
+    """Keeps the values read with ``stored_values()`` for this request."""
+    if has_app_context():
+        g.hiring_settings_read = dict(zip(SETTING_KEYS, values, strict=True))
+
+
+def _stored(key: str):
+    read = g.get("hiring_settings_read") if has_app_context() else None
+    if read is not None and key in read:
+        return read[key]
+    row = db.session.get(Setting, key)
+    return row.value if row is not None else None
 
 
 # --- sign-in security -----------------------------------------------------------------------
@@ -64,12 +93,15 @@ def get_security() -> SecuritySettings:
         cached = g.get("hiring_security")
         if cached is not None:
             return cached
-    stored = db.session.get(Setting, SECURITY_KEY)
-    security = SecuritySettings.from_mapping(stored.value if stored is not None and isinstance(stored.value, dict)
-                                             else {})
+    stored = _stored(SECURITY_KEY)
+    security = SecuritySettings.from_mapping(stored if isinstance(stored, dict) else {})
     g.hiring_security = security
     return security
 
 
 def forget_security() -> None:
     g.pop("hiring_security", None)
+    g.get("hiring_settings_read", {}).pop(SECURITY_KEY, None)
+
+
+SETTING_KEYS = (POLICY_KEY, SECURITY_KEY)

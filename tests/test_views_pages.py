@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import timedelta
 
 import pytest
 
 from hiring import services
 from hiring.extensions import db
-from hiring.models import Application, AuditEvent, Candidate, Document, OutboxEmail, Position, User, utcnow
+from hiring.models import (
+    Application,
+    AuditEvent,
+    BoardStageCount,
+    Candidate,
+    Document,
+    OutboxEmail,
+    Position,
+    User,
+    utcnow,
+)
 from hiring.settings import get_policy
 
 
@@ -80,6 +91,107 @@ class TestDashboard:
         login(team["recruiter"])
         page = _text(client.get("/"))
         assert re.search(r"Open applications by stage 2 Applied 0 First interview", page), page
+
+    def test_the_kept_stage_counts_follow_every_change(self, factory, team):
+        """The triggers of migration c5d8a3e1f9b2 keep stage_count and board_stage_count
+        equal to a count of the applications, whatever writes them."""
+        from sqlalchemy import delete, func, select, update
+
+        from hiring.models import BoardStageCount, StageCount
+        from hiring.models.types import OPEN_STAGE_VALUES
+
+        def kept() -> tuple[dict, dict]:
+            rows = db.session.execute(select(StageCount.position_id, StageCount.owner_id, StageCount.stage,
+                                             StageCount.count)).all()
+            board = db.session.execute(select(BoardStageCount.stage, BoardStageCount.count)).all()
+            return {(p, o, s): n for p, o, s, n in rows if n}, {s: n for s, n in board if n}
+
+        def counted() -> tuple[dict, dict]:
+            owner = func.coalesce(Application.owner_id, 0)
+            rows = db.session.execute(
+                select(Application.position_id, owner, Application.stage, func.count())
+                .where(Application.stage.in_(OPEN_STAGE_VALUES))
+                .group_by(Application.position_id, owner, Application.stage)).all()
+            board = db.session.execute(
+                select(Application.stage, func.count()).join(Position, Position.id == Application.position_id)
+                .where(Application.stage.in_(OPEN_STAGE_VALUES), Position.status == "open")
+                .group_by(Application.stage)).all()
+            return {(p, o, s): n for p, o, s, n in rows}, dict(board)
+
+        pos, other = team["position"], team["other_position"]
+        first = factory.application("applied", position=pos, at=_ago(3))
+        factory.application("first_decision", position=pos, at=_ago(5), panel=[team["ivan"]], recommendations=["yes"])
+        factory.application("applied", position=other, at=_ago(2))
+        factory.application("rejected", position=pos, at=_ago(4))
+        assert kept() == counted() and sum(kept()[1].values()) == 3
+        services.schedule_interview(first, round=1, scheduled_at=utcnow() + timedelta(days=2),
+                                    panel_user_ids=[team["ivan"].id], location="Room 1", actor=team["recruiter"])
+        assert kept() == counted() and first.stage == "first_interview"
+        services.close_position(other, actor=team["other_recruiter"])  # its application leaves the board
+        assert kept() == counted() and sum(kept()[1].values()) == 2
+        db.session.execute(update(Position).where(Position.id == other.id).values(status="open"))  # reopened
+        assert kept() == counted() and sum(kept()[1].values()) == 3
+        # Whoever writes: a bulk change of owner and position, a stage closed, a delete.
+        db.session.execute(update(Application).where(Application.id == first.id)
+                           .values(owner_id=None, position_id=other.id))
+        db.session.execute(update(Application).where(Application.position_id == pos.id,
+                                                     Application.stage == "first_decision").values(stage="withdrawn"))
+        assert kept() == counted()
+        bare = Application(candidate_id=first.candidate_id, position_id=pos.id, owner_id=team["recruiter"].id,
+                           stage="offer")  # nothing refers to it: it can be deleted
+        db.session.add(bare)
+        db.session.flush()
+        assert kept() == counted() and sum(kept()[1].values()) == 3
+        db.session.execute(delete(Application).where(Application.id == bare.id))
+        db.session.commit()
+        assert kept() == counted() and sum(kept()[1].values()) == 2
+
+    @pytest.mark.postgres_only
+    def test_opposite_stage_moves_at_once_queue_instead_of_deadlocking(self, app, factory, team, database_url):
+        """Every stage move updates shared count rows. Without one lock order, a transaction
+        holding the "applied" row and waiting for "first_interview" deadlocks with one moving
+        the other way (PostgreSQL then aborts one of them)."""
+        if not database_url.startswith("postgresql"):
+            pytest.skip("needs PostgreSQL: row locks between connections")
+        import threading
+
+        from sqlalchemy import create_engine, select, text
+
+        pos = team["position"]
+        closed = factory.application("rejected", position=pos, at=_ago(6))
+        moving_back = factory.application("first_interview", position=pos, at=_ago(5))
+        moving_on = factory.application("applied", position=pos, at=_ago(4))
+        db.session.commit()
+        move = text("UPDATE application SET stage = :stage WHERE id = :id")
+        engine = create_engine(database_url)
+        errors: list[BaseException] = []
+        try:
+            with engine.connect() as first, engine.connect() as second:
+                first.execute(text("SET lock_timeout = '20s'"))
+                second.execute(text("SET lock_timeout = '20s'"))
+                first.execute(move, {"stage": "applied", "id": closed.id})  # holds the "applied" rows
+
+                def move_back() -> None:
+                    try:
+                        with app.app_context():
+                            second.execute(move, {"stage": "applied", "id": moving_back.id})
+                            second.commit()
+                    except BaseException as error:  # reported below, in the test's thread
+                        errors.append(error)
+
+                thread = threading.Thread(target=move_back)
+                thread.start()
+                time.sleep(0.5)  # the second now waits for a row the first holds
+                first.execute(move, {"stage": "first_interview", "id": moving_on.id})
+                first.commit()
+                thread.join(timeout=30)
+                assert not thread.is_alive()
+        finally:
+            engine.dispose()
+        assert errors == []
+        db.session.expire_all()
+        stages = dict(db.session.execute(select(BoardStageCount.stage, BoardStageCount.count)).all())
+        assert stages.get("applied") == 2 and stages.get("first_interview") == 1
 
     def test_interviewer_sees_only_feedback_awaited_from_them(self, client, login, factory, team):
         mine = _named(factory.application("first_decision", position=team["position"], at=_ago(2),

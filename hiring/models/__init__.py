@@ -41,9 +41,11 @@ from .records import (
     REDACTED_SUBJECT,
     AuditEvent,
     AuditRedaction,
+    BoardStageCount,
     JobRun,
     OutboxEmail,
     OutboxStatusCount,
+    StageCount,
     audit_guard_lifted,
 )
 from .reports import (
@@ -85,6 +87,8 @@ __all__ = [
     "OPEN_STAGE_VALUES",
     "OutboxEmail",
     "OutboxStatusCount",
+    "StageCount",
+    "BoardStageCount",
     "PanelMember",
     "Position",
     "Promise",

@@ -111,6 +111,31 @@ class OutboxStatusCount(db.Model):
     count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class StageCount(db.Model):
+    """Open applications per position, owner (0 for none) and open stage, kept by database
+    triggers on application (migration c5d8a3e1f9b2): the boards filtered by position or
+    owner add up a few of these rows instead of counting the applications. Written by the
+    triggers only; a row may hold 0."""
+
+    __tablename__ = "stage_count"
+
+    position_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class BoardStageCount(db.Model):
+    """Open applications of open positions per open stage (the dashboard's and the whole
+    board's column counts), kept by the triggers of migration c5d8a3e1f9b2 on application
+    and on a position's status. Written by the triggers only; a stage may have no row."""
+
+    __tablename__ = "board_stage_count"
+
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 # The subject of an email whose content was removed for data protection (hiring.privacy
 # blanks it; such an email is never sent again).
 REDACTED_SUBJECT = "(removed: data protection)"

@@ -21,15 +21,18 @@ from ..extensions import db
 from ..models import (
     OPEN_STAGE_VALUES,
     Application,
+    BoardStageCount,
     Candidate,
     Feedback,
     Interview,
     PanelMember,
     Position,
+    StageCount,
     User,
     utcnow,
 )
 from ..pipeline import OPEN_STAGES, Action, Flag, PositionStatus, Role, Stage
+from ..pipeline import can as pipeline_can
 from ..settings import get_policy
 from ..web import DB_INT_MAX, Badge, badge_for, days_since, db_int, moment
 from . import application_url, require_action
@@ -73,35 +76,73 @@ class AttentionItem:
         return (0 if "overdue" in self.reasons else 1, due is None, due or datetime.max, self.application.id)
 
 
-def _my_decision_condition(user: User):
+# The attention statement depends only on the user's role and on "everyone's": it is built
+# once per worker for each, with the user and the moment as bind parameters (building it,
+# with its flag conditions, cost more than running it).
+USER_ID = bindparam("attention_user_id", type_=Integer)
+
+
+def _my_decision_condition(role: str):
     """The applications whose next step is this user's decision."""
-    if user.role == Role.MANAGER:
+    if role == Role.MANAGER:
         return and_(Application.stage == Stage.FINAL_DECISION.value,
-                    Position.hiring_manager_id == user.id)
-    if user.can(Action.DECIDE):
-        return and_(Application.owner_id == user.id,
+                    Position.hiring_manager_id == USER_ID)
+    if pipeline_can(role, Action.DECIDE):
+        return and_(Application.owner_id == USER_ID,
                     Application.stage.in_([Stage.APPLIED.value, Stage.FIRST_DECISION.value]))
     return None
 
 
-def _scope_condition(user: User, everyone: bool):
+def _scope_condition(role: str, everyone: bool):
     """Whose deadlines count as "mine": those where I must act next (pipeline.responsible,
     in SQL) — a manager's are the offer decisions, not the recruiters' tasks before them."""
-    if everyone and user.can(Action.VIEW_ALL):
+    if everyone and pipeline_can(role, Action.VIEW_ALL):
         return None
-    if not (user.can(Action.MANAGE_APPLICATIONS) or user.can(Action.DECIDE_OFFER)):
+    if not (pipeline_can(role, Action.MANAGE_APPLICATIONS) or pipeline_can(role, Action.DECIDE_OFFER)):
         return False
-    return queries.responsible_user_id() == user.id
+    return queries.responsible_user_id() == USER_ID
 
 
-def _stalled_condition(user: User, now: datetime, policy):
+def _stalled_condition(role: str):
     """Stalled applications go to the position's hiring manager and every admin."""
-    stalled = queries.flag_condition(Flag.STALLED, now, policy)
-    if user.role == Role.ADMIN:
+    stalled = queries.flag_condition(Flag.STALLED, queries.FLAG_BINDS)
+    if role == Role.ADMIN:
         return stalled
-    if user.role == Role.MANAGER:
-        return and_(stalled, Position.hiring_manager_id == user.id)
+    if role == Role.MANAGER:
+        return and_(stalled, Position.hiring_manager_id == USER_ID)
     return None
+
+
+@cache
+def _attention_statement(role: str, everyone: bool):
+    """My applications needing action (None: nothing can, for this role)."""
+    scope = _scope_condition(role, everyone)
+    wanted = []
+    if scope is not False:
+        urgent = or_(*(queries.flag_condition(flag, queries.FLAG_BINDS)
+                       for flag in (Flag.OVERDUE, Flag.DUE_SOON, Flag.EXPEDITE, Flag.UNRECORDED)))
+        wanted.append(urgent if scope is None else and_(scope, urgent))
+    for condition in (_my_decision_condition(role), _stalled_condition(role)):
+        if condition is not None:
+            wanted.append(condition)
+    if not wanted:
+        return None
+    where = [queries.is_open(), or_(*wanted)]
+    if scope is not None and role != Role.ADMIN:
+        # Implied by every condition above (the responsible person, my decision, a
+        # manager's stalled): the application is mine or in a position I own or manage.
+        # Said explicitly, the database reads those applications through the owner and
+        # position indexes instead of testing every open application's CASE.
+        mine = select(Position.id).where(or_(Position.owner_id == USER_ID, Position.hiring_manager_id == USER_ID))
+        where.append(or_(Application.owner_id == USER_ID, Application.position_id.in_(mine)))
+    return (
+        select(Application)
+        .join(Position, Position.id == Application.position_id)
+        .where(*where)
+        .options(joinedload(Application.candidate), joinedload(Application.position))
+        .order_by(Application.due_at.asc().nulls_last(), Application.id)
+        .limit(ATTENTION_LIMIT)
+    )
 
 
 def attention_items(user: User, now: datetime, *, everyone: bool = False) -> list[AttentionItem]:
@@ -109,33 +150,10 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
     policy = get_policy()
     items: dict[int, AttentionItem] = {}
 
-    scope = _scope_condition(user, everyone)
-    wanted = []
-    if scope is not False:
-        urgent = or_(*(queries.flag_condition(flag, now, policy)
-                       for flag in (Flag.OVERDUE, Flag.DUE_SOON, Flag.EXPEDITE, Flag.UNRECORDED)))
-        wanted.append(urgent if scope is None else and_(scope, urgent))
-    for condition in (_my_decision_condition(user), _stalled_condition(user, now, policy)):
-        if condition is not None:
-            wanted.append(condition)
-    if wanted:
-        where = [queries.is_open(), or_(*wanted)]
-        if scope is not None and user.role != Role.ADMIN:
-            # Implied by every condition above (the responsible person, my decision, a
-            # manager's stalled): the application is mine or in a position I own or manage.
-            # Said explicitly, the database reads those applications through the owner and
-            # position indexes instead of testing every open application's CASE.
-            mine = select(Position.id).where(or_(Position.owner_id == user.id, Position.hiring_manager_id == user.id))
-            where.append(or_(Application.owner_id == user.id, Application.position_id.in_(mine)))
-        stmt = (
-            select(Application)
-            .join(Position, Position.id == Application.position_id)
-            .where(*where)
-            .options(joinedload(Application.candidate), joinedload(Application.position))
-            .order_by(Application.due_at.asc().nulls_last(), Application.id)
-            .limit(ATTENTION_LIMIT)
-        )
-        for application in db.session.scalars(stmt).unique():
+    stmt = _attention_statement(user.role, everyone)
+    if stmt is not None:
+        params = {"attention_user_id": user.id, **queries.flag_bind_values(now, policy)}
+        for application in db.session.scalars(stmt, params).unique():
             item = items.setdefault(application.id, AttentionItem(application))
             flags = application.flags(now, policy)
             if Flag.OVERDUE in flags:
@@ -190,27 +208,32 @@ OWNER_ID = bindparam("owner_id", type_=Integer)
 
 @cache
 def _stage_counts_statement(by_position: bool, by_owner: bool):
+    """The counts kept by the triggers of migration c5d8a3e1f9b2: the six rows of
+    board_stage_count without a filter, a few rows of stage_count with one."""
+    if not (by_position or by_owner):
+        return select(BoardStageCount.stage, BoardStageCount.count)
     stmt = (
-        select(Application.stage, func.count())
-        .where(Application.stage.in_(OPEN_STAGE_VALUES))
-        .group_by(Application.stage)
+        select(StageCount.stage, func.sum(StageCount.count))
+        .where(StageCount.stage.in_(OPEN_STAGE_VALUES))
+        .group_by(StageCount.stage)
     )
     # One position's board shows it even when closed; otherwise only open positions count.
-    # (IN rather than a join: SQLite then counts from the (position_id, stage) index alone.)
     if by_position:
-        stmt = stmt.where(Application.position_id == POSITION_ID)
+        stmt = stmt.where(StageCount.position_id == POSITION_ID)
     else:
-        stmt = stmt.where(Application.position_id.in_(_open_positions()))
+        stmt = stmt.where(StageCount.position_id.in_(_open_positions()))
     if by_owner:
-        stmt = stmt.where(Application.owner_id == OWNER_ID)
+        stmt = stmt.where(StageCount.owner_id == OWNER_ID)
     return stmt
 
 
 def stage_counts(position_id: int | None = None, owner_id: int | None = None) -> dict[str, int]:
-    """Open applications per stage, on open positions (one grouped query)."""
+    """Open applications per stage, on open positions (one small query over counts kept
+    up to date, whatever the number of applications)."""
     stmt = _stage_counts_statement(bool(position_id), bool(owner_id))
     counts = dict.fromkeys(OPEN_STAGE_VALUES, 0)
-    counts.update({stage: n for stage, n in db.session.execute(stmt, _filter_params(position_id, owner_id))})
+    counts.update({stage: int(n) for stage, n in db.session.execute(stmt, _filter_params(position_id, owner_id))
+                   if stage in counts})
     return counts
 
 
@@ -246,8 +269,7 @@ def board():
 @bp.get("/positions/<int:position_id>/board")
 @require_action(Action.VIEW_ALL)
 def position_board(position_id: int):
-    db.get_or_404(Position, position_id)
-    return _board(position_id)
+    return _board(position_id, db.get_or_404(Position, position_id))
 
 
 def _scoped(stmt, by_position: bool, by_owner: bool):
@@ -409,7 +431,9 @@ def _cards_statement(sqlite: bool, one_column: bool, by_position: bool, by_owner
     )
 
 
-def _board(position_id: int | None):
+def _board(position_id: int | None, position: Position | None = None):
+    """``position``: the one already loaded (the session keeps no unreferenced object, so
+    loading it again by id would be a second statement)."""
     now = utcnow()
     owner_id = _int_arg("owner")
     problems: list[FilterProblem] = []
@@ -456,7 +480,8 @@ def _board(position_id: int | None):
     for row in rows:
         columns[row.stage].append(_card(row, next_interview.get(row.id)))
     counts = stage_counts(position_id, owner_id)
-    position = db.session.get(Position, position_id) if position_id else None
+    if position is None and position_id:
+        position = db.session.get(Position, position_id)
     owner = db.session.get(User, owner_id) if owner_id else None
     pages = -(-counts[column.value] // COLUMN_PAGE_SIZE) if column else 1
     return render_template("dashboard/board.html", columns=columns, counts=counts, stages=OPEN_STAGES, now=now,
