@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from . import pipeline, services
 from .models import Application, User
-from .pipeline import OPEN_STAGES
+from .pipeline import OPEN_STAGES, Event, Stage, walk
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
@@ -104,36 +104,27 @@ def _catch_up_delay_notices(application: Application, now: datetime) -> None:
 def _demo_walk(target: str, entered: datetime, position, recruiter: User, manager: User, panel: list[User],
                rng: random.Random, *, name: str, email: str, language: str) -> Application:
     """Walk one application to ``target``, arriving there at ``entered``."""
-    order = [stage.value for stage in OPEN_STAGES]  # the process's path, applied … offer
-    closed = {"hired": "offer", "declined": "offer", "rejected": rng.choice(order[:5]),
-              "withdrawn": rng.choice(order[:4])}
-    last_open = closed.get(target, target)
-    steps = order.index(last_open)
-    # Each earlier step takes a few days; work backwards from when the target was reached.
-    spans = [rng.randint(3, 6) for _ in range(steps + (1 if target in closed else 0))]
-    t = entered - timedelta(days=sum(spans))
+    order = list(OPEN_STAGES)  # the process's path, applied … offer
+    # Where a closed target closes from (both choices are drawn, so the seeded demo stays the same).
+    closed_from = {Stage.HIRED: Stage.OFFER, Stage.DECLINED: Stage.OFFER, Stage.REJECTED: rng.choice(order[:5]),
+                   Stage.WITHDRAWN: rng.choice(order[:4])}.get(Stage(target))
+    steps = walk.steps_to(target, closed_from=closed_from)
+    # Each step takes a few days; the last one is reached at ``entered``.
+    t, steps = walk.timed(steps, entered, [timedelta(days=rng.randint(3, 6)) for _ in steps])
     app = services.submit_application(position, name=name, email=email, language=language,
                                       talent_pool_consent=rng.random() < 0.3, actor=recruiter,
                                       applied_at=t, now=t)
-    spans_iter = iter(spans)
-
-    def advance() -> datetime:
-        nonlocal t
-        t = t + timedelta(days=next(spans_iter))
-        return t
-
-    stage_path = [s.value for s in pipeline.path_to(target, closed_from=last_open if target in closed else None)]
     interview = None
-    for stage in stage_path:
-        at = advance() if stage != "first_interview" or target != "first_interview" else entered
+    for step in steps:
+        at, event = step.at, step.event
         # An interview is recorded as held when it ended (before ``at``): one marked held days
         # after its slot moves the candidate's date, and made the demo's promises look broken.
         held = (interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
-                if stage in ("first_decision", "final_decision") else None)
+                if event in (Event.FIRST_INTERVIEW_HELD, Event.SECOND_INTERVIEW_HELD) else None)
         # The scheduler ran meanwhile: a promise whose morning came before this step got its
         # delay notice then.
         _catch_up_delay_notices(app, held or at)
-        if stage == "first_interview":
+        if event == Event.SCHEDULE_FIRST_INTERVIEW:
             # Held at the next step, at least 3 days on: the interview is scheduled before that
             # (an interview marked held before its date would be nonsense in the demo).
             ahead = rng.randint(2, 6) if target == "first_interview" else rng.randint(1, 2)
@@ -141,10 +132,10 @@ def _demo_walk(target: str, entered: datetime, position, recruiter: User, manage
                 app, round=1, scheduled_at=at + timedelta(days=ahead, hours=2),
                 panel_user_ids=[u.id for u in panel], duration_minutes=60, location="Room Ada, Munich office",
                 actor=recruiter, now=at)
-        elif stage == "first_decision":
+        elif event == Event.FIRST_INTERVIEW_HELD:
             services.record_interview_held(interview, held_at=held, actor=recruiter, now=held + timedelta(hours=2))
             _demo_feedback(interview, panel, held + timedelta(hours=2), rng, positive=True)
-        elif stage == "second_interview":
+        elif event == Event.INVITE_SECOND_INTERVIEW:
             services.decide(app, outcome="advance", rationale="Strong fundamentals; invite.", actor=recruiter,
                             now=at)
             if rng.random() < 0.7 or target != "second_interview":
@@ -155,23 +146,23 @@ def _demo_walk(target: str, entered: datetime, position, recruiter: User, manage
                     panel_user_ids=[u.id for u in panel] + [manager.id], duration_minutes=90,
                     video_link="https://meet.example.com/interview-" + str(app.id), actor=recruiter,
                     now=at)
-        elif stage == "final_decision":
+        elif event == Event.SECOND_INTERVIEW_HELD:
             services.record_interview_held(interview, held_at=held, actor=recruiter,
                                            now=held + timedelta(hours=2))
             _demo_feedback(interview, [*panel, manager], held + timedelta(hours=2), rng,
                            positive=rng.random() < 0.7)
-        elif stage == "offer":
+        elif event == Event.MAKE_OFFER:
             services.decide(app, outcome="advance", rationale="Clear recommendation; offer agreed.",
                             actor=manager, now=at)
-        elif stage == "hired":
+        elif event == Event.OFFER_ACCEPTED:
             services.record_offer_response(app, accepted=True, actor=recruiter, now=at)
-        elif stage == "declined":
+        elif event == Event.OFFER_DECLINED:
             services.record_offer_response(app, accepted=False, note="Chose another offer.", actor=recruiter,
                                            now=at)
-        elif stage == "rejected":
+        elif event == Event.REJECT:
             services.decide(app, outcome="reject", rationale="Another candidate fits the team better.",
-                            actor=manager if app.stage == "final_decision" else recruiter, now=at)
-        elif stage == "withdrawn":
+                            actor=manager if app.stage == Stage.FINAL_DECISION else recruiter, now=at)
+        elif event == Event.WITHDRAW:
             services.withdraw(app, reason="Candidate accepted a position elsewhere.", actor=recruiter, now=at)
     return app
 

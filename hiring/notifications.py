@@ -162,7 +162,7 @@ def to_candidate(
     return queue_email(
         template=template,
         recipient=candidate.email,
-        idempotency_key=f"application:{application.id}:{key}",
+        idempotency_key=candidate_email_key(application.id, key),
         context={"candidate": candidate, "position": application.position, **context},
         lang=candidate.language,
         application=application,
@@ -170,6 +170,12 @@ def to_candidate(
         attachments=attachments,
         now=now,
     )
+
+
+def candidate_email_key(application_id: int, key: str) -> str:
+    """A candidate email's idempotency key: its verb's ``key`` (e.g. ``decision:<event id>``)
+    within the application. The generator writes the same keys."""
+    return f"application:{application_id}:{key}"
 
 
 def to_team_member(

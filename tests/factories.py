@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from hiring import pipeline, services
+from hiring import services
 from hiring.models import Application, Interview, Position, User
+from hiring.pipeline import Event, walk
 from hiring.settings import get_policy
 
 _counter = itertools.count(1)
@@ -43,7 +44,7 @@ class Factory:
                     recommendations: list[str] | None = None, email: str | None = None) -> Application:
         """An application that reached ``stage`` at ``at`` (default: now).
 
-        Earlier steps happen a day apart before ``at``. ``recommendations`` (one per panel
+        Earlier steps happen two days apart before ``at`` (``pipeline.walk``). ``recommendations`` (one per panel
         member) are submitted after the interview that led to a decision stage.
         """
         at = at or self.now
@@ -52,15 +53,15 @@ class Factory:
         manager = position.hiring_manager
         panel = panel or [self.user("interviewer"), self.user("interviewer")]
         n = next(_counter)
-        steps = [s.value for s in pipeline.path_to(stage)]
-        t = at - timedelta(days=2 * len(steps))
+        path = walk.steps_to(stage)
+        submitted, steps = walk.timed(path, at, [timedelta(days=2)] * len(path))
         application = services.submit_application(
             position, name=f"Candidate {n}", email=email or f"candidate{n}@example.org", language=language,
-            actor=recruiter, applied_at=t, now=t)
+            actor=recruiter, applied_at=submitted, now=submitted)
         interview: Interview | None = None
         for index, step in enumerate(steps):
-            t = at if index == len(steps) - 1 else t + timedelta(days=2)
-            if step == "first_interview":
+            t = step.at
+            if step.event == Event.SCHEDULE_FIRST_INTERVIEW:
                 # Unless this is the last step, it takes place an hour before it is marked held, on
                 # the next step's day (the answer date told with the invitation then holds).
                 held_next = at if index + 1 == len(steps) - 1 else t + timedelta(days=2)
@@ -69,29 +70,30 @@ class Factory:
                 interview = services.schedule_interview(
                     application, round=1, scheduled_at=scheduled,
                     panel_user_ids=[u.id for u in panel], location="Room 1", actor=recruiter, now=t)
-            elif step == "first_decision":
+            elif step.event == Event.FIRST_INTERVIEW_HELD:
                 services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)
                 self._feedback(interview, panel, recommendations, t)
-            elif step == "second_interview":
+            elif step.event == Event.INVITE_SECOND_INTERVIEW:
                 given = [r for r in recommendations or [] if r]
                 against = not given or (len(given) == len(panel) and not any(r.endswith("yes") for r in given))
                 services.decide(application, outcome="advance", actor=recruiter, now=t,
                                 rationale="Agreed in the debrief." if against else "")
-            elif step == "final_decision":
+            elif step.event == Event.SECOND_INTERVIEW_HELD:
                 interview = services.schedule_interview(
                     application, round=2, scheduled_at=_started_before(t, hours=2),
                     panel_user_ids=[u.id for u in panel], location="Room 2", actor=recruiter,
                     now=t - timedelta(hours=3))
                 services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)
                 self._feedback(interview, panel, recommendations, t)
-            elif step == "offer":
+            elif step.event == Event.MAKE_OFFER:
                 services.decide(application, outcome="advance", rationale="Agreed with management.",
                                 actor=manager, now=t)
-            elif step in ("hired", "declined"):
-                services.record_offer_response(application, accepted=step == "hired", actor=recruiter, now=t)
-            elif step == "rejected":
+            elif step.event in (Event.OFFER_ACCEPTED, Event.OFFER_DECLINED):
+                services.record_offer_response(application, accepted=step.event == Event.OFFER_ACCEPTED,
+                                               actor=recruiter, now=t)
+            elif step.event == Event.REJECT:
                 services.decide(application, outcome="reject", rationale="Not a fit.", actor=recruiter, now=t)
-            elif step == "withdrawn":
+            elif step.event == Event.WITHDRAW:
                 services.withdraw(application, reason="Took another job.", actor=recruiter, now=t)
         return application
 

@@ -76,10 +76,15 @@ def add_days(start: date, days: int, policy: Policy) -> date:
 
 def base_due_at(stage: Stage | str, entered_at: datetime, policy: Policy) -> datetime | None:
     """When the answer for ``stage`` is due, counted from when the stage was entered."""
+    return base_due_on(stage, local_date(entered_at, policy), policy)
+
+
+def base_due_on(stage: Stage | str, entered_day: date, policy: Policy) -> datetime | None:
+    """``base_due_at`` for a stage entered on the company-local ``entered_day``."""
     days = policy.days_for(stage)
     if days is None:
         return None
-    return end_of_day(add_days(local_date(entered_at, policy), days, policy), policy)
+    return end_of_day(add_days(entered_day, days, policy), policy)
 
 
 def due_at_for(
