@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select, text
 
-from hiring import generator, queries, reminders, services
+from hiring import generator, jobs, queries, reminders, services
 from hiring.extensions import db
 from hiring.models import Application, Candidate, Position, User, utcnow
+from hiring.pipeline import Flag
 from hiring.settings import get_policy
 
 from .conftest import empty_database
@@ -339,3 +340,21 @@ def test_lean_generation_keeps_open_histories_only(app, lean):
                Application.id.in_(select(generator.AuditEvent.application_id))))
     assert closed_with_events == 0
     assert db.session.scalar(select(func.count()).select_from(Application)) == 300
+
+
+def test_generated_data_carries_the_deadline_jobs_memory(app):
+    """The generator writes the marks the deadline job would have written by ``now``
+    (pipeline.walk.notices_sent): the job's first run over a fresh dataset finds nothing to
+    announce, though the data is full of flags — due soon, overdue, late since a delay notice."""
+    now = utcnow()
+    generator.generate(db.session, 3000, now=now, policy=get_policy(), seed=13)
+    policy = get_policy()
+
+    def count(*conditions) -> int:
+        return db.session.scalar(select(func.count()).select_from(Application).where(*conditions))
+
+    assert count(queries.flag_condition(Flag.OVERDUE, now, policy)) > 0
+    assert count(queries.flag_condition(Flag.OVERDUE, now, policy), Application.overdue_since.is_not(None)) > 0
+    assert count(queries.flag_condition(Flag.DUE_SOON, now, policy)) > 0
+    db.session.remove()
+    assert jobs.run_job("deadlines", now) == {"applications": 0}

@@ -30,6 +30,7 @@ from hiring.pipeline import (
     Role,
     Stage,
     Verdict,
+    walk,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -1272,3 +1273,54 @@ def test_the_path_to_each_stage_follows_the_transitions():
             assert after in {pipeline.next_stage(before, e) for e in pipeline.allowed_events(before)}
     with pytest.raises(pipeline.IllegalTransition):
         pipeline.path_to(Stage.HIRED, closed_from=Stage.APPLIED)
+
+
+# --- the walk (demo, factories, generator) ---------------------------------------------------
+
+
+def test_the_walk_takes_the_transitions_events():
+    hired = walk.steps_to(Stage.HIRED)
+    assert [s.event for s in hired] == [Event.SCHEDULE_FIRST_INTERVIEW, Event.FIRST_INTERVIEW_HELD,
+                                        Event.INVITE_SECOND_INTERVIEW, Event.SECOND_INTERVIEW_HELD,
+                                        Event.MAKE_OFFER, Event.OFFER_ACCEPTED]
+    assert [s.stage for s in hired] == pipeline.path_to(Stage.HIRED)
+    rejected = walk.steps_to(Stage.REJECTED, closed_from=Stage.FIRST_DECISION)
+    assert [s.event for s in rejected][-1] == Event.REJECT and len(rejected) == 3
+    assert walk.steps_to(Stage.APPLIED) == []
+    with pytest.raises(IllegalTransition):
+        walk.steps_to(Stage.HIRED, closed_from=Stage.APPLIED)
+
+
+def test_the_walk_arrives_at_the_last_step_at_the_time_asked():
+    steps = walk.steps_to(Stage.FIRST_DECISION)
+    submitted, timed = walk.timed(steps, ENTERED, [timedelta(days=3), timedelta(days=5)])
+    assert submitted == ENTERED - timedelta(days=8)
+    assert [s.at for s in timed] == [ENTERED - timedelta(days=5), ENTERED]
+    with pytest.raises(ValueError):
+        walk.timed(steps, ENTERED, [timedelta(days=1)])
+
+
+def test_the_walk_remembers_the_notices_the_deadline_job_sent():
+    every = timedelta(minutes=15)
+    due = eod(date(2026, 12, 1))
+    state = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due)
+    # Before the due-soon window nothing was announced; inside it, at the first run after it opened.
+    assert walk.notices_sent(state, ENTERED, ENTERED + timedelta(days=1), POLICY, every=every) == walk.NoticeMemory()
+    soon = due - timedelta(days=POLICY.due_soon_days)
+    marks = walk.notices_sent(state, ENTERED, due, POLICY, every=every)
+    assert marks.due_soon_notified_at == soon + every and marks.overdue_notified_at is None
+    # Overdue, and late since an automatic delay moved the date on: announced once, at the missed deadline.
+    later = walk.notices_sent(state, ENTERED, due + timedelta(hours=1), POLICY, every=every)
+    assert later.overdue_notified_at == due + every
+    delayed = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due + timedelta(days=3), overdue_since=due)
+    assert walk.notices_sent(delayed, ENTERED, due + timedelta(days=1), POLICY, every=every).overdue_notified_at \
+        == due + every
+    # An interview nobody marked held: announced once the policy's hours have passed.
+    ends = ENTERED + timedelta(hours=1)
+    unrecorded = ApplicationState(stage=Stage.FIRST_INTERVIEW, interview_ends_at=ends)
+    after = pipeline.unrecorded_after(ends, POLICY)
+    assert walk.notices_sent(unrecorded, ENTERED, after, POLICY, every=every).unrecorded_notified_at is None
+    assert walk.notices_sent(unrecorded, ENTERED, after + every, POLICY, every=every).unrecorded_notified_at \
+        == after + every
+    assert walk.notices_sent(ApplicationState(stage=Stage.HIRED), ENTERED, NOW, POLICY, every=every) \
+        == walk.NoticeMemory()
