@@ -1313,8 +1313,9 @@ def test_the_walk_remembers_the_notices_the_deadline_job_sent():
     later = walk.notices_sent(state, ENTERED, due + timedelta(hours=1), POLICY, every=every)
     assert later.overdue_notified_at == due + every
     delayed = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due + timedelta(days=3), overdue_since=due)
-    assert walk.notices_sent(delayed, ENTERED, due + timedelta(days=1), POLICY, every=every).overdue_notified_at \
-        == due + every
+    delayed_marks = walk.notices_sent(delayed, ENTERED, due + timedelta(days=1), POLICY, every=every)
+    assert delayed_marks.overdue_notified_at == due + every
+    assert delayed_marks.due_soon_notified_at is None  # the delay notice's new date cleared it, as keep_promise does
     # An interview nobody marked held: announced once the policy's hours have passed.
     ends = ENTERED + timedelta(hours=1)
     unrecorded = ApplicationState(stage=Stage.FIRST_INTERVIEW, interview_ends_at=ends)

@@ -19,7 +19,7 @@ from ..models import (
     PanelMember,
     Promise,
 )
-from ..notifications import candidate_email_key
+from ..notifications import approval_key, candidate_email_key, event_key
 from ..pipeline import ApplicationState, Event, walk
 from .bulk import Rows
 
@@ -189,13 +189,14 @@ class History:
         if to_candidate:
             self.last_email = at
 
-    def _candidate_email(self, template: str, key: str, at: datetime, subject: str, *, promise: bool = False) -> None:
+    def _candidate_email(self, template: str, event_id: int, at: datetime, subject: str, *,
+                         promise: bool = False) -> None:
         if promise:
             self.promise_made = at
         when = f" You will hear from us by {day_text(self.promised.astimezone(self.tz).date())}." if (
             promise and self.promised) else ""
         body = f"Dear {self.name},\n\n{subject} — {self.position.title}.{when}\n\nKind regards\nThe hiring team\n"
-        self._email(template, key, at, subject, body, promise=promise)
+        self._email(template, event_key(template, event_id), at, subject, body, promise=promise)
 
     def _wait(self, delay: timedelta) -> datetime | None:
         """The moment of the next step, or None when that lies after ``now`` (the
@@ -224,7 +225,7 @@ class History:
         self._touch(at)
         event = self._event("deadline_extended", at, None, before=before.isoformat(), due_at=self.due.isoformat(),
                             reason=self.extension_reason, automatic=True)
-        self._candidate_email("delay_notice", f"extended:{event}", at, "We need a little more time", promise=True)
+        self._candidate_email("delay_notice", event, at, "We need a little more time", promise=True)
 
     # --- the process --------------------------------------------------------------------------
 
@@ -234,7 +235,7 @@ class History:
         event = self._event("application_submitted", self.applied_at, self.recruiter,
                             position_id=self.position.id, candidate_id=self.candidate_id,
                             due_at=self.due.isoformat())
-        self._candidate_email("application_received", f"received:{event}", self.applied_at,
+        self._candidate_email("application_received", event, self.applied_at,
                               "Thank you for your application", promise=True)
         at = self._wait(self._answer_delay(S.APPLIED))
         if at is None:
@@ -266,7 +267,7 @@ class History:
         self._step(Event.INVITE_SECOND_INTERVIEW, at)
         self.verdict = None
         self.awaiting_feedback = False
-        self._candidate_email("second_interview_invitation", f"decision:{self.last_event}", at,
+        self._candidate_email("second_interview_invitation", self.last_event, at,
                               "Invitation to a second interview", promise=True)
         if self.rng.random() < 0.08:  # a competing offer makes us hurry
             deadline = pipeline.local_date(at, self.policy) + timedelta(days=self.rng.randint(4, 10))
@@ -295,7 +296,7 @@ class History:
             self._decide(at, self.manager, "advance", "Clear recommendation; offer agreed." if
                          self.verdict == "clear_hire" else "Discussed the mixed feedback; we make the offer.")
             self._step(Event.MAKE_OFFER, at)
-            self._candidate_email("offer", f"decision:{self.last_event}", at, "Our offer", promise=True)
+            self._candidate_email("offer", self.last_event, at, "Our offer", promise=True)
             at = self._wait(self._days(1, 9))
             if at is None:
                 return
@@ -324,7 +325,7 @@ class History:
         event = self._event("interview_scheduled", at, self.recruiter, interview_id=interview["id"], round=round_,
                             scheduled_at=scheduled_at.isoformat(),
                             panel=[self.sim.team.emails[u] for u in panel])
-        self._candidate_email("interview_invitation", f"interview:{event}", at, "Invitation to an interview")
+        self._candidate_email("interview_invitation", event, at, "Invitation to an interview")
         return interview
 
     def _held(self, interview: dict[str, Any], held: datetime, panel: list[int], event: Event, *,
@@ -333,7 +334,7 @@ class History:
         self._step(event, held)
         event = self._event("interview_held", held, self.recruiter, interview_id=interview["id"],
                             round=interview["round"], held_at=held.isoformat(), due_at=self.due.isoformat())
-        self._candidate_email("interview_thanks", f"thanks:{event}", held, "Thank you for the interview",
+        self._candidate_email("interview_thanks", event, held, "Thank you for the interview",
                               promise=True)
         positive = self.rng.random() < positive_rate
         submitted: dict[int, str] = {}
@@ -358,7 +359,7 @@ class History:
         clear = verdict in (pipeline.Verdict.CLEAR_HIRE, pipeline.Verdict.CLEAR_NO)
         asked_at = held + timedelta(hours=60)  # once the last feedback is in
         if self.stage == S.FINAL_DECISION and clear and asked_at <= self.now:
-            self._email("approval_request", f"approval:{self.id}:{event}", asked_at, f"Approval needed: {self.name}",
+            self._email("approval_request", approval_key(self.id, event), asked_at, f"Approval needed: {self.name}",
                         f"A clear recommendation for {self.name} awaits your decision.\n", to_user=self.manager)
 
     def _decision_row(self, at: datetime, actor: int, outcome: str, rationale: str, stage: str) -> None:
@@ -375,7 +376,7 @@ class History:
     def _reject(self, at: datetime, actor: int) -> None:
         self._decide(at, actor, "reject", self.rng.choice(REJECTION_RATIONALES))
         self._step(Event.REJECT, at)
-        self._candidate_email("rejection", f"decision:{self.last_event}", at, "Your application")
+        self._candidate_email("rejection", self.last_event, at, "Your application")
 
     def _withdraw(self, at: datetime) -> None:
         stage = self.stage
@@ -385,7 +386,7 @@ class History:
             interview["cancelled_at"] = at
             interview["ical_sequence"] += 1
         event = self._event("withdrawn", at, self.recruiter, stage=stage, reason="Accepted a position elsewhere.")
-        self._candidate_email("withdrawal_confirmation", f"withdrawn:{event}", at, "Your withdrawal")
+        self._candidate_email("withdrawal_confirmation", event, at, "Your withdrawal")
 
     def _interview_ends(self) -> datetime | None:
         interview = self.open_interview

@@ -93,9 +93,8 @@ def notices_sent(state: ApplicationState, stage_entered_at: datetime, now: datet
     late = late_since(state)
     if late is not None and is_overdue(state, now):
         overdue = first_run_after(late)
-        # An application first seen overdue gets no separate due-soon notice, but the mark.
-        due_soon = overdue
-    if state.due_at is not None and overdue is None:
+    if state.overdue_since is None and state.due_at is not None:
+        # (A delay notice moved the date on and cleared this mark; late, it is not due soon again.)
         due_soon = first_run_after(state.due_at - timedelta(days=policy.due_soon_days))
     if state.stage == Stage.FINAL_DECISION and state.verdict == Verdict.MIXED:
         discussion = first_run_after(stage_entered_at)
