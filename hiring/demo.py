@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 
 from . import pipeline, services
 from .models import Application, User
-from .pipeline import OPEN_STAGES
+from .pipeline import OPEN_STAGES, Event, Stage, walk
+from .pipeline.walk import Step
+from .walker import ServiceWalk
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
@@ -104,76 +106,74 @@ def _catch_up_delay_notices(application: Application, now: datetime) -> None:
 def _demo_walk(target: str, entered: datetime, position, recruiter: User, manager: User, panel: list[User],
                rng: random.Random, *, name: str, email: str, language: str) -> Application:
     """Walk one application to ``target``, arriving there at ``entered``."""
-    order = [stage.value for stage in OPEN_STAGES]  # the process's path, applied … offer
-    closed = {"hired": "offer", "declined": "offer", "rejected": rng.choice(order[:5]),
-              "withdrawn": rng.choice(order[:4])}
-    last_open = closed.get(target, target)
-    steps = order.index(last_open)
-    # Each earlier step takes a few days; work backwards from when the target was reached.
-    spans = [rng.randint(3, 6) for _ in range(steps + (1 if target in closed else 0))]
-    t = entered - timedelta(days=sum(spans))
+    order = list(OPEN_STAGES)  # the process's path, applied … offer
+    # Where a closed target closes from (both choices are drawn, so the seeded demo stays the same).
+    closed_from = {Stage.HIRED: Stage.OFFER, Stage.DECLINED: Stage.OFFER, Stage.REJECTED: rng.choice(order[:5]),
+                   Stage.WITHDRAWN: rng.choice(order[:4])}.get(Stage(target))
+    steps = walk.steps_to(target, closed_from=closed_from)
+    # Each step takes a few days; the last one is reached at ``entered``.
+    t, steps = walk.timed(steps, entered, [timedelta(days=rng.randint(3, 6)) for _ in steps])
     app = services.submit_application(position, name=name, email=email, language=language,
                                       talent_pool_consent=rng.random() < 0.3, actor=recruiter,
                                       applied_at=t, now=t)
-    spans_iter = iter(spans)
+    walker = _DemoWalk(app, recruiter=recruiter, manager=manager, panel=panel, rng=rng, target=target)
+    for step in steps:
+        walker.take(step)
+    return app
 
-    def advance() -> datetime:
-        nonlocal t
-        t = t + timedelta(days=next(spans_iter))
-        return t
 
-    stage_path = [s.value for s in pipeline.path_to(target, closed_from=last_open if target in closed else None)]
-    interview = None
-    for stage in stage_path:
-        at = advance() if stage != "first_interview" or target != "first_interview" else entered
-        # An interview is recorded as held when it ended (before ``at``): one marked held days
+class _DemoWalk(ServiceWalk):
+    """The demo's interviews: held when they ended, with most of the panel's feedback."""
+
+    def __init__(self, application: Application, *, recruiter: User, manager: User, panel: list[User],
+                 rng: random.Random, target: str):
+        super().__init__(application, recruiter=recruiter, manager=manager)
+        self.panel, self.rng, self.target = panel, rng, target
+
+    def take(self, step: Step) -> None:
+        # An interview is recorded as held when it ended (before the step): one marked held days
         # after its slot moves the candidate's date, and made the demo's promises look broken.
-        held = (interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
-                if stage in ("first_decision", "final_decision") else None)
+        held = self._ended() if step.event in (Event.FIRST_INTERVIEW_HELD, Event.SECOND_INTERVIEW_HELD) else None
         # The scheduler ran meanwhile: a promise whose morning came before this step got its
         # delay notice then.
-        _catch_up_delay_notices(app, held or at)
-        if stage == "first_interview":
-            # Held at the next step, at least 3 days on: the interview is scheduled before that
-            # (an interview marked held before its date would be nonsense in the demo).
-            ahead = rng.randint(2, 6) if target == "first_interview" else rng.randint(1, 2)
-            interview = services.schedule_interview(
-                app, round=1, scheduled_at=at + timedelta(days=ahead, hours=2),
-                panel_user_ids=[u.id for u in panel], duration_minutes=60, location="Room Ada, Munich office",
-                actor=recruiter, now=at)
-        elif stage == "first_decision":
-            services.record_interview_held(interview, held_at=held, actor=recruiter, now=held + timedelta(hours=2))
-            _demo_feedback(interview, panel, held + timedelta(hours=2), rng, positive=True)
-        elif stage == "second_interview":
-            services.decide(app, outcome="advance", rationale="Strong fundamentals; invite.", actor=recruiter,
-                            now=at)
-            if rng.random() < 0.7 or target != "second_interview":
-                ahead = timedelta(days=rng.randint(1, 2), hours=1) if target != "second_interview" else \
-                    timedelta(days=rng.randint(0, 12), hours=1)
-                interview = services.schedule_interview(
-                    app, round=2, scheduled_at=at + ahead,
-                    panel_user_ids=[u.id for u in panel] + [manager.id], duration_minutes=90,
-                    video_link="https://meet.example.com/interview-" + str(app.id), actor=recruiter,
-                    now=at)
-        elif stage == "final_decision":
-            services.record_interview_held(interview, held_at=held, actor=recruiter,
-                                           now=held + timedelta(hours=2))
-            _demo_feedback(interview, [*panel, manager], held + timedelta(hours=2), rng,
-                           positive=rng.random() < 0.7)
-        elif stage == "offer":
-            services.decide(app, outcome="advance", rationale="Clear recommendation; offer agreed.",
-                            actor=manager, now=at)
-        elif stage == "hired":
-            services.record_offer_response(app, accepted=True, actor=recruiter, now=at)
-        elif stage == "declined":
-            services.record_offer_response(app, accepted=False, note="Chose another offer.", actor=recruiter,
-                                           now=at)
-        elif stage == "rejected":
-            services.decide(app, outcome="reject", rationale="Another candidate fits the team better.",
-                            actor=manager if app.stage == "final_decision" else recruiter, now=at)
-        elif stage == "withdrawn":
-            services.withdraw(app, reason="Candidate accepted a position elsewhere.", actor=recruiter, now=at)
-    return app
+        _catch_up_delay_notices(self.application, held or step.at)
+        super().take(step)
+
+    def _ended(self) -> datetime:
+        return self.interview.scheduled_at + timedelta(minutes=self.interview.duration_minutes)
+
+    def schedule_first_interview(self, step: Step) -> None:
+        # Held at the next step, at least 3 days on: the interview is scheduled before that
+        # (an interview marked held before its date would be nonsense in the demo).
+        ahead = self.rng.randint(2, 6) if self.target == "first_interview" else self.rng.randint(1, 2)
+        self.interview = services.schedule_interview(
+            self.application, round=1, scheduled_at=step.at + timedelta(days=ahead, hours=2),
+            panel_user_ids=[u.id for u in self.panel], duration_minutes=60, location="Room Ada, Munich office",
+            actor=self.recruiter, now=step.at)
+
+    def first_interview_held(self, step: Step) -> None:
+        self._held(self.panel, positive=True)
+
+    def invite_second_interview(self, step: Step) -> None:
+        super().invite_second_interview(step)
+        if self.rng.random() < 0.7 or self.target != "second_interview":
+            ahead = timedelta(days=self.rng.randint(1, 2), hours=1) if self.target != "second_interview" else \
+                timedelta(days=self.rng.randint(0, 12), hours=1)
+            self.interview = services.schedule_interview(
+                self.application, round=2, scheduled_at=step.at + ahead,
+                panel_user_ids=[u.id for u in self.panel] + [self.manager.id], duration_minutes=90,
+                video_link="https://meet.example.com/interview-" + str(self.application.id), actor=self.recruiter,
+                now=step.at)
+
+    def second_interview_held(self, step: Step) -> None:
+        self._held([*self.panel, self.manager], positive=None)
+
+    def _held(self, panel: list[User], *, positive: bool | None) -> None:
+        held = self._ended()
+        services.record_interview_held(self.interview, held_at=held, actor=self.recruiter,
+                                       now=held + timedelta(hours=2))
+        _demo_feedback(self.interview, panel, held + timedelta(hours=2), self.rng,
+                       positive=self.rng.random() < 0.7 if positive is None else positive)
 
 
 def _demo_feedback(interview, panel: list[User], at: datetime, rng: random.Random, *, positive: bool) -> None:

@@ -162,7 +162,7 @@ def to_candidate(
     return queue_email(
         template=template,
         recipient=candidate.email,
-        idempotency_key=f"application:{application.id}:{key}",
+        idempotency_key=candidate_email_key(application.id, key),
         context={"candidate": candidate, "position": application.position, **context},
         lang=candidate.language,
         application=application,
@@ -170,6 +170,33 @@ def to_candidate(
         attachments=attachments,
         now=now,
     )
+
+
+# What a candidate email's key names besides the audit event that caused it: one email per
+# event and kind (a decision's emails share one kind: a decision sends one of them).
+_KEY_KINDS = {
+    "application_received": "received", "withdrawal_confirmation": "withdrawn",
+    "second_interview_invitation": "decision", "offer": "decision", "rejection": "decision",
+    "deadline_extended": "extended", "delay_notice": "extended", "competing_offer_confirmation": "competing-offer",
+    "interview_invitation": "interview", "interview_updated": "interview", "interview_cancelled": "interview",
+    "interview_thanks": "thanks",
+}
+
+
+def event_key(template: str, event_id: int) -> str:
+    """The ``key`` of the candidate email ``template`` caused by the audit event ``event_id``."""
+    return f"{_KEY_KINDS[template]}:{event_id}"
+
+
+def approval_key(application_id: int, event_id: int) -> str:
+    """The hiring manager's approval request after the interview held in ``event_id``."""
+    return f"approval:{application_id}:{event_id}"
+
+
+def candidate_email_key(application_id: int, key: str) -> str:
+    """A candidate email's idempotency key: its verb's ``key`` (e.g. ``decision:<event id>``)
+    within the application. The generator writes the same keys."""
+    return f"application:{application_id}:{key}"
 
 
 def to_team_member(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from hiring import pipeline, services
-from hiring.models import Application, Interview, Position, User
+from hiring import services
+from hiring.models import Application, Position, User
+from hiring.pipeline import walk
+from hiring.pipeline.walk import Step
 from hiring.settings import get_policy
+from hiring.walker import ServiceWalk
 
 _counter = itertools.count(1)
 
@@ -43,8 +46,9 @@ class Factory:
                     recommendations: list[str] | None = None, email: str | None = None) -> Application:
         """An application that reached ``stage`` at ``at`` (default: now).
 
-        Earlier steps happen a day apart before ``at``. ``recommendations`` (one per panel
-        member) are submitted after the interview that led to a decision stage.
+        Earlier steps happen two days apart before ``at`` (``pipeline.walk``, carried out by
+        ``hiring.walker``). ``recommendations`` (one per panel member) are submitted after the
+        interview that led to a decision stage.
         """
         at = at or self.now
         position = position or self.position()
@@ -52,52 +56,59 @@ class Factory:
         manager = position.hiring_manager
         panel = panel or [self.user("interviewer"), self.user("interviewer")]
         n = next(_counter)
-        steps = [s.value for s in pipeline.path_to(stage)]
-        t = at - timedelta(days=2 * len(steps))
+        path = walk.steps_to(stage)
+        submitted, steps = walk.timed(path, at, [timedelta(days=2)] * len(path))
         application = services.submit_application(
             position, name=f"Candidate {n}", email=email or f"candidate{n}@example.org", language=language,
-            actor=recruiter, applied_at=t, now=t)
-        interview: Interview | None = None
-        for index, step in enumerate(steps):
-            t = at if index == len(steps) - 1 else t + timedelta(days=2)
-            if step == "first_interview":
-                # Unless this is the last step, it takes place an hour before it is marked held, on
-                # the next step's day (the answer date told with the invitation then holds).
-                held_next = at if index + 1 == len(steps) - 1 else t + timedelta(days=2)
-                scheduled = (t + timedelta(days=3) if index == len(steps) - 1
-                             else _started_before(held_next, hours=1))
-                interview = services.schedule_interview(
-                    application, round=1, scheduled_at=scheduled,
-                    panel_user_ids=[u.id for u in panel], location="Room 1", actor=recruiter, now=t)
-            elif step == "first_decision":
-                services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)
-                self._feedback(interview, panel, recommendations, t)
-            elif step == "second_interview":
-                given = [r for r in recommendations or [] if r]
-                against = not given or (len(given) == len(panel) and not any(r.endswith("yes") for r in given))
-                services.decide(application, outcome="advance", actor=recruiter, now=t,
-                                rationale="Agreed in the debrief." if against else "")
-            elif step == "final_decision":
-                interview = services.schedule_interview(
-                    application, round=2, scheduled_at=_started_before(t, hours=2),
-                    panel_user_ids=[u.id for u in panel], location="Room 2", actor=recruiter,
-                    now=t - timedelta(hours=3))
-                services.record_interview_held(interview, held_at=t, actor=recruiter, now=t)
-                self._feedback(interview, panel, recommendations, t)
-            elif step == "offer":
-                services.decide(application, outcome="advance", rationale="Agreed with management.",
-                                actor=manager, now=t)
-            elif step in ("hired", "declined"):
-                services.record_offer_response(application, accepted=step == "hired", actor=recruiter, now=t)
-            elif step == "rejected":
-                services.decide(application, outcome="reject", rationale="Not a fit.", actor=recruiter, now=t)
-            elif step == "withdrawn":
-                services.withdraw(application, reason="Took another job.", actor=recruiter, now=t)
+            actor=recruiter, applied_at=submitted, now=submitted)
+        walker = _FactoryWalk(application, recruiter=recruiter, manager=manager, panel=panel,
+                              recommendations=recommendations, steps=steps)
+        for step in steps:
+            walker.take(step)
         return application
 
-    def _feedback(self, interview: Interview, panel: list[User], recommendations: list[str] | None,
-                  at: datetime) -> None:
-        for member, recommendation in zip(panel, recommendations or [], strict=False):
+
+class _FactoryWalk(ServiceWalk):
+    """The factories' interviews: held at their step, with the ``recommendations`` asked for."""
+
+    OFFER_RATIONALE = "Agreed with management."
+    REJECT_RATIONALE = "Not a fit."
+    DECLINE_NOTE = ""
+    WITHDRAW_REASON = "Took another job."
+
+    def __init__(self, application: Application, *, recruiter: User, manager: User, panel: list[User],
+                 recommendations: list[str] | None, steps: list[Step]):
+        super().__init__(application, recruiter=recruiter, manager=manager)
+        self.panel, self.recommendations, self.steps = panel, recommendations, steps
+
+    def schedule_first_interview(self, step: Step) -> None:
+        # Unless this is the last step, it takes place an hour before it is marked held, on
+        # the next step's day (the answer date told with the invitation then holds).
+        later = self.steps[self.steps.index(step) + 1:]
+        scheduled = _started_before(later[0].at, hours=1) if later else step.at + timedelta(days=3)
+        self.interview = services.schedule_interview(
+            self.application, round=1, scheduled_at=scheduled,
+            panel_user_ids=[u.id for u in self.panel], location="Room 1", actor=self.recruiter, now=step.at)
+
+    def first_interview_held(self, step: Step) -> None:
+        services.record_interview_held(self.interview, held_at=step.at, actor=self.recruiter, now=step.at)
+        self._feedback(step.at)
+
+    def advance_rationale(self) -> str:
+        given = [r for r in self.recommendations or [] if r]
+        against = not given or (len(given) == len(self.panel) and not any(r.endswith("yes") for r in given))
+        return "Agreed in the debrief." if against else ""
+
+    def second_interview_held(self, step: Step) -> None:
+        self.interview = services.schedule_interview(
+            self.application, round=2, scheduled_at=_started_before(step.at, hours=2),
+            panel_user_ids=[u.id for u in self.panel], location="Room 2", actor=self.recruiter,
+            now=step.at - timedelta(hours=3))
+        services.record_interview_held(self.interview, held_at=step.at, actor=self.recruiter, now=step.at)
+        self._feedback(step.at)
+
+    def _feedback(self, at: datetime) -> None:
+        for member, recommendation in zip(self.panel, self.recommendations or [], strict=False):
             if recommendation:
-                services.submit_feedback(interview, interviewer=member, recommendation=recommendation,
+                services.submit_feedback(self.interview, interviewer=member, recommendation=recommendation,
                                          now=at + timedelta(minutes=5))

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select, text
 
-from hiring import generator, queries, reminders, services
+from hiring import generator, jobs, queries, reminders, services
 from hiring.extensions import db
 from hiring.models import Application, Candidate, Position, User, utcnow
+from hiring.pipeline import OPEN_STAGES, Flag, PositionStatus, Recommendation, Stage
 from hiring.settings import get_policy
 
 from .conftest import empty_database
@@ -53,20 +54,20 @@ def build_dataset(applications: int, now: datetime) -> dict[str, int]:
     generator.generate(db.session, applications, now=now, policy=get_policy(), seed=11)
     rita, mona = _user("rita@example.com"), _user("mona@example.com")
     ivan, ines = _user("ivan@example.com"), _user("ines@example.com")
-    position = db.session.scalar(select(Position).where(Position.owner_id == rita.id, Position.status == "open")
-                                 .order_by(Position.id))
+    position = db.session.scalar(select(Position).where(Position.owner_id == rita.id,
+                                                        Position.status == PositionStatus.OPEN).order_by(Position.id))
     if position is None:
         position = services.create_position("Embedded Software Engineer", owner_id=rita.id,
                                             hiring_manager_id=mona.id, actor=rita, now=now - timedelta(days=30))
     services.update_position(position, hiring_manager_id=mona.id, actor=rita, now=now - timedelta(days=30))
     factory = Factory(now)
-    applied = factory.application("applied", position=position, at=now - timedelta(days=16))  # overdue
+    applied = factory.application(Stage.APPLIED, position=position, at=now - timedelta(days=16))  # overdue
     # Overdue with interviews, panel and feedback: the API's overdue list loads all of those.
-    awaiting = factory.application("first_decision", position=position, at=now - timedelta(days=9),
-                                   panel=[ivan, ines], recommendations=[None, "yes"])
-    final = factory.application("final_decision", position=position, at=now - timedelta(days=2),
-                                panel=[ivan, ines], recommendations=["yes", "strong_yes"])
-    second = factory.application("second_interview", position=position, at=now - timedelta(days=3),
+    awaiting = factory.application(Stage.FIRST_DECISION, position=position, at=now - timedelta(days=9),
+                                   panel=[ivan, ines], recommendations=[None, Recommendation.YES])
+    final = factory.application(Stage.FINAL_DECISION, position=position, at=now - timedelta(days=2),
+                                panel=[ivan, ines], recommendations=[Recommendation.YES, Recommendation.STRONG_YES])
+    second = factory.application(Stage.SECOND_INTERVIEW, position=position, at=now - timedelta(days=3),
                                  panel=[ivan, ines])
     ids = {"position": position.id, "application": final.id, "awaiting": awaiting.id, "applied": applied.id,
            "second": second.id}
@@ -297,10 +298,8 @@ def test_generator_fills_every_stage_and_refuses_a_non_empty_database(app, runne
     counts = generator.generate(db.session, 1500, now=now, policy=get_policy(), seed=3)
     assert counts["application"] == 1500
     stages = dict(db.session.execute(select(Application.stage, func.count()).group_by(Application.stage)).all())
-    assert set(stages) == {"applied", "first_interview", "first_decision", "second_interview", "final_decision",
-                           "offer", "hired", "rejected", "declined", "withdrawn"} or len(stages) >= 8
-    open_share = sum(stages.get(s, 0) for s in ("applied", "first_interview", "first_decision",
-                                                "second_interview", "final_decision", "offer")) / 1500
+    assert set(stages) == {stage.value for stage in Stage} or len(stages) >= 8
+    open_share = sum(stages.get(stage.value, 0) for stage in OPEN_STAGES) / 1500
     assert 0.01 < open_share < 0.2
     oldest = db.session.scalar(select(func.min(Application.applied_at)))
     assert now - oldest > timedelta(days=600)
@@ -311,10 +310,10 @@ def test_generator_fills_every_stage_and_refuses_a_non_empty_database(app, runne
 
     policy = get_policy()
     for application in db.session.scalars(select(Application).where(Application.due_at.is_not(None))):
-        if application.stage == "offer":
+        if application.stage == Stage.OFFER:
             assert application.promised_at is None
             assert application.due_at == (application.extended_until or generator.base_due(
-                "offer", application.stage_entered_at.astimezone(policy.tz).date(), policy))
+                Stage.OFFER, application.stage_entered_at.astimezone(policy.tz).date(), policy))
             continue
         promised = pipeline.local_date(application.promised_at, policy)
         earliest = pipeline.end_of_day(pipeline.working_days_before(promised, policy.team_lead_days, policy), policy)
@@ -359,9 +358,9 @@ def test_demo_command_generates_with_a_progress_bar(app, runner):
     assert re.search(r"Wrote 50 applications", result.output)
     assert db.session.scalar(select(func.count()).select_from(Application)) == 50
     # The sequences continue after the generated ids: the services can add more.
-    position = db.session.scalar(select(Position).where(Position.status == "open").limit(1))
+    position = db.session.scalar(select(Position).where(Position.status == PositionStatus.OPEN).limit(1))
     if position is not None:
-        Factory(utcnow()).application("applied", position=position)
+        Factory(utcnow()).application(Stage.APPLIED, position=position)
 
 
 @pytest.mark.parametrize("lean", [True])
@@ -373,3 +372,21 @@ def test_lean_generation_keeps_open_histories_only(app, lean):
                Application.id.in_(select(generator.AuditEvent.application_id))))
     assert closed_with_events == 0
     assert db.session.scalar(select(func.count()).select_from(Application)) == 300
+
+
+def test_generated_data_carries_the_deadline_jobs_memory(app):
+    """The generator writes the marks the deadline job would have written by ``now``
+    (pipeline.walk.notices_sent): the job's first run over a fresh dataset finds nothing to
+    announce, though the data is full of flags — due soon, overdue, late since a delay notice."""
+    now = utcnow()
+    generator.generate(db.session, 3000, now=now, policy=get_policy(), seed=13)
+    policy = get_policy()
+
+    def count(*conditions) -> int:
+        return db.session.scalar(select(func.count()).select_from(Application).where(*conditions))
+
+    assert count(queries.flag_condition(Flag.OVERDUE, now, policy)) > 0
+    assert count(queries.flag_condition(Flag.OVERDUE, now, policy), Application.overdue_since.is_not(None)) > 0
+    assert count(queries.flag_condition(Flag.DUE_SOON, now, policy)) > 0
+    db.session.remove()
+    assert jobs.run_job("deadlines", now) == {"applications": 0}

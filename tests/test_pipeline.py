@@ -30,6 +30,7 @@ from hiring.pipeline import (
     Role,
     Stage,
     Verdict,
+    walk,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -119,7 +120,7 @@ def test_stage_table_covers_every_stage():
 
 @pytest.mark.parametrize(("stage", "due_day"), STAGE_TABLE)
 def test_default_due_date_per_stage(stage, due_day):
-    due = pipeline.due_at_for(stage, ENTERED, POLICY)
+    due = pipeline.base_due_at(stage, ENTERED, POLICY)
     if due_day is None:
         assert due is None
         assert POLICY.days_for(stage) is None
@@ -136,13 +137,20 @@ def test_default_due_date_per_stage(stage, due_day):
 )
 def test_every_stage_deadline_is_configurable(stage, field):
     policy = Policy(**{field: 3})
-    assert pipeline.due_at_for(stage, ENTERED, policy) == eod(date(2026, 11, 27))
+    assert pipeline.base_due_at(stage, ENTERED, policy) == eod(date(2026, 11, 27))
 
 
-@pytest.mark.parametrize("stage", CLOSED_STAGES + (Stage.FIRST_INTERVIEW,))
-def test_no_due_date_even_with_extension_or_competing_offer(stage):
-    assert pipeline.due_at_for(stage, ENTERED, POLICY, extended_until=utc(2026, 12, 20),
-                               competing_offer_deadline=date(2026, 11, 27)) is None
+@pytest.mark.parametrize("stage", CLOSED_STAGES)
+def test_no_date_at_a_closed_stage_even_with_extension_or_competing_offer(stage):
+    assert pipeline.base_due_at(stage, ENTERED, POLICY) is None
+    computed = pipeline.answer_date(stage, ENTERED, POLICY, extended_until=utc(2026, 12, 20))
+    assert computed is None
+    assert pipeline.promise_date(computed, ENTERED, POLICY, competing_offer_deadline=date(2026, 11, 27)) is None
+
+
+def test_an_interview_stage_has_no_policy_date_of_its_own():
+    assert pipeline.base_due_at(Stage.FIRST_INTERVIEW, ENTERED, POLICY) is None
+    assert pipeline.answer_date(Stage.FIRST_INTERVIEW, ENTERED, POLICY) is None
 
 
 def test_stage_helpers():
@@ -362,7 +370,7 @@ def test_unknown_role_is_refused():
 
 def test_day_seven_is_fine_day_eight_is_overdue():
     held = berlin(2026, 11, 24, 9, 0)
-    due = pipeline.due_at_for(Stage.FIRST_DECISION, held, POLICY)
+    due = pipeline.base_due_at(Stage.FIRST_DECISION, held, POLICY)
     assert due == utc(2026, 12, 1, 22, 59, 59)
     state = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due)
     last_second = berlin(2026, 12, 1, 23, 59, 59)
@@ -385,16 +393,16 @@ def test_day_seven_is_fine_day_eight_is_overdue():
     ],
 )
 def test_the_day_counts_in_the_company_time_zone(entered, due):
-    assert pipeline.due_at_for(Stage.FIRST_DECISION, entered, POLICY) == due
+    assert pipeline.base_due_at(Stage.FIRST_DECISION, entered, POLICY) == due
 
 
 def test_spring_forward_deadline_is_midnight_summer_time():
     # 29 Mar 2026: clocks jump from 02:00 CET to 03:00 CEST.
-    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 3, 22, 10, 0), POLICY)
+    due = pipeline.base_due_at(Stage.FIRST_DECISION, berlin(2026, 3, 22, 10, 0), POLICY)
     assert due == utc(2026, 3, 29, 21, 59, 59)  # 23:59:59 CEST
     assert due.astimezone(BERLIN).utcoffset() == timedelta(hours=2)
     # A week spanning the change is still seven local days, not 7 × 24 hours.
-    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 3, 25, 10, 0), POLICY)
+    due = pipeline.base_due_at(Stage.FIRST_DECISION, berlin(2026, 3, 25, 10, 0), POLICY)
     assert due == utc(2026, 4, 1, 21, 59, 59)
     state = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due)
     assert Flag.OVERDUE not in pipeline.flags(state, berlin(2026, 4, 1, 23, 59, 59), POLICY)
@@ -404,17 +412,17 @@ def test_spring_forward_deadline_is_midnight_summer_time():
 def test_entering_a_stage_during_the_skipped_hour_night():
     # 00:30 UTC on 29 Mar is 01:30 CET, 01:30 UTC is 03:30 CEST; both on 29 Mar locally.
     for entered in (utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 30)):
-        assert pipeline.due_at_for(Stage.FIRST_DECISION, entered, POLICY) == utc(2026, 4, 5, 21, 59, 59)
+        assert pipeline.base_due_at(Stage.FIRST_DECISION, entered, POLICY) == utc(2026, 4, 5, 21, 59, 59)
 
 
 def test_fall_back_deadline_is_midnight_winter_time():
     # 25 Oct 2026: clocks go back from 03:00 CEST to 02:00 CET.
-    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 10, 18, 10, 0), POLICY)
+    due = pipeline.base_due_at(Stage.FIRST_DECISION, berlin(2026, 10, 18, 10, 0), POLICY)
     assert due == utc(2026, 10, 25, 22, 59, 59)  # 23:59:59 CET
     assert due.astimezone(BERLIN).utcoffset() == timedelta(hours=1)
     # Entered in the repeated hour (02:30 CEST and 02:30 CET are both 25 Oct).
     for entered in (utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30)):
-        assert pipeline.due_at_for(Stage.FIRST_DECISION, entered, POLICY) == utc(2026, 11, 1, 22, 59, 59)
+        assert pipeline.base_due_at(Stage.FIRST_DECISION, entered, POLICY) == utc(2026, 11, 1, 22, 59, 59)
     state = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due)
     assert Flag.OVERDUE not in pipeline.flags(state, utc(2026, 10, 25, 22, 59, 59), POLICY)
     assert Flag.OVERDUE in pipeline.flags(state, utc(2026, 10, 25, 23, 0, 0), POLICY)
@@ -434,22 +442,22 @@ def test_fall_back_deadline_is_midnight_winter_time():
     ],
 )
 def test_month_and_year_ends(stage, entered, due_day):
-    assert pipeline.due_at_for(stage, entered, POLICY) == eod(due_day)
+    assert pipeline.base_due_at(stage, entered, POLICY) == eod(due_day)
 
 
 def test_other_company_time_zone():
     policy = Policy(timezone="America/New_York")
-    due = pipeline.due_at_for(Stage.FIRST_DECISION, utc(2026, 11, 24, 3, 0), policy)  # 23 Nov 22:00 in NY
+    due = pipeline.base_due_at(Stage.FIRST_DECISION, utc(2026, 11, 24, 3, 0), policy)  # 23 Nov 22:00 in NY
     assert due == datetime(2026, 11, 30, 23, 59, 59, tzinfo=ZoneInfo("America/New_York"))
 
 
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError, match="naive datetime"):
-        pipeline.due_at_for(Stage.APPLIED, datetime(2026, 11, 24, 9, 0), POLICY)
+        pipeline.base_due_at(Stage.APPLIED, datetime(2026, 11, 24, 9, 0), POLICY)
     with pytest.raises(ValueError, match="naive datetime"):
         pipeline.flags(ApplicationState(stage=Stage.APPLIED), datetime(2026, 11, 24), POLICY)
     with pytest.raises(ValueError, match="naive datetime"):
-        pipeline.due_at_for(Stage.APPLIED, ENTERED, POLICY, extended_until=datetime(2026, 12, 24))
+        pipeline.answer_date(Stage.APPLIED, ENTERED, POLICY, extended_until=datetime(2026, 12, 24))
 
 
 # --- business days and holidays -------------------------------------------------------------
@@ -460,7 +468,7 @@ def test_working_day_mode_keeps_calendar_days_and_moves_a_day_off_earlier():
     # modes (it used to become 7 working days, Thu 3 Dec).
     assert pipeline.add_days(date(2026, 11, 24), 7, BUSINESS_DE) == date(2026, 12, 1)
     assert pipeline.add_days(date(2026, 11, 24), 7, POLICY) == date(2026, 12, 1)
-    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 11, 24, 9, 0), BUSINESS_DE)
+    due = pipeline.base_due_at(Stage.FIRST_DECISION, berlin(2026, 11, 24, 9, 0), BUSINESS_DE)
     assert due == eod(date(2026, 12, 1))
     # A Saturday moves to the Friday before it, never later.
     assert pipeline.add_days(date(2026, 11, 28), 7, BUSINESS_DE) == date(2026, 12, 4)
@@ -469,7 +477,7 @@ def test_working_day_mode_keeps_calendar_days_and_moves_a_day_off_earlier():
 
 def test_working_day_mode_over_christmas():
     # Fri 18 Dec + 7 = Christmas Day, a holiday → Thu 24 Dec (a working day by law).
-    due = pipeline.due_at_for(Stage.FIRST_DECISION, berlin(2026, 12, 18, 11, 0), BUSINESS_DE)
+    due = pipeline.base_due_at(Stage.FIRST_DECISION, berlin(2026, 12, 18, 11, 0), BUSINESS_DE)
     assert due == eod(date(2026, 12, 24))
     # Sat 19 Dec + 7 = 26 Dec (holiday), 25 Dec (holiday) → 24 Dec.
     assert pipeline.add_days(date(2026, 12, 19), 7, BUSINESS_DE) == date(2026, 12, 24)
@@ -576,33 +584,38 @@ def test_nothing_to_extend_without_an_answer_date(stage):
 
 def test_extension_replaces_the_policy_date():
     extended = eod(date(2026, 12, 10))
-    assert pipeline.due_at_for(Stage.FIRST_DECISION, ENTERED, POLICY, extended_until=extended) == extended
+    assert pipeline.answer_date(Stage.FIRST_DECISION, ENTERED, POLICY, extended_until=extended) == date(2026, 12, 10)
 
 
 # --- competing offers ----------------------------------------------------------------------
 
 
+def _promised(stage: Stage, deadline: date, *, extended_until: datetime | None = None) -> date | None:
+    """The date told on entering ``stage`` at ENTERED with a competing offer (as keep_promise asks)."""
+    computed = pipeline.answer_date(stage, ENTERED, POLICY, extended_until=extended_until)
+    return pipeline.promise_date(computed, ENTERED, POLICY, answers=True, competing_offer_deadline=deadline)
+
+
 def test_competing_offer_pulls_the_date_to_the_day_before():
-    due = pipeline.due_at_for(Stage.FIRST_DECISION, ENTERED, POLICY, competing_offer_deadline=date(2026, 11, 28))
-    assert due == eod(date(2026, 11, 27))
+    assert _promised(Stage.FIRST_DECISION, date(2026, 11, 28)) == date(2026, 11, 27)
 
 
 def test_competing_offer_later_than_our_date_changes_nothing():
     for deadline in (date(2026, 12, 2), date(2026, 12, 20)):
-        due = pipeline.due_at_for(Stage.FIRST_DECISION, ENTERED, POLICY, competing_offer_deadline=deadline)
-        assert due == eod(date(2026, 12, 1))
+        assert _promised(Stage.FIRST_DECISION, deadline) == date(2026, 12, 1)
 
 
-def test_competing_offer_never_moves_the_date_before_the_stage_started():
-    for deadline in (date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 1)):
-        due = pipeline.due_at_for(Stage.FIRST_DECISION, ENTERED, POLICY, competing_offer_deadline=deadline)
-        assert due == eod(date(2026, 11, 24))  # the end of the day the stage started
+def test_competing_offer_never_pulls_the_date_to_today_or_before():
+    # Tomorrow's deadline: the day itself (the day before would be today).
+    assert _promised(Stage.FIRST_DECISION, date(2026, 11, 25)) == date(2026, 11, 25)
+    # A deadline today or past caps nothing any more.
+    for deadline in (date(2026, 11, 24), date(2026, 11, 1)):
+        assert _promised(Stage.FIRST_DECISION, deadline) == date(2026, 12, 1)
 
 
 def test_competing_offer_also_caps_an_extension():
-    due = pipeline.due_at_for(Stage.FINAL_DECISION, ENTERED, POLICY, extended_until=eod(date(2026, 12, 20)),
-                              competing_offer_deadline=date(2026, 12, 10))
-    assert due == eod(date(2026, 12, 9))
+    assert _promised(Stage.FINAL_DECISION, date(2026, 12, 10), extended_until=eod(date(2026, 12, 20))) == \
+        date(2026, 12, 9)
 
 
 def test_competing_offer_deadline_must_be_after_today():
@@ -877,15 +890,20 @@ policies = st.builds(
 @settings(max_examples=300, deadline=None)
 @given(stage=stages_with_dates, entered=moments, policy=policies,
        extension_days=st.none() | st.integers(-30, 400), competing_days=st.none() | st.integers(-30, 400))
-def test_due_at_is_never_before_the_stage_started(stage, entered, policy, extension_days, competing_days):
+def test_the_date_told_is_never_before_the_stage_started(stage, entered, policy, extension_days, competing_days):
     extended = None if extension_days is None else entered + timedelta(days=extension_days)
     if extended is not None and extended < entered:
         extended = None  # extensions are validated to lie in the future
     competing = None if competing_days is None else (entered + timedelta(days=competing_days)).date()
-    due = pipeline.due_at_for(stage, entered, policy, extended_until=extended, competing_offer_deadline=competing)
-    assert due is not None
-    assert due >= entered
-    assert due.astimezone(policy.tz).time().isoformat() == "23:59:59" or extended is not None
+    computed = pipeline.answer_date(stage, entered, policy, extended_until=extended)
+    day = pipeline.promise_date(computed, entered, policy, answers=True, competing_offer_deadline=competing)
+    if stage == Stage.OFFER:  # the candidate answers the offer: we promise no date
+        assert day is None
+    else:
+        assert day is not None and day > pipeline.local_date(entered, policy)
+    base = pipeline.base_due_at(stage, entered, policy)
+    assert base is not None and base >= entered
+    assert base.astimezone(policy.tz).time().isoformat() == "23:59:59"
 
 
 @settings(max_examples=300, deadline=None)
@@ -1255,3 +1273,55 @@ def test_the_path_to_each_stage_follows_the_transitions():
             assert after in {pipeline.next_stage(before, e) for e in pipeline.allowed_events(before)}
     with pytest.raises(pipeline.IllegalTransition):
         pipeline.path_to(Stage.HIRED, closed_from=Stage.APPLIED)
+
+
+# --- the walk (demo, factories, generator) ---------------------------------------------------
+
+
+def test_the_walk_takes_the_transitions_events():
+    hired = walk.steps_to(Stage.HIRED)
+    assert [s.event for s in hired] == [Event.SCHEDULE_FIRST_INTERVIEW, Event.FIRST_INTERVIEW_HELD,
+                                        Event.INVITE_SECOND_INTERVIEW, Event.SECOND_INTERVIEW_HELD,
+                                        Event.MAKE_OFFER, Event.OFFER_ACCEPTED]
+    assert [s.stage for s in hired] == pipeline.path_to(Stage.HIRED)
+    rejected = walk.steps_to(Stage.REJECTED, closed_from=Stage.FIRST_DECISION)
+    assert [s.event for s in rejected][-1] == Event.REJECT and len(rejected) == 3
+    assert walk.steps_to(Stage.APPLIED) == []
+    with pytest.raises(IllegalTransition):
+        walk.steps_to(Stage.HIRED, closed_from=Stage.APPLIED)
+
+
+def test_the_walk_arrives_at_the_last_step_at_the_time_asked():
+    steps = walk.steps_to(Stage.FIRST_DECISION)
+    submitted, timed = walk.timed(steps, ENTERED, [timedelta(days=3), timedelta(days=5)])
+    assert submitted == ENTERED - timedelta(days=8)
+    assert [s.at for s in timed] == [ENTERED - timedelta(days=5), ENTERED]
+    with pytest.raises(ValueError):
+        walk.timed(steps, ENTERED, [timedelta(days=1)])
+
+
+def test_the_walk_remembers_the_notices_the_deadline_job_sent():
+    every = timedelta(minutes=15)
+    due = eod(date(2026, 12, 1))
+    state = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due)
+    # Before the due-soon window nothing was announced; inside it, at the first run after it opened.
+    assert walk.notices_sent(state, ENTERED, ENTERED + timedelta(days=1), POLICY, every=every) == walk.NoticeMemory()
+    soon = due - timedelta(days=POLICY.due_soon_days)
+    marks = walk.notices_sent(state, ENTERED, due, POLICY, every=every)
+    assert marks.due_soon_notified_at == soon + every and marks.overdue_notified_at is None
+    # Overdue, and late since an automatic delay moved the date on: announced once, at the missed deadline.
+    later = walk.notices_sent(state, ENTERED, due + timedelta(hours=1), POLICY, every=every)
+    assert later.overdue_notified_at == due + every
+    delayed = ApplicationState(stage=Stage.FIRST_DECISION, due_at=due + timedelta(days=3), overdue_since=due)
+    delayed_marks = walk.notices_sent(delayed, ENTERED, due + timedelta(days=1), POLICY, every=every)
+    assert delayed_marks.overdue_notified_at == due + every
+    assert delayed_marks.due_soon_notified_at is None  # the delay notice's new date cleared it, as keep_promise does
+    # An interview nobody marked held: announced once the policy's hours have passed.
+    ends = ENTERED + timedelta(hours=1)
+    unrecorded = ApplicationState(stage=Stage.FIRST_INTERVIEW, interview_ends_at=ends)
+    after = pipeline.unrecorded_after(ends, POLICY)
+    assert walk.notices_sent(unrecorded, ENTERED, after, POLICY, every=every).unrecorded_notified_at is None
+    assert walk.notices_sent(unrecorded, ENTERED, after + every, POLICY, every=every).unrecorded_notified_at \
+        == after + every
+    assert walk.notices_sent(ApplicationState(stage=Stage.HIRED), ENTERED, NOW, POLICY, every=every) \
+        == walk.NoticeMemory()

@@ -13,7 +13,7 @@ executemany on SQLite, ``COPY`` on PostgreSQL (by a writer thread while the next
 simulated), into tables whose secondary indexes are built once at the end. Deadlines come
 from hiring.pipeline, so the data obeys the same rules as data the services write, and
 the scheduler's memory (due-soon / overdue notices already sent, automatic extensions) is
-filled in as if the jobs had been running all along.
+filled in as if the jobs had been running all along (``pipeline.walk.notices_sent``).
 """
 
 from __future__ import annotations

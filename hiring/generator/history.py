@@ -19,7 +19,8 @@ from ..models import (
     PanelMember,
     Promise,
 )
-from ..pipeline import Policy
+from ..notifications import approval_key, candidate_email_key, event_key
+from ..pipeline import ApplicationState, Event, walk
 from .bulk import Rows
 
 if TYPE_CHECKING:
@@ -41,12 +42,8 @@ def day_text(day: date) -> str:
     return f"{day:%d %b %Y}"
 
 
-@lru_cache(maxsize=65536)
-def base_due(stage: str, entered_day: date, policy: Policy) -> datetime | None:
-    days = policy.days_for(stage)
-    if days is None:
-        return None
-    return pipeline.end_of_day(pipeline.add_days(entered_day, days, policy), policy)
+# Cached: the hot loop asks for the same few hundred (stage, day) pairs again and again.
+base_due = lru_cache(maxsize=65536)(pipeline.base_due_on)
 
 
 class History:
@@ -96,6 +93,10 @@ class History:
         if self.rng.random() < 0.12:
             return self._days(days, days * 1.8)
         return self._days(0.3, days * 0.95)
+
+    def _step(self, event: Event, at: datetime, *, interview_at: datetime | None = None) -> None:
+        """The transition ``event`` (pipeline.TRANSITIONS) from the current stage, at ``at``."""
+        self._enter(pipeline.next_stage(self.stage, event).value, at, interview_at=interview_at)
 
     def _enter(self, stage: str, at: datetime, *, interview_at: datetime | None = None) -> None:
         self.stage = stage
@@ -181,20 +182,21 @@ class History:
             "id": next(self.sim.email_ids), "application_id": self.id, "template": template,
             "recipient": recipient, "recipient_user_id": to_user, "to_candidate": to_candidate, "subject": subject,
             "body_text": body, "body_html": "", "attachments": [],
-            "idempotency_key": key if not to_candidate else f"application:{self.id}:{key}",
+            "idempotency_key": key if not to_candidate else candidate_email_key(self.id, key),
             "status": "sent" if sent else "queued", "attempts": 1 if sent else 0, "next_attempt_at": at,
             "last_error": None, "created_at": at, "sent_at": sent_at if sent else None,
         }))
         if to_candidate:
             self.last_email = at
 
-    def _candidate_email(self, template: str, key: str, at: datetime, subject: str, *, promise: bool = False) -> None:
+    def _candidate_email(self, template: str, event_id: int, at: datetime, subject: str, *,
+                         promise: bool = False) -> None:
         if promise:
             self.promise_made = at
         when = f" You will hear from us by {day_text(self.promised.astimezone(self.tz).date())}." if (
             promise and self.promised) else ""
         body = f"Dear {self.name},\n\n{subject} — {self.position.title}.{when}\n\nKind regards\nThe hiring team\n"
-        self._email(template, key, at, subject, body, promise=promise)
+        self._email(template, event_key(template, event_id), at, subject, body, promise=promise)
 
     def _wait(self, delay: timedelta) -> datetime | None:
         """The moment of the next step, or None when that lies after ``now`` (the
@@ -223,7 +225,7 @@ class History:
         self._touch(at)
         event = self._event("deadline_extended", at, None, before=before.isoformat(), due_at=self.due.isoformat(),
                             reason=self.extension_reason, automatic=True)
-        self._candidate_email("delay_notice", f"extended:{event}", at, "We need a little more time", promise=True)
+        self._candidate_email("delay_notice", event, at, "We need a little more time", promise=True)
 
     # --- the process --------------------------------------------------------------------------
 
@@ -233,7 +235,7 @@ class History:
         event = self._event("application_submitted", self.applied_at, self.recruiter,
                             position_id=self.position.id, candidate_id=self.candidate_id,
                             due_at=self.due.isoformat())
-        self._candidate_email("application_received", f"received:{event}", self.applied_at,
+        self._candidate_email("application_received", event, self.applied_at,
                               "Thank you for your application", promise=True)
         at = self._wait(self._answer_delay(S.APPLIED))
         if at is None:
@@ -245,7 +247,7 @@ class History:
             return self._reject(at, self.recruiter)
         panel = self.rng.sample(self.sim.team.interviewers, 2)
         interview = self._schedule(1, at, at + self._days(2, 9), panel, location="Munich office, room Ada")
-        self._enter(S.FIRST_INTERVIEW, at, interview_at=interview["scheduled_at"])
+        self._step(Event.SCHEDULE_FIRST_INTERVIEW, at, interview_at=interview["scheduled_at"])
         if interview["scheduled_at"] > self.now:
             return
         if self.rng.random() < 0.03:
@@ -253,7 +255,7 @@ class History:
         held = interview["scheduled_at"] + timedelta(minutes=interview["duration_minutes"])
         if held > self.now:
             return
-        self._held(interview, held, panel, S.FIRST_DECISION, positive_rate=0.6)
+        self._held(interview, held, panel, Event.FIRST_INTERVIEW_HELD, positive_rate=0.6)
         at = self._wait(self._answer_delay(S.FIRST_DECISION))
         if at is None:
             return
@@ -262,10 +264,10 @@ class History:
         if self.rng.random() < 0.5:
             return self._reject(at, self.recruiter)
         self._decide(at, self.recruiter, "advance", "Strong fundamentals; invite to the second interview.")
-        self._enter(S.SECOND_INTERVIEW, at)
+        self._step(Event.INVITE_SECOND_INTERVIEW, at)
         self.verdict = None
         self.awaiting_feedback = False
-        self._candidate_email("second_interview_invitation", f"decision:{self.last_event}", at,
+        self._candidate_email("second_interview_invitation", self.last_event, at,
                               "Invitation to a second interview", promise=True)
         if self.rng.random() < 0.08:  # a competing offer makes us hurry
             deadline = pipeline.local_date(at, self.policy) + timedelta(days=self.rng.randint(4, 10))
@@ -286,22 +288,22 @@ class History:
             return
         if self.rng.random() < 0.03:
             return self._withdraw(held - self._days(0.1, 1))
-        self._held(interview, held, second_panel, S.FINAL_DECISION, positive_rate=0.55)
+        self._held(interview, held, second_panel, Event.SECOND_INTERVIEW_HELD, positive_rate=0.55)
         at = self._wait(self._answer_delay(S.FINAL_DECISION))
         if at is None:
             return
         if self.verdict == "clear_hire" or (self.verdict == "mixed" and self.rng.random() < 0.4):
             self._decide(at, self.manager, "advance", "Clear recommendation; offer agreed." if
                          self.verdict == "clear_hire" else "Discussed the mixed feedback; we make the offer.")
-            self._enter(S.OFFER, at)
-            self._candidate_email("offer", f"decision:{self.last_event}", at, "Our offer", promise=True)
+            self._step(Event.MAKE_OFFER, at)
+            self._candidate_email("offer", self.last_event, at, "Our offer", promise=True)
             at = self._wait(self._days(1, 9))
             if at is None:
                 return
             accepted = self.rng.random() < 0.8
             self._decision_row(at, self.recruiter, "accepted" if accepted else "declined",
                                "" if accepted else "Chose another offer.", S.OFFER)
-            self._enter(S.HIRED if accepted else S.DECLINED, at)
+            self._step(Event.OFFER_ACCEPTED if accepted else Event.OFFER_DECLINED, at)
             self._event("offer_response", at, self.recruiter, accepted=accepted, note="")
             return
         return self._reject(at, self.manager)
@@ -323,16 +325,16 @@ class History:
         event = self._event("interview_scheduled", at, self.recruiter, interview_id=interview["id"], round=round_,
                             scheduled_at=scheduled_at.isoformat(),
                             panel=[self.sim.team.emails[u] for u in panel])
-        self._candidate_email("interview_invitation", f"interview:{event}", at, "Invitation to an interview")
+        self._candidate_email("interview_invitation", event, at, "Invitation to an interview")
         return interview
 
-    def _held(self, interview: dict[str, Any], held: datetime, panel: list[int], stage: str, *,
+    def _held(self, interview: dict[str, Any], held: datetime, panel: list[int], event: Event, *,
               positive_rate: float) -> None:
         interview["held_at"] = held
-        self._enter(stage, held)
+        self._step(event, held)
         event = self._event("interview_held", held, self.recruiter, interview_id=interview["id"],
                             round=interview["round"], held_at=held.isoformat(), due_at=self.due.isoformat())
-        self._candidate_email("interview_thanks", f"thanks:{event}", held, "Thank you for the interview",
+        self._candidate_email("interview_thanks", event, held, "Thank you for the interview",
                               promise=True)
         positive = self.rng.random() < positive_rate
         submitted: dict[int, str] = {}
@@ -356,8 +358,8 @@ class History:
         self.awaiting_feedback = verdict == pipeline.Verdict.INCOMPLETE
         clear = verdict in (pipeline.Verdict.CLEAR_HIRE, pipeline.Verdict.CLEAR_NO)
         asked_at = held + timedelta(hours=60)  # once the last feedback is in
-        if stage == S.FINAL_DECISION and clear and asked_at <= self.now:
-            self._email("approval_request", f"approval:{self.id}:{event}", asked_at, f"Approval needed: {self.name}",
+        if self.stage == S.FINAL_DECISION and clear and asked_at <= self.now:
+            self._email("approval_request", approval_key(self.id, event), asked_at, f"Approval needed: {self.name}",
                         f"A clear recommendation for {self.name} awaits your decision.\n", to_user=self.manager)
 
     def _decision_row(self, at: datetime, actor: int, outcome: str, rationale: str, stage: str) -> None:
@@ -367,24 +369,24 @@ class History:
     def _decide(self, at: datetime, actor: int, outcome: str, rationale: str) -> None:
         stage = self.stage
         self._decision_row(at, actor, outcome, rationale, stage)
-        to_stage = {"first_decision": "second_interview", "final_decision": "offer"}.get(stage, "rejected")
-        self.last_event = self._event("decision", at, actor, stage=stage, outcome=outcome,
-                                      to_stage=to_stage if outcome == "advance" else "rejected", rationale=rationale)
+        to_stage = pipeline.next_stage(stage, pipeline.decision_event(stage, outcome)).value
+        self.last_event = self._event("decision", at, actor, stage=stage, outcome=outcome, to_stage=to_stage,
+                                      rationale=rationale)
 
     def _reject(self, at: datetime, actor: int) -> None:
         self._decide(at, actor, "reject", self.rng.choice(REJECTION_RATIONALES))
-        self._enter(S.REJECTED, at)
-        self._candidate_email("rejection", f"decision:{self.last_event}", at, "Your application")
+        self._step(Event.REJECT, at)
+        self._candidate_email("rejection", self.last_event, at, "Your application")
 
     def _withdraw(self, at: datetime) -> None:
         stage = self.stage
-        self._enter(S.WITHDRAWN, at)
+        self._step(Event.WITHDRAW, at)
         interview = self.open_interview
         if interview is not None and interview["held_at"] is None and interview["cancelled_at"] is None:
             interview["cancelled_at"] = at
             interview["ical_sequence"] += 1
         event = self._event("withdrawn", at, self.recruiter, stage=stage, reason="Accepted a position elsewhere.")
-        self._candidate_email("withdrawal_confirmation", f"withdrawn:{event}", at, "Your withdrawal")
+        self._candidate_email("withdrawal_confirmation", event, at, "Your withdrawal")
 
     def _interview_ends(self) -> datetime | None:
         interview = self.open_interview
@@ -396,19 +398,14 @@ class History:
     def finish(self) -> None:
         """Add the application row (and its history) to the batch."""
         is_open = self.stage in OPEN_STAGE_VALUES
-        due_soon_notified = overdue_notified = expedite_notified = discussion_notified = None
-        if is_open and self.competing_offer is not None:
-            expedite_notified = self.competing_offer
-        if is_open and self.stage == S.FINAL_DECISION and self.verdict == "mixed" \
-                and self.entered + JOB_INTERVAL <= self.now:
-            discussion_notified = self.entered + JOB_INTERVAL
-        if is_open and self.due is not None:
-            # The deadline job has been running every quarter of an hour: its notices are out.
-            soon_from = max(self.entered, self.due - timedelta(days=self.policy.due_soon_days)) + JOB_INTERVAL
-            if soon_from <= self.now and self.due > self.now:
-                due_soon_notified = soon_from
-            if self.due + JOB_INTERVAL <= self.now:
-                overdue_notified = self.due + JOB_INTERVAL
+        interview_ends = self._interview_ends() if is_open else None
+        # The deadline job has been running every quarter of an hour: its notices are out.
+        notices = walk.notices_sent(
+            ApplicationState(stage=self.stage, due_at=self.due, competing_offer_deadline=self.competing_offer,
+                             verdict=self.verdict, awaiting_feedback=self.awaiting_feedback,
+                             promised_at=self.promised, overdue_since=self.overdue_since,
+                             automatic_delays=self.automatic_delays, interview_ends_at=interview_ends),
+            self.entered, self.now, self.policy, every=JOB_INTERVAL)
         self.rows.add(Application, {
             "id": self.id, "candidate_id": self.candidate_id, "position_id": self.position.id,
             "owner_id": self.position.owner_id, "stage": self.stage, "applied_at": self.applied_at,
@@ -417,12 +414,13 @@ class History:
             "last_candidate_email_at": self.last_email, "competing_offer_deadline": self.competing_offer,
             "extended_until": self.extended_until, "extension_reason": self.extension_reason,
             "verdict": self.verdict, "awaiting_feedback": self.awaiting_feedback,
-            "due_soon_notified_at": due_soon_notified, "overdue_notified_at": overdue_notified,
-            "expedite_notified_for": expedite_notified, "needs_discussion_notified_at": discussion_notified,
+            "due_soon_notified_at": notices.due_soon_notified_at, "overdue_notified_at": notices.overdue_notified_at,
+            "expedite_notified_for": notices.expedite_notified_for,
+            "needs_discussion_notified_at": notices.needs_discussion_notified_at,
             "promise_made_at": self.promise_made, "closed_at": self.closed_at, "version": self.version,
             "promise_moves": self.promise_moves, "automatic_delays": self.automatic_delays,
             "overdue_since": self.overdue_since if is_open else None,
-            "interview_ends_at": self._interview_ends() if is_open else None, "unrecorded_notified_at": None,
+            "interview_ends_at": interview_ends, "unrecorded_notified_at": notices.unrecorded_notified_at,
             "created_at": self.applied_at, "updated_at": self.updated,
         })
         if self.sim.lean and not is_open:

@@ -15,6 +15,7 @@ One module per concern; every public name is re-exported here, so callers write
 - ``deadlines``  reported times, due dates, extensions, competing offers
 - ``promise``    the date told to the candidate
 - ``flags``      overdue, due soon, stalled …
+- ``walk``       the steps to a stage, their times, the deadline job's memory (demo, factories, generator)
 - ``vocabulary`` the small vocabularies (languages, statuses, contact kinds) with their labels
 """
 
@@ -24,20 +25,20 @@ import enum  # noqa: F401  (pipeline.enum.Enum: the services' audit data turns e
 from datetime import UTC
 from zoneinfo import ZoneInfo  # noqa: F401  (pipeline.ZoneInfo, as before the split)
 
+from . import walk  # pipeline.walk: the demo, factories and generator walk the process
 from .access import ACTION_TEXT, PERMISSIONS, Action, can, may_see_feedback, require
 from .actions import Available, InterviewFacts, Step, available_actions
 from .deadlines import (
     HORIZON,
     add_days,
     base_due_at,
+    base_due_on,
     check_competing_offer,
     check_extension,
     check_held_time,
     check_reported_time,
     competing_offer_active,
-    competing_offer_due,
     days_overdue,
-    due_at_for,
     due_soon_threshold,
     end_of_day,
     local_date,
@@ -110,13 +111,13 @@ __all__ = [
     "HORIZON", "IllegalTransition", "InterviewFacts", "InvalidInput", "NotAllowed", "OPEN_STAGES", "PERMISSIONS",
     "PROGRESS", "Policy", "PromiseOutcome", "Recommendation", "Role", "STAGE_LABELS", "Stage", "StaleVersion", "Step",
     "TRANSITIONS", "UTC", "Verdict", "add_days", "allowed_events", "another_preferred", "answer_date",
-    "available_actions", "base_due_at", "can", "check_competing_offer", "check_extension", "check_held_time",
-    "check_offer_decision", "check_panel_decision", "check_rejection", "check_reported_time",
-    "competing_offer_active", "competing_offer_cap", "competing_offer_due", "competing_offer_promise", "days_overdue",
-    "decision_event", "delay_notice_at", "delay_notice_date", "delay_notice_threshold", "due_at_for",
-    "due_soon_threshold", "end_of_day", "flags", "hold_by_date", "is_business_day", "is_overdue", "is_stalled",
+    "available_actions", "base_due_at", "base_due_on", "can", "check_competing_offer", "check_extension",
+    "check_held_time", "check_offer_decision", "check_panel_decision", "check_rejection", "check_reported_time",
+    "competing_offer_active", "competing_offer_cap", "competing_offer_promise", "days_overdue",
+    "decision_event", "delay_notice_at", "delay_notice_date", "delay_notice_threshold", "due_soon_threshold",
+    "end_of_day", "flags", "hold_by_date", "is_business_day", "is_overdue", "is_stalled",
     "late_since", "local_date", "may_decide_offer", "may_see_feedback", "needs_delay_notice", "next_stage",
     "offer_decider", "panel_verdict", "policy_errors", "promise_date", "promise_outcome", "rejected_after", "require",
     "require_aware", "require_decision", "responsible", "team_due_at", "unrecorded_after", "urgency_key",
-    "working_days_before",
+    "walk", "working_days_before",
 ]

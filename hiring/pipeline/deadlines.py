@@ -76,46 +76,20 @@ def add_days(start: date, days: int, policy: Policy) -> date:
 
 def base_due_at(stage: Stage | str, entered_at: datetime, policy: Policy) -> datetime | None:
     """When the answer for ``stage`` is due, counted from when the stage was entered."""
+    return base_due_on(stage, local_date(entered_at, policy), policy)
+
+
+def base_due_on(stage: Stage | str, entered_day: date, policy: Policy) -> datetime | None:
+    """``base_due_at`` for a stage entered on the company-local ``entered_day``."""
     days = policy.days_for(stage)
     if days is None:
         return None
-    return end_of_day(add_days(local_date(entered_at, policy), days, policy), policy)
-
-
-def due_at_for(
-    stage: Stage | str,
-    entered_at: datetime,
-    policy: Policy,
-    *,
-    extended_until: datetime | None = None,
-    competing_offer_deadline: date | None = None,
-) -> datetime | None:
-    """The due date of an application at ``stage``.
-
-    An extension replaces the policy date; a competing-offer deadline D pulls the
-    date to D − 1 day at the latest, but never before the day the stage started.
-    """
-    require_aware(entered_at)
-    due = base_due_at(stage, entered_at, policy)
-    if due is None:
-        return None
-    if extended_until is not None:
-        require_aware(extended_until)
-        due = extended_until
-    if competing_offer_deadline is not None:
-        due = min(due, competing_offer_due(competing_offer_deadline, entered_at, policy))
-    return due
+    return end_of_day(add_days(entered_day, days, policy), policy)
 
 
 # A date further out than this is a typo (9999-12-31), not a plan: a candidate would be
 # promised it, and a competing offer a year away is no reason to hurry.
 HORIZON = timedelta(days=365)
-
-
-def competing_offer_due(deadline: date, entered_at: datetime, policy: Policy) -> datetime:
-    """The latest answer date a competing offer with ``deadline`` allows: the day before."""
-    latest = end_of_day(deadline - timedelta(days=1), policy)
-    return max(latest, end_of_day(local_date(entered_at, policy), policy))
 
 
 def check_extension(

@@ -145,7 +145,7 @@ def _insert_application(position: Position, candidate: Candidate | None, *, name
         keep_promise(application, now, told_in="application_received", resolved_by="application_submitted")
         event = audit("application_submitted", now, actor, application, position_id=position.id,
                       candidate_id=candidate.id, due_at=application.due_at, promised_at=application.promised_at)
-        email_candidate(application, "application_received", f"received:{event.id}", now)
+        email_candidate(application, "application_received", event.id, now)
     return application
 
 
@@ -164,7 +164,7 @@ def withdraw(application: Application, *, reason: str = "", actor: User | None, 
         touch(application, now)
         keep_promise(application, now, told_in="withdrawal_confirmation", resolved_by="withdrawn", answers=True)
         event = audit("withdrawn", now, actor, application, stage=stage_before, reason=clean(reason))
-        email_candidate(application, "withdrawal_confirmation", f"withdrawn:{event.id}", now)
+        email_candidate(application, "withdrawal_confirmation", event.id, now)
         for interview in cancelled:
             tell_panel_cancelled(interview, event.id, now, why="withdrawn")
     return application

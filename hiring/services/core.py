@@ -201,8 +201,9 @@ def require_aware(value: datetime | None, field: str) -> None:
         raise InvalidInput("Give the time with its time zone.", {field: "Include a time zone offset."})
 
 
-def email_candidate(application: Application, template: str, key: str, now: datetime, **kwargs: Any) -> None:
-    """Queue a candidate email (hiring.notifications renders it) and record that the
-    candidate heard from us; a key queued before sends nothing and records nothing."""
-    if notify.to_candidate(application, template, key, now, **kwargs) is not None:
+def email_candidate(application: Application, template: str, event_id: int, now: datetime, **kwargs: Any) -> None:
+    """Queue a candidate email (hiring.notifications renders it) for the audit event
+    ``event_id`` and record that the candidate heard from us; an email queued before for the
+    same event sends nothing and records nothing (its key: ``notifications.event_key``)."""
+    if notify.to_candidate(application, template, notify.event_key(template, event_id), now, **kwargs) is not None:
         application.last_candidate_email_at = now

@@ -160,17 +160,16 @@ def decide(application: Application, *, outcome: str, rationale: str = "", candi
         event = audit("decision", now, actor, application, stage=stage_before, outcome=outcome,
                       to_stage=next_stage.value, rationale=clean(rationale), promised_at=application.promised_at,
                       **extra)
-        key = f"decision:{event.id}"
         if next_stage == Stage.SECOND_INTERVIEW:
-            email_candidate(application, "second_interview_invitation", key, now)
+            email_candidate(application, "second_interview_invitation", event.id, now)
         elif next_stage == Stage.OFFER:
-            email_candidate(application, "offer", key, now)
+            email_candidate(application, "offer", event.id, now)
         elif next_stage == Stage.REJECTED:
             # Free the panel's and the candidate's calendars: no interview after a rejection.
             cancelled = cancelled_interviews
             attachments = [attachment for interview in cancelled
                            for attachment in notify.interview_attachment(interview, cancelled=True)]
-            email_candidate(application, "rejection", key, now, feedback_text=clean(candidate_feedback),
+            email_candidate(application, "rejection", event.id, now, feedback_text=clean(candidate_feedback),
                             invite_talent_pool=not application.candidate.talent_pool_consent,
                             attachments=attachments, **rejection_context)
             for interview in cancelled:
@@ -253,7 +252,7 @@ def extend_deadline(application: Application, *, until: date, reason: str, actor
                      new_date=None if at_offer else until)
         event = audit("deadline_extended", now, actor, application, before=before, due_at=application.due_at,
                       promised_at=application.promised_at, reason=clean(reason), automatic=False)
-        email_candidate(application, "deadline_extended", f"extended:{event.id}", now, reason=clean(reason))
+        email_candidate(application, "deadline_extended", event.id, now, reason=clean(reason))
     return application
 
 
@@ -284,7 +283,7 @@ def send_delay_notice(application: Application, *, now: datetime) -> bool:
         event = audit("deadline_extended", now, None, application, before=before, due_at=application.due_at,
                       promised_at=application.promised_at, reason=reason, automatic=True,
                       automatic_delays=application.automatic_delays, escalated=stalled)
-        email_candidate(application, "delay_notice", f"extended:{event.id}", now, reason=reason)
+        email_candidate(application, "delay_notice", event.id, now, reason=reason)
         if stalled:
             for person in _escalation_recipients(application):
                 notify.to_team_member(
@@ -334,6 +333,6 @@ def set_competing_offer(application: Application, *, deadline: date | None, acto
                       deadline=deadline, before=before, due_at=application.due_at,
                       promised_at=application.promised_at)
         if confirm:
-            email_candidate(application, "competing_offer_confirmation", f"competing-offer:{event.id}", now,
+            email_candidate(application, "competing_offer_confirmation", event.id, now,
                             deadline=deadline, moved_earlier=application.promised_at != before)
     return application

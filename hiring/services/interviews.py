@@ -163,7 +163,7 @@ def schedule_interview(application: Application, *, round: int, scheduled_at: da
                       promised_at=application.promised_at,
                       **({"extended_until": application.extended_until, "reason": clean(reason),
                           "before": hold_by_before} if extended else {}))
-        email_candidate(application, "interview_invitation", f"interview:{event.id}", now,
+        email_candidate(application, "interview_invitation", event.id, now,
                         interview=interview, attachments=notify.interview_attachment(interview),
                         extension_reason=clean(reason) if extended else "")
         notify.to_panel(interview, panel, "panel_invitation", event.id, now, panel=panel)
@@ -215,7 +215,7 @@ def reschedule_interview(interview: Interview, *, scheduled_at: datetime, panel_
                       promised_at=application.promised_at,
                       **({"extended_until": application.extended_until, "reason": clean(reason)}
                          if extended else {}))
-        email_candidate(application, "interview_updated", f"interview:{event.id}", now,
+        email_candidate(application, "interview_updated", event.id, now,
                         interview=interview, attachments=notify.interview_attachment(interview),
                         extension_reason=clean(reason) if extended else "")
         # The panel as it was keeps its calendar entry, updated; newcomers are invited;
@@ -250,7 +250,7 @@ def cancel_interview(interview: Interview, *, reason: str = "", actor: User | No
         event = audit("interview_cancelled", now, actor, application, interview_id=interview.id,
                       reason=clean(reason), promised_at=application.promised_at)
         if application.is_open:
-            email_candidate(application, "interview_cancelled", f"interview:{event.id}", now,
+            email_candidate(application, "interview_cancelled", event.id, now,
                             interview=interview, reason=clean(reason),
                             attachments=notify.interview_attachment(interview, cancelled=True))
         tell_panel_cancelled(interview, event.id, now, reason=clean(reason))
@@ -300,7 +300,7 @@ def record_interview_held(interview: Interview, *, held_at: datetime | None = No
         event = audit("interview_held", now, actor, application, interview_id=interview.id,
                       round=interview.round, held_at=held_at, due_at=application.due_at,
                       promised_at=application.promised_at)
-        email_candidate(application, "interview_thanks", f"thanks:{event.id}", now, interview=interview)
+        email_candidate(application, "interview_thanks", event.id, now, interview=interview)
         if next_stage == Stage.FINAL_DECISION and verdict in (Verdict.CLEAR_HIRE, Verdict.CLEAR_NO):
             request_approval(application, event.id, now)
     return interview
@@ -309,7 +309,7 @@ def record_interview_held(interview: Interview, *, held_at: datetime | None = No
 def request_approval(application: Application, event_id: int, now: datetime) -> None:
     """A clear recommendation reached the offer decision: ask management."""
     position = application.position
-    notify.to_team_member(position.hiring_manager, "approval_request", f"approval:{application.id}:{event_id}",
+    notify.to_team_member(position.hiring_manager, "approval_request", notify.approval_key(application.id, event_id),
                           now, application=application, verdict=application.verdict)
 
 
