@@ -16,6 +16,7 @@ import pytest
 from hiring import services
 from hiring.extensions import db
 from hiring.models import Application, OutboxEmail
+from hiring.pipeline import Stage
 from hiring.settings import get_policy
 
 pytestmark = pytest.mark.browser
@@ -111,7 +112,7 @@ def test_whole_process_in_the_browser(app, browser, live_server, factory, screen
     position = services.create_position("Embedded Software Engineer", department="Firmware", owner_id=recruiter.id,
                                         hiring_manager_id=manager.id, actor=admin)
     # Some context on the board and dashboard besides the walk-through's candidate.
-    factory.application("first_decision", position=position, panel=[interviewer1, interviewer2],
+    factory.application(Stage.FIRST_DECISION, position=position, panel=[interviewer1, interviewer2],
                         recommendations=["yes", None], at=datetime.now(get_policy().tz) - timedelta(days=9))
     cv = tmp_path / "Lena Vogel CV.pdf"
     cv.write_bytes(PDF)
@@ -274,7 +275,7 @@ def test_stale_form_in_the_browser_keeps_the_input(app, browser, live_server, fa
     """Two recruiters on one application: the second one's form is stale, and says so."""
     first = factory.user("recruiter", name="Rita Recruiter")
     second = factory.user("recruiter", name="Rob Recruiter")
-    application = factory.application("first_decision", position=factory.position(owner=first),
+    application = factory.application(Stage.FIRST_DECISION, position=factory.position(owner=first),
                                       at=datetime.now(get_policy().tz) - timedelta(hours=1),
                                       recommendations=["yes", "no"])
     rita, rob = Person(browser, live_server, first), Person(browser, live_server, second)
@@ -304,7 +305,7 @@ def test_irreversible_steps_ask_first_in_the_browser(app, browser, live_server, 
     admin = factory.user("admin", name="Ada Admin")
     recruiter = factory.user("recruiter", name="Rita Recruiter")
     position = factory.position(owner=recruiter, title="Firmware Engineer")
-    application = factory.application("first_decision", position=position, recommendations=["yes", "no"],
+    application = factory.application(Stage.FIRST_DECISION, position=position, recommendations=["yes", "no"],
                                       at=datetime.now(get_policy().tz) - timedelta(hours=1))
     rita = Person(browser, live_server, recruiter)
     rita.login()
@@ -325,7 +326,7 @@ def test_irreversible_steps_ask_first_in_the_browser(app, browser, live_server, 
     assert len(rita.dialogs) == 2  # asked once more, and only once: the box was ticked by the answer
 
     # Advancing in the debrief is no irreversible step: no question.
-    other = factory.application("first_decision", position=position, recommendations=["yes", "yes"],
+    other = factory.application(Stage.FIRST_DECISION, position=position, recommendations=["yes", "yes"],
                                 at=datetime.now(get_policy().tz) - timedelta(hours=1))
     rita.open(other.id)
     rita.page.locator("#decision form").get_by_label("Invite to the second interview", exact=True).check()
@@ -359,7 +360,7 @@ def test_irreversible_steps_ask_first_in_the_browser(app, browser, live_server, 
 
 def test_a_side_form_error_takes_the_focus_and_is_summarised_at_the_top(app, browser, live_server, factory):
     recruiter = factory.user("recruiter", name="Rita Recruiter")
-    application = factory.application("first_decision", position=factory.position(owner=recruiter),
+    application = factory.application(Stage.FIRST_DECISION, position=factory.position(owner=recruiter),
                                       at=datetime.now(get_policy().tz) - timedelta(hours=1))
     rita = Person(browser, live_server, recruiter)
     rita.login()
@@ -384,7 +385,7 @@ def test_the_panel_picker_takes_a_unique_first_name(app, browser, live_server, f
     otto = factory.user("interviewer", name="Otto Outsider")
     factory.user("interviewer", name="Ina Interviewer")
     factory.user("interviewer", name="Ina Ivanova")
-    application = factory.application("applied", position=factory.position(owner=recruiter))
+    application = factory.application(Stage.APPLIED, position=factory.position(owner=recruiter))
     rita = Person(browser, live_server, recruiter)
     rita.login()
     rita.open(application.id)

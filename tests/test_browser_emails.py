@@ -9,6 +9,7 @@ from sqlalchemy import select
 from hiring import mailer
 from hiring.extensions import db
 from hiring.models import OutboxEmail, utcnow
+from hiring.pipeline import Stage
 
 from .test_browser_pages import Session
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.browser
 def test_emails_page_lists_and_renders_emails(live_server, browser, factory, width):
     recruiter = factory.user("recruiter", name="Rita Recruiter")
     position = factory.position(owner=recruiter)
-    factory.application("first_interview", position=position, at=utcnow())
+    factory.application(Stage.FIRST_INTERVIEW, position=position, at=utcnow())
     mailer.relay_outbox(utcnow())  # no SMTP server in tests: not delivered, and shown as such
     invitation = db.session.scalar(select(OutboxEmail).where(OutboxEmail.template == "interview_invitation"))
 

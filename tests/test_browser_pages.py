@@ -11,6 +11,7 @@ import pytest
 
 from hiring.extensions import db
 from hiring.models import Application, Candidate, utcnow
+from hiring.pipeline import Stage
 
 pytestmark = pytest.mark.browser
 
@@ -83,7 +84,7 @@ def test_main_pages_render_cleanly(live_server, browser, team, width):
     recruiter.visit("/candidates/new-application", "new-application")
     # The application page with the panel's notes: on a phone the panel table stacks instead
     # of squeezing the notes into a sliver and running off the right edge.
-    final = db.session.scalar(db.select(Application).where(Application.stage == "final_decision"))
+    final = db.session.scalar(db.select(Application).where(Application.stage == Stage.FINAL_DECISION))
     for feedback in final.current_interview().feedback:
         feedback.notes = "Strong on RTOS scheduling, explained priority inversion with a real example."
     db.session.commit()
@@ -159,7 +160,7 @@ def test_panel_picker_and_board_filters_suggest_as_one_types(live_server, browse
     from hiring.settings import get_policy
 
     olga = factory.user("interviewer", name="Olga Outsider")  # never on a panel for this position
-    application = factory.application("applied", position=team["position"])
+    application = factory.application(Stage.APPLIED, position=team["position"])
     session = Session(browser, live_server, 1280)
     session.login(team["recruiter"])
     page = session.page

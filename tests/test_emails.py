@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from hiring import mailer, services
 from hiring.extensions import db
 from hiring.models import AuditEvent, OutboxEmail
+from hiring.pipeline import Stage
 
 
 def candidate_emails(application) -> list[OutboxEmail]:
@@ -122,7 +123,7 @@ def test_each_transition_sends_exactly_the_expected_email_with_the_right_date(te
 
 def test_rejection_with_feedback_and_talent_pool_invitation_in_german(factory, team, now):
     recruiter, _, panel, position = team
-    application = factory.application("first_decision", position=position, panel=panel, language="de")
+    application = factory.application(Stage.FIRST_DECISION, position=position, panel=panel, language="de")
     services.decide(application, outcome="reject", rationale="internal only", candidate_feedback="Mehr RTOS-Praxis.",
                     actor=recruiter, now=now + timedelta(hours=1))
     rejection = candidate_emails(application)[-1]
@@ -137,7 +138,7 @@ def test_rejection_with_feedback_and_talent_pool_invitation_in_german(factory, t
 
 def test_extension_cancellation_and_withdrawal_emails(factory, team, now):
     recruiter, _, panel, position = team
-    application = factory.application("first_decision", position=position, panel=panel, language="de")
+    application = factory.application(Stage.FIRST_DECISION, position=position, panel=panel, language="de")
     services.extend_deadline(application, until=date(2026, 12, 10), reason="Eine Referenz steht noch aus.",
                              actor=recruiter, now=now)
     extended = candidate_emails(application)[-1]
@@ -145,7 +146,7 @@ def test_extension_cancellation_and_withdrawal_emails(factory, team, now):
     assert "Eine Referenz steht noch aus." in extended.body_text
     assert "Sie hören spätestens am Donnerstag, 10. Dezember 2026 von uns." in extended.body_text
 
-    other = factory.application("first_interview", position=position, panel=panel)
+    other = factory.application(Stage.FIRST_INTERVIEW, position=position, panel=panel)
     interview = other.interviews[0]
     services.cancel_interview(interview, reason="Our interviewer is ill.", actor=recruiter, now=now)
     cancelled = candidate_emails(other)[-1]
@@ -266,7 +267,7 @@ def test_the_panel_is_told_with_a_calendar_entry_when_scheduled_moved_and_cancel
 def test_a_rejection_or_withdrawal_takes_the_upcoming_interview_out_of_the_panels_calendars(factory, team, now,
                                                                                            how):
     recruiter, _, panel, position = team
-    application = factory.application("first_interview", position=position, panel=panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=position, panel=panel)
     interview = application.current_interview()
     seen = emails_of(application)
     services.update_user(panel[1], active=False, now=now)  # a deactivated member is not written to
@@ -294,7 +295,7 @@ def test_html_escapes_names_and_every_link_is_absolute(factory, team, now):
                                               actor=recruiter, now=now)
     email = candidate_emails(application)[0]
     assert "<script>" not in email.body_html and "&lt;script&gt;" in email.body_html
-    factory.application("first_decision", position=position, panel=panel, at=now - timedelta(days=10))
+    factory.application(Stage.FIRST_DECISION, position=position, panel=panel, at=now - timedelta(days=10))
     from hiring import reminders
 
     reminders.check_deadlines(now)
@@ -308,7 +309,7 @@ def test_html_escapes_names_and_every_link_is_absolute(factory, team, now):
 
 
 def test_without_a_mail_server_emails_stay_visible_as_not_delivered(factory, now):
-    application = factory.application("applied")
+    application = factory.application(Stage.APPLIED)
     assert mailer.relay_outbox(now) == {"sent": 0, "retry": 0, "failed": 0, "not_delivered": 1}
     [email] = candidate_emails(application)
     db.session.refresh(email)
@@ -327,7 +328,7 @@ def test_the_invitation_names_the_panel_with_their_roles(factory, now):
         ("de", ["Sie treffen: Ivan Interviewer (Interviewer:in)",
                 "             Mona Manager (Einstellende Führungskraft)", "             Rita Recruiter (Recruiting)"]),
     ):
-        application = factory.application("applied", position=position, language=language)
+        application = factory.application(Stage.APPLIED, position=position, language=language)
         services.schedule_interview(application, round=1, scheduled_at=now + timedelta(days=2),
                                     panel_user_ids=[ivan.id, manager.id, recruiter.id], location="Room Ada",
                                     actor=recruiter, now=now)
@@ -342,9 +343,9 @@ def test_every_candidate_email_names_the_contact_person(factory, now):
     recruiter = factory.user("recruiter", name="Rita Recruiter", email="rita@example.com")
     manager = factory.user("manager")
     position = factory.position(owner=recruiter, hiring_manager=manager)
-    hired = factory.application("hired", position=position, recommendations=["yes", "yes"])
-    german = factory.application("rejected", position=position, language="de")
-    moved = factory.application("first_interview", position=position)
+    hired = factory.application(Stage.HIRED, position=position, recommendations=["yes", "yes"])
+    german = factory.application(Stage.REJECTED, position=position, language="de")
+    moved = factory.application(Stage.FIRST_INTERVIEW, position=position)
     interview = moved.current_interview()
     services.reschedule_interview(interview, scheduled_at=now + timedelta(days=4),
                                   panel_user_ids=interview.panel_user_ids, location="Room 2", actor=recruiter, now=now)
@@ -372,7 +373,7 @@ def test_every_candidate_email_names_the_contact_person(factory, now):
 def test_no_contact_person_who_has_left_the_team(factory, now):
     recruiter = factory.user("recruiter")
     position = factory.position(owner=recruiter)
-    application = factory.application("applied", position=position)
+    application = factory.application(Stage.APPLIED, position=position)
     admin = factory.user("admin")
     services.update_user(recruiter, active=False, actor=admin, now=now)
     services.withdraw(application, actor=admin, now=now + timedelta(hours=1))
@@ -408,12 +409,12 @@ def test_the_rejection_says_what_it_follows_and_no_one_else_preferred_when_nobod
 
 def test_the_rejection_names_a_preferred_candidate_only_when_one_got_further(factory, team):
     _, _, _, position = team
-    factory.application("first_decision", position=position)  # same stage: not further
+    factory.application(Stage.FIRST_DECISION, position=position)  # same stage: not further
     assert PREFERRED not in _rejection_text(factory, position, "first_decision")
-    factory.application("second_interview", position=position)
+    factory.application(Stage.SECOND_INTERVIEW, position=position)
     assert PREFERRED in _rejection_text(factory, position, "first_decision")
     assert PREFERRED not in _rejection_text(factory, position, "final_decision")
-    factory.application("hired", position=position)
+    factory.application(Stage.HIRED, position=position)
     assert PREFERRED in _rejection_text(factory, position, "final_decision")
     german = _rejection_text(factory, position, "applied", language="de")
     assert "Eine andere Bewerbung entsprach den Anforderungen dieser Stelle" in german
@@ -422,7 +423,7 @@ def test_the_rejection_names_a_preferred_candidate_only_when_one_got_further(fac
 
 def test_an_other_candidate_rejected_later_counts_as_further(factory, team):
     _, _, _, position = team
-    rival = factory.application("final_decision", position=position)
+    rival = factory.application(Stage.FINAL_DECISION, position=position)
     services.decide(rival, outcome="reject", rationale="Budget.", actor=position.hiring_manager,
                     now=factory.now + timedelta(hours=1))
     text = _rejection_text(factory, position, "applied")  # someone is at the offer decision

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from hiring import jobs
 from hiring.extensions import db
 from hiring.models import AuditEvent, JobRun, OutboxEmail
+from hiring.pipeline import Stage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +45,7 @@ def test_scheduler_jobs_use_the_state_friendly_defaults(app):
 
 
 def test_a_running_scheduler_catches_up_every_job_at_start(app, factory, now):
-    factory.application("first_decision", at=now - timedelta(days=30))  # long overdue in real time too
+    factory.application(Stage.FIRST_DECISION, at=now - timedelta(days=30))  # long overdue in real time too
     scheduler = jobs.build_scheduler(app)
     scheduler.start()
     try:
@@ -69,7 +70,7 @@ def test_a_running_scheduler_catches_up_every_job_at_start(app, factory, now):
 
 
 def test_a_second_process_does_nothing_while_the_first_holds_the_lock(app, factory, now):
-    factory.application("first_decision", at=now - timedelta(days=10))
+    factory.application(Stage.FIRST_DECISION, at=now - timedelta(days=10))
     with jobs.job_lock("deadlines") as acquired:
         assert acquired
         assert jobs.run_job("deadlines", now) == {"skipped": "another process is running this job"}
@@ -103,7 +104,7 @@ def test_the_scheduler_starts_only_inside_flask_run_in_development(app, monkeypa
 
 
 def test_cli_jobs_list_and_run_with_a_chosen_clock(runner, factory, now):
-    application = factory.application("first_decision", at=now - timedelta(days=6))
+    application = factory.application(Stage.FIRST_DECISION, at=now - timedelta(days=6))
     listing = runner.invoke(args=["jobs", "list"])
     assert listing.exit_code == 0, listing.output
     for name in jobs.JOBS_BY_NAME:
@@ -150,7 +151,7 @@ def test_two_scheduler_processes_against_one_database_do_each_job_once(app, fact
     position = factory.position()
     panel = [factory.user("interviewer"), factory.user("interviewer")]
     for _ in range(12):
-        factory.application("first_decision", position=position, panel=panel, at=now - timedelta(days=10))
+        factory.application(Stage.FIRST_DECISION, position=position, panel=panel, at=now - timedelta(days=10))
     before = {e.id for e in db.session.scalars(select(OutboxEmail))}
     server = SMTPServer(free_port()).start()
     env = {**os.environ, "DATABASE_URL": database_url, "HIRING_INSTANCE_PATH": str(tmp_path),

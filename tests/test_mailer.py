@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from hiring import mailer, services
 from hiring.extensions import db
 from hiring.models import AuditEvent, OutboxEmail, utcnow
+from hiring.pipeline import Stage
 
 from .smtp import SMTPServer, free_port
 
@@ -41,7 +42,7 @@ def queued(status: str = "queued") -> list[OutboxEmail]:
 
 def test_relay_sends_each_email_once_over_smtp(factory, now, smtp):
     panel = [factory.user("interviewer"), factory.user("interviewer")]
-    application = factory.application("first_decision", language="de", panel=panel)
+    application = factory.application(Stage.FIRST_DECISION, language="de", panel=panel)
     emails = queued()
     # received, invitation (+ .ics), the panel's invitations (+ .ics), thanks
     assert [(e.template, e.recipient) for e in emails] == [
@@ -80,7 +81,7 @@ def test_relay_sends_each_email_once_over_smtp(factory, now, smtp):
 
 def test_smtp_down_then_up_delivers_every_email_once(factory, now, smtp_port):
     for _ in range(3):
-        factory.application("applied")
+        factory.application(Stage.APPLIED)
     counts = mailer.relay_outbox(now)
     assert counts["retry"] == 3 and counts["sent"] == 0
     emails = queued()
@@ -103,8 +104,8 @@ def test_smtp_down_then_up_delivers_every_email_once(factory, now, smtp_port):
 
 
 def test_4xx_is_retried_and_5xx_fails_at_once_visibly(factory, now, smtp):
-    first = factory.application("applied", email="busy@example.org")
-    second = factory.application("applied", email="nobody@example.org")
+    first = factory.application(Stage.APPLIED, email="busy@example.org")
+    second = factory.application(Stage.APPLIED, email="nobody@example.org")
     smtp.sink.refuse = ["451 4.3.0 Mailbox temporarily unavailable", "550 5.1.1 No such user"]
 
     counts = mailer.relay_outbox(now)
@@ -130,7 +131,7 @@ def test_4xx_is_retried_and_5xx_fails_at_once_visibly(factory, now, smtp):
 
 def test_gives_up_after_the_policy_limit(factory, now, smtp):
     services.update_policy({"email_max_attempts": 3}, actor=None, now=now)
-    factory.application("applied")
+    factory.application(Stage.APPLIED)
     smtp.sink.refuse = ["421 4.7.0 Try again later"] * 10
     moment = now
     for _ in range(3):
@@ -143,7 +144,7 @@ def test_gives_up_after_the_policy_limit(factory, now, smtp):
 
 
 def test_only_failed_or_undelivered_emails_can_be_retried(factory, now, smtp):
-    application = factory.application("applied")
+    application = factory.application(Stage.APPLIED)
     interviewer = factory.user("interviewer")
     email = queued()[0]
     with pytest.raises(services.Conflict):
@@ -156,7 +157,7 @@ def test_only_failed_or_undelivered_emails_can_be_retried(factory, now, smtp):
 
 def test_relay_sends_many_emails_over_one_connection(factory, now, smtp, monkeypatch):
     for _ in range(4):
-        factory.application("applied")
+        factory.application(Stage.APPLIED)
     connections = []
     original = mailer._TimeoutConnection.configure_host
 
@@ -173,7 +174,7 @@ def test_relay_sends_many_emails_over_one_connection(factory, now, smtp, monkeyp
 
 def test_a_relay_crash_repeats_at_most_the_email_in_flight(factory, now, smtp, monkeypatch):
     for _ in range(3):
-        factory.application("applied")
+        factory.application(Stage.APPLIED)
     first, second, third = queued()
     record = mailer._Outcomes.record
 
@@ -243,7 +244,7 @@ def _store(email: OutboxEmail, **values) -> None:
 def test_an_unsendable_email_fails_alone_and_the_rest_of_the_batch_goes_out(app, client, login, factory, now, smtp):
     recruiter = factory.user("recruiter")
     position = factory.position(owner=recruiter)
-    first, second, third = (factory.application("applied", position=position) for _ in range(3))
+    first, second, third = (factory.application(Stage.APPLIED, position=position) for _ in range(3))
     emails = queued()
     assert len(emails) == 3
     # A non-ASCII local part (Flask-Mail: UnicodeEncodeError) and a bare CR in the subject
@@ -279,7 +280,7 @@ def test_an_exception_while_sending_one_email_is_recorded_on_it(factory, now, sm
     from flask_mail import BadHeaderError, Connection
 
     for _ in range(3):
-        factory.application("applied")
+        factory.application(Stage.APPLIED)
     first, second, third = queued()
     send = Connection.send
 
@@ -305,7 +306,7 @@ def test_an_exception_while_sending_one_email_is_recorded_on_it(factory, now, sm
 
 def test_nothing_stays_queued_past_its_attempts_after_relays_that_died(factory, now, smtp, monkeypatch):
     services.update_policy({"email_max_attempts": 2}, actor=None, now=now)
-    factory.application("applied")
+    factory.application(Stage.APPLIED)
     email = queued()[0]
 
     def die(self, message):

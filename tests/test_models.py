@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from hiring import services
 from hiring.extensions import db
 from hiring.models import Application, AuditEvent, User
+from hiring.pipeline import Stage
 
 
 def test_timestamps_round_trip_as_aware_utc(factory):
@@ -48,7 +49,7 @@ def test_database_stores_utc(factory):
 
 
 def test_comparisons_in_sql_use_utc(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     due = application.due_at
     in_berlin = due.astimezone(ZoneInfo("Europe/Berlin"))
     assert db.session.scalar(select(Application.id).where(Application.due_at == in_berlin)) == application.id
@@ -143,7 +144,7 @@ def test_the_guard_is_lifted_for_one_transaction_only(factory, now):
 
 
 def test_every_change_appends_its_own_event(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     events = AuditEvent.query.filter_by(application_id=application.id).order_by(AuditEvent.id).all()
     assert [e.kind for e in events] == ["application_submitted", "interview_scheduled", "interview_held"]
     assert all(e.occurred_at.tzinfo is not None for e in events)
@@ -165,7 +166,7 @@ def test_time_ordered_relationships_break_ties_by_id(factory, now):
     from hiring.models import Decision, Feedback
 
     panel = [factory.user("interviewer"), factory.user("interviewer")]
-    application = factory.application("first_decision", panel=panel)
+    application = factory.application(Stage.FIRST_DECISION, panel=panel)
     interview = application.current_interview()
     app_id, interview_id = application.id, interview.id
     for decision_id in (1002, 1001):
@@ -212,7 +213,7 @@ def test_each_vocabulary_column_is_checked_against_its_enum(app):
 ])
 def test_the_database_refuses_a_value_outside_the_vocabulary(factory, now, table, column, value):
     """Checked by the migrated schema itself, not only by the service."""
-    application = factory.application("applied")
+    application = factory.application(Stage.APPLIED)
     services.record_candidate_contact(application, kind="enquiry", channel="email", summary="", occurred_at=now,
                                       actor=application.owner or application.position.owner)
     services.add_reference(application, name="Ref", contact="", status="requested", notes="",

@@ -21,7 +21,7 @@ from hiring import mailer, privacy, services
 from hiring.extensions import db
 from hiring.jobs import run_job
 from hiring.models import Application, AuditEvent, AuditRedaction, Candidate, Document, OutboxEmail, Promise
-from hiring.pipeline import InvalidInput, NotAllowed
+from hiring.pipeline import InvalidInput, NotAllowed, Stage
 
 PDF = b"%PDF-1.4\n%% a test document\n"
 
@@ -184,7 +184,7 @@ def test_erasure_withdraws_sends_the_confirmation_then_leaves_no_trace(app, fact
 
     privacy.erase_candidate(candidate, reason="Request by email of 24 Nov", actor=team["admin"], now=now)
     db.session.expire_all()
-    assert application.stage == "withdrawn"
+    assert application.stage == Stage.WITHDRAWN
     confirmation = db.session.query(OutboxEmail).filter_by(application_id=application.id,
                                                             template="withdrawal_confirmation").one()
     # Still sendable: the confirmation keeps its address and text until the relay handled it.

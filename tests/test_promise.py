@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hiring import pipeline, reminders, services
 from hiring.extensions import db
 from hiring.models import Application, OutboxEmail, Promise
-from hiring.pipeline import UTC, Flag, InvalidInput
+from hiring.pipeline import UTC, Flag, InvalidInput, Stage
 from hiring.settings import get_policy
 
 
@@ -126,7 +126,7 @@ def test_a_person_acting_ends_the_stall(team, now):
 
 
 def test_the_invitation_promises_the_answer_date_and_it_holds_without_held(factory, team, now):
-    application = factory.application("applied", position=team["position"], panel=team["panel"])
+    application = factory.application(Stage.APPLIED, position=team["position"], panel=team["panel"])
     interview = services.schedule_interview(application, round=1, scheduled_at=berlin(2026, 11, 27, 10, 0),
                                             panel_user_ids=[u.id for u in team["panel"]], location="Room 1",
                                             actor=team["recruiter"], now=now)
@@ -154,7 +154,7 @@ def test_the_invitation_promises_the_answer_date_and_it_holds_without_held(facto
 
 
 def test_the_digest_lists_an_unrecorded_interview(factory, team, now):
-    application = factory.application("applied", position=team["position"], panel=team["panel"])
+    application = factory.application(Stage.APPLIED, position=team["position"], panel=team["panel"])
     services.schedule_interview(application, round=1, scheduled_at=berlin(2026, 11, 25, 10, 0),
                                 panel_user_ids=[u.id for u in team["panel"]], location="Room 1",
                                 actor=team["recruiter"], now=now)
@@ -168,7 +168,7 @@ def test_the_digest_lists_an_unrecorded_interview(factory, team, now):
 
 
 def test_a_second_interview_after_the_hold_by_date_needs_a_new_date_and_reason(factory, team, now):
-    application = factory.application("second_interview", position=team["position"], panel=team["panel"])
+    application = factory.application(Stage.SECOND_INTERVIEW, position=team["position"], panel=team["panel"])
     assert told(application) == date(2026, 12, 8)  # invited today: held within 14 days
     late = berlin(2026, 12, 10, 10, 0)
     panel = [u.id for u in team["panel"]]
@@ -200,7 +200,7 @@ def test_a_second_interview_after_the_hold_by_date_needs_a_new_date_and_reason(f
 
 
 def test_a_competing_offer_is_confirmed_to_the_candidate_with_the_earlier_date(factory, team, now):
-    application = factory.application("first_decision", position=team["position"], panel=team["panel"])
+    application = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"])
     assert told(application) == date(2026, 12, 1)  # a week after the interview
     services.set_competing_offer(application, deadline=date(2026, 11, 28), actor=team["recruiter"], now=now)
     assert told(application) == date(2026, 11, 27)
@@ -210,7 +210,7 @@ def test_a_competing_offer_is_confirmed_to_the_candidate_with_the_earlier_date(f
 
 
 def test_an_expired_competing_offer_no_longer_caps_the_delay_notice(factory, team, now):
-    application = factory.application("first_decision", position=team["position"], panel=team["panel"])
+    application = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"])
     services.set_competing_offer(application, deadline=date(2026, 11, 27), actor=team["recruiter"], now=now)
     assert told(application) == date(2026, 11, 26)
     # Nobody decided; the morning of the 26th: the delay notice may go to the deadline day.
@@ -228,13 +228,13 @@ def test_an_expired_competing_offer_no_longer_caps_the_delay_notice(factory, tea
 
 
 def test_cancelling_an_interview_keeps_an_extended_date(factory, team, now):
-    application = factory.application("first_interview", position=team["position"], panel=team["panel"])
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team["position"], panel=team["panel"])
     services.extend_deadline(application, until=date(2026, 12, 21), reason="Christmas planning.",
                              actor=team["recruiter"], now=now)
     assert told(application) == date(2026, 12, 21)
     services.cancel_interview(application.current_interview(), reason="Room flooded.", actor=team["recruiter"],
                               now=now + timedelta(hours=1))
-    assert application.stage == "applied"
+    assert application.stage == Stage.APPLIED
     assert told(application) == date(2026, 12, 21)  # not the fresh 8 Dec
     assert "Monday, 21 December 2026" in outbox("interview_cancelled")[-1].body_text
 
@@ -243,7 +243,7 @@ def test_cancelling_an_interview_keeps_an_extended_date(factory, team, now):
 
 
 def test_an_extension_between_the_deadline_jobs_read_and_write_is_announced(app, factory, team, now):
-    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+    application = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                                       at=now - timedelta(days=6))
     policy = get_policy()
     moment = application.due_at - timedelta(hours=1)
@@ -274,15 +274,15 @@ def test_flag_sql_and_responsible_sql_match_the_pipeline_on_promise_states(facto
     while moment < now:  # nobody acts: automatic delays until stalled
         reminders.send_delay_notices(moment)
         moment += timedelta(hours=6)
-    factory.application("first_interview", position=team["position"], panel=team["panel"],
+    factory.application(Stage.FIRST_INTERVIEW, position=team["position"], panel=team["panel"],
                         at=now - timedelta(days=5))  # its interview ended two days ago, unrecorded
-    expired = factory.application("first_decision", position=other_position, panel=team["panel"],
+    expired = factory.application(Stage.FIRST_DECISION, position=other_position, panel=team["panel"],
                                   at=now - timedelta(days=3))
     services.set_competing_offer(expired, deadline=(now + timedelta(days=2)).date(), actor=team["recruiter"],
                                  now=now - timedelta(hours=1))
-    factory.application("final_decision", position=other_position, panel=team["panel"],
+    factory.application(Stage.FINAL_DECISION, position=other_position, panel=team["panel"],
                         recommendations=["yes", "no"], at=now - timedelta(days=2))
-    factory.application("final_decision", position=team["position"], panel=team["panel"],
+    factory.application(Stage.FINAL_DECISION, position=team["position"], panel=team["panel"],
                         recommendations=["yes", "yes"], at=now - timedelta(days=9))
     policy = get_policy()
     apps = db.session.scalars(select(Application)).all()
@@ -313,9 +313,9 @@ def test_the_managers_needs_attention_holds_offer_decisions_and_stalls_not_recru
     from hiring.models import utcnow
 
     real_now = utcnow()
-    overdue_debrief = factory.application("first_decision", position=team["position"], panel=team["panel"],
+    overdue_debrief = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                                           at=real_now - timedelta(days=30))
-    offer_decision = factory.application("final_decision", position=team["position"], panel=team["panel"],
+    offer_decision = factory.application(Stage.FINAL_DECISION, position=team["position"], panel=team["panel"],
                                          recommendations=["yes", "yes"], at=real_now - timedelta(days=1))
     login(team["manager"])
     page = client.get("/").get_data(as_text=True)

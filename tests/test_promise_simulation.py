@@ -16,6 +16,7 @@ from hiring import pipeline, reminders, services
 from hiring.extensions import db
 from hiring.jobs import run_job
 from hiring.models import Application, AuditEvent, OutboxEmail, Promise
+from hiring.pipeline import Stage
 from hiring.settings import get_policy
 
 pytestmark = pytest.mark.slow
@@ -77,7 +78,7 @@ def test_no_candidate_waits_past_the_promised_date_without_hearing_from_us(app, 
 
     def plan_for(application: Application) -> Plan:
         entered, due = application.stage_entered_at, application.due_at
-        if application.stage == "offer":  # the candidate answers, in time
+        if application.stage == Stage.OFFER:  # the candidate answers, in time
             return Plan("offer", entered + (due - entered) * rng.uniform(0.1, 0.9), due, False)
         missed = rng.random() < MISS_RATE
         if missed:

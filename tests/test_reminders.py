@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from hiring import pipeline, reminders, services
 from hiring.extensions import db
 from hiring.models import Application, AuditEvent, OutboxEmail, PanelMember
-from hiring.pipeline import UTC
+from hiring.pipeline import UTC, Stage
 from hiring.settings import get_policy
 
 
@@ -40,7 +40,7 @@ def team(factory):
 def test_due_soon_then_overdue_each_once_to_the_position_owner(factory, team, now):
     # Held 5 days ago → the candidate was told Thu 26 Nov, the team's deadline is the working
     # day before: tomorrow night (Berlin) → due soon now.
-    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+    application = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                                       at=now - timedelta(days=5))
     assert application.due_at.isoformat() == "2026-11-25T22:59:59+00:00"
     version = application.version
@@ -66,7 +66,7 @@ def test_due_soon_then_overdue_each_once_to_the_position_owner(factory, team, no
 
 
 def test_a_day_late_run_sends_only_the_overdue_notice_once(factory, team, now):
-    factory.application("first_decision", position=team["position"], panel=team["panel"],
+    factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                         at=now - timedelta(days=6))
     a_day_late = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)
     reminders.check_deadlines(a_day_late)
@@ -78,7 +78,7 @@ def test_a_day_late_run_sends_only_the_overdue_notice_once(factory, team, now):
 def test_an_overdue_notice_after_a_delay_notice_names_the_deadline_that_was_missed(factory, team, now):
     # The deadline job was down: the candidate's morning came first, so the delay notice
     # moved due_at on to Friday 27 Nov before anyone told the owner the team is late.
-    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+    application = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                                       at=now - timedelta(days=6))
     missed = application.due_at  # Tue 24 Nov, the working day before the promised Wed 25 Nov
     assert missed.isoformat() == "2026-11-24T22:59:59+00:00"
@@ -94,7 +94,7 @@ def test_an_overdue_notice_after_a_delay_notice_names_the_deadline_that_was_miss
 
 
 def test_a_new_due_date_is_announced_anew(factory, team, now):
-    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+    application = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                                       at=now - timedelta(days=6))
     reminders.check_deadlines(now)
     services.extend_deadline(application, until=date(2026, 12, 3), reason="References pending.",
@@ -106,7 +106,7 @@ def test_a_new_due_date_is_announced_anew(factory, team, now):
 
 
 def test_offer_decision_goes_to_the_hiring_manager_with_needs_discussion_once(factory, team, now):
-    application = factory.application("final_decision", position=team["position"], panel=team["panel"],
+    application = factory.application(Stage.FINAL_DECISION, position=team["position"], panel=team["panel"],
                                       recommendations=["yes", "no"], at=now - timedelta(hours=1))
     result = reminders.check_deadlines(now)
     assert result == {"applications": 1, "needs_discussion": 1}
@@ -119,7 +119,7 @@ def test_offer_decision_goes_to_the_hiring_manager_with_needs_discussion_once(fa
 
 
 def test_no_needs_discussion_notice_before_the_whole_panel_has_given_feedback(factory, team, now):
-    application = factory.application("final_decision", position=team["position"], panel=team["panel"],
+    application = factory.application(Stage.FINAL_DECISION, position=team["position"], panel=team["panel"],
                                       recommendations=["yes"], at=now - timedelta(hours=1))
     assert reminders.check_deadlines(now) == {"applications": 0}
     assert outbox("needs_discussion_notice") == []
@@ -133,7 +133,7 @@ def test_no_needs_discussion_notice_before_the_whole_panel_has_given_feedback(fa
 
 
 def test_expedite_is_announced_once_per_competing_offer(factory, team, now):
-    application = factory.application("first_decision", position=team["position"], panel=team["panel"])
+    application = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"])
     services.set_competing_offer(application, deadline=date(2026, 12, 10), actor=team["recruiter"], now=now)
     reminders.check_deadlines(now)
     reminders.check_deadlines(now + timedelta(minutes=15))
@@ -181,7 +181,7 @@ def test_statement_count_does_not_grow_with_applications_that_need_nothing(facto
 
 def test_feedback_reminders_after_24_hours_then_daily_at_most_five(factory, team, now):
     ivan, ines = team["panel"]
-    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+    application = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                                       recommendations=["yes"], at=now)
     assert reminders.send_feedback_reminders(now + timedelta(hours=23)) == {"reminders": 0}
     assert reminders.send_feedback_reminders(now + timedelta(hours=24)) == {"reminders": 1}
@@ -199,15 +199,15 @@ def test_feedback_reminders_after_24_hours_then_daily_at_most_five(factory, team
 
 
 def test_no_feedback_reminders_before_the_interview_is_held_or_once_cancelled(factory, team, now):
-    scheduled = factory.application("first_interview", position=team["position"], panel=team["panel"])
+    scheduled = factory.application(Stage.FIRST_INTERVIEW, position=team["position"], panel=team["panel"])
     interview = scheduled.interviews[0]
     assert reminders.send_feedback_reminders(interview.scheduled_at + timedelta(days=2)) == {"reminders": 0}
     services.cancel_interview(interview, actor=team["recruiter"], now=now)
     assert reminders.send_feedback_reminders(interview.scheduled_at + timedelta(days=3)) == {"reminders": 0}
     # Decided without everyone's feedback: nobody is chased for a decision already made.
-    decided = factory.application("second_interview", position=team["position"], panel=team["panel"],
+    decided = factory.application(Stage.SECOND_INTERVIEW, position=team["position"], panel=team["panel"],
                                   recommendations=["yes"], at=now)
-    assert decided.stage == "second_interview"
+    assert decided.stage == Stage.SECOND_INTERVIEW
     assert reminders.send_feedback_reminders(now + timedelta(days=2)) == {"reminders": 0}
     assert outbox("feedback_reminder") == []
 
@@ -216,7 +216,7 @@ def test_no_feedback_reminders_before_the_interview_is_held_or_once_cancelled(fa
 
 
 def test_delay_notice_on_the_promised_morning_in_the_candidates_language(factory, team, now):
-    application = factory.application("first_decision", position=team["position"], panel=team["panel"],
+    application = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                                       at=now - timedelta(days=6), language="de")
     policy = get_policy()
     promised = application.promised_at  # Wed 25 Nov, 23:59:59 Berlin: the date given with the invitation
@@ -245,9 +245,9 @@ def test_delay_notice_on_the_promised_morning_in_the_candidates_language(factory
 
 
 def test_no_delay_notice_at_the_offer(factory, team, now):
-    factory.application("first_decision", position=team["position"], panel=team["panel"],
+    factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                         at=now - timedelta(days=20))
-    offer = factory.application("offer", position=team["position"], panel=team["panel"],
+    offer = factory.application(Stage.OFFER, position=team["position"], panel=team["panel"],
                                 recommendations=["yes", "yes"], at=now - timedelta(days=20))
     assert offer.promised_at is None  # the candidate holds our offer and answers by its date
     assert reminders.send_delay_notices(now)["delay_notices"] == 1
@@ -255,7 +255,7 @@ def test_no_delay_notice_at_the_offer(factory, team, now):
 
 
 def test_no_delay_notice_once_the_candidate_has_a_new_date(factory, team, now):
-    application = factory.application("second_interview", position=team["position"], panel=team["panel"],
+    application = factory.application(Stage.SECOND_INTERVIEW, position=team["position"], panel=team["panel"],
                                       recommendations=["yes", "yes"], at=now - timedelta(days=10))
     # The interview was scheduled (and the candidate invited, with the answer date after it)
     # before the date they held: that answered it.
@@ -271,12 +271,12 @@ def test_no_delay_notice_once_the_candidate_has_a_new_date(factory, team, now):
 
 def test_digest_once_per_person_per_week_grouped_by_position(factory, team, now):
     other = factory.position(title="FPGA Developer", owner=team["recruiter"], hiring_manager=team["manager"])
-    late = factory.application("first_decision", position=team["position"], panel=team["panel"],
+    late = factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                                at=now - timedelta(days=10))
-    later = factory.application("applied", position=other, panel=team["panel"], at=now - timedelta(days=20))
-    soon = factory.application("first_decision", position=other, panel=team["panel"], at=now - timedelta(days=5))
+    later = factory.application(Stage.APPLIED, position=other, panel=team["panel"], at=now - timedelta(days=20))
+    soon = factory.application(Stage.FIRST_DECISION, position=other, panel=team["panel"], at=now - timedelta(days=5))
     # A manager with only a decision due this week gets no digest: nothing is overdue.
-    factory.application("final_decision", position=team["position"], panel=team["panel"],
+    factory.application(Stage.FINAL_DECISION, position=team["position"], panel=team["panel"],
                         recommendations=["yes", "yes"], at=now - timedelta(days=1))
 
     assert reminders.send_weekly_digest(now) == {"week": "2026-W48", "digests": 1}
@@ -307,7 +307,7 @@ def test_digest_once_per_person_per_week_grouped_by_position(factory, team, now)
 
 
 def test_digest_missed_on_monday_goes_out_on_tuesday(factory, team, now):
-    factory.application("first_decision", position=team["position"], panel=team["panel"],
+    factory.application(Stage.FIRST_DECISION, position=team["position"], panel=team["panel"],
                         at=now - timedelta(days=10))
     early_monday = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin, before the digest hour
     assert reminders.send_weekly_digest(early_monday) == {"week": "2026-W49", "digests": 0, "not_yet": 1}
@@ -322,7 +322,7 @@ def _digest_team(factory, team, now, people: int) -> None:
     for index in range(people):
         owner = factory.user("recruiter", name=f"Recruiter {index}")
         position = factory.position(title=f"Position {index}", owner=owner, hiring_manager=team["manager"])
-        factory.application("first_decision", position=position, panel=team["panel"], at=now - timedelta(days=10))
+        factory.application(Stage.FIRST_DECISION, position=position, panel=team["panel"], at=now - timedelta(days=10))
 
 
 def _digest_statements(now) -> tuple[int, int]:
@@ -383,14 +383,14 @@ def test_digest_racing_another_run_sends_each_person_one(factory, team, now, mon
 
 
 def test_nobody_gets_an_empty_digest(factory, team, now):
-    factory.application("applied", position=team["position"], panel=team["panel"])
+    factory.application(Stage.APPLIED, position=team["position"], panel=team["panel"])
     assert reminders.send_weekly_digest(now)["digests"] == 0
     assert outbox("digest") == []
     assert db.session.scalar(select(Application.id)) is not None
 
 
 def test_an_unanswered_offer_is_a_follow_up_not_a_broken_promise(factory, team, now):
-    factory.application("offer", position=team["position"], panel=team["panel"], recommendations=["yes", "yes"],
+    factory.application(Stage.OFFER, position=team["position"], panel=team["panel"], recommendations=["yes", "yes"],
                         at=now - timedelta(days=8))
     reminders.check_deadlines(now)
     [notice] = outbox("overdue_notice")
@@ -400,10 +400,10 @@ def test_an_unanswered_offer_is_a_follow_up_not_a_broken_promise(factory, team, 
 
 
 def test_a_cancelled_interview_promises_a_new_date_that_the_delay_notice_keeps(factory, team, now):
-    application = factory.application("first_interview", position=team["position"], panel=team["panel"])
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team["position"], panel=team["panel"])
     services.cancel_interview(application.interviews[0], reason="Our interviewer is ill.", actor=team["recruiter"],
                               now=now)
-    assert application.stage == "applied"
+    assert application.stage == Stage.APPLIED
     named = application.promised_at  # the date the cancellation email names
     assert pipeline.local_date(named, get_policy()).isoformat() in outbox("interview_cancelled")[0].idempotency_key \
         or "8 December 2026" in outbox("interview_cancelled")[0].body_text

@@ -8,8 +8,8 @@ from hiring.pipeline import IllegalTransition, NotAllowed, StaleVersion
 
 
 def test_whole_process_to_hired(factory, now):
-    application = factory.application("hired", recommendations=["yes", "strong_yes"])
-    assert application.stage == "hired"
+    application = factory.application(Stage.HIRED, recommendations=["yes", "strong_yes"])
+    assert application.stage == Stage.HIRED
     assert application.due_at is None
     emails = OutboxEmail.query.filter_by(application_id=application.id).order_by(OutboxEmail.id).all()
     # Each interview's panel (two people, both rounds) gets its calendar invitation.
@@ -22,8 +22,8 @@ def test_whole_process_to_hired(factory, now):
 
 
 def test_held_first_interview_is_due_in_one_week(factory, now):
-    application = factory.application("first_decision")
-    assert application.stage == "first_decision"
+    application = factory.application(Stage.FIRST_DECISION)
+    assert application.stage == Stage.FIRST_DECISION
     # Tue 24 Nov 09:00 Berlin → the candidate hears by Tue 1 Dec 23:59:59 Berlin = 22:59:59 UTC;
     # the team's deadline is the working day before.
     assert application.promised_at.isoformat() == "2026-12-01T22:59:59+00:00"
@@ -31,27 +31,27 @@ def test_held_first_interview_is_due_in_one_week(factory, now):
 
 
 def test_stale_version_is_refused(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     version = application.version
     services.add_reference(application, name="Dr. Ref", actor=application.position.owner, now=now)
     assert application.version == version + 1
     with pytest.raises(StaleVersion):
         services.decide(application, outcome="advance", actor=application.position.owner, now=now,
                         expected_version=version)
-    assert application.stage == "first_decision"
+    assert application.stage == Stage.FIRST_DECISION
 
 
 def test_only_management_makes_the_offer(factory, now):
-    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    application = factory.application(Stage.FINAL_DECISION, recommendations=["yes", "yes"])
     with pytest.raises(NotAllowed):
         services.decide(application, outcome="advance", actor=application.position.owner, now=now)
     services.decide(application, outcome="advance", actor=application.position.hiring_manager,
                     now=now + timedelta(hours=1))
-    assert application.stage == "offer"
+    assert application.stage == Stage.OFFER
 
 
 def test_illegal_transition_has_a_clear_message(factory, now):
-    application = factory.application("applied")
+    application = factory.application(Stage.APPLIED)
     with pytest.raises(IllegalTransition, match="scheduling its first interview"):
         services.decide(application, outcome="advance", actor=application.position.owner, now=now)
     assert AuditEvent.query.filter_by(application_id=application.id, kind="decision").count() == 0
@@ -67,7 +67,7 @@ def test_flag_sql_matches_pipeline_flags(factory, now, app):
     for stage, days_ago in [("applied", 20), ("applied", 13), ("first_decision", 1), ("final_decision", 2),
                             ("offer", 8), ("hired", 3)]:
         factory.application(stage, at=now - timedelta(days=days_ago), recommendations=["yes", "no"])
-    factory.application("final_decision", at=now - timedelta(days=1), recommendations=["yes"])  # feedback missing
+    factory.application(Stage.FINAL_DECISION, at=now - timedelta(days=1), recommendations=["yes"])  # feedback missing
     policy = get_policy()
     apps = Application.query.all()
     for flag in Flag:
@@ -144,7 +144,7 @@ def test_submit_application(factory, now):
         application = services.submit_application(
             position, name="  Anna Schmidt ", email="Anna.Schmidt@Example.org", phone="+49 89 1234", language="de",
             talent_pool_consent=True, actor=position.owner, applied_at=now - timedelta(days=1), now=now)
-    assert application.stage == "applied"
+    assert application.stage == Stage.APPLIED
     assert application.version == 1
     assert application.owner_id == position.owner_id
     assert application.candidate.name == "Anna Schmidt"
@@ -231,7 +231,7 @@ def test_concurrent_duplicate_user_is_a_conflict(factory, now, race):
 
 def test_concurrent_double_feedback_is_a_conflict(factory, now, race):
     panel = [factory.user("interviewer"), factory.user("interviewer")]
-    application = factory.application("first_decision", panel=panel)
+    application = factory.application(Stage.FIRST_DECISION, panel=panel)
     interview = application.current_interview()
     interview_id, member_id = interview.id, panel[0].id
 
@@ -271,7 +271,7 @@ def test_submit_application_refusals(factory, now):
 
 
 def test_schedule_first_interview(factory, now):
-    application = factory.application("applied")
+    application = factory.application(Stage.APPLIED)
     panel = [factory.user("interviewer"), factory.user("interviewer")]
     with one_change(application, "interview_scheduled", (("interview_invitation", application.candidate.email),
                                                          ("panel_invitation", panel[0].email),
@@ -279,7 +279,7 @@ def test_schedule_first_interview(factory, now):
         interview = services.schedule_interview(
             application, round=1, scheduled_at=now + timedelta(days=3), panel_user_ids=[u.id for u in panel],
             location="Room Ada", actor=application.position.owner, now=now, expected_version=application.version)
-    assert application.stage == "first_interview"
+    assert application.stage == Stage.FIRST_INTERVIEW
     # The invitation promises the answer: the interview's day (Fri 27 Nov) + 7 days.
     assert application.promised_at == datetime(2026, 12, 4, 22, 59, 59, tzinfo=UTC)
     assert application.due_at == datetime(2026, 12, 3, 22, 59, 59, tzinfo=UTC)
@@ -290,7 +290,7 @@ def test_schedule_first_interview(factory, now):
 
 
 def test_schedule_interview_reports_bad_fields(factory, now):
-    application = factory.application("applied")
+    application = factory.application(Stage.APPLIED)
     owner = application.position.owner
     interviewer = factory.user("interviewer")
     with pytest.raises(InvalidInput) as info:
@@ -313,12 +313,12 @@ def test_schedule_interview_reports_bad_fields(factory, now):
     with pytest.raises(InvalidInput, match="Unknown interviewer"):
         services.schedule_interview(application, round=1, scheduled_at=now + timedelta(days=1),
                                     panel_user_ids=[interviewer.id, 99999], location="Room", actor=owner, now=now)
-    assert application.stage == "applied"
+    assert application.stage == Stage.APPLIED
     assert Interview.query.count() == 0
 
 
 def test_second_interview_only_after_the_invitation_and_only_once(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     owner = application.position.owner
     panel_ids = [factory.user("interviewer").id]
     with pytest.raises(IllegalTransition, match="after the candidate has been invited"):
@@ -330,7 +330,7 @@ def test_second_interview_only_after_the_invitation_and_only_once(factory, now):
         services.schedule_interview(application, round=2, scheduled_at=now + timedelta(days=2),
                                     panel_user_ids=panel_ids, video_link="https://meet.example.com/x", actor=owner,
                                     now=now)
-    assert application.stage == "second_interview"
+    assert application.stage == Stage.SECOND_INTERVIEW
     # The invitation answers "when": the decision's date follows the interview's day.
     assert application.promised_at == datetime(2026, 12, 3, 22, 59, 59, tzinfo=UTC) and application.due_at != due
     with pytest.raises(IllegalTransition, match="already scheduled"):
@@ -339,7 +339,7 @@ def test_second_interview_only_after_the_invitation_and_only_once(factory, now):
 
 
 def test_reschedule_interview(factory, now):
-    application = factory.application("first_interview")
+    application = factory.application(Stage.FIRST_INTERVIEW)
     interview = application.current_interview()
     uid, sequence = interview.ical_uid, interview.ical_sequence
     newcomer = factory.user("interviewer")
@@ -359,11 +359,11 @@ def test_reschedule_interview(factory, now):
 
 
 def test_cancel_first_interview_returns_to_applied(factory, now):
-    application = factory.application("first_interview")
+    application = factory.application(Stage.FIRST_INTERVIEW)
     interview = application.current_interview()
     with one_change(application, "interview_cancelled", ("interview_cancelled", "panel_cancelled", "panel_cancelled")):
         services.cancel_interview(interview, reason="Interviewer ill", actor=application.position.owner, now=now)
-    assert application.stage == "applied"
+    assert application.stage == Stage.APPLIED
     # A fresh 14 days (the date given with the invitation was earlier; it only moves later).
     assert application.promised_at == datetime(2026, 12, 8, 22, 59, 59, tzinfo=UTC)
     assert interview.cancelled_at == now
@@ -378,13 +378,13 @@ def test_cancel_first_interview_returns_to_applied(factory, now):
 
 def test_record_interview_held(factory, now):
     panel = [factory.user("interviewer"), factory.user("interviewer")]
-    application = factory.application("first_interview", at=now - timedelta(days=4), panel=panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, at=now - timedelta(days=4), panel=panel)
     interview = application.current_interview()
     held = now - timedelta(hours=3)
     with one_change(application, "interview_held", ("interview_thanks",)):
         services.record_interview_held(interview, held_at=held, actor=application.position.owner, now=now,
                                        expected_version=application.version)
-    assert application.stage == "first_decision"
+    assert application.stage == Stage.FIRST_DECISION
     assert application.stage_entered_at == held
     # One week after the interview, as told with the invitation; the team's deadline a working day before.
     assert application.promised_at == datetime(2026, 12, 1, 22, 59, 59, tzinfo=UTC)
@@ -396,7 +396,7 @@ def test_record_interview_held(factory, now):
 
 
 def test_record_interview_held_refusals(factory, now):
-    application = factory.application("first_interview", at=now - timedelta(days=1))
+    application = factory.application(Stage.FIRST_INTERVIEW, at=now - timedelta(days=1))
     interview = application.current_interview()
     owner = application.position.owner
     with pytest.raises(InvalidInput) as info:
@@ -414,7 +414,7 @@ def test_record_interview_held_refusals(factory, now):
 
 def test_submit_feedback_completes_the_verdict(factory, now):
     panel = [factory.user("interviewer"), factory.user("interviewer")]
-    application = factory.application("first_decision", panel=panel)
+    application = factory.application(Stage.FIRST_DECISION, panel=panel)
     interview = application.current_interview()
     with one_change(application, "feedback_submitted"):
         services.submit_feedback(interview, interviewer=panel[0], recommendation="yes", notes="Good C skills",
@@ -429,7 +429,7 @@ def test_submit_feedback_completes_the_verdict(factory, now):
 
 def test_feedback_completing_a_clear_recommendation_asks_management(factory, now):
     panel = [factory.user("interviewer"), factory.user("interviewer")]
-    application = factory.application("final_decision", panel=panel, recommendations=["no"])
+    application = factory.application(Stage.FINAL_DECISION, panel=panel, recommendations=["no"])
     assert application.flags(now, get_policy()) == [Flag.AWAITING_FEEDBACK]  # not yet a discussion
     with one_change(application, "feedback_submitted", ("approval_request",)):
         services.submit_feedback(application.current_interview(), interviewer=panel[1], recommendation="strong_no",
@@ -443,7 +443,7 @@ def test_feedback_completing_a_clear_recommendation_asks_management(factory, now
 
 def test_feedback_refusals(factory, now):
     panel = [factory.user("interviewer"), factory.user("interviewer")]
-    application = factory.application("first_interview", panel=panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, panel=panel)
     interview = application.current_interview()
     with pytest.raises(IllegalTransition, match="once the interview has taken place"):
         services.submit_feedback(interview, interviewer=panel[0], recommendation="yes", now=now)
@@ -462,23 +462,23 @@ def test_feedback_refusals(factory, now):
 
 
 def test_decide_invites_to_the_second_interview(factory, now):
-    application = factory.application("first_decision", recommendations=["yes", "yes"])
+    application = factory.application(Stage.FIRST_DECISION, recommendations=["yes", "yes"])
     with one_change(application, "decision", ("second_interview_invitation",)):
         services.decide(application, outcome="advance", rationale="Strong", actor=application.position.owner,
                         now=now + timedelta(hours=1), expected_version=application.version)
-    assert application.stage == "second_interview"
+    assert application.stage == Stage.SECOND_INTERVIEW
     assert application.promised_at == datetime(2026, 12, 8, 22, 59, 59, tzinfo=UTC)  # held within two weeks
     decision = Decision.query.filter_by(application_id=application.id).one()
     assert (decision.stage, decision.outcome, decision.rationale) == ("first_decision", "advance", "Strong")
 
 
 def test_decide_reject_tells_the_candidate(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     with one_change(application, "decision", ("rejection",)):
         services.decide(application, outcome="reject", rationale="internal only",
                         candidate_feedback="Deeper RTOS experience was needed.", actor=application.position.owner,
                         now=now + timedelta(hours=1))
-    assert application.stage == "rejected"
+    assert application.stage == Stage.REJECTED
     assert application.due_at is None and application.closed_at == now + timedelta(hours=1)
     email = OutboxEmail.query.filter_by(template="rejection").one()
     assert "Deeper RTOS experience" in email.body_text and "internal only" not in email.body_text
@@ -521,7 +521,7 @@ def test_a_rejection_needs_its_rationale(factory, now, stage, rationale):
 
 
 def test_decide_refusals(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     owner = application.position.owner
     with pytest.raises(InvalidInput) as info:
         services.decide(application, outcome="advance", actor=owner, decided_at=now + timedelta(days=1), now=now)
@@ -537,11 +537,11 @@ def test_decide_refusals(factory, now):
         services.decide(application, outcome="advance", actor=factory.user("interviewer"), now=now)
     with pytest.raises(NotAllowed):
         services.decide(application, outcome="advance", actor=application.position.hiring_manager, now=now)
-    assert application.stage == "first_decision"
+    assert application.stage == Stage.FIRST_DECISION
 
 
 def test_offer_without_clear_recommendation_needs_a_rationale(factory, now):
-    application = factory.application("final_decision", recommendations=["yes", "no"])
+    application = factory.application(Stage.FINAL_DECISION, recommendations=["yes", "no"])
     manager = application.position.hiring_manager
     with pytest.raises(InvalidInput) as info:
         services.decide_offer(application, outcome="advance", actor=manager, now=now)
@@ -549,27 +549,27 @@ def test_offer_without_clear_recommendation_needs_a_rationale(factory, now):
     with one_change(application, "decision", ("offer",)):
         services.decide_offer(application, outcome="advance", rationale="Discussed; the no was about seniority.",
                               actor=manager, now=now + timedelta(hours=1))
-    assert application.stage == "offer"
+    assert application.stage == Stage.OFFER
     assert application.due_at == datetime(2026, 12, 1, 22, 59, 59, tzinfo=UTC)  # follow up after a week
 
 
 def test_decide_offer(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     manager = application.position.hiring_manager
     with pytest.raises(IllegalTransition, match="decided after the second interview"):
         services.decide_offer(application, outcome="advance", actor=manager, now=now)
-    application = factory.application("final_decision", recommendations=["yes", "strong_yes"])
+    application = factory.application(Stage.FINAL_DECISION, recommendations=["yes", "strong_yes"])
     with pytest.raises(NotAllowed):
         services.decide_offer(application, outcome="reject", actor=application.position.owner, now=now)
     with one_change(application, "decision", ("rejection",)):
         services.decide_offer(application, outcome="reject", rationale="Budget frozen",
                               actor=application.position.hiring_manager, now=now + timedelta(hours=1))
-    assert application.stage == "rejected"
+    assert application.stage == Stage.REJECTED
 
 
 @pytest.mark.parametrize(("accepted", "stage"), [(True, "hired"), (False, "declined")])
 def test_record_offer_response(factory, now, accepted, stage):
-    application = factory.application("offer")
+    application = factory.application(Stage.OFFER)
     with one_change(application, "offer_response"):
         services.record_offer_response(application, accepted=accepted, note="Phoned", actor=application.position.owner,
                                        now=now + timedelta(hours=1), expected_version=application.version)
@@ -582,7 +582,7 @@ def test_record_offer_response(factory, now, accepted, stage):
 
 
 def test_extend_deadline(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     before = application.promised_at
     with one_change(application, "deadline_extended", ("deadline_extended",)):
         services.extend_deadline(application, until=date(2026, 12, 4), reason="Hiring manager travelling.",
@@ -604,7 +604,7 @@ def test_extend_deadline(factory, now):
 
 
 def test_automatic_extension_sends_a_delay_notice(factory, now):
-    application = factory.application("first_decision", at=now - timedelta(days=10))
+    application = factory.application(Stage.FIRST_DECISION, at=now - timedelta(days=10))
     with one_change(application, "deadline_extended", ("delay_notice",)):
         assert services.send_delay_notice(application, now=now) is True
     assert application.automatic_delays == 1
@@ -612,7 +612,7 @@ def test_automatic_extension_sends_a_delay_notice(factory, now):
 
 
 def test_competing_offer_pulls_the_date_and_flags_expedite(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     with one_change(application, "competing_offer_set", ("competing_offer_confirmation",)):
         services.set_competing_offer(application, deadline=date(2026, 11, 27), actor=application.position.owner,
                                      now=now, expected_version=application.version)
@@ -630,7 +630,7 @@ def test_competing_offer_pulls_the_date_and_flags_expedite(factory, now):
 
 
 def test_competing_offer_caps_an_existing_extension(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     owner = application.position.owner
     services.extend_deadline(application, until=date(2026, 12, 10), reason="Travel", actor=owner, now=now)
     services.set_competing_offer(application, deadline=date(2026, 12, 5), actor=owner, now=now)
@@ -639,18 +639,18 @@ def test_competing_offer_caps_an_existing_extension(factory, now):
 
 
 def test_competing_offer_refusals(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     owner = application.position.owner
     with pytest.raises(InvalidInput) as info:
         services.set_competing_offer(application, deadline=date(2026, 11, 24), actor=owner, now=now)
     assert set(info.value.fields) == {"deadline"}
-    closed = factory.application("hired")
+    closed = factory.application(Stage.HIRED)
     with pytest.raises(IllegalTransition, match="closed"):
         services.set_competing_offer(closed, deadline=date(2026, 12, 24), actor=owner, now=now)
 
 
 def test_record_candidate_contact(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     with one_change(application, "candidate_contact"):
         contact = services.record_candidate_contact(application, kind="thank_you", channel="email",
                                                     summary="Thanked the panel", actor=application.position.owner,
@@ -664,7 +664,7 @@ def test_record_candidate_contact(factory, now):
 
 
 def test_references(factory, now):
-    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    application = factory.application(Stage.FINAL_DECISION, recommendations=["yes", "yes"])
     owner = application.position.owner
     with one_change(application, "reference_added"):
         reference = services.add_reference(application, name="Dr. Berta Ref", contact="+49 30 555", actor=owner,
@@ -681,12 +681,12 @@ def test_references(factory, now):
 
 
 def test_withdraw_cancels_upcoming_interviews(factory, now):
-    application = factory.application("first_interview")
+    application = factory.application(Stage.FIRST_INTERVIEW)
     interview = application.current_interview()
     with one_change(application, "withdrawn", ("withdrawal_confirmation", "panel_cancelled", "panel_cancelled")):
         services.withdraw(application, reason="Took another job", actor=application.position.owner, now=now,
                           expected_version=application.version)
-    assert application.stage == "withdrawn"
+    assert application.stage == Stage.WITHDRAWN
     assert interview.cancelled_at == now
     with pytest.raises(IllegalTransition, match="already closed"):
         services.withdraw(application, actor=application.position.owner, now=now)
@@ -751,7 +751,7 @@ MINIMAL_DOC = _ole2("WordDocument", "1Table")
     ],
 )
 def test_add_document_accepts_real_documents(factory, now, app, filename, data, stored_as, content_type):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     with one_change(application, "document_uploaded"):
         document = services.add_document(application, filename=filename, data=data,
                                          actor=application.position.owner, now=now)
@@ -777,7 +777,7 @@ def test_add_document_accepts_real_documents(factory, now, app, filename, data, 
     ],
 )
 def test_add_document_refuses_everything_else(factory, now, app, filename, data, message):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     before = _snapshot(application)
     with pytest.raises(InvalidInput) as info:
         services.add_document(application, filename=filename, data=data, actor=application.position.owner, now=now)
@@ -789,7 +789,7 @@ def test_add_document_refuses_everything_else(factory, now, app, filename, data,
 
 
 def test_document_exactly_10_mb_is_accepted(factory, now):
-    application = factory.application("applied")
+    application = factory.application(Stage.APPLIED)
     data = MINIMAL_PDF.ljust(services.MAX_DOCUMENT_BYTES, b"\n")
     document = services.add_document(application, filename="big.pdf", data=data, actor=application.position.owner,
                                      now=now)
@@ -852,7 +852,7 @@ def test_stale_expected_version_changes_nothing(factory, now, service):
 
 
 def test_garbage_expected_version_is_invalid_input(factory, now):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     with pytest.raises(InvalidInput) as info:
         services.decide(application, outcome="advance", actor=application.position.owner, now=now,
                         expected_version="seven")
@@ -862,7 +862,7 @@ def test_garbage_expected_version_is_invalid_input(factory, now):
 def test_concurrent_edit_second_writer_gets_stale_version(factory, now, app):
     """Two recruiters load the same application in their own requests (own sessions,
     own connections); the first commits, the second must not overwrite it."""
-    application = factory.application("first_decision", recommendations=["yes", "yes"])
+    application = factory.application(Stage.FIRST_DECISION, recommendations=["yes", "yes"])
     app_id = application.id
     db.session.remove()
 
@@ -882,7 +882,7 @@ def test_concurrent_edit_second_writer_gets_stale_version(factory, now, app):
         services.decide(ours, outcome="advance", actor=owner_a, now=now + timedelta(minutes=2))
     db.session.expire_all()
     fresh = db.session.get(Application, app_id)
-    assert fresh.stage == "first_decision"
+    assert fresh.stage == Stage.FIRST_DECISION
     assert fresh.competing_offer_deadline == date(2026, 11, 27)
     assert fresh.version == ours_version + 1
     assert Decision.query.filter_by(application_id=app_id, stage="first_decision").count() == 0
@@ -891,11 +891,11 @@ def test_concurrent_edit_second_writer_gets_stale_version(factory, now, app):
     # After reloading, A can decide.
     services.decide(fresh, outcome="advance", actor=fresh.position.owner, now=now + timedelta(minutes=3),
                     expected_version=fresh.version)
-    assert fresh.stage == "second_interview"
+    assert fresh.stage == Stage.SECOND_INTERVIEW
 
 
 def test_concurrent_feedback_and_reference_both_bump_the_version(factory, now, app):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     app_id = application.id
     db.session.remove()
     ours = db.session.get(Application, app_id)
@@ -910,7 +910,7 @@ def test_concurrent_feedback_and_reference_both_bump_the_version(factory, now, a
 
 
 def test_no_change_is_left_half_done_when_an_email_fails(factory, now, monkeypatch):
-    application = factory.application("first_decision")
+    application = factory.application(Stage.FIRST_DECISION)
     before = _snapshot(application)
 
     def broken(*args, **kwargs):
@@ -958,7 +958,7 @@ def test_text_longer_than_its_column_is_a_field_error_on_every_database(factory,
 
 
 def test_an_interview_is_not_marked_held_before_its_scheduled_start(factory, now):
-    application = factory.application("first_interview", at=now - timedelta(days=1))
+    application = factory.application(Stage.FIRST_INTERVIEW, at=now - timedelta(days=1))
     interview = application.current_interview()
     owner = application.position.owner
     start = interview.scheduled_at
@@ -984,19 +984,19 @@ def test_an_interview_is_not_marked_held_before_its_scheduled_start(factory, now
 ])
 def test_the_debrief_against_the_panel_or_without_it_needs_a_rationale(factory, now, recommendations, outcome,
                                                                         message):
-    application = factory.application("first_decision", recommendations=recommendations)
+    application = factory.application(Stage.FIRST_DECISION, recommendations=recommendations)
     owner = application.position.owner
     with pytest.raises(InvalidInput) as info:
         services.decide(application, outcome=outcome, rationale=" ", actor=owner, now=now + timedelta(hours=1))
     assert info.value.fields == {"rationale": message}
-    assert application.stage == "first_decision"
+    assert application.stage == Stage.FIRST_DECISION
     services.decide(application, outcome=outcome, rationale="Discussed with the panel.", actor=owner,
                     now=now + timedelta(hours=1))
     assert application.stage == ("second_interview" if outcome == "advance" else "rejected")
 
 
 def test_rejecting_a_clear_hire_at_the_offer_decision_says_why_a_rationale_is_needed(factory, now):
-    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    application = factory.application(Stage.FINAL_DECISION, recommendations=["yes", "yes"])
     with pytest.raises(InvalidInput) as info:
         services.decide_offer(application, outcome="reject", actor=application.position.hiring_manager,
                               now=now + timedelta(hours=1))
@@ -1006,21 +1006,21 @@ def test_rejecting_a_clear_hire_at_the_offer_decision_says_why_a_rationale_is_ne
 
 @pytest.mark.parametrize("outcome", ["advance", "reject"])
 def test_only_the_hiring_manager_decides_the_offer(factory, now, outcome):
-    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    application = factory.application(Stage.FINAL_DECISION, recommendations=["yes", "yes"])
     later = now + timedelta(hours=1)
     for actor in (factory.user("manager"), application.position.owner, factory.user("interviewer")):
         with pytest.raises(NotAllowed):
             services.decide_offer(application, outcome=outcome, rationale="Decided.", actor=actor, now=later)
         with pytest.raises(NotAllowed):
             services.decide(application, outcome=outcome, rationale="Decided.", actor=actor, now=later)
-    assert application.stage == "final_decision"
+    assert application.stage == Stage.FINAL_DECISION
     services.decide_offer(application, outcome=outcome, rationale="Decided.",
                           actor=application.position.hiring_manager, now=later)
     assert application.stage == ("offer" if outcome == "advance" else "rejected")
 
 
 def test_an_admin_acts_for_the_hiring_manager_with_a_recorded_reason(factory, now):
-    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    application = factory.application(Stage.FINAL_DECISION, recommendations=["yes", "yes"])
     admin = factory.user("admin")
     with pytest.raises(InvalidInput) as info:
         services.decide_offer(application, outcome="advance", actor=admin, now=now + timedelta(hours=1))
@@ -1035,7 +1035,7 @@ def test_an_admin_acts_for_the_hiring_manager_with_a_recorded_reason(factory, no
 
 
 def test_without_a_hiring_manager_any_manager_decides_the_offer(factory, now):
-    application = factory.application("final_decision", recommendations=["yes", "yes"])
+    application = factory.application(Stage.FINAL_DECISION, recommendations=["yes", "yes"])
     position = application.position
     position.hiring_manager_id = None  # e.g. a position created before it had one
     db.session.commit()
@@ -1043,4 +1043,4 @@ def test_without_a_hiring_manager_any_manager_decides_the_offer(factory, now):
         services.decide_offer(application, outcome="reject", rationale="No.", actor=position.owner,
                               now=now + timedelta(hours=1))
     services.decide_offer(application, outcome="advance", actor=factory.user("manager"), now=now + timedelta(hours=1))
-    assert application.stage == "offer"
+    assert application.stage == Stage.OFFER

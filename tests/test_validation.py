@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from hiring import services, validation
 from hiring.extensions import db
 from hiring.models import Interview, OutboxEmail, Position
-from hiring.pipeline import InvalidInput
+from hiring.pipeline import InvalidInput, Stage
 
 CONTROL = ["\r", "\n", "\r\n", "\t", "\x00", "\x1b", "\x7f", "\x85", "\u2028"]
 
@@ -74,7 +74,7 @@ def test_the_application_form_refuses_a_cr_in_the_name_and_an_address_it_cannot_
 def test_text_areas_keep_line_breaks_but_not_other_control_characters(client, login, factory, now):
     manager = factory.user("manager")
     recruiter = factory.user("recruiter")
-    application = factory.application("first_decision", position=factory.position(owner=recruiter,
+    application = factory.application(Stage.FIRST_DECISION, position=factory.position(owner=recruiter,
                                                                                  hiring_manager=manager))
     login(recruiter)
     url = f"/applications/{application.id}/decision"
@@ -85,7 +85,7 @@ def test_text_areas_keep_line_breaks_but_not_other_control_characters(client, lo
     accepted = client.post(url, data={**data, "decision-rationale": "Not a fit:\r\n- C\n- Rust\tbasics"})
     assert accepted.status_code == 302
     db.session.refresh(application)
-    assert application.stage == "rejected"
+    assert application.stage == Stage.REJECTED
 
 
 # --- the services (what the CLI reaches) ------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from hiring import services
-from hiring.pipeline import InvalidInput
+from hiring.pipeline import InvalidInput, Stage
 
 ALL = {"admin", "recruiter", "interviewer", "manager"}
 VIEWERS = {"admin", "recruiter", "manager"}
@@ -49,7 +49,7 @@ POSTS = [
 def world(factory):
     admin = factory.user("admin", name="Secret Admin")
     position = factory.position(title="Confidential Role")
-    application = factory.application("first_interview", position=position)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=position)
     other = factory.user("interviewer", name="Other Person")
     return {"admin": admin, "position": position, "application": application, "other": other,
             "fmt": {"position": position.id, "other": other.id}}

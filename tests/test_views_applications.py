@@ -13,6 +13,7 @@ from sqlalchemy import event
 from hiring import services
 from hiring.extensions import db
 from hiring.models import Application, CandidateContact, Document, OutboxEmail, Reference
+from hiring.pipeline import Stage
 from hiring.settings import get_policy
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -123,7 +124,7 @@ def test_anonymous_is_sent_to_login(client, factory, team):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     response = client.post(f"/applications/{application.id}/withdraw", data={"withdraw-version": "1"})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert db.session.get(Application, application.id).stage == "applied"
+    assert db.session.get(Application, application.id).stage == Stage.APPLIED
 
 
 def test_interviewer_sees_only_applications_on_their_panel(client, factory, team):
@@ -190,30 +191,30 @@ def _current(application):
 ACTIONS = {
     # name: (stage, recommendations, path(app), data(app, team), allowed roles, check(app) after success)
     "schedule": ("applied", None, lambda a: "interviews", lambda a, t: _interview_data("schedule", a, t),
-                 {"recruiter", "admin"}, lambda a: a.stage == "first_interview"),
+                 {"recruiter", "admin"}, lambda a: a.stage == Stage.FIRST_INTERVIEW),
     "reschedule": ("first_interview", None, lambda a: f"interviews/{_current(a).id}/reschedule",
                    lambda a, t: _interview_data(f"reschedule-{_current(a).id}", a, t),
                    {"recruiter", "admin"}, lambda a: _current(a).location == "Room 4"),
     "cancel": ("first_interview", None, lambda a: f"interviews/{_current(a).id}/cancel",
                lambda a, t: {f"cancel-{_current(a).id}-version": a.version, f"cancel-{_current(a).id}-reason": "Ill"},
-               {"recruiter", "admin"}, lambda a: a.stage == "applied"),
+               {"recruiter", "admin"}, lambda a: a.stage == Stage.APPLIED),
     "held": ("first_interview", None, lambda a: f"interviews/{_current(a).id}/held",
              lambda a, t: {f"held-{_current(a).id}-version": a.version,
                            f"held-{_current(a).id}-day": datetime.now(get_policy().tz).date().isoformat(),
                            f"held-{_current(a).id}-start": datetime.now(get_policy().tz).strftime("%H:%M")},
-             {"recruiter", "admin"}, lambda a: a.stage == "first_decision"),
+             {"recruiter", "admin"}, lambda a: a.stage == Stage.FIRST_DECISION),
     "decision": ("first_decision", ["yes", "yes"], lambda a: "decision",
                  lambda a, t: {"decision-version": a.version, "decision-outcome": "advance",
                                "decision-rationale": "Strong"},
-                 {"recruiter", "admin"}, lambda a: a.stage == "second_interview"),
+                 {"recruiter", "admin"}, lambda a: a.stage == Stage.SECOND_INTERVIEW),
     "offer_decision": ("final_decision", ["yes", "yes"], lambda a: "offer-decision",
                        lambda a, t: {"offer_decision-version": a.version, "offer_decision-outcome": "advance",
                                      "offer_decision-acting_for": "Max is on leave; agreed by phone.",
                                      "offer_decision-confirm": "y"},
-                       {"manager", "admin"}, lambda a: a.stage == "offer"),
+                       {"manager", "admin"}, lambda a: a.stage == Stage.OFFER),
     "offer_response": ("offer", ["yes", "yes"], lambda a: "offer-response",
                        lambda a, t: {"offer_response-version": a.version, "offer_response-response": "accepted"},
-                       {"recruiter", "admin"}, lambda a: a.stage == "hired"),
+                       {"recruiter", "admin"}, lambda a: a.stage == Stage.HIRED),
     "extend": ("first_decision", None, lambda a: "deadline",
                lambda a, t: {"extend-version": a.version,
                              "extend-until": (datetime.now(get_policy().tz) + timedelta(days=12)).date().isoformat(),
@@ -236,7 +237,7 @@ ACTIONS = {
     "withdraw": ("first_decision", None, lambda a: "withdraw",
                  lambda a, t: {"withdraw-version": a.version, "withdraw-reason": "Took another job",
                                "withdraw-confirm": "y"},
-                 {"recruiter", "admin"}, lambda a: a.stage == "withdrawn"),
+                 {"recruiter", "admin"}, lambda a: a.stage == Stage.WITHDRAWN),
     "document": ("first_decision", None, lambda a: "documents",
                  lambda a, t: {"document-version": a.version, "document-document": (io.BytesIO(PDF), "cv.pdf")},
                  {"recruiter", "admin"}, lambda a: Document.query.filter_by(application_id=a.id).count() == 1),
@@ -319,7 +320,7 @@ def test_stale_form_shows_conflict_and_keeps_input(client, factory, team):
     assert "Someone else&#39;s change" in html  # and their change is shown
     assert f'value="{stale_version + 1}"' in html  # resubmitting is a conscious second step
     db.session.expire_all()
-    assert db.session.get(Application, application.id).stage == "first_decision"
+    assert db.session.get(Application, application.id).stage == Stage.FIRST_DECISION
 
 
 def test_stale_form_for_a_step_that_no_longer_fits_still_shows_the_input(client, factory, team):
@@ -348,7 +349,7 @@ def test_validation_messages_sit_next_to_the_fields(client, factory, team):
     assert re.search(r'id="schedule-panel-error"[^>]*>Choose at least one interviewer\.', html)
     assert re.search(r'id="schedule-video_link-error"[^>]*>Enter a link starting with https://', html)
     assert 'value="5"' in html  # kept
-    assert db.session.get(Application, application.id).stage == "applied"
+    assert db.session.get(Application, application.id).stage == Stage.APPLIED
 
 
 def test_a_rejection_without_a_rationale_is_a_field_error_with_the_input_kept(client, factory, team):
@@ -363,7 +364,7 @@ def test_a_rejection_without_a_rationale_is_a_field_error_with_the_input_kept(cl
     assert "Kind words about the RTOS task" in html  # kept
     assert re.search(r'value="reject"[^>]*checked|checked[^>]*value="reject"', html)
     db.session.expire_all()
-    assert db.session.get(Application, application.id).stage == "first_decision"
+    assert db.session.get(Application, application.id).stage == Stage.FIRST_DECISION
 
     final = make(factory, team, "final_decision", recommendations=["no", "no"])
     client.post("/logout")
@@ -375,7 +376,7 @@ def test_a_rejection_without_a_rationale_is_a_field_error_with_the_input_kept(cl
     assert re.search(r'id="offer_decision-rationale-error"[^>]*>Write down why the application is rejected',
                      response.get_data(as_text=True))
     db.session.expire_all()
-    assert db.session.get(Application, final.id).stage == "final_decision"
+    assert db.session.get(Application, final.id).stage == Stage.FINAL_DECISION
 
 
 def test_service_field_errors_land_next_to_the_field(client, factory, team):
@@ -409,7 +410,7 @@ def test_held_before_the_stage_began_is_refused_like_in_the_api(client, factory,
     """The same rule as the API (pipeline.check_reported_time): a typed time before the
     interview was scheduled is a field error with the input kept, never moved silently."""
     began = (datetime.now(UTC) - timedelta(minutes=10)).replace(second=37, microsecond=0)
-    application = factory.application("first_interview", position=team["position"], at=began,
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team["position"], at=began,
                                       panel=[team["interviewer"], team["interviewer2"]])
     interview = _current(application)
     login(client, team["recruiter"])
@@ -424,7 +425,7 @@ def test_held_before_the_stage_began_is_refused_like_in_the_api(client, factory,
     assert (f"Held on: Not before the interview was scheduled ({local.day} {local:%b %Y}, {local:%H:%M}:37)."
             in html)
     assert f"<dd>{local:%H:%M}:00</dd>" in html or f"<dd>{local:%H:%M}</dd>" in html  # what was typed stays
-    assert db.session.get(Application, application.id).stage == "first_interview"
+    assert db.session.get(Application, application.id).stage == Stage.FIRST_INTERVIEW
     # Until the interview has begun, the page does not offer to mark it held.
     assert f'id="held-{interview.id}"' not in page(client, application)
 
@@ -450,13 +451,13 @@ def test_held_before_the_scheduled_start_is_a_field_error_and_the_suggestion_is_
     assert re.search(rf'<input[^>]*autofocus[^>]*id="held-{interview.id}-day"|'
                      rf'<input[^>]*id="held-{interview.id}-day"[^>]*autofocus', html)
     db.session.expire_all()
-    assert db.session.get(Application, application.id).stage == "first_interview"
+    assert db.session.get(Application, application.id).stage == Stage.FIRST_INTERVIEW
     # The form's own suggestion is never refused: the scheduled start, to the second.
     prefilled = _held_form(page(client, application), interview.id)
     assert prefilled[f"held-{interview.id}-start"].count(":") == 2
     response = client.post(f"/applications/{application.id}/interviews/{interview.id}/held", data=prefilled)
     assert response.status_code == 302
-    assert db.session.get(Application, application.id).stage == "first_decision"
+    assert db.session.get(Application, application.id).stage == Stage.FIRST_DECISION
 
 
 def test_illegal_step_is_a_flash_message_not_a_500(client, factory, team):
@@ -711,10 +712,10 @@ def _panel_labels(html: str, prefix: str) -> list[str]:
 def test_panel_picker_lists_the_likely_interviewers_not_the_whole_team(client, factory, team):
     earlier = make(factory, team, "first_decision")  # Ivo and Ina interviewed for this position
     other = factory.position(title="Other position", owner=team["recruiter"])
-    factory.application("first_decision", position=other, panel=[team["outsider"]])
+    factory.application(Stage.FIRST_DECISION, position=other, panel=[team["outsider"]])
     for i in range(30):
         factory.user("interviewer", name=f"Zed Extra {i:02d}")
-    application = factory.application("applied", position=team["position"])
+    application = factory.application(Stage.APPLIED, position=team["position"])
     login(client, team["recruiter"])
     labels = _panel_labels(page(client, application), "schedule")
     assert labels == ["Ina Interviewer (interviewer)", "Ivo Interviewer (interviewer)", "Max Manager (manager)"]
@@ -735,7 +736,7 @@ def test_reschedule_keeps_the_current_panel_ticked(client, factory, team):
 
 
 def test_anyone_on_the_team_can_be_added_by_email_or_name(client, factory, team):
-    application = factory.application("applied", position=team["position"])
+    application = factory.application(Stage.APPLIED, position=team["position"])
     login(client, team["recruiter"])
     data = _interview_data("schedule", application, team)
     data["schedule-panel"] = [team["interviewer"].id]
@@ -750,7 +751,7 @@ def test_anyone_on_the_team_can_be_added_by_email_or_name(client, factory, team)
 def test_a_ticked_box_outside_the_suggestions_counts_too(client, factory, team):
     """The script adds a ticked box for a person found by search: the server takes any id and
     the service checks it is an active team member."""
-    application = factory.application("applied", position=team["position"])
+    application = factory.application(Stage.APPLIED, position=team["position"])
     login(client, team["recruiter"])
     data = _interview_data("schedule", application, team)
     data["schedule-panel"] = [team["outsider"].id]
@@ -764,7 +765,7 @@ def test_unknown_or_ambiguous_people_are_refused_next_to_the_field_and_nothing_i
     inactive = factory.user("interviewer", name="Gone Gabi")
     inactive.active = False
     db.session.commit()
-    application = factory.application("applied", position=team["position"])
+    application = factory.application(Stage.APPLIED, position=team["position"])
     login(client, team["recruiter"])
     data = _interview_data("schedule", application, team)
     data["schedule-panel"] = [team["outsider"].id]
@@ -779,7 +780,7 @@ def test_unknown_or_ambiguous_people_are_refused_next_to_the_field_and_nothing_i
     assert 'value="Nobody Known, ina interviewer, gone gabi"' in html  # the input is kept
     # The person ticked from a search is still listed and ticked, though not a suggestion.
     assert re.search(rf'<input checked[^>]*value="{team["outsider"].id}"[^>]*>\s*Otto Outsider', html)
-    assert db.session.get(Application, application.id).stage == "applied"
+    assert db.session.get(Application, application.id).stage == Stage.APPLIED
 
 
 def test_people_search_finds_active_team_members_by_name_or_email(client, factory, team):
@@ -842,7 +843,7 @@ def test_the_debrief_against_a_unanimous_no_asks_for_the_rationale_next_to_the_f
     assert re.search(r'<textarea[^>]*autofocus[^>]*id="decision-rationale"|<textarea[^>]*id="decision-rationale"'
                      r'[^>]*autofocus', html)
     db.session.expire_all()
-    assert db.session.get(Application, application.id).stage == "first_decision"
+    assert db.session.get(Application, application.id).stage == Stage.FIRST_DECISION
 
 
 def test_a_rejection_needs_its_confirmation_and_keeps_the_input(client, factory, team):
@@ -859,11 +860,11 @@ def test_a_rejection_needs_its_confirmation_and_keeps_the_input(client, factory,
                      html)
     assert 'data-confirm-reject="Reject ' in html  # the script asks the same question in a dialog
     db.session.expire_all()
-    assert db.session.get(Application, application.id).stage == "first_decision"
+    assert db.session.get(Application, application.id).stage == Stage.FIRST_DECISION
     assert not OutboxEmail.query.filter_by(application_id=application.id, template="rejection").count()
     response = client.post(f"/applications/{application.id}/decision", data={**data, "decision-confirm": "y"})
     assert response.status_code == 302
-    assert db.session.get(Application, application.id).stage == "rejected"
+    assert db.session.get(Application, application.id).stage == Stage.REJECTED
 
 
 def test_a_withdrawal_needs_its_confirmation(client, factory, team):
@@ -874,7 +875,7 @@ def test_a_withdrawal_needs_its_confirmation(client, factory, team):
     assert response.status_code == 422
     assert "Moved abroad" in response.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(Application, application.id).stage == "applied"
+    assert db.session.get(Application, application.id).stage == Stage.APPLIED
 
 
 def test_another_manager_or_a_recruiter_cannot_decide_the_offer_on_the_page(client, factory, team):
@@ -888,13 +889,13 @@ def test_another_manager_or_a_recruiter_cannot_decide_the_offer_on_the_page(clie
         assert response.status_code == 403
         assert message in response.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(Application, application.id).stage == "final_decision"
+    assert db.session.get(Application, application.id).stage == Stage.FINAL_DECISION
     login(client, team["recruiter"])  # nor reject it through the debrief's form
     response = client.post(f"/applications/{application.id}/decision", data={
         "decision-version": application.version, "decision-outcome": "reject", "decision-rationale": "No.",
         "decision-confirm": "y"})
     assert response.status_code == 403
-    assert db.session.get(Application, application.id).stage == "final_decision"
+    assert db.session.get(Application, application.id).stage == Stage.FINAL_DECISION
 
 
 def test_an_admin_acting_for_the_hiring_manager_says_why(client, factory, team):
@@ -910,7 +911,7 @@ def test_an_admin_acting_for_the_hiring_manager_says_why(client, factory, team):
                            data={**data, "offer_decision-acting_for": "Max is ill; agreed by phone."})
     assert response.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Application, application.id).stage == "offer"
+    assert db.session.get(Application, application.id).stage == Stage.OFFER
 
 
 def test_a_side_form_error_is_summarised_at_the_top_and_focused(client, factory, team):

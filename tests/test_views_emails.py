@@ -7,10 +7,11 @@ from sqlalchemy import select
 from hiring import mailer
 from hiring.extensions import db
 from hiring.models import OutboxEmail
+from hiring.pipeline import Stage
 
 
 def test_admin_and_recruiters_see_every_email_with_status_and_error(factory, login, now):
-    application = factory.application("first_interview")
+    application = factory.application(Stage.FIRST_INTERVIEW)
     mailer.relay_outbox(now)  # no SMTP server in tests: kept as not delivered
     recruiter = application.position.owner
     client = login(recruiter)
@@ -36,9 +37,9 @@ def test_pages_newest_first_with_totals_per_status(factory, login, now, monkeypa
     from hiring.views import emails as emails_view
 
     monkeypatch.setattr(emails_view, "PER_PAGE", 3)
-    application = factory.application("first_interview")  # 4 emails, all queued
+    application = factory.application(Stage.FIRST_INTERVIEW)  # 4 emails, all queued
     mailer.relay_outbox(now)
-    factory.application("applied")  # 1 more, queued and newest
+    factory.application(Stage.APPLIED)  # 1 more, queued and newest
     client = login(application.position.owner)
 
     first = client.get("/emails/").get_data(as_text=True)
@@ -54,7 +55,7 @@ def test_pages_newest_first_with_totals_per_status(factory, login, now, monkeypa
 
 
 def test_interviewers_and_managers_may_not_see_emails(factory, login):
-    factory.application("applied")
+    factory.application(Stage.APPLIED)
     email = db.session.scalar(select(OutboxEmail))
     for role in ("interviewer", "manager"):
         client = login(factory.user(role))
@@ -66,7 +67,7 @@ def test_interviewers_and_managers_may_not_see_emails(factory, login):
 
 
 def test_detail_shows_the_email_rendered_in_a_sandboxed_frame(factory, login, now):
-    application = factory.application("first_interview", language="de")
+    application = factory.application(Stage.FIRST_INTERVIEW, language="de")
     invitation = db.session.scalar(select(OutboxEmail).where(OutboxEmail.template == "interview_invitation"))
     client = login(application.position.owner)
 
@@ -91,7 +92,7 @@ def test_detail_shows_the_email_rendered_in_a_sandboxed_frame(factory, login, no
 
 
 def test_retry_button_queues_a_failed_email_again(factory, login, now):
-    application = factory.application("applied")
+    application = factory.application(Stage.APPLIED)
     email = db.session.scalar(select(OutboxEmail))
     email.status, email.last_error, email.attempts = "failed", "SMTP 550 5.1.1 No such user", 1
     db.session.commit()
@@ -113,7 +114,7 @@ def test_retry_button_queues_a_failed_email_again(factory, login, now):
 
 
 def test_retry_with_a_mail_server_says_when_it_goes_out(app, factory, login, now):
-    application = factory.application("applied")
+    application = factory.application(Stage.APPLIED)
     email = db.session.scalar(select(OutboxEmail))
     email.status, email.last_error, email.attempts = "failed", "SMTP 421 try later", 5
     db.session.commit()
@@ -135,8 +136,8 @@ def test_the_status_counts_follow_every_insert_change_and_delete(factory, now):
     def counted() -> dict[str, int]:
         return dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
 
-    factory.application("first_interview")
-    factory.application("applied")
+    factory.application(Stage.FIRST_INTERVIEW)
+    factory.application(Stage.APPLIED)
     assert kept() == counted() and sum(kept().values()) >= 2
     mailer.relay_outbox(now)  # queued → sending → sent (or not_delivered without a server)
     assert kept() == counted()

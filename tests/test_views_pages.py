@@ -23,6 +23,7 @@ from hiring.models import (
     User,
     utcnow,
 )
+from hiring.pipeline import Stage
 from hiring.settings import get_policy
 
 
@@ -59,14 +60,14 @@ def _named(application: Application, name: str) -> Application:
 class TestDashboard:
     def test_recruiter_sees_own_urgent_work_most_urgent_first(self, client, login, factory, team):
         pos = team["position"]
-        _named(factory.application("applied", position=pos, at=_ago(13)), "Due Soon Dora")
-        _named(factory.application("applied", position=pos, at=_ago(20)), "Overdue Olga")
-        _named(factory.application("first_decision", position=pos, at=_ago(1),
+        _named(factory.application(Stage.APPLIED, position=pos, at=_ago(13)), "Due Soon Dora")
+        _named(factory.application(Stage.APPLIED, position=pos, at=_ago(20)), "Overdue Olga")
+        _named(factory.application(Stage.FIRST_DECISION, position=pos, at=_ago(1),
                                    panel=[team["ivan"], team["ines"]], recommendations=["yes", "yes"]),
                "Decide Dieter")
-        _named(factory.application("second_interview", position=pos, at=_ago(1),
+        _named(factory.application(Stage.SECOND_INTERVIEW, position=pos, at=_ago(1),
                                    panel=[team["ivan"]], recommendations=["yes"]), "Calm Carl")
-        _named(factory.application("applied", position=team["other_position"], at=_ago(25)), "Robins Rolf")
+        _named(factory.application(Stage.APPLIED, position=team["other_position"], at=_ago(25)), "Robins Rolf")
         login(team["recruiter"])
         page = _text(client.get("/"))
         assert page.index("Overdue Olga") < page.index("Due Soon Dora") < page.index("Decide Dieter")
@@ -82,11 +83,11 @@ class TestDashboard:
         assert f'href="/applications/{olga.id}"' in html
 
     def test_counts_per_stage_across_open_positions(self, client, login, factory, team):
-        factory.application("applied", position=team["position"], at=_ago(1))
-        factory.application("applied", position=team["other_position"], at=_ago(1))
-        factory.application("rejected", position=team["position"], at=_ago(1))
+        factory.application(Stage.APPLIED, position=team["position"], at=_ago(1))
+        factory.application(Stage.APPLIED, position=team["other_position"], at=_ago(1))
+        factory.application(Stage.REJECTED, position=team["position"], at=_ago(1))
         closed = factory.position(title="Closed Role", owner=team["recruiter"])
-        factory.application("applied", position=closed, at=_ago(1))
+        factory.application(Stage.APPLIED, position=closed, at=_ago(1))
         services.close_position(closed, actor=team["recruiter"])
         login(team["recruiter"])
         page = _text(client.get("/"))
@@ -119,14 +120,15 @@ class TestDashboard:
             return {(p, o, s): n for p, o, s, n in rows}, dict(board)
 
         pos, other = team["position"], team["other_position"]
-        first = factory.application("applied", position=pos, at=_ago(3))
-        factory.application("first_decision", position=pos, at=_ago(5), panel=[team["ivan"]], recommendations=["yes"])
-        factory.application("applied", position=other, at=_ago(2))
-        factory.application("rejected", position=pos, at=_ago(4))
+        first = factory.application(Stage.APPLIED, position=pos, at=_ago(3))
+        factory.application(Stage.FIRST_DECISION, position=pos, at=_ago(5), panel=[team["ivan"]],
+                            recommendations=["yes"])
+        factory.application(Stage.APPLIED, position=other, at=_ago(2))
+        factory.application(Stage.REJECTED, position=pos, at=_ago(4))
         assert kept() == counted() and sum(kept()[1].values()) == 3
         services.schedule_interview(first, round=1, scheduled_at=utcnow() + timedelta(days=2),
                                     panel_user_ids=[team["ivan"].id], location="Room 1", actor=team["recruiter"])
-        assert kept() == counted() and first.stage == "first_interview"
+        assert kept() == counted() and first.stage == Stage.FIRST_INTERVIEW
         services.close_position(other, actor=team["other_recruiter"])  # its application leaves the board
         assert kept() == counted() and sum(kept()[1].values()) == 2
         db.session.execute(update(Position).where(Position.id == other.id).values(status="open"))  # reopened
@@ -135,7 +137,8 @@ class TestDashboard:
         db.session.execute(update(Application).where(Application.id == first.id)
                            .values(owner_id=None, position_id=other.id))
         db.session.execute(update(Application).where(Application.position_id == pos.id,
-                                                     Application.stage == "first_decision").values(stage="withdrawn"))
+                                                     Application.stage == Stage.FIRST_DECISION)
+                           .values(stage=Stage.WITHDRAWN))
         assert kept() == counted()
         bare = Application(candidate_id=first.candidate_id, position_id=pos.id, owner_id=team["recruiter"].id,
                            stage="offer")  # nothing refers to it: it can be deleted
@@ -158,9 +161,9 @@ class TestDashboard:
         from sqlalchemy import create_engine, select, text
 
         pos = team["position"]
-        closed = factory.application("rejected", position=pos, at=_ago(6))
-        moving_back = factory.application("first_interview", position=pos, at=_ago(5))
-        moving_on = factory.application("applied", position=pos, at=_ago(4))
+        closed = factory.application(Stage.REJECTED, position=pos, at=_ago(6))
+        moving_back = factory.application(Stage.FIRST_INTERVIEW, position=pos, at=_ago(5))
+        moving_on = factory.application(Stage.APPLIED, position=pos, at=_ago(4))
         db.session.commit()
         move = text("UPDATE application SET stage = :stage WHERE id = :id")
         engine = create_engine(database_url)
@@ -194,10 +197,10 @@ class TestDashboard:
         assert stages.get("applied") == 2 and stages.get("first_interview") == 1
 
     def test_interviewer_sees_only_feedback_awaited_from_them(self, client, login, factory, team):
-        mine = _named(factory.application("first_decision", position=team["position"], at=_ago(2),
+        mine = _named(factory.application(Stage.FIRST_DECISION, position=team["position"], at=_ago(2),
                                           panel=[team["ivan"], team["ines"]], recommendations=["", "yes"]),
                       "Feedback Fritz")
-        _named(factory.application("applied", position=team["position"], at=_ago(20)), "Not Mine Nora")
+        _named(factory.application(Stage.APPLIED, position=team["position"], at=_ago(20)), "Not Mine Nora")
         login(team["ivan"])
         page = _text(client.get("/"))
         assert "Feedback Fritz" in page and "Awaiting my feedback" in page
@@ -212,9 +215,9 @@ class TestDashboard:
         assert "All your feedback is in" in _text(client.get("/interviews/mine"))
 
     def test_manager_sees_the_offer_decisions_of_their_positions(self, client, login, factory, team):
-        _named(factory.application("final_decision", position=team["position"], at=_ago(1),
+        _named(factory.application(Stage.FINAL_DECISION, position=team["position"], at=_ago(1),
                                    panel=[team["ivan"]], recommendations=["strong_yes"]), "Offer Otto")
-        _named(factory.application("final_decision", position=team["other_position"], at=_ago(1),
+        _named(factory.application(Stage.FINAL_DECISION, position=team["other_position"], at=_ago(1),
                                    panel=[team["ivan"]], recommendations=["yes"]), "Elsewhere Emil")
         login(team["manager"])
         page = _text(client.get("/"))
@@ -231,12 +234,12 @@ class TestDashboard:
 
 class TestBoard:
     def test_columns_cards_and_filters(self, client, login, factory, team):
-        _named(factory.application("applied", position=team["position"], at=_ago(20)), "Late Lara")
-        _named(factory.application("first_decision", position=team["position"], at=_ago(3),
+        _named(factory.application(Stage.APPLIED, position=team["position"], at=_ago(20)), "Late Lara")
+        _named(factory.application(Stage.FIRST_DECISION, position=team["position"], at=_ago(3),
                                    panel=[team["ivan"]], recommendations=["yes"]), "Debrief Dana")
-        _named(factory.application("applied", position=team["other_position"], at=_ago(2)), "Other Otto")
-        _named(factory.application("hired", position=team["position"], at=_ago(2)), "Hired Hanna")
-        _named(factory.application("first_interview", position=team["position"], at=_ago(1),
+        _named(factory.application(Stage.APPLIED, position=team["other_position"], at=_ago(2)), "Other Otto")
+        _named(factory.application(Stage.HIRED, position=team["position"], at=_ago(2)), "Hired Hanna")
+        _named(factory.application(Stage.FIRST_INTERVIEW, position=team["position"], at=_ago(1),
                                    panel=[team["ivan"]]), "Interview Ingo")
         login(team["recruiter"])
         page = _text(client.get("/board"))
@@ -254,7 +257,7 @@ class TestBoard:
         assert client.get("/board?position=abc&owner=;drop").status_code == 200
 
     def test_a_past_interview_nobody_marked_held_is_days_ago_not_overdue(self, client, login, factory, team):
-        application = _named(factory.application("first_interview", position=team["position"], at=_ago(5),
+        application = _named(factory.application(Stage.FIRST_INTERVIEW, position=team["position"], at=_ago(5),
                                                  panel=[team["ivan"]]), "Past Paula")
         login(team["recruiter"])
         board = _text(client.get("/board"))
@@ -264,7 +267,7 @@ class TestBoard:
         assert "Not marked held · 2 days ago" in page and "Has the first interview taken place?" in page
 
     def test_an_upcoming_interview_says_when_before_offering_to_mark_it_held(self, client, login, factory, team):
-        application = factory.application("first_interview", position=team["position"], at=_ago(1),
+        application = factory.application(Stage.FIRST_INTERVIEW, position=team["position"], at=_ago(1),
                                           panel=[team["ivan"]])
         login(team["recruiter"])
         page = _text(client.get(f"/applications/{application.id}"))
@@ -272,8 +275,8 @@ class TestBoard:
         assert "Upcoming · in 2 days" in page
 
     def test_the_promise_box_says_overdue_in_words_and_colour(self, client, login, factory, team):
-        late = factory.application("applied", position=team["position"], at=_ago(20))
-        fresh = factory.application("applied", position=team["position"], at=_ago(1))
+        late = factory.application(Stage.APPLIED, position=team["position"], at=_ago(20))
+        fresh = factory.application(Stage.APPLIED, position=team["position"], at=_ago(1))
         login(team["recruiter"])
         late_html = client.get(f"/applications/{late.id}").get_data(as_text=True)
         assert 'class="promise promise-overdue"' in late_html and "⚠ Team overdue" in late_html
@@ -286,7 +289,7 @@ class TestBoard:
         from hiring.views.dashboard import BOARD_COLUMN_LIMIT, COLUMN_PAGE_SIZE
 
         total = COLUMN_PAGE_SIZE + 3
-        applications = [_named(factory.application("applied", position=team["position"], at=_ago(1 + i / 3)),
+        applications = [_named(factory.application(Stage.APPLIED, position=team["position"], at=_ago(1 + i / 3)),
                                f"Waiting W{i:03d}") for i in range(total)]
         urgency = [a.candidate.name.removeprefix("Waiting W")
                    for a in sorted(applications, key=lambda a: (a.due_at, a.id))]
@@ -307,8 +310,8 @@ class TestBoard:
                 in owned)
 
     def test_filters_take_what_was_typed(self, client, login, factory, team):
-        _named(factory.application("applied", position=team["position"]), "Firm Fiona")
-        _named(factory.application("applied", position=team["other_position"]), "Gate Gina")
+        _named(factory.application(Stage.APPLIED, position=team["position"]), "Firm Fiona")
+        _named(factory.application(Stage.APPLIED, position=team["other_position"]), "Gate Gina")
         factory.position(title="Firmware Tester", owner=team["recruiter"])
         login(team["recruiter"])
         exact = _text(client.get("/board?position_q=firmware+engineer"))
@@ -345,8 +348,8 @@ class TestBoard:
 class TestCandidates:
     def test_search_by_name_or_email_and_paginate(self, client, login, factory, team):
         for n in range(27):
-            factory.application("applied", position=team["position"], at=_ago(1), email=f"batch{n:02d}@example.org")
-        special = factory.application("applied", position=team["position"], at=_ago(1), email="x_y@example.org")
+            factory.application(Stage.APPLIED, position=team["position"], at=_ago(1), email=f"batch{n:02d}@example.org")
+        special = factory.application(Stage.APPLIED, position=team["position"], at=_ago(1), email="x_y@example.org")
         _named(special, "Zoë 100% Unique")
         login(team["recruiter"])
         first = _text(client.get("/candidates/"))
@@ -405,7 +408,7 @@ class TestCandidates:
         assert 'aria-describedby="document-hint"' in html
 
     def test_existing_candidate_and_duplicate(self, client, login, factory, team):
-        existing = factory.application("applied", position=team["position"], at=_ago(1))
+        existing = factory.application(Stage.APPLIED, position=team["position"], at=_ago(1))
         login(team["recruiter"])
         prefilled = client.get(f"/candidates/new-application?candidate={existing.candidate_id}")
         assert f'value="{existing.candidate.email}"' in prefilled.get_data(as_text=True)
@@ -492,8 +495,8 @@ class TestPositions:
         from hiring.views import positions as positions_view
 
         monkeypatch.setattr(positions_view, "PER_PAGE", 2)
-        factory.application("applied", position=team["position"], at=_ago(1))
-        factory.application("first_decision", position=team["position"], at=_ago(1))
+        factory.application(Stage.APPLIED, position=team["position"], at=_ago(1))
+        factory.application(Stage.FIRST_DECISION, position=team["position"], at=_ago(1))
         for title in ("Test Lead", "Zynq Developer"):
             factory.position(title=title, owner=team["recruiter"])
         closed = factory.position(title="Firmware Architect", owner=team["recruiter"])
@@ -521,11 +524,11 @@ class TestPositions:
 
 class TestMyInterviews:
     def test_upcoming_and_awaiting(self, client, login, factory, team):
-        application = _named(factory.application("applied", position=team["position"], at=_ago(1)), "Ulla Upcoming")
+        application = _named(factory.application(Stage.APPLIED, position=team["position"], at=_ago(1)), "Ulla Upcoming")
         services.schedule_interview(application, round=1, scheduled_at=utcnow() + timedelta(days=3),
                                     panel_user_ids=[team["ivan"].id, team["ines"].id], location="Room 7",
                                     actor=team["recruiter"])
-        _named(factory.application("first_decision", position=team["position"], at=_ago(1),
+        _named(factory.application(Stage.FIRST_DECISION, position=team["position"], at=_ago(1),
                                    panel=[team["ivan"]], recommendations=[""]), "Held Harald")
         login(team["ivan"])
         page = _text(client.get("/interviews/mine"))
@@ -542,7 +545,7 @@ class TestMyInterviews:
         page = _text(client.get("/interviews/mine"))
         assert "No interviews are scheduled with you" in page
         assert "you then get an email with a calendar invitation" in page
-        application = factory.application("applied", position=team["position"], at=_ago(1))
+        application = factory.application(Stage.APPLIED, position=team["position"], at=_ago(1))
         services.schedule_interview(application, round=1, scheduled_at=utcnow() + timedelta(days=3),
                                     panel_user_ids=[team["ivan"].id], location="Room 7", actor=team["recruiter"])
         [email] = OutboxEmail.query.filter_by(recipient_user_id=team["ivan"].id).all()
@@ -706,8 +709,8 @@ class TestReadOnlyRequests:
 def test_due_badges_name_the_promised_moment_in_the_company_zone(client, login, factory, team):
     from hiring import timefmt
 
-    late = factory.application("applied", position=team["position"], at=_ago(20))
-    fresh = factory.application("applied", position=team["position"], at=_ago(1))
+    late = factory.application(Stage.APPLIED, position=team["position"], at=_ago(20))
+    fresh = factory.application(Stage.APPLIED, position=team["position"], at=_ago(1))
     login(team["recruiter"])
     board = client.get("/board").get_data(as_text=True)
     for application, kind in ((late, "overdue"), (fresh, "on-track")):

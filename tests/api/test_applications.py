@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from hiring.models import Application, Candidate, OutboxEmail
+from hiring.pipeline import Stage
 
 from .conftest import error_of
 
@@ -109,10 +110,10 @@ def test_only_recruiters_and_admins_submit(team, role):
 
 
 def test_list_filters_and_pages(team, factory, now):
-    overdue = factory.application("applied", position=team.position, at=now - timedelta(days=20))
-    due_soon = factory.application("first_decision", position=team.position, at=now - timedelta(days=6))
-    fresh = factory.application("applied", position=team.position)
-    other = factory.application("applied")
+    overdue = factory.application(Stage.APPLIED, position=team.position, at=now - timedelta(days=20))
+    due_soon = factory.application(Stage.FIRST_DECISION, position=team.position, at=now - timedelta(days=6))
+    fresh = factory.application(Stage.APPLIED, position=team.position)
+    other = factory.application(Stage.APPLIED)
     api = team.as_("recruiter")
     everything = api.get("/applications").get_json()
     assert everything["total"] == 4 and everything["page"] == 1 and everything["per_page"] == 25
@@ -133,7 +134,7 @@ def test_list_filters_and_pages(team, factory, now):
 
 
 def test_get_one_application_in_full(team, factory):
-    application = factory.application("final_decision", position=team.position, panel=team.panel,
+    application = factory.application(Stage.FINAL_DECISION, position=team.position, panel=team.panel,
                                       recommendations=["yes", "strong_yes"])
     body = team.as_("manager").get(f"/applications/{application.id}").get_json()
     assert body["stage"] == "final_decision"
@@ -148,14 +149,14 @@ def test_get_one_application_in_full(team, factory):
 
 
 def test_closed_application_has_no_due_date(team, factory):
-    application = factory.application("rejected", position=team.position)
+    application = factory.application(Stage.REJECTED, position=team.position)
     body = team.as_("recruiter").get(f"/applications/{application.id}").get_json()
     assert body["stage"] == "rejected" and body["due_at"] is None and body["closed_at"] is not None
 
 
 def test_interviewer_sees_only_their_panels(team, factory):
-    mine = factory.application("first_interview", position=team.position, panel=team.panel)
-    theirs = factory.application("applied", position=team.position)
+    mine = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
+    theirs = factory.application(Stage.APPLIED, position=team.position)
     api = team.as_("interviewer")
     listed = api.get("/applications").get_json()
     assert [a["id"] for a in listed["items"]] == [mine.id] and listed["total"] == 1
@@ -173,7 +174,7 @@ def test_interviewer_sees_only_their_panels(team, factory):
 
 def test_emails_of_an_application(team, factory):
     panel = [team.interviewer, team.interviewer2]
-    application = factory.application("first_interview", position=team.position, panel=panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=panel)
     response = team.as_("recruiter").get(f"/applications/{application.id}/emails")
     assert response.status_code == 200
     items = response.get_json()["items"]
@@ -189,7 +190,7 @@ def test_emails_of_an_application(team, factory):
 
 @pytest.mark.parametrize("role", ["manager", "interviewer"])
 def test_emails_are_for_recruiters_and_admins(team, factory, role):
-    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
     assert team.as_(role).get(f"/applications/{application.id}/emails").status_code == 403
     assert team.as_("admin").get(f"/applications/{application.id}/emails").status_code == 200
     assert team.as_("admin").get("/applications/4242/emails").status_code == 404
@@ -203,7 +204,7 @@ def test_an_interviewer_sees_only_the_verdict_of_a_round_they_sat_on(team, facto
     from hiring import services
 
     first_round = [team.interviewer]
-    application = factory.application("second_interview", position=team.position, panel=first_round,
+    application = factory.application(Stage.SECOND_INTERVIEW, position=team.position, panel=first_round,
                                       recommendations=["yes"], at=now - timedelta(days=1))
     recruiter = team.position.owner
     interview = services.schedule_interview(application, round=2, scheduled_at=now - timedelta(hours=2),

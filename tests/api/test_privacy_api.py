@@ -9,6 +9,7 @@ import zipfile
 from hiring import services
 from hiring.extensions import db
 from hiring.models import AuditEvent, Candidate, OutboxEmail
+from hiring.pipeline import Stage
 
 from .conftest import error_of
 
@@ -37,7 +38,7 @@ def test_erase_is_for_admins_and_needs_a_reason(team, now):
     candidate = db.session.get(Candidate, candidate_id)
     assert candidate.anonymised_at is not None and "erin" not in candidate.email
     # The open application was withdrawn, and the candidate's confirmation is still to be sent.
-    assert application.stage == "withdrawn"
+    assert application.stage == Stage.WITHDRAWN
     confirmation = db.session.query(OutboxEmail).filter_by(template="withdrawal_confirmation").one()
     assert confirmation.recipient == "erin@example.org" and confirmation.status == "queued"
     event = db.session.query(AuditEvent).filter_by(kind="candidate_erased").one()

@@ -6,6 +6,7 @@ import pytest
 
 from hiring import services
 from hiring.models import Application, AuditEvent, Decision, Feedback, Interview, OutboxEmail
+from hiring.pipeline import Stage
 from hiring.settings import get_policy
 
 from .conftest import Api, error_of
@@ -18,7 +19,7 @@ def _schedule(api, application_id, round=1, when="2026-11-27T10:00:00+01:00", em
 
 
 def test_schedule_the_first_interview(team, factory):
-    application = factory.application("applied", position=team.position)
+    application = factory.application(Stage.APPLIED, position=team.position)
     response = _schedule(team.as_("recruiter"), application.id, duration_minutes=90)
     assert response.status_code == 201
     body = response.get_json()
@@ -40,7 +41,7 @@ def db_stage(application):
 
 
 def test_schedule_validation(team, factory):
-    application = factory.application("applied", position=team.position)
+    application = factory.application(Stage.APPLIED, position=team.position)
     api = team.as_("recruiter")
     response = _schedule(api, application.id, emails=["ghost@example.com"])
     assert response.status_code == 422
@@ -57,7 +58,7 @@ def test_schedule_validation(team, factory):
 
 
 def test_second_round_before_the_invitation_is_409(team, factory):
-    application = factory.application("applied", position=team.position)
+    application = factory.application(Stage.APPLIED, position=team.position)
     response = _schedule(team.as_("recruiter"), application.id, round=2)
     assert response.status_code == 409
     assert error_of(response)["code"] == "illegal_transition"
@@ -65,17 +66,17 @@ def test_second_round_before_the_invitation_is_409(team, factory):
 
 @pytest.mark.parametrize("role", ["manager", "interviewer"])
 def test_only_recruiters_schedule(team, factory, role):
-    application = factory.application("first_interview", position=team.position, panel=team.panel)
-    cancelled = factory.application("applied", position=team.position)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
+    cancelled = factory.application(Stage.APPLIED, position=team.position)
     # An interviewer on none of its panels may not even learn that it exists.
     assert _schedule(team.as_(role), cancelled.id).status_code == (404 if role == "interviewer" else 403)
     assert Interview.query.filter_by(application_id=cancelled.id).count() == 0
     assert _schedule(team.as_(role), 999999).status_code == 404
-    assert application.stage == "first_interview"
+    assert application.stage == Stage.FIRST_INTERVIEW
 
 
 def test_mark_held_moves_to_the_debrief(team, factory, api_clock, now):
-    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
     interview = application.interviews[0]
     api_clock["now"] = interview.scheduled_at + timedelta(hours=2)
     response = team.as_("recruiter").post(f"/interviews/{interview.id}/held", json={})
@@ -92,7 +93,7 @@ def test_mark_held_moves_to_the_debrief(team, factory, api_clock, now):
 def test_held_before_the_stage_began_is_422_naming_the_bound(team, factory, api_clock, now):
     """The same rule and message as the UI's form (pipeline.check_reported_time)."""
     began = now.replace(second=37)
-    application = factory.application("first_interview", position=team.position, panel=team.panel, at=began)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel, at=began)
     interview = application.interviews[0]
     api_clock["now"] = began + timedelta(minutes=5)
     response = team.as_("recruiter").post(f"/interviews/{interview.id}/held",
@@ -108,7 +109,7 @@ def test_held_before_the_stage_began_is_422_naming_the_bound(team, factory, api_
 
 
 def test_held_before_the_scheduled_start_is_422_naming_the_field(team, factory, api_clock):
-    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
     interview = application.interviews[0]
     start = interview.scheduled_at
     api_clock["now"] = start + timedelta(hours=2)
@@ -130,7 +131,7 @@ def test_held_before_the_scheduled_start_is_422_naming_the_field(team, factory, 
 
 
 def test_held_with_an_explicit_time_and_stale_version(team, factory, api_clock):
-    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
     interview = application.interviews[0]
     api_clock["now"] = interview.scheduled_at + timedelta(days=1)
     api = team.as_("recruiter")
@@ -147,13 +148,13 @@ def test_held_with_an_explicit_time_and_stale_version(team, factory, api_clock):
 
 @pytest.mark.parametrize("role", ["manager", "interviewer"])
 def test_only_recruiters_mark_held(team, factory, role):
-    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
     assert team.as_(role).post(f"/interviews/{application.interviews[0].id}/held").status_code == 403
     assert team.as_(role).post("/interviews/424242/held").status_code == 404
 
 
 def test_cancel_an_upcoming_first_interview(team, factory):
-    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
     interview_id = application.interviews[0].id
     assert team.as_("interviewer").post(f"/interviews/{interview_id}/cancel").status_code == 403
     response = team.as_("recruiter").post(f"/interviews/{interview_id}/cancel", json={"reason": "Room flooded."})
@@ -166,7 +167,7 @@ def test_cancel_an_upcoming_first_interview(team, factory):
 
 
 def test_feedback_is_given_by_the_panel_and_hidden_until_given(team, factory):
-    application = factory.application("first_decision", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_DECISION, position=team.position, panel=team.panel)
     interview_id = application.interviews[0].id
     first, second = team.as_("interviewer"), team.as_("interviewer2")
     response = first.post(f"/interviews/{interview_id}/feedback",
@@ -188,7 +189,7 @@ def test_feedback_is_given_by_the_panel_and_hidden_until_given(team, factory):
 
 
 def test_feedback_refusals(team, factory):
-    application = factory.application("first_decision", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_DECISION, position=team.position, panel=team.panel)
     interview_id = application.interviews[0].id
     outsider = team.as_("outsider").post(f"/interviews/{interview_id}/feedback", json={"recommendation": "yes"})
     assert outsider.status_code == 404  # not on any of its panels: as if there were no such interview
@@ -204,7 +205,7 @@ def test_feedback_refusals(team, factory):
 
 
 def test_feedback_before_the_interview_is_409(team, factory):
-    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
     response = team.as_("interviewer").post(f"/interviews/{application.interviews[0].id}/feedback",
                                             json={"recommendation": "yes"})
     assert response.status_code == 409
@@ -218,7 +219,7 @@ def _decide(api, application, **body):
 
 
 def test_advance_in_applied_is_409(team, factory):
-    application = factory.application("applied", position=team.position)
+    application = factory.application(Stage.APPLIED, position=team.position)
     response = _decide(team.as_("recruiter"), application, outcome="advance")
     assert response.status_code == 409
     assert error_of(response)["code"] == "illegal_transition"
@@ -226,7 +227,7 @@ def test_advance_in_applied_is_409(team, factory):
 
 
 def test_advance_from_the_debrief_invites_to_the_second_interview(team, factory):
-    application = factory.application("first_decision", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_DECISION, position=team.position, panel=team.panel)
     version = application.version
     response = _decide(team.as_("recruiter"), application, outcome="advance", rationale="Strong.", version=version)
     assert response.status_code == 200
@@ -239,7 +240,7 @@ def test_advance_from_the_debrief_invites_to_the_second_interview(team, factory)
 
 
 def test_stale_version_is_409_and_changes_nothing(team, factory):
-    application = factory.application("first_decision", position=team.position)
+    application = factory.application(Stage.FIRST_DECISION, position=team.position)
     response = _decide(team.as_("recruiter"), application, outcome="reject", version=application.version - 1)
     assert response.status_code == 409
     assert error_of(response)["code"] == "stale_version"
@@ -249,7 +250,7 @@ def test_stale_version_is_409_and_changes_nothing(team, factory):
 
 @pytest.mark.parametrize("outcome", ["advance", "reject"])
 def test_only_the_hiring_manager_decides_the_offer(team, factory, outcome):
-    application = factory.application("final_decision", position=team.position, panel=team.panel,
+    application = factory.application(Stage.FINAL_DECISION, position=team.position, panel=team.panel,
                                       recommendations=["yes", "yes"])
     other_manager = factory.user("manager")
     _, secret = services.create_api_token(other_manager, "test")
@@ -268,7 +269,7 @@ def test_only_the_hiring_manager_decides_the_offer(team, factory, outcome):
 
 
 def test_an_admin_decides_the_offer_for_the_hiring_manager_with_a_reason(team, factory):
-    application = factory.application("final_decision", position=team.position, panel=team.panel,
+    application = factory.application(Stage.FINAL_DECISION, position=team.position, panel=team.panel,
                                       recommendations=["yes", "yes"])
     response = _decide(team.as_("admin"), application, outcome="advance")
     assert response.status_code == 422
@@ -283,7 +284,7 @@ def test_an_admin_decides_the_offer_for_the_hiring_manager_with_a_reason(team, f
 
 
 def test_the_debrief_against_the_panel_needs_a_rationale(team, factory):
-    application = factory.application("first_decision", position=team.position, panel=team.panel,
+    application = factory.application(Stage.FIRST_DECISION, position=team.position, panel=team.panel,
                                       recommendations=["no", "strong_no"])
     response = _decide(team.as_("recruiter"), application, outcome="advance")
     assert response.status_code == 422
@@ -294,7 +295,7 @@ def test_the_debrief_against_the_panel_needs_a_rationale(team, factory):
 
 
 def test_offer_without_a_clear_recommendation_needs_a_rationale(team, factory):
-    application = factory.application("final_decision", position=team.position, panel=team.panel,
+    application = factory.application(Stage.FINAL_DECISION, position=team.position, panel=team.panel,
                                       recommendations=["yes", "no"])
     response = _decide(team.as_("manager"), application, outcome="advance")
     assert response.status_code == 422
@@ -316,9 +317,9 @@ def test_recruiter_rejects_from_any_open_stage(team, factory, stage):
 
 
 def test_manager_rejects_at_the_offer_decision_but_not_earlier(team, factory):
-    final = factory.application("final_decision", position=team.position, recommendations=["no", "no"])
+    final = factory.application(Stage.FINAL_DECISION, position=team.position, recommendations=["no", "no"])
     assert _decide(team.as_("manager"), final, outcome="reject", rationale="Clear no.").status_code == 200
-    early = factory.application("first_decision", position=team.position)
+    early = factory.application(Stage.FIRST_DECISION, position=team.position)
     assert _decide(team.as_("manager"), early, outcome="reject", rationale="Not a fit.").status_code == 403
 
 
@@ -338,7 +339,7 @@ def test_a_rejection_without_a_rationale_is_422_and_changes_nothing(team, factor
 
 
 def test_decision_validation(team, factory):
-    application = factory.application("first_decision", position=team.position)
+    application = factory.application(Stage.FIRST_DECISION, position=team.position)
     api = team.as_("recruiter")
     response = _decide(api, application, outcome="maybe")
     assert response.status_code == 422 and "outcome" in error_of(response)["fields"]
@@ -355,7 +356,7 @@ def test_decision_validation(team, factory):
 
 @pytest.mark.parametrize(("accepted", "stage"), [(True, "hired"), (False, "declined")])
 def test_offer_response(team, factory, accepted, stage):
-    application = factory.application("offer", position=team.position)
+    application = factory.application(Stage.OFFER, position=team.position)
     response = team.as_("recruiter").post(f"/applications/{application.id}/offer-response",
                                           json={"accepted": accepted, "note": "Phoned us."})
     assert response.status_code == 200
@@ -364,18 +365,18 @@ def test_offer_response(team, factory, accepted, stage):
 
 
 def test_offer_response_refusals(team, factory):
-    application = factory.application("final_decision", position=team.position)
+    application = factory.application(Stage.FINAL_DECISION, position=team.position)
     api = team.as_("recruiter")
     assert api.post(f"/applications/{application.id}/offer-response", json={"accepted": True}).status_code == 409
     assert api.post(f"/applications/{application.id}/offer-response", json={"accepted": "yes"}).status_code == 422
     assert api.post(f"/applications/{application.id}/offer-response", json={}).status_code == 422
-    offered = factory.application("offer", position=team.position)
+    offered = factory.application(Stage.OFFER, position=team.position)
     assert team.as_("manager").post(f"/applications/{offered.id}/offer-response",
                                     json={"accepted": True}).status_code == 403
 
 
 def test_extension(team, factory):
-    application = factory.application("first_decision", position=team.position)
+    application = factory.application(Stage.FIRST_DECISION, position=team.position)
     api = team.as_("recruiter")
     response = api.post(f"/applications/{application.id}/extension",
                         json={"until": "2026-12-10", "reason": "The hiring manager is travelling."})
@@ -400,14 +401,14 @@ def test_extension(team, factory):
 
 
 def test_extension_where_there_is_no_date_is_409(team, factory):
-    application = factory.application("hired", position=team.position)
+    application = factory.application(Stage.HIRED, position=team.position)
     response = team.as_("recruiter").post(f"/applications/{application.id}/extension",
                                           json={"until": "2026-12-10", "reason": "x"})
     assert response.status_code == 409
 
 
 def test_competing_offer_pulls_the_date_and_flags_expedite(team, factory):
-    application = factory.application("first_decision", position=team.position)
+    application = factory.application(Stage.FIRST_DECISION, position=team.position)
     api = team.as_("recruiter")
     response = api.post(f"/applications/{application.id}/competing-offer", json={"deadline": "2026-11-28"})
     assert response.status_code == 200
@@ -427,7 +428,7 @@ def test_competing_offer_pulls_the_date_and_flags_expedite(team, factory):
 
 
 def test_withdrawal(team, factory):
-    application = factory.application("first_interview", position=team.position, panel=team.panel)
+    application = factory.application(Stage.FIRST_INTERVIEW, position=team.position, panel=team.panel)
     api = team.as_("recruiter")
     response = api.post(f"/applications/{application.id}/withdrawal", json={"reason": "Took another job."})
     assert response.status_code == 200
@@ -436,7 +437,7 @@ def test_withdrawal(team, factory):
     assert body["interviews"][0]["cancelled_at"] is not None
     assert OutboxEmail.query.filter_by(template="withdrawal_confirmation").count() == 1
     assert api.post(f"/applications/{application.id}/withdrawal").status_code == 409
-    other = factory.application("applied", position=team.position)
+    other = factory.application(Stage.APPLIED, position=team.position)
     assert team.as_("manager").post(f"/applications/{other.id}/withdrawal").status_code == 403
     assert team.as_("interviewer").post(f"/applications/{other.id}/withdrawal").status_code == 404
     assert api.post("/applications/4242/withdrawal").status_code == 404
