@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from hiring import jobs
 from hiring.extensions import db
 from hiring.models import AuditEvent, JobRun, OutboxEmail
-from hiring.pipeline import Stage
+from hiring.pipeline import OutboxStatus, Stage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -178,7 +178,7 @@ def test_two_scheduler_processes_against_one_database_do_each_job_once(app, fact
         assert len(delays) == 12 == len({e.application_id for e in delays})
         # The weekly digest may be queued after both relays ran (the job list ends with it).
         emails = [e for e in db.session.scalars(select(OutboxEmail)) if e.template != "digest"]
-        assert all(e.status == "sent" for e in emails), [(e.id, e.status, e.last_error) for e in emails]
+        assert all(e.status == OutboxStatus.SENT for e in emails), [(e.id, e.status, e.last_error) for e in emails]
         received = [m["Message-ID"] for m in server.sink.messages if "digest" not in m["Subject"].lower()]
         assert len(received) == len(emails) == len(set(received))
         reminders = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "feedback_reminder")).all()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from hiring import mailer, services
 from hiring.extensions import db
 from hiring.models import AuditEvent, OutboxEmail, utcnow
-from hiring.pipeline import Stage
+from hiring.pipeline import OutboxStatus, Stage
 
 from .smtp import SMTPServer, free_port
 
@@ -113,8 +113,8 @@ def test_4xx_is_retried_and_5xx_fails_at_once_visibly(factory, now, smtp):
     assert counts == {"sent": 0, "retry": 1, "failed": 1, "not_delivered": 0}
     busy = db.session.scalar(select(OutboxEmail).where(OutboxEmail.application_id == first.id))
     gone = db.session.scalar(select(OutboxEmail).where(OutboxEmail.application_id == second.id))
-    assert busy.status == "queued" and busy.last_error.startswith("SMTP 451")
-    assert gone.status == "failed" and gone.last_error.startswith("SMTP 550 5.1.1 No such user")
+    assert busy.status == OutboxStatus.QUEUED and busy.last_error.startswith("SMTP 451")
+    assert gone.status == OutboxStatus.FAILED and gone.last_error.startswith("SMTP 550 5.1.1 No such user")
 
     assert mailer.relay_outbox(now + timedelta(minutes=1))["sent"] == 1
     assert smtp.sink.recipients() == ["busy@example.org"]
@@ -122,7 +122,7 @@ def test_4xx_is_retried_and_5xx_fails_at_once_visibly(factory, now, smtp):
 
     recruiter = first.position.owner
     services.retry_email(gone, actor=recruiter, now=now + timedelta(days=1))
-    assert gone.status == "queued" and gone.attempts == 0
+    assert gone.status == OutboxStatus.QUEUED and gone.attempts == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.kind == "email_retried")) == 1
     assert mailer.relay_outbox(now + timedelta(days=1))["sent"] == 1
@@ -257,9 +257,9 @@ def test_an_unsendable_email_fails_alone_and_the_rest_of_the_batch_goes_out(app,
     assert counts == {"sent": 2, "retry": 0, "failed": 1, "not_delivered": 0}
     db.session.expire_all()
     bad, cr, fine = emails
-    assert bad.status == "failed" and bad.next_attempt_at is None
+    assert bad.status == OutboxStatus.FAILED and bad.next_attempt_at is None
     assert "non-ASCII characters before the @" in bad.last_error
-    assert cr.status == "sent" and fine.status == "sent"
+    assert cr.status == OutboxStatus.SENT and fine.status == OutboxStatus.SENT
     subjects = [m["Subject"] for m in smtp.sink.messages]
     assert subjects[0] == "Your application for CR title Injected: yes"  # one line: no header injected
     assert all(m["Injected"] is None for m in smtp.sink.messages)
@@ -297,10 +297,10 @@ def test_an_exception_while_sending_one_email_is_recorded_on_it(factory, now, sm
     counts = mailer.relay_outbox(now)
     assert counts == {"sent": 1, "retry": 1, "failed": 1, "not_delivered": 0}
     db.session.expire_all()
-    assert first.status == "failed" and first.last_error == "cannot be sent: BadHeaderError"
-    assert second.status == "queued" and "RuntimeError: something nobody expected" in second.last_error
+    assert first.status == OutboxStatus.FAILED and first.last_error == "cannot be sent: BadHeaderError"
+    assert second.status == OutboxStatus.QUEUED and "RuntimeError: something nobody expected" in second.last_error
     assert second.next_attempt_at == now + timedelta(minutes=1)  # retried with backoff
-    assert third.status == "sent"
+    assert third.status == OutboxStatus.SENT
     assert [m["To"] for m in smtp.sink.messages] == [third.recipient]
 
 
@@ -322,6 +322,6 @@ def test_nothing_stays_queued_past_its_attempts_after_relays_that_died(factory, 
     counts = mailer.relay_outbox(moment)
     db.session.expire_all()
     assert counts["failed"] == 1 and counts["sent"] == 0
-    assert email.status == "failed" and email.attempts == 2
+    assert email.status == OutboxStatus.FAILED and email.attempts == 2
     assert "gave up after 2 attempts" in email.last_error
     assert smtp.sink.messages == []

@@ -21,7 +21,7 @@ from hiring import mailer, privacy, services
 from hiring.extensions import db
 from hiring.jobs import run_job
 from hiring.models import Application, AuditEvent, AuditRedaction, Candidate, Document, OutboxEmail, Promise
-from hiring.pipeline import InvalidInput, NotAllowed, Stage
+from hiring.pipeline import InvalidInput, NotAllowed, OutboxStatus, Stage
 
 PDF = b"%PDF-1.4\n%% a test document\n"
 
@@ -188,7 +188,7 @@ def test_erasure_withdraws_sends_the_confirmation_then_leaves_no_trace(app, fact
     confirmation = db.session.query(OutboxEmail).filter_by(application_id=application.id,
                                                             template="withdrawal_confirmation").one()
     # Still sendable: the confirmation keeps its address and text until the relay handled it.
-    assert confirmation.status == "queued" and confirmation.recipient == "zqdmail@example.org"
+    assert confirmation.status == OutboxStatus.QUEUED and confirmation.recipient == "zqdmail@example.org"
     assert "zqdname" in confirmation.body_text
     result = run_job("outbox", now + timedelta(minutes=1))
     assert result["redacted"] >= 1
@@ -459,10 +459,10 @@ def test_erasure_sends_the_panel_its_cancellation_first(app, factory, team, now)
     mailer.relay_outbox(now - timedelta(days=1))
     privacy.erase_candidate(application.candidate, reason="Request by email", actor=team["admin"], now=now)
     cancelled = db.session.query(OutboxEmail).filter_by(template="panel_cancelled").one()
-    assert cancelled.status == "queued" and cancelled.recipient == team["interviewer"].email
+    assert cancelled.status == OutboxStatus.QUEUED and cancelled.recipient == team["interviewer"].email
     run_job("outbox", now + timedelta(minutes=1))
     db.session.expire_all()
-    assert cancelled.status == "not_delivered" and cancelled.body_text == ""
+    assert cancelled.status == OutboxStatus.NOT_DELIVERED and cancelled.body_text == ""
     assert cancelled.recipient == team["interviewer"].email  # the team's own address stays
     with pytest.raises(services.Conflict, match="data protection"):  # a blank email is never sent again
         services.retry_email(cancelled, actor=team["admin"], now=now)
