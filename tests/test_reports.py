@@ -387,3 +387,33 @@ def test_the_refresh_is_a_scheduled_job(history):
 
     assert jobs.run_job("report-rollup", REPORT_NOW)["rebuilt"] is True
     assert jobs.run_job("report-rollup", REPORT_NOW)["rebuilt"] is False
+
+
+def test_on_sqlite_the_rebuild_lets_others_write_while_it_aggregates(history, monkeypatch):
+    """SQLite has one writer at a time: aggregating a million applications takes tens of
+    seconds, during which every recorded change would wait (or time out). The figures are
+    built into TEMP tables first; only the swap takes the write lock."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's rebuild does not stop writers (MVCC)")
+    import sqlite3
+
+    writes: list[str] = []
+    fill = reports.rollup._fill
+
+    def fill_then_write(*args, **kwargs):
+        fill(*args, **kwargs)
+        other = sqlite3.connect(db.engine.url.database, timeout=0.5, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # the write lock, as a recorded change takes it
+            other.execute("ROLLBACK")
+            writes.append("written")
+        except sqlite3.OperationalError as error:
+            writes.append(str(error))
+        finally:
+            other.close()
+
+    monkeypatch.setattr(reports.rollup, "_fill", fill_then_write)
+    assert reports.rollup.refresh(REPORT_NOW, get_policy())["rebuilt"] is True
+    assert writes == ["written"]
+    assert counts(reports.rollup.build(reports.Filters(**NOVEMBER), REPORT_NOW, get_policy()).promises.total) == (
+        11, 7, 1, 2, 1, 0, 0.7)

@@ -36,7 +36,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, delete, exists, func, insert, literal, select
+from sqlalchemy import Column, MetaData, Select, Table, case, delete, exists, func, insert, literal, select
 
 from ..extensions import db
 from ..models import (
@@ -75,15 +75,18 @@ from .figures import (
 
 STATUSES = [status.value for status in PromiseStatus]
 ROLLUP_TABLES = (ReportApplicationDay, ReportPromiseDay, ReportDurationDay)
+# SQLite's page cache for a rebuild (KiB): the swap inserts the rows into three indexes in
+# random order, which with the default 2 MB cache reads and writes pages back and forth.
+STAGING_CACHE_KIB = 256 * 1024
 
 
 # --- building ---------------------------------------------------------------------------------
 
 
-def _built_from() -> list[int]:
+def _built_from(execute: Any = None) -> list[int]:
     """What any recorded change moves: every verb writes an audit event; applications and
     promises too (three index look-ups)."""
-    row = db.session.execute(select(
+    row = (execute or db.session.execute)(select(
         select(func.max(AuditEvent.id)).scalar_subquery(), select(func.max(Application.id)).scalar_subquery(),
         select(func.max(Promise.id)).scalar_subquery())).one()
     return [int(value or 0) for value in row]
@@ -126,33 +129,86 @@ def _durations_rows(policy: Policy) -> Select:
     return select(*columns, func.count()).group_by(*columns).order_by(both.c.ended_day)
 
 
-def _sum_up(model: Any, keys: list[str], count: str, level: Level) -> None:
+def _sum_up(execute: Any, table: Table, keys: list[str], count: str, level: Level) -> None:
     """The rows of ``level`` summed from the detail rows (per day, and per owner for OWNER)."""
-    groups = [model.day] + ([model.owner_id] if level == Level.OWNER else []) + [getattr(model, k) for k in keys]
     names = ["day"] + (["owner_id"] if level == Level.OWNER else []) + keys
-    db.session.execute(insert(model).from_select(
-        [*names, count, "level"], select(*groups, func.sum(getattr(model, count)), literal(level.value))
-        .where(model.level == Level.DETAIL.value).group_by(*groups).order_by(model.day)))
+    groups = [table.c[name] for name in names]
+    execute(insert(table).from_select(
+        [*names, count, "level"], select(*groups, func.sum(table.c[count]), literal(level.value))
+        .where(table.c.level == Level.DETAIL.value).group_by(*groups).order_by(table.c.day)))
 
 
-def rebuild(now: datetime, policy: Policy) -> ReportRollup:
-    """Replace every row of the rollup with the figures as of ``now``, in one transaction."""
-    started = time.perf_counter()
-    built_from = _built_from()
-    for table in ROLLUP_TABLES:
-        db.session.execute(delete(table))
+def _fill(execute: Any, tables: dict[Any, Table], now: datetime, policy: Policy) -> None:
+    """Every row of the rollup, as of ``now``, into ``tables`` (each model's table or its stand-in)."""
     for model, keys, count, rows in (
             (ReportApplicationDay, ["source", "stage", "reached", "interviewed"], "applications",
              _applications_rows(policy)),
             (ReportPromiseDay, ["stage", "status"], "promises", _promises_rows(now)),
             (ReportDurationDay, ["measure", "days"], "passages", _durations_rows(policy))):
-        db.session.execute(insert(model).from_select(["day", "position_id", "owner_id", *keys, count, "level"],
-                                                     rows.add_columns(literal(Level.DETAIL.value))))
-        _sum_up(model, keys, count, Level.COMPANY)
-    _sum_up(ReportPromiseDay, ["stage", "status"], "promises", Level.OWNER)
+        table = tables[model]
+        execute(insert(table).from_select(["day", "position_id", "owner_id", *keys, count, "level"],
+                                          rows.add_columns(literal(Level.DETAIL.value))))
+        _sum_up(execute, table, keys, count, Level.COMPANY)
+    _sum_up(execute, tables[ReportPromiseDay], ["stage", "status"], "promises", Level.OWNER)
+
+
+def _state(now: datetime, policy: Policy, built_from: list[int], started: float) -> dict[str, Any]:
+    return {"id": 1, "as_of": now, "zone": policy.timezone, "built_from": built_from, "built_at": utcnow(),
+            "build_seconds": round(time.perf_counter() - started, 3)}
+
+
+def _rebuild_staged(now: datetime, policy: Policy, started: float) -> None:
+    """SQLite's rebuild, on one connection of its own (TEMP tables live on a connection)."""
+    metadata = MetaData()
+    staged = {model: Table(f"staged_{model.__tablename__}", metadata,
+                           *(Column(column.name, column.type) for column in model.__table__.columns),
+                           prefixes=["TEMPORARY"])
+              for model in ROLLUP_TABLES}
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql(f"PRAGMA cache_size = -{STAGING_CACHE_KIB}")
+        try:
+            built_from = _built_from(connection.execute)
+            for table in staged.values():
+                table.create(connection)
+            _fill(connection.execute, staged, now, policy)
+            connection.commit()  # ends the read: the swap below is a write transaction of its own
+            for model, table in staged.items():
+                connection.execute(delete(model))
+                columns = [column.name for column in model.__table__.columns if column.name != "id"]
+                connection.execute(insert(model).from_select(columns, select(*(table.c[c] for c in columns))))
+            connection.execute(delete(ReportRollup))
+            connection.execute(insert(ReportRollup).values(**_state(now, policy, built_from, started)))
+            connection.commit()
+        finally:
+            connection.rollback()
+            for table in staged.values():
+                table.drop(connection, checkfirst=True)
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default, for the pool
+
+
+def rebuild(now: datetime, policy: Policy) -> ReportRollup:
+    """Replace every row of the rollup with the figures as of ``now``.
+
+    PostgreSQL: in one transaction (readers and writers go on; readers see the old rows
+    until it commits). SQLite has one writer at a time, and aggregating a large database
+    takes long enough to make every recorded change wait (or time out): there the figures
+    are first built into TEMP tables, which only read the main database, and the write
+    transaction only swaps them in. What is recorded in between has moved ``built_from``,
+    so the next refresh rebuilds."""
+    started = time.perf_counter()
+    if db.engine.dialect.name == "sqlite":
+        db.session.commit()  # the session's own read ends; the rebuild reads the newest data
+        _rebuild_staged(now, policy, started)
+        return db.session.execute(select(ReportRollup).where(ReportRollup.id == 1)
+                                  .execution_options(populate_existing=True)).scalar_one()
+    built_from = _built_from()
+    for model in ROLLUP_TABLES:
+        db.session.execute(delete(model))
+    _fill(db.session.execute, {model: model.__table__ for model in ROLLUP_TABLES}, now, policy)
     state = db.session.get(ReportRollup, 1) or ReportRollup(id=1)
-    state.as_of, state.zone, state.built_from = now, policy.timezone, built_from
-    state.built_at, state.build_seconds = utcnow(), round(time.perf_counter() - started, 3)
+    for name, value in _state(now, policy, built_from, started).items():
+        setattr(state, name, value)
     db.session.add(state)
     db.session.commit()
     return state
