@@ -9,6 +9,7 @@ factories each subclass this and say how their interviews go.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from . import services
@@ -17,7 +18,7 @@ from .pipeline import Event, Stage
 from .pipeline.walk import Step
 
 
-class ServiceWalk:
+class ServiceWalk(ABC):
     """Walks ``application`` through steps; ``recruiter`` acts, ``manager`` decides the offer."""
 
     ADVANCE_RATIONALE = "Strong fundamentals; invite."
@@ -48,14 +49,17 @@ class ServiceWalk:
 
     # --- the interviews: the caller's own ------------------------------------------------------
 
+    @abstractmethod
     def schedule_first_interview(self, step: Step) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def first_interview_held(self, step: Step) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def second_interview_held(self, step: Step) -> None:
-        raise NotImplementedError
+        ...
 
     # --- the plain steps ---------------------------------------------------------------------
 
