@@ -24,7 +24,8 @@ from ..extensions import db
 FIRST_YEAR, LAST_YEAR = 1990, 2070
 
 
-def _sqlite() -> bool:
+def on_sqlite() -> bool:
+    """SQLite (no time zones, dates as text) rather than PostgreSQL: the reports' SQL differs."""
     return db.engine.dialect.name == "sqlite"
 
 
@@ -80,20 +81,20 @@ def _sqlite_shift(moment: Any, zone: str) -> ColumnElement[str]:
 
 def local_day(moment: Any, zone: str) -> ColumnElement[Any]:
     """The company-local day of the instant ``moment`` (text 'YYYY-MM-DD' on SQLite, a date on PostgreSQL)."""
-    if _sqlite():
+    if on_sqlite():
         return func.date(moment, _sqlite_shift(moment, zone))
     return cast(func.timezone(zone, moment), Date)
 
 
 def local_days_between(start: Any, end: Any, zone: str) -> ColumnElement[int]:
     """Company-local days from instant ``start`` to instant ``end``: the difference of their dates."""
-    if _sqlite():
+    if on_sqlite():
         return cast(func.julianday(local_day(end, zone)) - func.julianday(local_day(start, zone)), Integer)
     return cast(local_day(end, zone) - local_day(start, zone), Integer)
 
 
 def days_from(day: Any, first: Any) -> ColumnElement[int]:
     """Days from the date ``first`` (a Python date) to the day column ``day``."""
-    if _sqlite():
+    if on_sqlite():
         return cast(func.julianday(day) - func.julianday(literal_column(f"'{first.isoformat()}'")), Integer)
     return cast(day - literal_column(f"DATE '{first.isoformat()}'"), Integer)

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import Application, Decision, Interview, Position, Promise, User
 from ..pipeline import Flag, Policy, PromiseOutcome, Source, Stage
 from ..queries import flag_condition
-from .days import days_from, local_day, local_days_between
+from .days import days_from, local_day, local_days_between, on_sqlite
 
 DEFAULT_DAYS = 90
 
@@ -83,12 +83,8 @@ def default_filters(now: datetime, policy: Policy, **kwargs: Any) -> Filters:
 # --- portable SQL pieces ------------------------------------------------------------------
 
 
-def _sqlite() -> bool:
-    return db.engine.dialect.name == "sqlite"
-
-
 def _week_of_day(day: Any, start: date) -> ColumnElement[int]:
-    if _sqlite():
+    if on_sqlite():
         return cast((func.julianday(day) - func.julianday(literal(start.isoformat()))) / 7, Integer)
     return (day - literal(start, type_=Promise.promised_for.type)) // 7
 

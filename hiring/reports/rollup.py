@@ -55,7 +55,7 @@ from ..models import (
 )
 from ..pipeline import Policy, Source, Stage
 from . import figures
-from .days import days_from, local_day
+from .days import days_from, local_day, on_sqlite
 from .figures import (
     FUNNEL_ENDS,
     FUNNEL_STEPS,
@@ -83,9 +83,10 @@ STAGING_CACHE_KIB = 256 * 1024
 # --- building ---------------------------------------------------------------------------------
 
 
-def _built_from(execute: Any = None) -> list[int]:
+def changes_mark(execute: Any = None) -> list[int]:
     """What any recorded change moves: every verb writes an audit event; applications and
-    promises too (three index look-ups)."""
+    promises too (three index look-ups). The rollup's refresh and the Reports page's
+    per-worker cache both compare it with the one they were built from."""
     row = (execute or db.session.execute)(select(
         select(func.max(AuditEvent.id)).scalar_subquery(), select(func.max(Application.id)).scalar_subquery(),
         select(func.max(Promise.id)).scalar_subquery())).one()
@@ -167,7 +168,7 @@ def _rebuild_staged(now: datetime, policy: Policy, started: float) -> None:
     with db.engine.connect() as connection:
         connection.exec_driver_sql(f"PRAGMA cache_size = -{STAGING_CACHE_KIB}")
         try:
-            built_from = _built_from(connection.execute)
+            built_from = changes_mark(connection.execute)
             for table in staged.values():
                 table.create(connection)
             _fill(connection.execute, staged, now, policy)
@@ -197,12 +198,12 @@ def rebuild(now: datetime, policy: Policy) -> ReportRollup:
     transaction only swaps them in. What is recorded in between has moved ``built_from``,
     so the next refresh rebuilds."""
     started = time.perf_counter()
-    if db.engine.dialect.name == "sqlite":
+    if on_sqlite():
         db.session.commit()  # the session's own read ends; the rebuild reads the newest data
         _rebuild_staged(now, policy, started)
         return db.session.execute(select(ReportRollup).where(ReportRollup.id == 1)
                                   .execution_options(populate_existing=True)).scalar_one()
-    built_from = _built_from()
+    built_from = changes_mark()
     for model in ROLLUP_TABLES:
         db.session.execute(delete(model))
     _fill(db.session.execute, {model: model.__table__ for model in ROLLUP_TABLES}, now, policy)
@@ -219,7 +220,7 @@ def refresh(now: datetime, policy: Policy, *, force: bool = False) -> dict[str, 
     build (see the module's docstring), else only say they still hold at ``now``. A rerun
     or a late run does the same as one run on time."""
     state = db.session.get(ReportRollup, 1)
-    if (not force and state is not None and state.zone == policy.timezone and state.built_from == _built_from()
+    if (not force and state is not None and state.zone == policy.timezone and state.built_from == changes_mark()
             and not _lapsed_between(state.as_of, now)):
         state.as_of = now
         db.session.commit()
@@ -257,11 +258,11 @@ def _status_columns() -> list[Any]:
     n = ReportPromiseDay.promises
     return [func.coalesce(func.sum(n), 0).label("told")] + [
         func.coalesce(func.sum(case((ReportPromiseDay.status == status, n), else_=0)), 0).label(status)
-        for status in ("kept", "moved", "broken", "withdrawn", "open")]
+        for status in STATUSES]
 
 
 def _add(total: PromiseCounts, row: Any) -> None:
-    for name in ("told", "kept", "moved", "broken", "withdrawn", "open"):
+    for name in ("told", *STATUSES):
         setattr(total, name, getattr(total, name) + int(getattr(row, name)))
 
 

@@ -14,11 +14,11 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from .. import reports
 from ..extensions import db
-from ..models import Application, AuditEvent, Position, Promise, User, utcnow
+from ..models import Position, User, utcnow
 from ..pipeline import Action, PositionStatus, Role
 from ..settings import get_policy
 from ..web import db_int, option_tags
@@ -90,14 +90,6 @@ def filter_args(filters: reports.Filters) -> dict[str, str]:
 REPORT_CACHE_SIZE = 32  # filter combinations kept per worker
 
 
-def _changes() -> tuple:
-    """What any recorded change moves: every verb writes an audit event; applications and
-    promises are counted too (three index look-ups, a fraction of a millisecond)."""
-    return tuple(db.session.execute(select(
-        select(func.max(AuditEvent.id)).scalar_subquery(), select(func.max(Application.id)).scalar_subquery(),
-        select(func.max(Promise.id)).scalar_subquery())).one())
-
-
 # The page's tables per owner and per position show this many rows (the most told, the
 # most overdue): a big company has thousands; the CSV exports have every row.
 TABLE_ROWS = 25
@@ -119,7 +111,7 @@ def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report
         report = reports.rollup.build(filters, now, policy)
         return report, _figures(report, filters, policy)
     cache = current_app.extensions.setdefault("hiring_report_cache", {})
-    key, changes = (filters, policy), _changes()
+    key, changes = (filters, policy), reports.rollup.changes_mark()
     hit = cache.get(key)
     if hit is not None and hit[0] == changes and timedelta(0) <= now - hit[1] < timedelta(seconds=seconds):
         return hit[2], hit[3]
