@@ -4,6 +4,7 @@ a period and how percentiles are computed)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -519,21 +520,28 @@ class OverdueReport:
 
 def overdue_now(filters: Filters, now: datetime, policy: Policy) -> OverdueReport:
     """The applications overdue at ``now`` (the dashboard's flag, in SQL), per owner and per
-    position; the period does not apply (this is now), the position and owner filters do."""
+    position; the period does not apply (this is now), the position and owner filters do.
+    One statement, a row per (owner, position) pair, summed both ways here: the overdue set
+    is found by reading every open application, which two statements did twice."""
     # Materialized first: grouping straight from the table, SQLite reads every application
     # in owner (position) order to save a sort, instead of only the open ones by stage.
     overdue = (select(Application.owner_id, Application.position_id)
                .where(flag_condition(Flag.OVERDUE, now, policy), *_application_filters(filters))
                .cte("overdue").prefix_with("MATERIALIZED"))
-    owners = [OverdueRow(r.owner_id, r.name or "No owner", int(r.count)) for r in db.session.execute(
-        select(overdue.c.owner_id, User.name, func.count().label("count"))
-        .outerjoin(User, User.id == overdue.c.owner_id)
-        .group_by(overdue.c.owner_id, User.name).order_by(func.count().desc(), User.name))]
-    positions = [OverdueRow(r.position_id, r.title, int(r.count)) for r in db.session.execute(
-        select(overdue.c.position_id, Position.title, func.count().label("count"))
-        .join(Position, Position.id == overdue.c.position_id)
-        .group_by(overdue.c.position_id, Position.title).order_by(func.count().desc(), Position.title))]
-    return OverdueReport(owners=owners, positions=positions, total=sum(r.count for r in owners))
+    owners: dict[int | None, OverdueRow] = {}
+    positions: dict[int, OverdueRow] = {}
+    for row in db.session.execute(
+            select(overdue.c.owner_id, User.name, overdue.c.position_id, Position.title, func.count().label("count"))
+            .outerjoin(User, User.id == overdue.c.owner_id).join(Position, Position.id == overdue.c.position_id)
+            .group_by(overdue.c.owner_id, User.name, overdue.c.position_id, Position.title)):
+        owners.setdefault(row.owner_id, OverdueRow(row.owner_id, row.name or "No owner", 0)).count += row.count
+        positions.setdefault(row.position_id, OverdueRow(row.position_id, row.title, 0)).count += row.count
+
+    def ranked(rows: Iterable[OverdueRow]) -> list[OverdueRow]:
+        return sorted(rows, key=lambda r: (-r.count, r.name, r.id or 0))
+
+    return OverdueReport(owners=ranked(owners.values()), positions=ranked(positions.values()),
+                         total=sum(r.count for r in owners.values()))
 
 
 # --- everything at once, and the API's summary ----------------------------------------------------
