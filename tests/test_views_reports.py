@@ -198,3 +198,61 @@ def test_the_position_filter_lists_the_open_positions_and_the_chosen_one(history
     chosen = client.get(f"/reports?{NOVEMBER}&position={closed.id}").get_data(as_text=True)
     assert f'<option selected value="{closed.id}">Retired role</option>' in chosen or \
         f'<option value="{closed.id}" selected>Retired role</option>' in chosen
+
+
+def figures_of(page: str) -> str:
+    """The page's figures (past its header and form, whose CSRF token and fields differ)."""
+    return page[page.index('<section class="report-section"'):]
+
+
+@pytest.fixture
+def searched(monkeypatch):
+    """A company with more positions and owners than a list offers: search fields instead."""
+    monkeypatch.setattr(report_views, "LIST_LIMIT", 1)
+
+
+def test_past_the_list_limit_the_filters_are_search_fields(history, login, searched):  # noqa: F811
+    client = login(history["recruiter"])
+    page = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
+    assert 'type="search" id="f-position" name="position_q" value=""' in page
+    assert 'type="search" id="f-owner" name="owner_q" value=""' in page
+    assert "<option" not in page and 'name="position"' not in page
+    # A position found by its title reports exactly what its id reports.
+    by_id = client.get(f"/reports?{NOVEMBER}&position={history['p2'].id}").get_data(as_text=True)
+    by_title = client.get(f"/reports?{NOVEMBER}&position_q=hardware").get_data(as_text=True)
+    assert figures_of(by_title) == figures_of(by_id) != figures_of(page)
+    assert "· Hardware." in by_title and 'name="position_q" value="hardware"' in by_title
+    assert f'<input type="hidden" name="position" value="{history["p2"].id}">' in by_id
+    assert 'name="position_q" value="Hardware"' in by_id  # the chosen one's name, to edit
+    # An owner by (part of) the email or the name.
+    by_email = client.get(f"/reports?{NOVEMBER}&owner_q={history['other'].email}").get_data(as_text=True)
+    by_owner_id = client.get(f"/reports?{NOVEMBER}&owner={history['other'].id}").get_data(as_text=True)
+    assert figures_of(by_email) == figures_of(by_owner_id) and "· owner Robin Recruiter." in by_email
+
+
+def test_a_search_that_matches_several_offers_them(history, login, searched, factory):  # noqa: F811
+    client = login(history["recruiter"])
+    page = client.get(f"/reports?{NOVEMBER}&owner_q=recruiter").get_data(as_text=True)
+    assert "“recruiter” matches 2 — choose one below" in page and 'aria-invalid="true"' in page
+    assert "Which owner?" in page
+    for person in (history["recruiter"], history["other"]):  # links keep the period
+        assert f'href="/reports?from=2026-11-01&amp;to=2026-11-30&amp;owner={person.id}">{person.name}</a>' in page
+    unfiltered = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
+    assert figures_of(page) == figures_of(unfiltered)  # the default stands in
+    missing = client.get(f"/reports?{NOVEMBER}&position_q=astronaut").get_data(as_text=True)
+    assert "No position matches “astronaut”." in missing
+    # A search made of LIKE's wildcards matches them literally.
+    assert "No position matches “%_”." in client.get(f"/reports?{NOVEMBER}&position_q=%25_").get_data(as_text=True)
+
+
+def test_a_repeated_title_keeps_the_chosen_id(history, login, searched, factory):  # noqa: F811
+    twin = factory.position(title="Hardware")
+    client = login(history["recruiter"])
+    both = client.get(f"/reports?{NOVEMBER}&position_q=Hardware").get_data(as_text=True)
+    assert "“Hardware” matches 2" in both  # two positions with exactly that title
+    kept = client.get(f"/reports?{NOVEMBER}&position={twin.id}&position_q=Hardware").get_data(as_text=True)
+    chosen = client.get(f"/reports?{NOVEMBER}&position={twin.id}").get_data(as_text=True)
+    assert figures_of(kept) == figures_of(chosen) and "matches" not in kept
+    # The field emptied: no position, whatever id came beside it.
+    cleared = client.get(f"/reports?{NOVEMBER}&position={twin.id}&position_q=").get_data(as_text=True)
+    assert figures_of(cleared) == figures_of(client.get(f"/reports?{NOVEMBER}").get_data(as_text=True))

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 
 from .. import reports
 from ..extensions import db
@@ -45,8 +45,9 @@ def _parse_day(name: str, errors: dict[str, str]) -> date | None:
     return day
 
 
-def parse_filters() -> tuple[reports.Filters, dict[str, str]]:
-    """The filters of the query string, and an error per bad one (the default stands in for it)."""
+def parse_filters() -> tuple[reports.Filters, dict[str, str], dict[str, list[tuple[int, str]]]]:
+    """The filters of the query string, an error per bad one (the default stands in for
+    it), and per filter searched by text with several matches, those matches."""
     policy = get_policy()
     errors: dict[str, str] = {}
     default = reports.default_filters(utcnow(), policy)
@@ -59,23 +60,90 @@ def parse_filters() -> tuple[reports.Filters, dict[str, str]]:
     elif (end - start).days >= MAX_PERIOD_DAYS:
         errors["from"] = f"Choose a period of at most {MAX_PERIOD_DAYS} days."
         start, end = default.start, default.end
-    position_id = owner_id = None
-    for name in ("position", "owner"):
-        raw = request.args.get(name, "").strip()
-        if not raw:
-            continue
+    chosen: dict[str, int | None] = {"position": None, "owner": None}
+    matches: dict[str, list[tuple[int, str]]] = {}
+    for name in chosen:
+        model = Position if name == "position" else User
+        raw, search = request.args.get(name, "").strip(), request.args.get(f"{name}_q", "").strip()
         try:
-            value = db_int(raw)
+            value = db_int(raw) if raw else None
         except ValueError:
             value = None
-        model = Position if name == "position" else User
-        if value is None or db.session.get(model, value) is None:
+        current = db.session.get(model, value) if value is not None else None
+        if f"{name}_q" in request.args:  # the search field, offered where a list would be too long
+            if not search:
+                continue  # emptied: no filter
+            if current is not None and _label(current).lower() == search.lower():
+                chosen[name] = value  # the chosen one's name, unchanged (names repeat: keep the id)
+                continue
+            chosen[name], matches[name], error = _find(name, search)
+            if error:
+                errors[name] = error
+        elif raw and current is None:
             errors[name] = f"No such {name}."
-        elif name == "position":
-            position_id = value
-        else:
-            owner_id = value
-    return reports.Filters(start=start, end=end, position_id=position_id, owner_id=owner_id), errors
+        elif current is not None:
+            chosen[name] = value
+    filters = reports.Filters(start=start, end=end, position_id=chosen["position"], owner_id=chosen["owner"])
+    return filters, errors, matches
+
+
+# A filter offers its choices as a list up to this many; past it (a big company's open
+# positions and recruiters run to thousands: a list that long is unusable and weighs
+# hundreds of kB on every visit) a search field, resolved here.
+LIST_LIMIT = 200
+OWNER_ROLES = [Role.ADMIN.value, Role.RECRUITER.value]  # who owns applications
+MATCHES_SHOWN = 25
+
+
+def _choices(name: str) -> Select:
+    """(id, label) of what the filter ``name`` offers: the open positions, or the owners."""
+    if name == "position":
+        return select(Position.id, Position.title).where(Position.status == PositionStatus.OPEN.value)
+    return select(User.id, User.name).where(User.role.in_(OWNER_ROLES))
+
+
+def _find(name: str, search: str) -> tuple[int | None, list[tuple[int, str]], str | None]:
+    """The position (any, closed too: a past role can be reported on) or owner the search
+    names: the one whose title (name, email) is the search, else the only one containing
+    it. Several: none is chosen, and the first of them are offered as links."""
+    if name == "position":
+        query, texts = select(Position.id, Position.title), [func.lower(Position.title)]
+    else:
+        query, texts = _choices("owner"), [func.lower(User.name), func.lower(User.email)]
+    label, key = query.selected_columns[1], query.selected_columns[0]
+    exact = db.session.execute(query.where(or_(*(text == search.lower() for text in texts))).limit(2)).all()
+    if len(exact) == 1:
+        return exact[0][0], [], None
+    pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found = db.session.execute(query.where(or_(*(text.like(pattern, escape="\\") for text in texts)))
+                               .order_by(label, key).limit(MATCHES_SHOWN + 1)).all()
+    if len(found) == 1:
+        return found[0][0], [], None
+    if not found:
+        return None, [], f"No {name} matches “{search}”."
+    several = f"more than {MATCHES_SHOWN}" if len(found) > MATCHES_SHOWN else str(len(found))
+    return None, [(row[0], row[1]) for row in found[:MATCHES_SHOWN]], \
+        f"“{search}” matches {several} — choose one below, or search for more of the name."
+
+
+def _offer(name: str, chosen: int | None) -> dict[str, object]:
+    """How the page offers the filter ``name``: a list of every choice when they are few
+    (``options``), else a search field (``search``: the chosen one's name, to edit)."""
+    query = _choices(name)
+    key, label = query.selected_columns[0], query.selected_columns[1]
+    if chosen is not None:
+        query = select(key, label).where(or_(query.whereclause, key == chosen))
+    rows = db.session.execute(query.order_by(label, key).limit(LIST_LIMIT + 1)).all()
+    if len(rows) <= LIST_LIMIT:
+        return {"options": option_tags(rows, chosen), "search": None,
+                "label": next((row[1] for row in rows if row[0] == chosen), None)}
+    current = db.session.get(Position if name == "position" else User, chosen) if chosen is not None else None
+    label = _label(current) if current is not None else None
+    return {"options": None, "search": label or "", "label": label}
+
+
+def _label(chosen: Position | User) -> str:
+    return chosen.title if isinstance(chosen, Position) else chosen.name
 
 
 def filter_args(filters: reports.Filters) -> dict[str, str]:
@@ -126,22 +194,13 @@ def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report
 @bp.get("")
 @require_action(Action.VIEW_ALL)
 def index():
-    filters, errors = parse_filters()
+    filters, errors, matches = parse_filters()
     now, policy = utcnow(), get_policy()
     report, figures = cached_report(filters, now, policy)
-    # The open positions (and the one chosen): a company's closed positions run to thousands,
-    # too many to choose from a list and to draw on every visit; ?position=ID reports any.
-    positions = db.session.execute(
-        select(Position.id, Position.title)
-        .where(or_(Position.status == PositionStatus.OPEN.value, Position.id == filters.position_id))
-        .order_by(Position.title)).all()
-    owners = db.session.execute(
-        select(User.id, User.name).where(User.role.in_([Role.ADMIN.value, Role.RECRUITER.value]))
-        .order_by(User.name)).all()
+    offers = {name: _offer(name, chosen) for name, chosen in
+              (("position", filters.position_id), ("owner", filters.owner_id))}
     return render_template("reports/index.html", report=report, figures=figures, filters=filters, errors=errors,
-                           position_options=option_tags(positions, filters.position_id),
-                           owner_options=option_tags(owners, filters.owner_id),
-                           positions=positions, owners=owners, args=filter_args(filters), exports=EXPORT_TITLES,
+                           offers=offers, matches=matches, args=filter_args(filters), exports=EXPORT_TITLES,
                            policy=policy, as_of=report.as_of), 200
 
 
@@ -233,7 +292,7 @@ EXPORT_TITLES = {
 @bp.get("/<name>.csv")
 @require_action(Action.VIEW_ALL)
 def export(name: str):
-    filters, errors = parse_filters()
+    filters, errors, _ = parse_filters()
     if errors:
         abort(400, description="; ".join(f"{field}: {message}" for field, message in errors.items()))
     now, policy = utcnow(), get_policy()
