@@ -70,5 +70,9 @@ class Defaults:
     # applications): a worker reuses what it computed until any change is recorded (a new
     # audit event, application or promise) or this many seconds pass. 0: always compute.
     REPORTS_CACHE_SECONDS = 60
+    # Without a rollup to read (none built yet, or one in another time zone) the figures are
+    # computed live up to this many applications (~1 s at 100k); past it the page and the
+    # API say they are being prepared (hiring.reports.rollup.NotReady). None: no limit.
+    REPORTS_LIVE_LIMIT: int | None = 100_000
     # The process policy's initial values; afterwards an admin edits them in Settings.
     POLICY = asdict(Policy())

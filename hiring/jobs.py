@@ -71,7 +71,8 @@ JOBS: tuple[Job, ...] = (
     # State-driven: rebuilds only when something was recorded or a promise lapsed since the
     # last build (hiring.reports.rollup), so a rerun or a late run does it once.
     Job("report-rollup", lambda now: reports.rollup.refresh(now, get_policy()),
-        lambda: IntervalTrigger(minutes=15), lambda p: "every 15 minutes",
+        lambda: IntervalTrigger(minutes=reports.rollup.REFRESH_MINUTES),
+        lambda p: f"every {reports.rollup.REFRESH_MINUTES} minutes",
         "Rebuild the reports' daily rollup (the Reports page and API summary read it) when anything was "
         "recorded or a promised date passed since the last build."),
     Job("sign-in-records", services.prune_sign_in_records, lambda: CronTrigger(minute=35, timezone=UTC),

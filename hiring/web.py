@@ -354,7 +354,7 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(days_since, "days_since")
 
-    def _error_page(status: int, title: str, message: str):
+    def _error_page(status: int, title: str, message: str):  # -> (body, status)
         if _wants_json():
             return jsonify(error={"code": status, "message": message}), status
         return render_template("error.html", status=status, title=title, message=message), status
@@ -399,6 +399,12 @@ def init_app(app: Flask) -> None:
     def _too_many(error: HTTPException):
         # The login and setup pages answer their own 429 (the form, the wait, Retry-After).
         return _error_page(429, "Too many attempts", "Too many attempts. Wait a minute, then try again.")
+
+    @app.errorhandler(503)
+    def _not_ready(error: HTTPException):
+        body, status = _error_page(503, "Not ready yet", error.description if isinstance(error.description, str)
+                                   else "This is not available yet. Try again in a few minutes.")
+        return body, status, [(key, value) for key, value in error.get_headers() if key == "Retry-After"]
 
     @app.errorhandler(CSRFError)
     def _csrf_failed(error: CSRFError):

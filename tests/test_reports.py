@@ -417,3 +417,24 @@ def test_on_sqlite_the_rebuild_lets_others_write_while_it_aggregates(history, mo
     assert writes == ["written"]
     assert counts(reports.rollup.build(reports.Filters(**NOVEMBER), REPORT_NOW, get_policy()).promises.total) == (
         11, 7, 1, 2, 1, 0, 0.7)
+
+
+def test_without_a_readable_rollup_past_the_live_limit_the_figures_are_not_ready(history):
+    """7 applications. Without a rollup, live up to the limit; past it NotReady, also when
+    the rollup was built in another time zone; a rollup in the zone is read whatever the size."""
+    from dataclasses import replace
+
+    policy = get_policy()
+    filters = reports.Filters(**NOVEMBER)
+    assert reports.rollup.build(filters, REPORT_NOW, policy, live_limit=7).as_of == REPORT_NOW  # live
+    assert reports.rollup.build(filters, REPORT_NOW, policy).as_of == REPORT_NOW  # no limit
+    with pytest.raises(reports.rollup.NotReady, match="being prepared"):
+        reports.rollup.build(filters, REPORT_NOW, policy, live_limit=6)
+    with pytest.raises(reports.rollup.NotReady):
+        reports.rollup.summary(filters, REPORT_NOW, policy, live_limit=6)
+    built = REPORT_NOW - timedelta(hours=2)
+    reports.rollup.refresh(built, policy)
+    assert reports.rollup.build(filters, REPORT_NOW, policy, live_limit=0).as_of == built
+    lisbon = replace(policy, timezone="Europe/Lisbon")
+    with pytest.raises(reports.rollup.NotReady):
+        reports.rollup.build(filters, REPORT_NOW, lisbon, live_limit=6)

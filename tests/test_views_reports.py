@@ -26,6 +26,11 @@ def rows_of(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text[1:])))
 
 
+def figures_of(page: str) -> str:
+    """The page's figures (past its header and form, whose CSRF token and fields differ)."""
+    return page[page.index('<section class="report-section"'):]
+
+
 def test_the_page_for_a_recruiter(history, login):  # noqa: F811
     client = login(history["recruiter"])
     response = client.get(f"/reports?{NOVEMBER}")
@@ -143,9 +148,10 @@ def test_the_page_reuses_its_figures_until_something_changes(history, login, fac
     client = login(history["recruiter"])
     built = []
     build = report_views.reports.rollup.build
-    monkeypatch.setattr(report_views.reports.rollup, "build", lambda *a: built.append(a) or build(*a))
+    monkeypatch.setattr(report_views.reports.rollup, "build", lambda *a, **k: built.append(a) or build(*a, **k))
     first = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
-    assert client.get(f"/reports?{NOVEMBER}").get_data(as_text=True) == first
+    # The figures (the header's CSRF token changes with the second).
+    assert figures_of(client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)) == figures_of(first)
     assert len(built) == 1  # the second visit reused the figures
     client.get("/reports?from=2026-10-01&to=2026-10-31")
     assert len(built) == 2  # other filters: their own figures
@@ -163,7 +169,7 @@ def test_no_reuse_when_the_cache_is_off(history, login, app, monkeypatch):  # no
     client = login(history["recruiter"])
     built = []
     build = report_views.reports.rollup.build
-    monkeypatch.setattr(report_views.reports.rollup, "build", lambda *a: built.append(a) or build(*a))
+    monkeypatch.setattr(report_views.reports.rollup, "build", lambda *a, **k: built.append(a) or build(*a, **k))
     client.get(f"/reports?{NOVEMBER}")
     client.get(f"/reports?{NOVEMBER}")
     assert len(built) == 2
@@ -183,10 +189,7 @@ def test_the_page_says_how_fresh_its_figures_are(history, login, app):  # noqa: 
     rolled = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
     assert "Figures as of 24 November 2026, 10:00 (Europe/Berlin)" in rolled
 
-    def figures(page: str) -> str:  # the page past its header (a CSRF token differs per response)
-        return page[page.index('<section class="report-section"'):]
-
-    assert figures(rolled) == figures(live)
+    assert figures_of(rolled) == figures_of(live)
 
 
 def test_the_position_filter_lists_the_open_positions_and_the_chosen_one(history, login, factory):  # noqa: F811
@@ -198,11 +201,6 @@ def test_the_position_filter_lists_the_open_positions_and_the_chosen_one(history
     chosen = client.get(f"/reports?{NOVEMBER}&position={closed.id}").get_data(as_text=True)
     assert f'<option selected value="{closed.id}">Retired role</option>' in chosen or \
         f'<option value="{closed.id}" selected>Retired role</option>' in chosen
-
-
-def figures_of(page: str) -> str:
-    """The page's figures (past its header and form, whose CSRF token and fields differ)."""
-    return page[page.index('<section class="report-section"'):]
 
 
 @pytest.fixture
@@ -256,3 +254,21 @@ def test_a_repeated_title_keeps_the_chosen_id(history, login, searched, factory)
     # The field emptied: no position, whatever id came beside it.
     cleared = client.get(f"/reports?{NOVEMBER}&position={twin.id}&position_q=").get_data(as_text=True)
     assert figures_of(cleared) == figures_of(client.get(f"/reports?{NOVEMBER}").get_data(as_text=True))
+
+
+def test_past_the_live_limit_the_page_shows_overdue_now_until_the_rollup_is_built(history, login, app):  # noqa: F811
+    from hiring import reports
+    from hiring.settings import get_policy
+
+    app.config["REPORTS_LIVE_LIMIT"] = 6  # 7 applications in the history
+    client = login(history["recruiter"])
+    page = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
+    assert "The figures are being prepared: the report-rollup job builds them within 15 minutes" in page
+    assert "Overdue now</h2>" in page and 'href="/board?owner=' in page
+    assert "Promises kept" not in page and "Figures as of" not in page
+    export = client.get(f"/reports/funnel.csv?{NOVEMBER}")
+    assert export.status_code == 503 and export.headers["Retry-After"] == "300"
+    assert "being prepared" in export.get_data(as_text=True)
+    reports.rollup.refresh(REPORT_NOW - report_views.timedelta(hours=1), get_policy())
+    page = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
+    assert "Promises kept" in page and "being prepared" not in page

@@ -76,6 +76,7 @@ HTTP_CODES = {
     422: "validation_error",
     429: "too_many_requests",
     500: "internal_error",
+    503: "not_ready",
 }
 
 
@@ -279,6 +280,7 @@ ERROR_TEXT = {
     415: "The body is not JSON.",
     422: "Validation failed; `fields` names each bad field.",
     429: "Too many requests with a wrong token from this address; wait `Retry-After` seconds.",
+    503: "Not ready yet (the reports' figures are being prepared); try again after `Retry-After` seconds.",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
 from pydantic import Field
 from sqlalchemy import select
 
@@ -13,7 +14,7 @@ from ..models import Position, User
 from ..pipeline import Action, InvalidInput, NotAllowed, Source, Stage
 from ..settings import get_policy
 from . import core
-from .core import endpoint
+from .core import ApiError, endpoint
 from .schemas import Day, Email, Id, Query, Response, Timestamp
 
 # A period longer than this is refused (a typo of a year, not a report anyone reads).
@@ -100,7 +101,7 @@ def filters_from(query: ReportQuery) -> reports.Filters:
 
 
 @endpoint("GET", "/reports/summary", summary="The reports' figures for a period", tag="reports",
-          response=ReportSummary, query=ReportQuery, errors=(403,))
+          response=ReportSummary, query=ReportQuery, errors=(403, 503))
 def report_summary(user: User, query: ReportQuery):
     """Promises kept, time per stage against the policy, the funnel, time to hire and sources
     for the applications (and promises) of a period, optionally of one position or owner.
@@ -108,4 +109,9 @@ def report_summary(user: User, query: ReportQuery):
     if not user.can(Action.VIEW_ALL):
         raise NotAllowed(f"Your role ({user.role}) may not read the reports.")
     filters = filters_from(query)
-    return ReportSummary.model_validate(reports.rollup.summary(filters, core.now(), get_policy()))
+    try:
+        summary = reports.rollup.summary(filters, core.now(), get_policy(),
+                                         live_limit=current_app.config.get("REPORTS_LIVE_LIMIT"))
+    except reports.rollup.NotReady as exc:
+        raise ApiError(503, "not_ready", str(exc), headers={"Retry-After": str(reports.rollup.RETRY_SECONDS)}) from None
+    return ReportSummary.model_validate(summary)

@@ -379,17 +379,44 @@ def from_rollup(filters: Filters, now: datetime, policy: Policy, state: ReportRo
                   policy=policy, as_of=state.as_of)
 
 
-def build(filters: Filters, now: datetime, policy: Policy) -> Report:
-    """The report: from the rollup when there is one (as of its last refresh), else live (as of now)."""
+class NotReady(Exception):
+    """No rollup the reports can read (none yet, or one built in another time zone), and too
+    many applications to compute the figures within a request: computed live they take
+    seconds to tens of seconds at a million (bench/RESULTS.md), on every visit, in every
+    worker. The ``report-rollup`` job builds them: at the scheduler's start, then every
+    ``REFRESH_MINUTES``."""
+
+    def __init__(self) -> None:
+        super().__init__("The figures are being prepared: the report-rollup job builds them within "
+                         f"{REFRESH_MINUTES} minutes (at once when the scheduler starts).")
+
+
+REFRESH_MINUTES = 15  # the report-rollup job's interval (hiring.jobs)
+RETRY_SECONDS = 300  # Retry-After while NotReady: a build takes up to a minute or two at 1M
+
+
+def _readable(policy: Policy, live_limit: int | None) -> ReportRollup | None:
+    """The rollup to read, or None to compute live; NotReady past ``live_limit`` applications
+    (None: no limit). The newest application's id stands for their number (an index look-up)."""
     state = current(policy)
+    if state is None and live_limit is not None and (db.session.scalar(select(func.max(Application.id))) or 0) \
+            > live_limit:
+        raise NotReady()
+    return state
+
+
+def build(filters: Filters, now: datetime, policy: Policy, *, live_limit: int | None = None) -> Report:
+    """The report: from the rollup when there is one (as of its last refresh), else live (as
+    of now), up to ``live_limit`` applications (see NotReady)."""
+    state = _readable(policy, live_limit)
     if state is None:
         return figures.build(filters, now, policy)
     return from_rollup(filters, now, policy, state)
 
 
-def summary(filters: Filters, now: datetime, policy: Policy) -> dict[str, Any]:
+def summary(filters: Filters, now: datetime, policy: Policy, *, live_limit: int | None = None) -> dict[str, Any]:
     """The API's ``GET /reports/summary``, with ``as_of``: the moment its figures are true for."""
-    state = current(policy)
+    state = _readable(policy, live_limit)
     if state is None:
         return {**figures.summary(filters, now, policy), "as_of": now}
     stage_times, to_hire = durations(filters, policy)

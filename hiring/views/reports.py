@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
 from sqlalchemy import Select, func, or_, select
+from werkzeug.exceptions import ServiceUnavailable
 
 from .. import reports
 from ..extensions import db
@@ -168,6 +169,10 @@ def _figures(report: reports.Report, filters: reports.Filters, policy) -> Markup
                                   table_rows=TABLE_ROWS, args=filter_args(filters)))
 
 
+def _build(filters: reports.Filters, now, policy) -> reports.Report:
+    return reports.rollup.build(filters, now, policy, live_limit=current_app.config.get("REPORTS_LIVE_LIMIT"))
+
+
 def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report, Markup]:
     """The report (from the rollup when there is one: hiring.reports.rollup) and its
     figures as HTML: this worker's copy
@@ -176,14 +181,14 @@ def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report
     the report: drawing its charts and tables cost more than a visit's other work."""
     seconds = current_app.config.get("REPORTS_CACHE_SECONDS", 0)
     if not seconds:
-        report = reports.rollup.build(filters, now, policy)
+        report = _build(filters, now, policy)
         return report, _figures(report, filters, policy)
     cache = current_app.extensions.setdefault("hiring_report_cache", {})
     key, changes = (filters, policy), reports.rollup.changes_mark()
     hit = cache.get(key)
     if hit is not None and hit[0] == changes and timedelta(0) <= now - hit[1] < timedelta(seconds=seconds):
         return hit[2], hit[3]
-    report = reports.rollup.build(filters, now, policy)
+    report = _build(filters, now, policy)
     figures = _figures(report, filters, policy)
     if len(cache) >= REPORT_CACHE_SIZE:
         cache.clear()
@@ -196,12 +201,18 @@ def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report
 def index():
     filters, errors, matches = parse_filters()
     now, policy = utcnow(), get_policy()
-    report, figures = cached_report(filters, now, policy)
+    try:
+        report, figures = cached_report(filters, now, policy)
+        preparing = None
+    except reports.rollup.NotReady as exc:  # only overdue now, which is read live anyway
+        report, preparing = None, str(exc)
+        figures = Markup(render_template("reports/_overdue.html", overdue=reports.overdue_now(filters, now, policy),
+                                         table_rows=TABLE_ROWS, args=filter_args(filters)))
     offers = {name: _offer(name, chosen) for name, chosen in
               (("position", filters.position_id), ("owner", filters.owner_id))}
     return render_template("reports/index.html", report=report, figures=figures, filters=filters, errors=errors,
                            offers=offers, matches=matches, args=filter_args(filters), exports=EXPORT_TITLES,
-                           policy=policy, as_of=report.as_of), 200
+                           policy=policy, as_of=report.as_of if report else None, preparing=preparing), 200
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -301,7 +312,11 @@ def export(name: str):
         return _csv_response(name, filters, stream_with_context(lines))
     if name not in EXPORTS:
         abort(404)
-    header, rows = EXPORTS[name](reports.rollup.build(filters, now, policy))
+    try:
+        report = _build(filters, now, policy)
+    except reports.rollup.NotReady as exc:
+        raise ServiceUnavailable(str(exc), retry_after=reports.rollup.RETRY_SECONDS) from None
+    header, rows = EXPORTS[name](report)
     return _csv_response(name, filters, csv_lines(header, rows))
 
 

@@ -41,6 +41,20 @@ def test_the_summary_from_the_rollup_says_as_of_when(apis):
     assert body == {**NOVEMBER_SUMMARY, "as_of": built.isoformat()}
 
 
+def test_past_the_live_limit_without_a_rollup_the_summary_is_not_ready(apis, app):
+    """7 applications, a limit of 6: computed live they would take a request too long
+    (config REPORTS_LIVE_LIMIT); 503 with Retry-After until the job has built the rollup."""
+    app.config["REPORTS_LIVE_LIMIT"] = 6
+    response = apis["manager"].get("/reports/summary" + NOVEMBER)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "300"
+    assert error_of(response)["code"] == "not_ready"
+    assert "being prepared" in error_of(response)["message"]
+    built = REPORT_NOW - timedelta(days=1)
+    reports.rollup.refresh(built, get_policy())
+    assert apis["manager"].get("/reports/summary" + NOVEMBER).get_json() == {**NOVEMBER_SUMMARY,
+                                                                           "as_of": built.isoformat()}
+
+
 def test_interviewers_may_not_read_the_reports(apis):
     response = apis["interviewer"].get("/reports/summary" + NOVEMBER)
     assert response.status_code == 403
@@ -80,7 +94,7 @@ def test_the_summary_is_in_the_openapi_document(client):
     document = client.get("/api/v1/openapi.json").get_json()
     operation = document["paths"]["/api/v1/reports/summary"]["get"]
     assert [p["name"] for p in operation["parameters"]] == ["from", "to", "position_id", "owner_email"]
-    assert {"200", "401", "403", "422"} <= set(operation["responses"])
+    assert {"200", "401", "403", "422", "503"} <= set(operation["responses"])
     schemas = document["components"]["schemas"]
     assert set(schemas["ReportSummary"]["properties"]) == {"promises", "stages", "funnel", "time_to_hire_days",
                                                           "sources", "as_of"}
