@@ -26,7 +26,9 @@ decision) moves rows of days long past, and the rebuild is a handful of INSERT â
 statements (bench/RESULTS.md has its time at a million applications).
 
 Without a rollup (a fresh install, tests) or one built for another time zone, the
-figures are computed live from the records, as of now.
+figures are computed live from the records, as of now â€” up to ``live_limit``
+applications (config REPORTS_LIVE_LIMIT); past it ``NotReady``: the page shows only
+"Overdue now", the API answers 503, until the job has built the rollup.
 """
 
 from __future__ import annotations
