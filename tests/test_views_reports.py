@@ -234,7 +234,8 @@ def test_a_search_that_matches_several_offers_them(history, login, searched, fac
     assert "“recruiter” matches 2 — choose one below" in page and 'aria-invalid="true"' in page
     assert "Which owner?" in page
     for person in (history["recruiter"], history["other"]):  # links keep the period
-        assert f'href="/reports?from=2026-11-01&amp;to=2026-11-30&amp;owner={person.id}">{person.name}</a>' in page
+        assert f'href="/reports?from=2026-11-01&amp;to=2026-11-30&amp;owner={person.id}">{person.name}</a> ' \
+               f'<small>{person.email}</small>' in page
     unfiltered = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
     assert figures_of(page) == figures_of(unfiltered)  # the default stands in
     missing = client.get(f"/reports?{NOVEMBER}&position_q=astronaut").get_data(as_text=True)
@@ -248,6 +249,10 @@ def test_a_repeated_title_keeps_the_chosen_id(history, login, searched, factory)
     client = login(history["recruiter"])
     both = client.get(f"/reports?{NOVEMBER}&position_q=Hardware").get_data(as_text=True)
     assert "“Hardware” matches 2" in both  # two positions with exactly that title
+    services.close_position(twin, actor=twin.owner, now=REPORT_NOW)  # told apart by status, listed last
+    both = client.get(f"/reports?{NOVEMBER}&position_q=Hardware").get_data(as_text=True)
+    assert both.index(f"position={history['p2'].id}") < both.index(f"position={twin.id}")
+    assert f'position={twin.id}">Hardware</a> <small>Engineering · closed</small>' in both
     kept = client.get(f"/reports?{NOVEMBER}&position={twin.id}&position_q=Hardware").get_data(as_text=True)
     chosen = client.get(f"/reports?{NOVEMBER}&position={twin.id}").get_data(as_text=True)
     assert figures_of(kept) == figures_of(chosen) and "matches" not in kept

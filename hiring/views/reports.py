@@ -46,7 +46,7 @@ def _parse_day(name: str, errors: dict[str, str]) -> date | None:
     return day
 
 
-def parse_filters() -> tuple[reports.Filters, dict[str, str], dict[str, list[tuple[int, str]]]]:
+def parse_filters() -> tuple[reports.Filters, dict[str, str], dict[str, list[tuple[int, str, str]]]]:
     """The filters of the query string, an error per bad one (the default stands in for
     it), and per filter searched by text with several matches, those matches."""
     policy = get_policy()
@@ -62,7 +62,7 @@ def parse_filters() -> tuple[reports.Filters, dict[str, str], dict[str, list[tup
         errors["from"] = f"Choose a period of at most {MAX_PERIOD_DAYS} days."
         start, end = default.start, default.end
     chosen: dict[str, int | None] = {"position": None, "owner": None}
-    matches: dict[str, list[tuple[int, str]]] = {}
+    matches: dict[str, list[tuple[int, str, str]]] = {}
     for name in chosen:
         model = Position if name == "position" else User
         raw, search = request.args.get(name, "").strip(), request.args.get(f"{name}_q", "").strip()
@@ -103,28 +103,39 @@ def _choices(name: str) -> Select:
     return select(User.id, User.name).where(User.role.in_(OWNER_ROLES))
 
 
-def _find(name: str, search: str) -> tuple[int | None, list[tuple[int, str]], str | None]:
+def _find(name: str, search: str) -> tuple[int | None, list[tuple[int, str, str]], str | None]:
     """The position (any, closed too: a past role can be reported on) or owner the search
     names: the one whose title (name, email) is the search, else the only one containing
-    it. Several: none is chosen, and the first of them are offered as links."""
+    it. Several: none is chosen, and the first of them (open positions first) are offered
+    as links, each with what tells equal titles apart (department and status; email)."""
     if name == "position":
-        query, texts = select(Position.id, Position.title), [func.lower(Position.title)]
+        query = select(Position.id, Position.title, Position.department, Position.status)
+        texts, first = [func.lower(Position.title)], [Position.status != PositionStatus.OPEN.value]
     else:
-        query, texts = _choices("owner"), [func.lower(User.name), func.lower(User.email)]
-    label, key = query.selected_columns[1], query.selected_columns[0]
+        query = _choices("owner").add_columns(User.email)
+        texts, first = [func.lower(User.name), func.lower(User.email)], []
+    key, label = query.selected_columns[0], query.selected_columns[1]
     exact = db.session.execute(query.where(or_(*(text == search.lower() for text in texts))).limit(2)).all()
     if len(exact) == 1:
         return exact[0][0], [], None
     pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     found = db.session.execute(query.where(or_(*(text.like(pattern, escape="\\") for text in texts)))
-                               .order_by(label, key).limit(MATCHES_SHOWN + 1)).all()
+                               .order_by(*first, label, key).limit(MATCHES_SHOWN + 1)).all()
     if len(found) == 1:
         return found[0][0], [], None
     if not found:
         return None, [], f"No {name} matches “{search}”."
     several = f"more than {MATCHES_SHOWN}" if len(found) > MATCHES_SHOWN else str(len(found))
-    return None, [(row[0], row[1]) for row in found[:MATCHES_SHOWN]], \
+    return None, [(row[0], row[1], _detail(row)) for row in found[:MATCHES_SHOWN]], \
         f"“{search}” matches {several} — choose one below, or search for more of the name."
+
+
+def _detail(row) -> str:
+    if len(row) == 3:  # an owner: id, name, email
+        return row[2]
+    department, status = row[2], row[3]
+    return " · ".join(part for part in (department, "closed" if status != PositionStatus.OPEN.value else "")
+                      if part)
 
 
 def _offer(name: str, chosen: int | None) -> dict[str, object]:
