@@ -76,7 +76,12 @@ def flag_condition(flag: Flag | str, now: datetime | FlagMoment, policy: Policy 
     flag = Flag(flag)
     at = now if isinstance(now, FlagMoment) else flag_moment(now, policy)
     if flag == Flag.OVERDUE:
-        return and_(is_open(), or_(past_team_deadline(at.now), Application.overdue_since.is_not(None)))
+        # Each branch whole (open and late), so the database reads the two through their
+        # own indexes (SQLite's MULTI-INDEX OR, PostgreSQL's BitmapOr): the (stage, due_at)
+        # index and the partial index of late applications (ix_application_late). As
+        # "open and (late or late since)", SQLite tested every open application's row.
+        return or_(and_(is_open(), past_team_deadline(at.now)),
+                   and_(is_open(), Application.overdue_since.is_not(None)))
     if flag == Flag.DUE_SOON:
         return and_(is_open(), Application.due_at >= at.now, Application.due_at <= at.due_soon_until,
                     Application.overdue_since.is_(None))

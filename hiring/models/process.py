@@ -86,6 +86,7 @@ HAS_COMPETING_OFFER = "competing_offer_deadline IS NOT NULL"
 HAS_PROMISE = "promised_at IS NOT NULL"
 UNRECORDED_UNANNOUNCED = "interview_ends_at IS NOT NULL AND unrecorded_notified_at IS NULL"
 LATE_UNANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NULL"
+LATE = "overdue_since IS NOT NULL"
 
 
 class Application(db.Model):
@@ -120,6 +121,10 @@ class Application(db.Model):
         # Late since an automatic delay, and never announced as overdue (the job was down).
         Index("ix_application_late_unannounced", "overdue_since",
               sqlite_where=text(LATE_UNANNOUNCED), postgresql_where=text(LATE_UNANNOUNCED)),
+        # The overdue flag's second half (queries.flag_condition): late since an automatic
+        # delay, announced or not. Without it a list or count of the overdue read every open
+        # application's row (26 ms at 1M on SQLite, and growing with the open applications).
+        Index("ix_application_late", "stage", sqlite_where=text(LATE), postgresql_where=text(LATE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
