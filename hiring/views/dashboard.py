@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import Integer, and_, any_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from .. import queries, timefmt
@@ -114,7 +114,7 @@ def _stalled_condition(role: str):
 
 
 @cache
-def _attention_statement(role: str, everyone: bool):
+def _attention_statement(role: str, everyone: bool, postgresql: bool = False):
     """My applications needing action (None: nothing can, for this role)."""
     scope = _scope_condition(role, everyone)
     wanted = []
@@ -134,7 +134,14 @@ def _attention_statement(role: str, everyone: bool):
         # Said explicitly, the database reads those applications through the owner and
         # position indexes instead of testing every open application's CASE.
         mine = select(Position.id).where(or_(Position.owner_id == USER_ID, Position.hiring_manager_id == USER_ID))
-        where.append(or_(Application.owner_id == USER_ID, Application.position_id.in_(mine)))
+        if postgresql:
+            # As "= ANY(ARRAY(...))" PostgreSQL reads those positions' rows through an index
+            # (a BitmapOr with the owner's); as "IN (subquery)" it filtered every open
+            # application's row (10 ms at 1M applications).
+            in_mine = Application.position_id == any_(func.array(mine.scalar_subquery()))
+        else:
+            in_mine = Application.position_id.in_(mine)
+        where.append(or_(Application.owner_id == USER_ID, in_mine))
     return (
         select(Application)
         .join(Position, Position.id == Application.position_id)
@@ -150,7 +157,7 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
     policy = get_policy()
     items: dict[int, AttentionItem] = {}
 
-    stmt = _attention_statement(user.role, everyone)
+    stmt = _attention_statement(user.role, everyone, db.engine.dialect.name == "postgresql")
     if stmt is not None:
         params = {"attention_user_id": user.id, **queries.flag_bind_values(now, policy)}
         for application in db.session.scalars(stmt, params).unique():
