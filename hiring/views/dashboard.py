@@ -279,13 +279,19 @@ def position_board(position_id: int):
     return _board(position_id, db.get_or_404(Position, position_id))
 
 
-def _scoped(stmt, by_position: bool, by_owner: bool):
+def _scoped(stmt, by_position: bool, by_owner: bool, sqlite: bool = False):
     """Only one position's applications, or those of open positions; only one owner's.
 
-    A join, not IN: walking the (stage, due_at) index in order, SQLite then stops after
-    the first few open positions' rows instead of sorting the whole stage."""
+    Not IN: walking the (stage, due_at) index in order, the database then stops after the
+    first few open positions' rows instead of sorting the whole stage. PostgreSQL joins.
+    SQLite gets the position's status as a correlated subquery: with a join it builds a
+    Bloom filter of the positions before reading the first application, for each column
+    (0.8 ms a column at 1M applications, 20,000 positions) to then read ten rows."""
     if by_position:
         stmt = stmt.where(Application.position_id == POSITION_ID)
+    elif sqlite:
+        status = select(Position.status).where(Position.id == Application.position_id).scalar_subquery()
+        stmt = stmt.where(status == PositionStatus.OPEN.value)
     else:
         stmt = (stmt.join(Position, Position.id == Application.position_id)
                 .where(Position.status == PositionStatus.OPEN.value))
@@ -307,10 +313,10 @@ def _column_head(stage: Stage, sqlite: bool, by_position: bool, by_owner: bool, 
                        by_position, by_owner)
     dated = _scoped(select(Application.id, Application.due_at)
                     .where(Application.stage == stage.value, Application.due_at.is_not(None))
-                    .order_by(Application.due_at, Application.id).limit(limit), by_position, by_owner)
+                    .order_by(Application.due_at, Application.id).limit(limit), by_position, by_owner, sqlite)
     undated = _scoped(select(Application.id, Application.due_at)
                       .where(Application.stage == stage.value, Application.due_at.is_(None))
-                      .order_by(Application.id).limit(limit), by_position, by_owner)
+                      .order_by(Application.id).limit(limit), by_position, by_owner, sqlite)
     both = union_all(select(dated.subquery()), select(undated.subquery())).subquery()
     return select(both.c.id).order_by(both.c.due_at.is_(None), both.c.due_at, both.c.id).limit(limit)
 
