@@ -98,8 +98,12 @@ class Application(db.Model):
         UniqueConstraint("candidate_id", "position_id", name="uq_application_candidate_position"),
         # The reports: applications received in a period (funnel, sources, time to hire).
         Index("ix_application_applied_at", "applied_at"),
-        # The dashboard and the deadline job: open applications by stage and due date.
-        Index("ix_application_stage_due_at", "stage", "due_at"),
+        # The dashboard and the deadline job: open applications by stage and due date. The
+        # id makes it the board's order (due date, then id) on PostgreSQL too, where equal
+        # keys follow the rows' places on disk: a column's first ten cards then read ten
+        # entries instead of every application due the same day (SQLite's indexes end with
+        # the id already).
+        Index("ix_application_stage_due_at", "stage", "due_at", "id"),
         Index("ix_application_owner_stage", "owner_id", "stage"),
         Index("ix_application_position_stage", "position_id", "stage"),
         # The deadline job asks one question per flag, each answered by its own index
