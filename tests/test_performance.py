@@ -242,6 +242,7 @@ MILLION_APPLICATION_STATS = {
     "ix_application_due_soon_unannounced": "27936 5588 411",
     "ix_application_overdue_unannounced": "28258 5652 524",
     "ix_application_late_unannounced": "120 2",
+    "ix_application_late_announced": "2155 539",
     "ix_application_unrecorded_unannounced": "900 2",
     "ix_application_promised_at": "60000 2",
 }

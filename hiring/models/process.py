@@ -86,7 +86,7 @@ HAS_COMPETING_OFFER = "competing_offer_deadline IS NOT NULL"
 HAS_PROMISE = "promised_at IS NOT NULL"
 UNRECORDED_UNANNOUNCED = "interview_ends_at IS NOT NULL AND unrecorded_notified_at IS NULL"
 LATE_UNANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NULL"
-LATE = "overdue_since IS NOT NULL"
+LATE_ANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NOT NULL"
 
 
 class Application(db.Model):
@@ -125,10 +125,12 @@ class Application(db.Model):
         # Late since an automatic delay, and never announced as overdue (the job was down).
         Index("ix_application_late_unannounced", "overdue_since",
               sqlite_where=text(LATE_UNANNOUNCED), postgresql_where=text(LATE_UNANNOUNCED)),
-        # The overdue flag's second half (queries.flag_condition): late since an automatic
-        # delay, announced or not. Without it a list or count of the overdue read every open
-        # application's row (26 ms at 1M on SQLite, and growing with the open applications).
-        Index("ix_application_late", "stage", sqlite_where=text(LATE), postgresql_where=text(LATE)),
+        # ... and once announced: with it, the overdue flag (queries.flag_condition) reads
+        # the late applications through these two. Without it a list or count of the
+        # overdue read every open application's row (26 ms at 1M on SQLite). Disjoint from
+        # the one above, so the deadline job still reads only the unannounced.
+        Index("ix_application_late_announced", "stage", sqlite_where=text(LATE_ANNOUNCED),
+              postgresql_where=text(LATE_ANNOUNCED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
