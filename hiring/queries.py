@@ -76,7 +76,16 @@ def flag_condition(flag: Flag | str, now: datetime | FlagMoment, policy: Policy 
     flag = Flag(flag)
     at = now if isinstance(now, FlagMoment) else flag_moment(now, policy)
     if flag == Flag.OVERDUE:
-        return and_(is_open(), or_(past_team_deadline(at.now), Application.overdue_since.is_not(None)))
+        # Past the team's deadline, or late since an automatic delay (announced or not).
+        # Each branch whole, so the database reads each through its own index (SQLite's
+        # MULTI-INDEX OR, PostgreSQL's BitmapOr): the (stage, due_at) index and the partial
+        # indexes of the late applications announced (ix_application_late_announced) and
+        # not (ix_application_late_unannounced, the deadline job's). As "open and (past or
+        # late)" SQLite read every open application's row (26 ms at 1M applications).
+        late = Application.overdue_since.is_not(None)
+        return or_(and_(is_open(), past_team_deadline(at.now)),
+                   and_(is_open(), late, Application.overdue_notified_at.is_not(None)),
+                   and_(is_open(), late, Application.overdue_notified_at.is_(None)))
     if flag == Flag.DUE_SOON:
         return and_(is_open(), Application.due_at >= at.now, Application.due_at <= at.due_soon_until,
                     Application.overdue_since.is_(None))

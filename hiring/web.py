@@ -443,27 +443,35 @@ def _company_timezone() -> str:
         return "the company time zone"
 
 
+NAV_CACHE_SIZE = 32
+NAV_CANDIDATES = (
+    ("dashboard.index", "Needs attention", None),
+    ("dashboard.board", "Board", Action.VIEW_ALL),
+    ("candidates.index", "Candidates", Action.VIEW_ALL),
+    ("privacy.talent_pool", "Talent pool", Action.MANAGE_APPLICATIONS),
+    ("positions.index", "Positions", Action.VIEW_ALL),
+    ("reports.index", "Reports", Action.VIEW_ALL),
+    ("interviews.mine", "My interviews", Action.SUBMIT_FEEDBACK),
+    ("emails.index", "Emails", Action.VIEW_EMAILS),
+    ("admin.settings", "Settings", Action.MANAGE_SETTINGS),
+    ("admin.users", "Users", Action.MANAGE_USERS),
+)
+
+
 def _nav_items(app: Flask) -> list[tuple[str, str, str]]:
-    """(endpoint, label, url) for the logged-in user's role; endpoints not present are skipped."""
+    """(endpoint, label, url) for the logged-in user's role; endpoints not present are skipped.
+
+    Built once per role (and the URL prefix the app is served under) for the app's life:
+    what it depends on never changes while it runs, and every page's layout asked for it
+    (ten url_for and permission checks a request)."""
     if not current_user or not current_user.is_authenticated:
         return []
-    candidates = [
-        ("dashboard.index", "Needs attention", None),
-        ("dashboard.board", "Board", Action.VIEW_ALL),
-        ("candidates.index", "Candidates", Action.VIEW_ALL),
-        ("privacy.talent_pool", "Talent pool", Action.MANAGE_APPLICATIONS),
-        ("positions.index", "Positions", Action.VIEW_ALL),
-        ("reports.index", "Reports", Action.VIEW_ALL),
-        ("interviews.mine", "My interviews", Action.SUBMIT_FEEDBACK),
-        ("emails.index", "Emails", Action.VIEW_EMAILS),
-        ("admin.settings", "Settings", Action.MANAGE_SETTINGS),
-        ("admin.users", "Users", Action.MANAGE_USERS),
-    ]
-    items = []
-    for endpoint, label, action in candidates:
-        if endpoint not in app.view_functions:
-            continue
-        if action is not None and not current_user.can(action):
-            continue
-        items.append((endpoint, label, url_for(endpoint)))
+    cache = app.extensions.setdefault("hiring_nav_items", {})
+    key = (current_user.role, request.script_root)
+    items = cache.get(key)
+    if items is None:
+        items = [(endpoint, label, url_for(endpoint)) for endpoint, label, action in NAV_CANDIDATES
+                 if endpoint in app.view_functions and (action is None or pipeline.can(current_user.role, action))]
+        if len(cache) < NAV_CACHE_SIZE:  # a few roles × prefixes; never grows with what clients send
+            cache[key] = items
     return items

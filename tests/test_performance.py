@@ -235,13 +235,14 @@ def test_deadline_job_statements_do_not_grow_with_applications_that_need_nothing
 # deadline job's former OR of four conditions was planned as a scan of the whole table.
 MILLION_APPLICATION_STATS = {
     "sqlite_autoindex_application_1": "1000000 1 1",
-    "ix_application_stage_due_at": "1000000 100000 12049",
+    "ix_application_stage_due_at": "1000000 100000 12049 1",
     "ix_application_owner_stage": "1000000 500 66",
     "ix_application_position_stage": "1000000 50 13",
     "ix_application_stage_competing_offer": "263 263 11",
     "ix_application_due_soon_unannounced": "27936 5588 411",
     "ix_application_overdue_unannounced": "28258 5652 524",
     "ix_application_late_unannounced": "120 2",
+    "ix_application_late_announced": "2155 539",
     "ix_application_unrecorded_unannounced": "900 2",
     "ix_application_promised_at": "60000 2",
 }

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import pipeline, queries, services
 from ..extensions import db
 from ..models import Application, Decision, Feedback, Interview, OutboxEmail, PanelMember, Position, User
-from ..pipeline import Action, InvalidInput, NotAllowed, Policy
+from ..pipeline import Action, Flag, InvalidInput, NotAllowed, Policy
 from ..settings import get_policy
 from . import core, schemas
 from .core import ApiError, endpoint
@@ -283,9 +283,16 @@ def list_applications(user: User, query: schemas.ApplicationQuery):
     total = db.session.scalar(select(func.count()).select_from(Application).where(*conditions))
     # The page's ids first: sorting bare ids stays inside the indexes (every index carries the
     # id), where sorting whole joined rows reads every matching row.
+    newest_first = Application.id.desc()
+    if query.flag == Flag.OVERDUE:
+        # The overdue are read through their three indexes (queries.flag_condition) and
+        # their ids sorted: 0.6 ms at 1M applications. Ordered by the bare id SQLite may
+        # walk the whole table from the newest instead, testing each row (11 ms), when one
+        # of those indexes has no statistics (an empty one never has). Same order.
+        newest_first = (Application.id + 0).desc()
     ids = db.session.scalars(
         select(Application.id).where(*conditions)
-        .order_by(Application.id.desc()).limit(query.per_page).offset((query.page - 1) * query.per_page)
+        .order_by(newest_first).limit(query.per_page).offset((query.page - 1) * query.per_page)
     ).all()
     applications = db.session.scalars(
         select(Application).where(Application.id.in_(ids)).options(*APPLICATION_LOADS)

@@ -86,6 +86,7 @@ HAS_COMPETING_OFFER = "competing_offer_deadline IS NOT NULL"
 HAS_PROMISE = "promised_at IS NOT NULL"
 UNRECORDED_UNANNOUNCED = "interview_ends_at IS NOT NULL AND unrecorded_notified_at IS NULL"
 LATE_UNANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NULL"
+LATE_ANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NOT NULL"
 
 
 class Application(db.Model):
@@ -97,8 +98,12 @@ class Application(db.Model):
         UniqueConstraint("candidate_id", "position_id", name="uq_application_candidate_position"),
         # The reports: applications received in a period (funnel, sources, time to hire).
         Index("ix_application_applied_at", "applied_at"),
-        # The dashboard and the deadline job: open applications by stage and due date.
-        Index("ix_application_stage_due_at", "stage", "due_at"),
+        # The dashboard and the deadline job: open applications by stage and due date. The
+        # id makes it the board's order (due date, then id) on PostgreSQL too, where equal
+        # keys follow the rows' places on disk: a column's first ten cards then read ten
+        # entries instead of every application due the same day (SQLite's indexes end with
+        # the id already).
+        Index("ix_application_stage_due_at", "stage", "due_at", "id"),
         Index("ix_application_owner_stage", "owner_id", "stage"),
         Index("ix_application_position_stage", "position_id", "stage"),
         # The deadline job asks one question per flag, each answered by its own index
@@ -120,6 +125,12 @@ class Application(db.Model):
         # Late since an automatic delay, and never announced as overdue (the job was down).
         Index("ix_application_late_unannounced", "overdue_since",
               sqlite_where=text(LATE_UNANNOUNCED), postgresql_where=text(LATE_UNANNOUNCED)),
+        # ... and once announced: with it, the overdue flag (queries.flag_condition) reads
+        # the late applications through these two. Without it a list or count of the
+        # overdue read every open application's row (26 ms at 1M on SQLite). Disjoint from
+        # the one above, so the deadline job still reads only the unannounced.
+        Index("ix_application_late_announced", "stage", sqlite_where=text(LATE_ANNOUNCED),
+              postgresql_where=text(LATE_ANNOUNCED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import Integer, and_, any_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from .. import queries, timefmt
@@ -114,7 +114,7 @@ def _stalled_condition(role: str):
 
 
 @cache
-def _attention_statement(role: str, everyone: bool):
+def _attention_statement(role: str, everyone: bool, postgresql: bool = False):
     """My applications needing action (None: nothing can, for this role)."""
     scope = _scope_condition(role, everyone)
     wanted = []
@@ -134,7 +134,14 @@ def _attention_statement(role: str, everyone: bool):
         # Said explicitly, the database reads those applications through the owner and
         # position indexes instead of testing every open application's CASE.
         mine = select(Position.id).where(or_(Position.owner_id == USER_ID, Position.hiring_manager_id == USER_ID))
-        where.append(or_(Application.owner_id == USER_ID, Application.position_id.in_(mine)))
+        if postgresql:
+            # As "= ANY(ARRAY(...))" PostgreSQL reads those positions' rows through an index
+            # (a BitmapOr with the owner's); as "IN (subquery)" it filtered every open
+            # application's row (10 ms at 1M applications).
+            in_mine = Application.position_id == any_(func.array(mine.scalar_subquery()))
+        else:
+            in_mine = Application.position_id.in_(mine)
+        where.append(or_(Application.owner_id == USER_ID, in_mine))
     return (
         select(Application)
         .join(Position, Position.id == Application.position_id)
@@ -150,7 +157,7 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
     policy = get_policy()
     items: dict[int, AttentionItem] = {}
 
-    stmt = _attention_statement(user.role, everyone)
+    stmt = _attention_statement(user.role, everyone, db.engine.dialect.name == "postgresql")
     if stmt is not None:
         params = {"attention_user_id": user.id, **queries.flag_bind_values(now, policy)}
         for application in db.session.scalars(stmt, params).unique():
@@ -272,13 +279,19 @@ def position_board(position_id: int):
     return _board(position_id, db.get_or_404(Position, position_id))
 
 
-def _scoped(stmt, by_position: bool, by_owner: bool):
+def _scoped(stmt, by_position: bool, by_owner: bool, sqlite: bool = False):
     """Only one position's applications, or those of open positions; only one owner's.
 
-    A join, not IN: walking the (stage, due_at) index in order, SQLite then stops after
-    the first few open positions' rows instead of sorting the whole stage."""
+    Not IN: walking the (stage, due_at) index in order, the database then stops after the
+    first few open positions' rows instead of sorting the whole stage. PostgreSQL joins.
+    SQLite gets the position's status as a correlated subquery: with a join it builds a
+    Bloom filter of the positions before reading the first application, for each column
+    (0.8 ms a column at 1M applications, 20,000 positions) to then read ten rows."""
     if by_position:
         stmt = stmt.where(Application.position_id == POSITION_ID)
+    elif sqlite:
+        status = select(Position.status).where(Position.id == Application.position_id).scalar_subquery()
+        stmt = stmt.where(status == PositionStatus.OPEN.value)
     else:
         stmt = (stmt.join(Position, Position.id == Application.position_id)
                 .where(Position.status == PositionStatus.OPEN.value))
@@ -300,10 +313,10 @@ def _column_head(stage: Stage, sqlite: bool, by_position: bool, by_owner: bool, 
                        by_position, by_owner)
     dated = _scoped(select(Application.id, Application.due_at)
                     .where(Application.stage == stage.value, Application.due_at.is_not(None))
-                    .order_by(Application.due_at, Application.id).limit(limit), by_position, by_owner)
+                    .order_by(Application.due_at, Application.id).limit(limit), by_position, by_owner, sqlite)
     undated = _scoped(select(Application.id, Application.due_at)
                       .where(Application.stage == stage.value, Application.due_at.is_(None))
-                      .order_by(Application.id).limit(limit), by_position, by_owner)
+                      .order_by(Application.id).limit(limit), by_position, by_owner, sqlite)
     both = union_all(select(dated.subquery()), select(undated.subquery())).subquery()
     return select(both.c.id).order_by(both.c.due_at.is_(None), both.c.due_at, both.c.id).limit(limit)
 
