@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     Date,
+    Integer,
     MetaData,
     Select,
     Table,
@@ -191,12 +192,14 @@ def _fill(execute: Any, tables: dict[Any, Table], now: datetime, policy: Policy,
             _sum_up(execute, table, keys, count, Level.OWNER, only)
 
 
+def _of_days(table: Any, model: Any, days: Days) -> Any:
+    """The rows of ``table`` (``model``'s) on ``days``, at every level (through the level-day index)."""
+    return and_(table.level.in_([level.value for level in Level]), table.day.in_(sorted(_days_of(model, days))))
+
+
 def _clear(model: Any, days: Days | None) -> Any:
     """Delete the rows the fill replaces: every row, or those of the days (every level)."""
-    if days is None:
-        return delete(model)
-    return delete(model).where(model.level.in_([level.value for level in Level]),
-                               model.day.in_(sorted(_days_of(model, days))))
+    return delete(model) if days is None else delete(model).where(_of_days(model, model, days))
 
 
 def _state(now: datetime, policy: Policy, built_from: list[int], started: float) -> dict[str, Any]:
@@ -204,29 +207,63 @@ def _state(now: datetime, policy: Policy, built_from: list[int], started: float)
             "build_seconds": round(time.perf_counter() - started, 3)}
 
 
+def _temporary(name: str, columns: list[Column]) -> Table:
+    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
+
+
+def _diff(connection: Any, model: Any, staged: Table, days: Days) -> tuple[Table, Table]:
+    """Of the rows of ``days``: the ids of those the staged rows no longer hold, and the
+    staged rows not there yet (TEMP tables). Most rows of a recomputed day come out the
+    same; only the others need the write lock."""
+    table, name = model.__table__, model.__tablename__
+    columns = [column.name for column in table.columns if column.name != "id"]
+    gone = _temporary(f"gone_{name}", [Column("id", Integer)])
+    fresh = _temporary(f"fresh_{name}", [Column(c, table.c[c].type) for c in columns])
+    gone.create(connection)
+    fresh.create(connection)
+    held = select(*(table.c[c] for c in columns)).where(_of_days(table.c, model, days))
+    computed = select(*(staged.c[c] for c in columns))
+    old = held.except_(computed).subquery()
+    connection.execute(insert(gone).from_select(["id"], select(table.c.id).join(
+        old, and_(*(table.c[c].is_not_distinct_from(old.c[c]) for c in columns)))))
+    connection.execute(insert(fresh).from_select(columns, computed.except_(held)))
+    return gone, fresh
+
+
 def _build_staged(now: datetime, policy: Policy, built_from: list[int], days: Days | None,
                   started: float) -> float:
-    """SQLite's build, on one connection of its own (TEMP tables live on a connection).
+    """SQLite's build, on one connection of its own (TEMP tables live on a connection):
+    the rows are computed into TEMP tables (only reading the main database); a write
+    transaction swaps them in: every row, or (``days``) only the rows that differ.
     Returns how long it held the write lock (seconds)."""
-    metadata = MetaData()
-    staged = {model: Table(f"staged_{model.__tablename__}", metadata,
-                           *(Column(column.name, column.type) for column in model.__table__.columns),
-                           prefixes=["TEMPORARY"])
+    staged = {model: _temporary(f"staged_{model.__tablename__}",
+                                [Column(column.name, column.type) for column in model.__table__.columns])
               for model in ROLLUP_TABLES}
+    temporary = list(staged.values())
     with db.engine.connect() as connection:
         connection.exec_driver_sql(f"PRAGMA cache_size = -{STAGING_CACHE_KIB}")
         try:
             for table in staged.values():
                 table.create(connection)
             _fill(connection.execute, staged, now, policy, days)
+            changed = {}
+            if days is not None:
+                for model, table in staged.items():
+                    if _days_of(model, days):
+                        changed[model] = _diff(connection, model, table, days)
+                        temporary += changed[model]
             connection.commit()  # ends the read: the swap below is a write transaction of its own
             writing = time.perf_counter()
             connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, from the first statement on
             for model, table in staged.items():
-                if days is not None and not _days_of(model, days):
-                    continue
-                connection.execute(_clear(model, days))
                 columns = [column.name for column in model.__table__.columns if column.name != "id"]
+                if days is None:
+                    connection.execute(delete(model))
+                elif model in changed:
+                    table = changed[model][1]
+                    connection.execute(delete(model).where(model.id.in_(select(changed[model][0].c.id))))
+                else:
+                    continue
                 connection.execute(insert(model).from_select(columns, select(*(table.c[c] for c in columns))))
             connection.execute(delete(ReportRollup))
             connection.execute(insert(ReportRollup).values(**_state(now, policy, built_from, started)))
@@ -234,7 +271,7 @@ def _build_staged(now: datetime, policy: Policy, built_from: list[int], days: Da
             return time.perf_counter() - writing
         finally:
             connection.rollback()
-            for table in staged.values():
+            for table in temporary:
                 table.drop(connection, checkfirst=True)
             connection.commit()
             connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default, for the pool
