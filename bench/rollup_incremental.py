@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--verbs", type=int, nargs="+", default=[100])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--max-days", type=int, default=None,
+                        help="the refresh's MAX_INCREMENTAL_DAYS, for measuring larger sets of days")
     args = parser.parse_args()
     environment = run.Environment(args.url, args.instance)
     app = environment.app()
@@ -65,6 +67,8 @@ def main() -> None:
     from hiring.settings import get_policy
 
     rng = random.Random(args.seed)
+    if args.max_days is not None:
+        reports.rollup.MAX_INCREMENTAL_DAYS = args.max_days
     sqlite_path = db_path = None
 
     def timed_refresh(**kwargs) -> tuple[dict, float, float | None]:

@@ -17,13 +17,22 @@ recorded. "Overdue now" is not rolled up: it is read live (it is about now, and 
 only open applications through their indexes).
 
 **How it refreshes.** ``refresh`` (the ``report-rollup`` job, every 15 minutes, under the
-job lock) rebuilds every row in one transaction (readers see the old rows until it
-commits) — when anything was recorded since the last build (the newest audit event,
-application or promise moved), an open promise lapsed since, or the company's time zone
-changed. Otherwise it only moves ``as_of`` forward: the figures are as true now as then.
-A full rebuild rather than an incremental one: one change (an owner reassigned, a
-decision) moves rows of days long past, and the rebuild is a handful of INSERT … SELECT
-statements (bench/RESULTS.md has its time at a million applications).
+job lock) reads the mark of what is recorded (``changes.mark``: the newest audit event,
+application, promise, interview and decision). Nothing new and no promise lapsed: it only
+moves ``as_of`` forward (the figures are as true now as then). Otherwise it recomputes the
+*days* that changed (``changes.affected_days``: the applied days, promised days and ended
+days of the applications touched since, and the days of the promises that lapsed since
+``as_of``) — whole days, every position, owner and level, since a change can move an
+application's rows between keys of a day: those days' rows are deleted and inserted again
+from the same aggregate statements restricted to them (each through its index: ranges of
+``applied_at`` and ``decided_at``, ``promised_for``). It rebuilds every row instead when
+forced, without a rollup, in another time zone, when the changes cannot be told apart
+(records deleted, a rollup from before the five-part mark) or when more than
+``MAX_INCREMENTAL_DAYS`` days changed (measured: bench/RESULTS.md, issue 13). Either way
+in one transaction (PostgreSQL: readers see the old rows until it commits); on SQLite the
+rows are computed into TEMP tables first (only reading), and the write transaction swaps
+in every row (full) or only the rows that differ (incremental): a few hundred rows, where
+a full swap writes a million and keeps writers waiting for seconds.
 
 Without a rollup (a fresh install, tests) or one built for another time zone, the
 figures are computed live from the records, as of now.
