@@ -594,3 +594,39 @@ def test_on_postgresql_the_mark_waits_for_verbs_under_way(history, monkeypatch):
         other.rollback()
     assert result["rebuilt"] is False and "deferred" in result
     assert reports.rollup.refresh(REPORT_NOW, get_policy())["rebuilt"] is False
+
+
+def test_on_sqlite_the_incremental_write_holds_only_the_rows_that_changed(history):
+    """A recomputed day's rows mostly come out the same: the write transaction (which keeps
+    every other writer waiting on SQLite) deletes and inserts only the ones that differ."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's refresh does not stop writers (MVCC)")
+    assert reports.rollup.refresh(REPORT_NOW, get_policy())["full"] is True
+    for name, source in (("K1", "agency"), ("K2", "referral"), ("K3", "job_board")):
+        submit(history["p"], name, 5, source=source)  # C's day, other sources: rows of their own
+    db.session.commit()
+    assert reports.rollup.refresh(REPORT_NOW, get_policy())["full"] is False
+    services.withdraw(history["c"], reason="Took another job.", actor=history["recruiter"],
+                      now=REPORT_NOW + timedelta(minutes=5))
+    written: dict[str, int] = {}
+
+    def count(conn, cursor, statement, *args):
+        for verb in ("INSERT", "DELETE"):
+            if statement.startswith(f"{verb} {'INTO' if verb == 'INSERT' else 'FROM'} report_application_day"):
+                written[verb] = written.get(verb, 0) + cursor.rowcount
+
+    later = REPORT_NOW + timedelta(minutes=10)
+    event.listen(db.engine, "after_cursor_execute", count)
+    try:
+        assert reports.rollup.refresh(later, get_policy())["full"] is False
+    finally:
+        event.remove(db.engine, "after_cursor_execute", count)
+    assert _rollup_rows() == _full_rebuild_rows(later)
+    from hiring.models import ReportApplicationDay
+
+    on_the_day = db.session.scalar(select(func.count()).select_from(ReportApplicationDay).where(
+        ReportApplicationDay.day == date(2026, 11, 5)))
+    # C's detail row and its company row go (applied), their withdrawn ones come; the
+    # three other sources' rows of that day stay.
+    assert on_the_day == 8
+    assert written == {"DELETE": 2, "INSERT": 2}
