@@ -7,8 +7,9 @@ round: ``--verbs`` verbs through the services on random open applications and po
 and held, decisions, offers, withdrawals), the ``report-rollup`` job's refresh (which now
 recomputes the changed days), and a forced full rebuild at the same moment; the two must
 agree (per table, level and day: rows and their counts). On SQLite a second connection
-takes the write lock (``BEGIN IMMEDIATE``) every 50 ms during each refresh: its longest
-wait is how long the refresh kept a recorded change waiting.
+takes the write lock (``BEGIN IMMEDIATE``) every 50 ms during each refresh, on PostgreSQL
+one inserts an audit event: its longest wait is how long the refresh kept a recorded
+change waiting.
 """
 
 from __future__ import annotations
@@ -28,17 +29,27 @@ import run  # noqa: E402  (bench/run.py: the environment)
 
 
 class WriterProbe(threading.Thread):
-    """Takes SQLite's write lock every 50 ms; remembers the longest wait."""
+    """Writes every 50 ms, as a verb would, and remembers the longest wait. SQLite: takes
+    the write lock. PostgreSQL: inserts an audit event (rolled back), which the refresh's
+    mark (a SHARE lock of audit_event) holds up while it reads."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str | None, url: str | None = None) -> None:
         super().__init__(daemon=True)
-        self.path, self.stop, self.waits = path, threading.Event(), []
+        self.path, self.url, self.stop, self.waits = path, url, threading.Event(), []
 
     def run(self) -> None:
-        connection = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+        if self.path:
+            connection = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+            statements = ["BEGIN IMMEDIATE"]
+        else:
+            import psycopg
+
+            connection = psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+            statements = ["BEGIN", "INSERT INTO audit_event (kind, data, occurred_at) VALUES ('probe', '{}', now())"]
         while not self.stop.is_set():
             started = time.perf_counter()
-            connection.execute("BEGIN IMMEDIATE")
+            for statement in statements:
+                connection.execute(statement)
             self.waits.append(time.perf_counter() - started)
             connection.execute("ROLLBACK")
             time.sleep(0.05)
@@ -72,18 +83,14 @@ def main() -> None:
     sqlite_path = db_path = None
 
     def timed_refresh(**kwargs) -> tuple[dict, float, float | None]:
-        probe = WriterProbe(sqlite_path) if sqlite_path else None
-        if probe:
-            probe.start()
+        probe = WriterProbe(sqlite_path, None if sqlite_path else args.url)
+        probe.start()
         started = time.perf_counter()
         result = reports.rollup.refresh(utcnow(), get_policy(), **kwargs)
         seconds = time.perf_counter() - started
-        worst = None
-        if probe:
-            probe.stop.set()
-            probe.join()
-            worst = max(probe.waits, default=0.0)
-        return result, seconds, worst
+        probe.stop.set()
+        probe.join()
+        return result, seconds, max(probe.waits, default=0.0)
 
     def fingerprint() -> dict:
         out = {}
