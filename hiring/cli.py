@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from . import services
 from .demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 from .extensions import db
-from .models import User, audit_guard_lifted, utcnow
+from .models import ReportRollup, User, audit_guard_lifted, utcnow
 from .pipeline import DomainError, Role
 
 users_cli = AppGroup("users", help="Manage the hiring team's accounts.")
@@ -153,8 +153,10 @@ def _generate_command(applications: int, seed: int, lean: bool) -> None:
 
 
 # The scheduler's own bookkeeping (and the reports' rollup it builds) may exist before any
-# data (`make run` first); it is neither "data" for the emptiness check nor removed when a
-# demo load is undone (the rollup's next refresh sees the records gone and rebuilds).
+# data (`make run` first); it is not "data" for the emptiness check. Undoing a demo load
+# deletes the rollup's state row too: its rows count records that are gone, and a refresh
+# only recomputes the days of what it sees recorded (hiring.reports.changes), so the next
+# one rebuilds every row; until then the reports are computed live.
 OPERATIONAL_TABLES = {"job_run", "report_rollup", "report_application_day", "report_promise_day",
                       "report_duration_day"}
 
@@ -171,3 +173,4 @@ def _empty_all_tables() -> None:
     with db.engine.begin() as connection, audit_guard_lifted(connection):
         for table in reversed(_data_tables()):
             connection.execute(table.delete())
+        connection.execute(ReportRollup.__table__.delete())

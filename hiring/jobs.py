@@ -68,8 +68,9 @@ JOBS: tuple[Job, ...] = (
     Job("digest", reminders.send_weekly_digest, lambda: CronTrigger(minute=5, timezone=UTC),
         lambda p: f"weekly, {_WEEKDAYS[p.digest_weekday]} {p.digest_hour:02d}:00 {p.timezone} (checked hourly)",
         "The weekly overdue digest to each team member responsible for an overdue decision."),
-    # State-driven: rebuilds only when something was recorded or a promise lapsed since the
-    # last build (hiring.reports.rollup), so a rerun or a late run does it once.
+    # State-driven: recomputes the days touched by what was recorded or by a promise that
+    # lapsed since the last build (every row when it cannot tell; hiring.reports.rollup),
+    # so a rerun or a late run does it once.
     Job("report-rollup", lambda now: reports.rollup.refresh(now, get_policy()),
         lambda: IntervalTrigger(minutes=reports.rollup.REFRESH_MINUTES),
         lambda p: f"every {reports.rollup.REFRESH_MINUTES} minutes",

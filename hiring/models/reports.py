@@ -1,7 +1,8 @@
 """The reports' daily rollup (hiring.reports.rollup): what the Reports page and the API's
-summary sum instead of reading every application. Derived data, rebuilt by the
-``report-rollup`` job from the records; nothing else writes it. No foreign keys: a rebuild
-replaces every row, and a row outlives nothing it points to.
+summary sum instead of reading every application. Derived data, refreshed by the
+``report-rollup`` job from the records (the days that changed, or every row); nothing else
+writes it. No foreign keys: a refresh replaces whole days, and a row outlives nothing it
+points to.
 
 Days are company-local days; ``position_id`` and ``owner_id`` are the application's. Each
 day is kept at levels (``Level``): the whole company's rows, which a report without a
@@ -129,7 +130,9 @@ class ReportDurationDay(db.Model):
 class ReportRollup(db.Model):
     """The one row that says what the rollup holds: the moment its figures are true for,
     the time zone its days are in, and the records it was built from (the newest audit
-    event, application and promise), so a refresh with nothing new does not rebuild."""
+    event, application, promise, interview and decision: hiring.reports.changes), so a
+    refresh with nothing new does not rebuild, and one after a few changes recomputes only
+    the days they touched."""
 
     __tablename__ = "report_rollup"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)

@@ -30,6 +30,8 @@ from ..queries import flag_condition
 from .days import days_from, local_day, local_days_between, on_sqlite
 
 DEFAULT_DAYS = 90
+# Which passages a duration statement keeps (``ended_in``).
+Period = bool | list[tuple[datetime, datetime]]
 
 # The stages whose time is measured, as named in the API, with the policy's field that
 # bounds it (the policy's own table: the same days that date the candidate's promise).
@@ -284,8 +286,18 @@ class StageTime:
                 "within_policy_rate": self.within_policy_rate, "count": self.count}
 
 
-def stage_durations(filters: Filters, policy: Policy, *, period: bool = True):
-    """One row per measured stage passage (ended in the period when ``period``): (stage,
+def ended_in(ended: Any, period: Period, start_at: datetime, end_before: datetime) -> list[ColumnElement[bool]]:
+    """``period``: True, in the filters' period; False, whenever; else in one of its ranges."""
+    if period is True:
+        return [ended >= start_at, ended < end_before]
+    if period is False:
+        return []
+    return [or_(*(and_(ended >= low, ended < high) for low, high in period))]
+
+
+def stage_durations(filters: Filters, policy: Policy, *, period: Period = True):
+    """One row per measured stage passage (ended in the period when ``period``, see
+    ``ended_in``): (stage,
     value in company-local days, ended_day, position_id, owner_id).
 
     first_decision: the first interview (its planned start; the one held) → the debrief
@@ -306,7 +318,7 @@ def stage_durations(filters: Filters, policy: Policy, *, period: bool = True):
                       local_day(ended, zone).label("ended_day"), Application.position_id, Application.owner_id)
 
     def in_period(ended: Any) -> list[ColumnElement[bool]]:
-        return [ended >= start_at, ended < end_before] if period else []
+        return ended_in(ended, period, start_at, end_before)
 
     def decided_after(interview: Any, round_: int, stage: Stage):
         """The decision of ``stage``, measured from the held interview of ``round_`` before it."""
@@ -444,7 +456,7 @@ class TimeToHire:
     offer: Distribution
 
 
-def hire_durations(filters: Filters, policy: Policy, *, period: bool = True):
+def hire_durations(filters: Filters, policy: Policy, *, period: Period = True):
     """Application received → offer accepted ("hire"), and → offer decided ("offer"), in
     company-local days, with the day it ended (in the period when ``period``)."""
     start_at, end_before = filters.start_at(policy), filters.end_before(policy)
@@ -457,7 +469,7 @@ def hire_durations(filters: Filters, policy: Policy, *, period: bool = True):
                        Application.owner_id)
                 .join(Application, Application.id == Decision.application_id)
                 .where(Decision.stage == stage.value, Decision.outcome == outcome,
-                       *([Decision.decided_at >= start_at, Decision.decided_at < end_before] if period else []),
+                       *ended_in(Decision.decided_at, period, start_at, end_before),
                        *_application_filters(filters)))
 
     return union_all(kind("hire", Stage.OFFER, "accepted"),

@@ -17,13 +17,22 @@ recorded. "Overdue now" is not rolled up: it is read live (it is about now, and 
 only open applications through their indexes).
 
 **How it refreshes.** ``refresh`` (the ``report-rollup`` job, every 15 minutes, under the
-job lock) rebuilds every row in one transaction (readers see the old rows until it
-commits) — when anything was recorded since the last build (the newest audit event,
-application or promise moved), an open promise lapsed since, or the company's time zone
-changed. Otherwise it only moves ``as_of`` forward: the figures are as true now as then.
-A full rebuild rather than an incremental one: one change (an owner reassigned, a
-decision) moves rows of days long past, and the rebuild is a handful of INSERT … SELECT
-statements (bench/RESULTS.md has its time at a million applications).
+job lock) reads the mark of what is recorded (``changes.mark``: the newest audit event,
+application, promise, interview and decision). Nothing new and no promise lapsed: it only
+moves ``as_of`` forward (the figures are as true now as then). Otherwise it recomputes the
+*days* that changed (``changes.affected_days``: the applied days, promised days and ended
+days of the applications touched since, and the days of the promises that lapsed since
+``as_of``) — whole days, every position, owner and level, since a change can move an
+application's rows between keys of a day: those days' rows are deleted and inserted again
+from the same aggregate statements restricted to them (each through its index: ranges of
+``applied_at`` and ``decided_at``, ``promised_for``). It rebuilds every row instead when
+forced, without a rollup, in another time zone, when the changes cannot be told apart
+(records deleted, a rollup from before the five-part mark) or when more than
+``MAX_INCREMENTAL_DAYS`` days changed (measured: bench/RESULTS.md, issue 13). Either way
+in one transaction (PostgreSQL: readers see the old rows until it commits); on SQLite the
+rows are computed into TEMP tables first (only reading), and the write transaction swaps
+in every row (full) or only the rows that differ (incremental): a few hundred rows, where
+a full swap writes a million and keeps writers waiting for seconds.
 
 Without a rollup (a fresh install, tests) or one built for another time zone, the
 figures are computed live from the records, as of now — up to ``live_limit``
@@ -38,7 +47,24 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Select, Table, case, delete, exists, func, insert, literal, select
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 
 from ..extensions import db
 from ..models import (
@@ -56,7 +82,8 @@ from ..models import (
     utcnow,
 )
 from ..pipeline import Policy, Source, Stage
-from . import figures
+from . import changes, figures
+from .changes import Days, day_ranges
 from .days import days_from, local_day, on_sqlite
 from .figures import (
     FUNNEL_ENDS,
@@ -80,6 +107,9 @@ ROLLUP_TABLES = (ReportApplicationDay, ReportPromiseDay, ReportDurationDay)
 # SQLite's page cache for a rebuild (KiB): the swap inserts the rows into three indexes in
 # random order, which with the default 2 MB cache reads and writes pages back and forth.
 STAGING_CACHE_KIB = 256 * 1024
+# Beyond this many changed days a refresh rebuilds every row (see bench/RESULTS.md, issue 13:
+# the incremental refresh's time per day against the full rebuild's).
+MAX_INCREMENTAL_DAYS = 150
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -87,72 +117,100 @@ STAGING_CACHE_KIB = 256 * 1024
 
 def changes_mark(execute: Any = None) -> list[int]:
     """What any recorded change moves: every verb writes an audit event; applications and
-    promises too (three index look-ups). The rollup's refresh and the Reports page's
-    per-worker cache both compare it with the one they were built from."""
+    promises too (three index look-ups). The Reports page's per-worker cache compares it
+    with the one it was built from (the rollup keeps a finer one: ``changes.mark``)."""
     row = (execute or db.session.execute)(select(
         select(func.max(AuditEvent.id)).scalar_subquery(), select(func.max(Application.id)).scalar_subquery(),
         select(func.max(Promise.id)).scalar_subquery())).one()
     return [int(value or 0) for value in row]
 
 
-def _lapsed_between(earlier: datetime, later: datetime) -> bool:
-    """Did an open promise's day end between the two moments (its status moved with the clock)?"""
-    low, high = min(earlier, later), max(earlier, later)
-    return db.session.scalar(select(exists().where(
-        Promise.outcome.is_(None), Promise.lapses_at >= low, Promise.lapses_at < high))) or False
+def _on(day: Any, days: frozenset[date]) -> Any:
+    """``day`` (a local day: text on SQLite) is one of ``days``."""
+    return type_coerce(day, Date).in_(sorted(days))
 
 
-def _applications_rows(policy: Policy) -> Select:
+def _applications_rows(policy: Policy, days: Days | None = None) -> Select:
     interviewed = exists().where(Interview.application_id == Application.id, Interview.round == 1)
     each = select(local_day(Application.applied_at, policy.timezone).label("day"), Application.position_id,
                   Application.owner_id, Application.source, Application.stage,
                   figures.reached_step().label("reached"),
-                  case((interviewed, True), else_=False).label("interviewed")).subquery()
+                  case((interviewed, True), else_=False).label("interviewed"))
+    if days is not None:  # through the index of applied_at: a range of instants per run of days
+        each = each.where(or_(*(and_(Application.applied_at >= low, Application.applied_at < high)
+                                for low, high in day_ranges(days.applied, policy))))
+    each = each.subquery()
     columns = [each.c.day, each.c.position_id, each.c.owner_id, each.c.source, each.c.stage, each.c.reached,
                each.c.interviewed]
-    return select(*columns, func.count()).group_by(*columns).order_by(each.c.day)
+    rows = select(*columns, func.count()).group_by(*columns).order_by(each.c.day)
+    return rows if days is None else rows.where(_on(each.c.day, days.applied))
 
 
-def _promises_rows(now: datetime) -> Select:
+def _promises_rows(now: datetime, days: Days | None = None) -> Select:
     status = figures.promise_status(now)
     columns = [Promise.promised_for, Application.position_id, Application.owner_id, Promise.stage, status]
-    return (select(*columns, func.count()).select_from(Promise)
+    rows = (select(*columns, func.count()).select_from(Promise)
             .join(Application, Application.id == Promise.application_id)
             .group_by(*columns).order_by(Promise.promised_for))
+    return rows if days is None else rows.where(Promise.promised_for.in_(sorted(days.promised)))
 
 
-def _durations_rows(policy: Policy) -> Select:
+def _durations_rows(policy: Policy, days: Days | None = None) -> Select:
     everything = Filters(start=date(2000, 1, 1), end=date(2000, 1, 1))  # period=False: not applied
-    stages = figures.stage_durations(everything, policy, period=False)
-    hires = figures.hire_durations(everything, policy, period=False)
+    period = False if days is None else day_ranges(days.ended, policy)
+    stages = figures.stage_durations(everything, policy, period=period)
+    hires = figures.hire_durations(everything, policy, period=period)
     both = select(stages.c.stage.label("measure"), stages.c.value, stages.c.ended_day, stages.c.position_id,
                   stages.c.owner_id).union_all(
         select(hires.c.kind, hires.c.value, hires.c.ended_day, hires.c.position_id, hires.c.owner_id)).subquery()
     columns = [both.c.ended_day, both.c.position_id, both.c.owner_id, both.c.measure, both.c.value]
-    return select(*columns, func.count()).group_by(*columns).order_by(both.c.ended_day)
+    rows = select(*columns, func.count()).group_by(*columns).order_by(both.c.ended_day)
+    return rows if days is None else rows.where(_on(both.c.ended_day, days.ended))
 
 
-def _sum_up(execute: Any, table: Table, keys: list[str], count: str, level: Level) -> None:
+def _sum_up(execute: Any, table: Table, keys: list[str], count: str, level: Level,
+            days: frozenset[date] | None) -> None:
     """The rows of ``level`` summed from the detail rows (per day, and per owner for OWNER)."""
     names = ["day"] + (["owner_id"] if level == Level.OWNER else []) + keys
     groups = [table.c[name] for name in names]
+    detail = [table.c.level == Level.DETAIL.value] + ([] if days is None else [table.c.day.in_(sorted(days))])
     execute(insert(table).from_select(
         [*names, count, "level"], select(*groups, func.sum(table.c[count]), literal(level.value))
-        .where(table.c.level == Level.DETAIL.value).group_by(*groups).order_by(table.c.day)))
+        .where(*detail).group_by(*groups).order_by(table.c.day)))
 
 
-def _fill(execute: Any, tables: dict[Any, Table], now: datetime, policy: Policy) -> None:
-    """Every row of the rollup, as of ``now``, into ``tables`` (each model's table or its stand-in)."""
+def _days_of(model: Any, days: Days | None) -> frozenset[date] | None:
+    if days is None:
+        return None
+    return {ReportApplicationDay: days.applied, ReportPromiseDay: days.promised, ReportDurationDay: days.ended}[model]
+
+
+def _fill(execute: Any, tables: dict[Any, Table], now: datetime, policy: Policy, days: Days | None = None) -> None:
+    """The rows of the rollup as of ``now`` (of ``days`` only, when given) into ``tables``
+    (each model's table or its stand-in)."""
     for model, keys, count, rows in (
             (ReportApplicationDay, ["source", "stage", "reached", "interviewed"], "applications",
-             _applications_rows(policy)),
-            (ReportPromiseDay, ["stage", "status"], "promises", _promises_rows(now)),
-            (ReportDurationDay, ["measure", "days"], "passages", _durations_rows(policy))):
-        table = tables[model]
+             lambda: _applications_rows(policy, days)),
+            (ReportPromiseDay, ["stage", "status"], "promises", lambda: _promises_rows(now, days)),
+            (ReportDurationDay, ["measure", "days"], "passages", lambda: _durations_rows(policy, days))):
+        table, only = tables[model], _days_of(model, days)
+        if only is not None and not only:
+            continue
         execute(insert(table).from_select(["day", "position_id", "owner_id", *keys, count, "level"],
-                                          rows.add_columns(literal(Level.DETAIL.value))))
-        _sum_up(execute, table, keys, count, Level.COMPANY)
-    _sum_up(execute, tables[ReportPromiseDay], ["stage", "status"], "promises", Level.OWNER)
+                                          rows().add_columns(literal(Level.DETAIL.value))))
+        _sum_up(execute, table, keys, count, Level.COMPANY, only)
+        if model is ReportPromiseDay:
+            _sum_up(execute, table, keys, count, Level.OWNER, only)
+
+
+def _of_days(table: Any, model: Any, days: Days) -> Any:
+    """The rows of ``table`` (``model``'s) on ``days``, at every level (through the level-day index)."""
+    return and_(table.level.in_([level.value for level in Level]), table.day.in_(sorted(_days_of(model, days))))
+
+
+def _clear(model: Any, days: Days | None) -> Any:
+    """Delete the rows the fill replaces: every row, or those of the days (every level)."""
+    return delete(model) if days is None else delete(model).where(_of_days(model, model, days))
 
 
 def _state(now: datetime, policy: Policy, built_from: list[int], started: float) -> dict[str, Any]:
@@ -160,75 +218,136 @@ def _state(now: datetime, policy: Policy, built_from: list[int], started: float)
             "build_seconds": round(time.perf_counter() - started, 3)}
 
 
-def _rebuild_staged(now: datetime, policy: Policy, started: float) -> None:
-    """SQLite's rebuild, on one connection of its own (TEMP tables live on a connection)."""
-    metadata = MetaData()
-    staged = {model: Table(f"staged_{model.__tablename__}", metadata,
-                           *(Column(column.name, column.type) for column in model.__table__.columns),
-                           prefixes=["TEMPORARY"])
+def _temporary(name: str, columns: list[Column]) -> Table:
+    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
+
+
+def _diff(connection: Any, model: Any, staged: Table, days: Days) -> tuple[Table, Table]:
+    """Of the rows of ``days``: the ids of those the staged rows no longer hold, and the
+    staged rows not there yet (TEMP tables). Most rows of a recomputed day come out the
+    same; only the others need the write lock."""
+    table, name = model.__table__, model.__tablename__
+    columns = [column.name for column in table.columns if column.name != "id"]
+    gone = _temporary(f"gone_{name}", [Column("id", Integer)])
+    fresh = _temporary(f"fresh_{name}", [Column(c, table.c[c].type) for c in columns])
+    gone.create(connection)
+    fresh.create(connection)
+    held = select(*(table.c[c] for c in columns)).where(_of_days(table.c, model, days))
+    computed = select(*(staged.c[c] for c in columns))
+    old = held.except_(computed).subquery()
+    connection.execute(insert(gone).from_select(["id"], select(table.c.id).join(
+        old, and_(*(table.c[c].is_not_distinct_from(old.c[c]) for c in columns)))))
+    connection.execute(insert(fresh).from_select(columns, computed.except_(held)))
+    return gone, fresh
+
+
+def _build_staged(now: datetime, policy: Policy, built_from: list[int], days: Days | None,
+                  started: float) -> float:
+    """SQLite's build, on one connection of its own (TEMP tables live on a connection):
+    the rows are computed into TEMP tables (only reading the main database); a write
+    transaction swaps them in: every row, or (``days``) only the rows that differ.
+    Returns how long it held the write lock (seconds)."""
+    staged = {model: _temporary(f"staged_{model.__tablename__}",
+                                [Column(column.name, column.type) for column in model.__table__.columns])
               for model in ROLLUP_TABLES}
+    temporary = list(staged.values())
     with db.engine.connect() as connection:
         connection.exec_driver_sql(f"PRAGMA cache_size = -{STAGING_CACHE_KIB}")
         try:
-            built_from = changes_mark(connection.execute)
             for table in staged.values():
                 table.create(connection)
-            _fill(connection.execute, staged, now, policy)
+            _fill(connection.execute, staged, now, policy, days)
+            changed = {}
+            if days is not None:
+                for model, table in staged.items():
+                    if _days_of(model, days):
+                        changed[model] = _diff(connection, model, table, days)
+                        temporary += changed[model]
             connection.commit()  # ends the read: the swap below is a write transaction of its own
+            writing = time.perf_counter()
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, from the first statement on
             for model, table in staged.items():
-                connection.execute(delete(model))
                 columns = [column.name for column in model.__table__.columns if column.name != "id"]
+                if days is None:
+                    connection.execute(delete(model))
+                elif model in changed:
+                    table = changed[model][1]
+                    connection.execute(delete(model).where(model.id.in_(select(changed[model][0].c.id))))
+                else:
+                    continue
                 connection.execute(insert(model).from_select(columns, select(*(table.c[c] for c in columns))))
             connection.execute(delete(ReportRollup))
             connection.execute(insert(ReportRollup).values(**_state(now, policy, built_from, started)))
             connection.commit()
+            return time.perf_counter() - writing
         finally:
             connection.rollback()
-            for table in staged.values():
+            for table in temporary:
                 table.drop(connection, checkfirst=True)
             connection.commit()
             connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default, for the pool
 
 
-def rebuild(now: datetime, policy: Policy) -> ReportRollup:
-    """Replace every row of the rollup with the figures as of ``now``.
+def build_rows(now: datetime, policy: Policy, built_from: list[int], days: Days | None = None) -> dict[str, Any]:
+    """Replace the rows of the rollup with the figures as of ``now``: every row, or only
+    those of ``days`` (``changes.affected_days``), and record ``built_from`` (the mark read
+    before: whatever is recorded meanwhile is looked at again by the next refresh).
 
     PostgreSQL: in one transaction (readers and writers go on; readers see the old rows
     until it commits). SQLite has one writer at a time, and aggregating a large database
     takes long enough to make every recorded change wait (or time out): there the figures
     are first built into TEMP tables, which only read the main database, and the write
-    transaction only swaps them in. What is recorded in between has moved ``built_from``,
-    so the next refresh rebuilds."""
+    transaction only swaps them in."""
     started = time.perf_counter()
     if on_sqlite():
-        db.session.commit()  # the session's own read ends; the rebuild reads the newest data
-        _rebuild_staged(now, policy, started)
-        return db.session.execute(select(ReportRollup).where(ReportRollup.id == 1)
-                                  .execution_options(populate_existing=True)).scalar_one()
-    built_from = changes_mark()
+        db.session.commit()  # the session's own read ends; the build reads the newest data
+        locked = _build_staged(now, policy, built_from, days, started)
+        state = db.session.execute(select(ReportRollup).where(ReportRollup.id == 1)
+                                   .execution_options(populate_existing=True)).scalar_one()
+        return {"seconds": state.build_seconds, "write_lock_seconds": round(locked, 3)}
     for model in ROLLUP_TABLES:
-        db.session.execute(delete(model))
-    _fill(db.session.execute, {model: model.__table__ for model in ROLLUP_TABLES}, now, policy)
+        if days is None or _days_of(model, days):
+            db.session.execute(_clear(model, days))
+    _fill(db.session.execute, {model: model.__table__ for model in ROLLUP_TABLES}, now, policy, days)
     state = db.session.get(ReportRollup, 1) or ReportRollup(id=1)
     for name, value in _state(now, policy, built_from, started).items():
         setattr(state, name, value)
     db.session.add(state)
     db.session.commit()
-    return state
+    return {"seconds": state.build_seconds}
 
 
 def refresh(now: datetime, policy: Policy, *, force: bool = False) -> dict[str, Any]:
-    """The ``report-rollup`` job: rebuild when something changed the figures since the last
-    build (see the module's docstring), else only say they still hold at ``now``. A rerun
+    """The ``report-rollup`` job (see the module's docstring): recompute the days that
+    changed since the last build, or every row when that cannot be done or would not be
+    cheaper; only say the figures still hold at ``now`` when nothing moved them. A rerun
     or a late run does the same as one run on time."""
     state = db.session.get(ReportRollup, 1)
-    if (not force and state is not None and state.zone == policy.timezone and state.built_from == changes_mark()
-            and not _lapsed_between(state.as_of, now)):
+    newest = changes.high_water_mark()
+    if newest is None:  # PostgreSQL: writers kept the mark waiting; the next run does it
+        return {"rebuilt": False, "deferred": "writers kept the mark waiting",
+                "as_of": state.as_of.isoformat() if state else None}
+    reason, days = None, None
+    if force:
+        reason = "forced"
+    elif state is None:
+        reason = "no rollup yet"
+    elif state.zone != policy.timezone:
+        reason = "the time zone changed"
+    elif state.built_from == newest and not changes.lapsed_between(state.as_of, now, policy):
         state.as_of = now
         db.session.commit()
         return {"rebuilt": False, "as_of": now.isoformat()}
-    state = rebuild(now, policy)
-    return {"rebuilt": True, "as_of": now.isoformat(), "seconds": state.build_seconds}
+    else:
+        days = changes.affected_days(state.built_from, newest, state.as_of, now, policy)
+        if days is None:
+            reason = "changes that cannot be told apart (records deleted, or an older rollup)"
+        elif days.count > MAX_INCREMENTAL_DAYS:
+            reason, days = f"{days.count} days changed (more than {MAX_INCREMENTAL_DAYS})", None
+    built = build_rows(now, policy, newest, days)
+    if days is None:
+        return {"rebuilt": True, "full": True, "reason": reason, "as_of": now.isoformat(), **built}
+    return {"rebuilt": True, "full": False, "days": days.count, "as_of": now.isoformat(), **built}
 
 
 def current(policy: Policy) -> ReportRollup | None:
