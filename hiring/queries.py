@@ -125,7 +125,7 @@ def contains(text_: str, *columns: ColumnElement[str]) -> ColumnElement[bool]:
     return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
 
 
-def candidate_matches(q: str, *, many: bool = False) -> ColumnElement[bool]:
+def candidate_matches(q: str, *, many: bool = False, on: Any = Candidate) -> ColumnElement[bool]:
     """Candidates whose name or email contains ``q``, case-insensitively.
 
     Substring search cannot use a B-tree index; from three characters on it goes through
@@ -139,13 +139,14 @@ def candidate_matches(q: str, *, many: bool = False) -> ColumnElement[bool]:
     at 1M): it walks the name index in order, checks each id against the matches' list, and
     stops after the page. For a rare name that walk would read the whole index, hence the
     count first. PostgreSQL chooses by its statistics.
+
+    ``on``: the candidate table or an alias of it (the talent pool's walk).
     """
     pattern = like_pattern(q.lower())
-    condition = or_(func.lower(Candidate.name).like(pattern, escape="\\"),
-                    Candidate.email.like(pattern, escape="\\"))
+    condition = or_(func.lower(on.name).like(pattern, escape="\\"), on.email.like(pattern, escape="\\"))
     if _fts(q):
         matches = _fts_matches(q, literal_column("rowid"))
-        return (Candidate.id + 0).in_(matches) if many else Candidate.id.in_(matches)
+        return (on.id + 0).in_(matches) if many else on.id.in_(matches)
     return condition
 
 

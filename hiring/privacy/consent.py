@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import String, cast, event, inspect, literal_column, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..extensions import db
 from ..models import (
@@ -234,11 +234,18 @@ def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: 
     query = select(Candidate).where(Candidate.talent_pool_consent.is_(True), Candidate.anonymised_at.is_(None),
                                     or_(Candidate.talent_pool_expires_at.is_(None),
                                         Candidate.talent_pool_expires_at > now))
+    order = (Candidate.name, Candidate.id)
     if search.strip():
         # The candidate search's condition (the trigram index from three characters on);
         # for a common name, the count up to the limit says to walk the name index instead.
+        # The walk goes over a second reference to the table, in its order: on PostgreSQL it
+        # then reads ix_candidate_name_id_email alone and only the matches' rows for the
+        # consent (10 ms instead of 200 ms for "schmidt" at 1M).
         many = count_candidate_matches(search.strip(), limit=SEARCH_COUNT_LIMIT + 1) > SEARCH_COUNT_LIMIT
-        query = query.where(candidate_matches(search.strip(), many=many))
+        match = aliased(Candidate)
+        query = query.join(match, match.id == Candidate.id).where(
+            candidate_matches(search.strip(), many=many, on=match))
+        order = (match.name, match.id)
     if position_id:
         # The position's applicants through ix_application_position_stage; as a correlated
         # EXISTS per candidate it read the whole name index.
@@ -253,7 +260,7 @@ def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: 
                                             cast(Candidate.tags, String) != literal_column("'[]'"),
                                             cast(Candidate.tags, String).like(like_pattern(quoted), escape="\\"))
         query = query.where(Candidate.id.in_(tagged))
-    return list(db.session.scalars(query.order_by(Candidate.name, Candidate.id).limit(limit).offset(offset)))
+    return list(db.session.scalars(query.order_by(*order).limit(limit).offset(offset)))
 
 
 def invite_to_apply(candidate: Candidate, position: Position, *, actor: User | None,
