@@ -134,29 +134,54 @@ def contains(text_: str, *columns: ColumnElement[str]) -> ColumnElement[bool]:
     return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
 
 
-def candidate_matches(q: str) -> ColumnElement[bool]:
+def candidate_matches(q: str, *, many: bool = False, on: Any = Candidate) -> ColumnElement[bool]:
     """Candidates whose name or email contains ``q``, case-insensitively.
 
     Substring search cannot use a B-tree index; from three characters on it goes through
     the trigram index of migration 5e7a1c2d9b40: SQLite's FTS5 table ``candidate_search``
     (a quoted phrase there is a literal substring), PostgreSQL's pg_trgm GIN indexes on
     ``lower(name)`` and ``email``, which this same LIKE condition uses.
+
+    ``many``: the caller knows ``q`` matches many candidates (more than
+    ``SEARCH_COUNT_LIMIT``). On SQLite, ``id + 0`` then keeps the planner from looking up
+    every match by its key and sorting them all by name (33 ms for "schmidt", 24,510 matches
+    at 1M): it walks the name index in order, checks each id against the matches' list, and
+    stops after the page. For a rare name that walk would read the whole index, hence the
+    count first. PostgreSQL chooses by its statistics.
+
+    ``on``: the candidate table or an alias of it (the talent pool's walk).
     """
     pattern = like_pattern(q.lower())
-    condition = or_(func.lower(Candidate.name).like(pattern, escape="\\"),
-                    Candidate.email.like(pattern, escape="\\"))
+    condition = or_(func.lower(on.name).like(pattern, escape="\\"), on.email.like(pattern, escape="\\"))
     if _fts(q):
-        return Candidate.id.in_(_fts_matches(q, literal_column("rowid")))
+        matches = _fts_matches(q, literal_column("rowid"))
+        return (on.id + 0).in_(matches) if many else on.id.in_(matches)
     return condition
 
 
-def count_candidate_matches(q: str) -> int:
-    """How many candidates ``candidate_matches(q)`` finds. On SQLite the FTS5 table answers
-    alone (it holds one row per candidate, kept by triggers): a count through the candidate
-    table would fetch each of the thousands of rows a common name matches."""
+# The search counts its matches up to this many; beyond, the page says "more than 1,000".
+# An exact count reads every match (24,510 for "schmidt" at 1M applications, 10 ms on
+# SQLite, more on PostgreSQL); a bounded one stops at the limit.
+SEARCH_COUNT_LIMIT = 1000
+
+
+def count_candidate_matches(q: str, *, limit: int | None = None) -> int:
+    """How many candidates ``candidate_matches(q)`` finds, or ``limit`` when there are at
+    least that many (the count stops there). On SQLite the FTS5 table answers alone (it
+    holds one row per candidate, kept by triggers): a count through the candidate table
+    would fetch each of the thousands of rows a common name matches."""
     if _fts(q):
-        return db.session.scalar(_fts_matches(q, func.count()))
-    return db.session.scalar(select(func.count()).select_from(Candidate).where(candidate_matches(q)))
+        matches = _fts_matches(q, literal_column("rowid"))
+    else:
+        matches = select(Candidate.id).where(candidate_matches(q))
+    if limit is not None:
+        matches = matches.limit(limit)
+    return db.session.scalar(select(func.count()).select_from(matches.subquery()))
+
+
+def count_candidates(*, limit: int) -> int:
+    """How many candidates there are, or ``limit`` when there are at least that many."""
+    return db.session.scalar(select(func.count()).select_from(select(Candidate.id).limit(limit).subquery()))
 
 
 def _fts(q: str) -> bool:

@@ -106,6 +106,11 @@ def page_statements(app, ids: dict[str, int]) -> dict[str, int]:
         ("rita@example.com", "board, filters typed"): "/board?position_q=no+such+title&owner_q=rita@example.com",
         ("rita@example.com", "position board"): f"/positions/{ids['position']}/board",
         ("rita@example.com", "candidate search"): "/candidates/?q=example",
+        ("rita@example.com", "candidates"): "/candidates/",
+        # The pool's filters each go through an index; the position typed is resolved once.
+        ("rita@example.com", "talent pool"): "/talent-pool",
+        ("rita@example.com", "talent pool, filtered"): f"/talent-pool?q=example&tag=rust&position={ids['position']}",
+        ("rita@example.com", "talent pool, position typed"): "/talent-pool?position_q=engineer",
         ("rita@example.com", "reports"): "/reports",
         ("mona@example.com", "reports, one position"): f"/reports?position={ids['position']}",
     }

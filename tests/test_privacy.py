@@ -521,9 +521,86 @@ def test_the_talent_pool_pages_by_fifty_with_one_invite_form(app, factory, team,
     second = client.get("/talent-pool?page=2").get_data(as_text=True)
     assert "Cy Pool" in second and "Ada Pool" not in second and 'href="/talent-pool?page=1"' in second
     assert 'rel="next"' not in second
-    # One select of the open positions for the page; each row's button posts it to its own route.
-    assert first.count('name="invite-position_id"') == 1
+    # One position field for the page (typed, with suggestions: no <option> per position);
+    # each row's button posts it to its own route.
+    assert first.count('name="invite-position"') == 1 and "<option value=" not in first
     ada = db.session.query(Candidate).filter_by(name="Ada Pool").one()
     assert f'form="invite" class="secondary" formaction="/talent-pool/{ada.id}/invite"' in first
     filtered = client.get("/talent-pool?q=pool&page=2").get_data(as_text=True)
     assert 'href="/talent-pool?page=1&amp;q=pool"' in filtered or 'href="/talent-pool?q=pool&amp;page=1"' in filtered
+
+
+def test_the_talent_pools_position_fields_are_typed_and_resolved(app, factory, team, login, now):
+    """At 1M applications a select of every position (20,000) and of every open one (4,000)
+    was most of the page; the fields are typed, with suggestions, and resolved here."""
+    first = factory.position(title="Firmware Lead", owner=team["recruiter"])
+    second = factory.position(title="Firmware Lead", owner=team["recruiter"])
+    closed = factory.position(title="Old Role", owner=team["recruiter"])
+    services.close_position(closed, actor=team["recruiter"])
+    ada = services.submit_application(first, name="Ada Pool", email="ada@example.org", talent_pool_consent=True,
+                                      actor=team["recruiter"], now=now).candidate
+    services.submit_application(team["position"], name="Ben Pool", email="ben@example.org", talent_pool_consent=True,
+                                actor=team["recruiter"], now=now)
+    client = login(team["recruiter"])
+
+    def names(url):
+        html = client.get(url).get_data(as_text=True)
+        return [n for n in ("Ada Pool", "Ben Pool") if f">{n}</a>" in html], html
+
+    assert names(f"/talent-pool?position={first.id}")[0] == ["Ada Pool"]
+    assert names(f"/talent-pool?position_q=Firmware+Lead+%23{first.id}")[0] == ["Ada Pool"]  # a suggestion
+    shown, html = names("/talent-pool?position_q=firmware")  # two of that title: choose
+    assert shown == ["Ada Pool", "Ben Pool"] and "2 positions match “firmware”; choose one:" in html
+    assert f'href="/talent-pool?position={first.id}"' in html and f'href="/talent-pool?position={second.id}"' in html
+    shown, html = names("/talent-pool?position_q=nothing+like+it")
+    assert shown == ["Ada Pool", "Ben Pool"] and "No position matches “nothing like it”" in html
+    assert names(f"/talent-pool?position_q={team['position'].title}")[0] == ["Ben Pool"]  # the only one of that title
+    suggestions = client.get("/talent-pool/suggest/open-positions?q=firm").get_json()["options"]
+    assert [o["value"] for o in suggestions] == [f"Firmware Lead #{first.id}", f"Firmware Lead #{second.id}"]
+    assert client.get("/talent-pool/suggest/positions?q=f").get_json() == {"options": []}  # two characters on
+    assert [o["value"] for o in client.get("/talent-pool/suggest/positions?q=old").get_json()["options"]] == [
+        f"Old Role #{closed.id}"]  # "Applied for": closed ones too
+    assert client.get("/talent-pool/suggest/open-positions?q=old").get_json() == {"options": []}
+
+    invite = f"/talent-pool/{ada.id}/invite"
+    ambiguous = client.post(invite, data={"invite-position": "Firmware Lead"}, follow_redirects=True)
+    assert "2 open positions match “Firmware Lead”" in ambiguous.get_data(as_text=True)
+    assert client.post(invite, data={"invite-position": team["position"].title}).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Application).where(
+        Application.candidate_id == ada.id, Application.position_id == team["position"].id)) == 1
+    assert client.post(invite, data={"invite-position": f"Firmware Lead #{second.id}"}).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Application).where(
+        Application.candidate_id == ada.id, Application.position_id == second.id)) == 1
+
+
+@pytest.mark.parametrize("count_limit", [1000, 1])
+def test_the_talent_pools_filters_find_what_a_plain_reading_finds(app, factory, team, now, monkeypatch,
+                                                                  count_limit):
+    """The filters go through indexes (the position's applicants, the tagged candidates, the
+    search index): the same candidates, in the same order, as reading every candidate."""
+    other = factory.position(title="Firmware Lead", owner=team["recruiter"])
+    people = []
+    for i, (name, tags) in enumerate([("Zed Rust", ["rust"]), ("Amy Schmidt", ["embedded", "rust"]),
+                                      ("Bo Schmidt", []), ("Cy Miller", ["java"]), ("Di Schmidtke", ["rust"])]):
+        position = other if i % 2 else team["position"]
+        application = services.submit_application(position, name=name, email=f"p{i}@example.org",
+                                                  talent_pool_consent=True, actor=team["recruiter"],
+                                                  now=now)
+        application.candidate.tags = tags
+        people.append(application.candidate)
+    services.submit_application(team["position"], name="Al Schmidt", email="out@example.org",
+                                talent_pool_consent=False, actor=team["recruiter"], now=now)
+    db.session.commit()
+    # With a limit of 1, "schmidt" counts as many: the page walks the name index instead.
+    monkeypatch.setattr("hiring.privacy.consent.SEARCH_COUNT_LIMIT", count_limit)
+    pool = sorted(people, key=lambda c: (c.name, c.id))
+    applied = {c.id: {a.position_id for a in c.applications} for c in pool}
+    cases = [("", "", None), ("schmidt", "", None), ("SCHMIDT", "rust", None), ("", "rust", None),
+             ("", "", other.id), ("schmidt", "", other.id), ("", "rust", team["position"].id), ("zz", "", None),
+             ("", "java", other.id)]
+    for search, tag, position_id in cases:
+        expected = [c.id for c in pool
+                    if (not search or search.lower() in c.name.lower() or search.lower() in c.email)
+                    and (not tag or tag in c.tags) and (not position_id or position_id in applied[c.id])]
+        found = privacy.talent_pool(now + timedelta(minutes=1), search=search, tag=tag, position_id=position_id)
+        assert [c.id for c in found] == expected, (search, tag, position_id)

@@ -369,6 +369,34 @@ class TestCandidates:
         assert "Nobody matches" in nobody
         assert client.get("/candidates/?page=99").status_code == 200
 
+    def test_a_common_search_says_more_than_the_limit_and_pages_as_before(self, client, login, factory, team,
+                                                                         monkeypatch):
+        from hiring import queries
+        from hiring.views import candidates as candidates_view
+
+        for n in range(7):
+            factory.application(Stage.APPLIED, position=team["position"], at=_ago(1), email=f"many{n}@example.org")
+        factory.application(Stage.APPLIED, position=team["position"], at=_ago(1), email="other@example.org")
+        login(team["recruiter"])
+        monkeypatch.setattr(candidates_view, "PER_PAGE", 3)
+
+        def listed(url):
+            return re.findall(r"many\d@example\.org", _text(client.get(url)))
+
+        # Counted exactly: the pages as every search showed them before the limit.
+        exact = [listed(f"/candidates/?q=many&page={n}") for n in (1, 2, 3)]
+        assert "7 candidates matching" in _text(client.get("/candidates/?q=many"))
+        monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 4)
+        first = client.get("/candidates/?q=many").get_data(as_text=True)
+        assert "More than 4 candidates match “many”" in first and "Page 1<" in first and "Page 1 of" not in first
+        assert 'rel="next"' in first and 'rel="prev"' not in first
+        # Beyond the limit the page walks the name index (SQLite): the same rows, in the same order.
+        assert [listed(f"/candidates/?q=many&page={n}") for n in (1, 2, 3)] == exact
+        last = client.get("/candidates/?q=many&page=3").get_data(as_text=True)
+        assert 'rel="next"' not in last and 'rel="prev"' in last
+        assert "More than 4 candidates." in _text(client.get("/candidates/"))  # 8: the whole list too
+        assert "1 candidate matching" in _text(client.get("/candidates/?q=other"))
+
     def test_new_application_with_document(self, client, login, team):
         login(team["recruiter"])
         form = {"position_id": team["position"].id, "name": "Nina New", "email": "Nina@Example.org",

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import String, cast, event, func, inspect, literal_column, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, cast, event, inspect, literal_column, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from ..extensions import db
 from ..models import (
@@ -21,7 +21,7 @@ from ..models import (
     User,
 )
 from ..pipeline import InvalidInput, Role, Source
-from ..queries import like_pattern
+from ..queries import SEARCH_COUNT_LIMIT, candidate_matches, count_candidate_matches, like_pattern
 from ..services import submit_application
 from ..services.core import Conflict, audit, transaction
 from ..services.core import resolve_now as clock
@@ -224,22 +224,43 @@ def known_tags() -> list[str]:
 def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None,
                 limit: int = 500, offset: int = 0) -> list[Candidate]:
     """The consented candidates, filtered by name/email, tag and positions applied for,
-    in name order: ``limit`` of them from ``offset``."""
+    in name order: ``limit`` of them from ``offset``.
+
+    The unfiltered pool walks the name index and stops after the page. Each filter instead
+    names the few candidates it can find through an index, which are then sorted: walking
+    the name index and testing each of the 275,000 consented candidates (at 1M
+    applications) took 2-3.5 s on SQLite for a position, a tag or a name with few matches.
+    """
     query = select(Candidate).where(Candidate.talent_pool_consent.is_(True), Candidate.anonymised_at.is_(None),
                                     or_(Candidate.talent_pool_expires_at.is_(None),
                                         Candidate.talent_pool_expires_at > now))
+    order = (Candidate.name, Candidate.id)
     if search.strip():
-        pattern = like_pattern(search.strip().lower())
-        query = query.where(or_(func.lower(Candidate.name).like(pattern, escape="\\"),
-                                Candidate.email.like(pattern, escape="\\")))
+        # The candidate search's condition (the trigram index from three characters on);
+        # for a common name, the count up to the limit says to walk the name index instead.
+        # The walk goes over a second reference to the table, in its order: on PostgreSQL it
+        # then reads ix_candidate_name_id_email alone and only the matches' rows for the
+        # consent (10 ms instead of 200 ms for "schmidt" at 1M).
+        many = count_candidate_matches(search.strip(), limit=SEARCH_COUNT_LIMIT + 1) > SEARCH_COUNT_LIMIT
+        match = aliased(Candidate)
+        query = query.join(match, match.id == Candidate.id).where(
+            candidate_matches(search.strip(), many=many, on=match))
+        order = (match.name, match.id)
     if position_id:
-        query = query.where(select(Application.id).where(Application.candidate_id == Candidate.id,
-                                                         Application.position_id == position_id).exists())
+        # The position's applicants through ix_application_position_stage; as a correlated
+        # EXISTS per candidate it read the whole name index.
+        query = query.where(Candidate.id.in_(select(Application.candidate_id)
+                                             .where(Application.position_id == position_id)))
     if tag.strip():
-        # The list as stored (json.dumps: ["a", "b"]), searched for the quoted tag.
+        # The list as stored (json.dumps: ["a", "b"]), searched for the quoted tag among the
+        # tagged candidates of the partial index ix_candidate_tagged ('[]' written into the
+        # statement, not bound, as in known_tags).
         quoted = json.dumps(tag.strip().lower())
-        query = query.where(cast(Candidate.tags, String).like(like_pattern(quoted), escape="\\"))
-    return list(db.session.scalars(query.order_by(Candidate.name, Candidate.id).limit(limit).offset(offset)))
+        tagged = select(Candidate.id).where(Candidate.anonymised_at.is_(None),
+                                            cast(Candidate.tags, String) != literal_column("'[]'"),
+                                            cast(Candidate.tags, String).like(like_pattern(quoted), escape="\\"))
+        query = query.where(Candidate.id.in_(tagged))
+    return list(db.session.scalars(query.order_by(*order).limit(limit).offset(offset)))
 
 
 def invite_to_apply(candidate: Candidate, position: Position, *, actor: User | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from flask import Blueprint, flash, redirect, render_template, request
 from flask_login import current_user
@@ -13,7 +14,7 @@ from ..extensions import db
 from ..forms import NewApplicationForm, choices
 from ..models import Application, Candidate, Position
 from ..pipeline import Action, InvalidInput, PositionStatus
-from ..web import db_int
+from ..web import DB_INT_MAX, db_int
 from . import application_url, require_action, show_refusal
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
@@ -21,17 +22,54 @@ bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 PER_PAGE = 25
 
 
+@dataclass
+class SearchPage:
+    """A page of the list, for the ``pagination`` macro. ``total`` is exact up to
+    ``queries.SEARCH_COUNT_LIMIT``; beyond, ``more`` is set, ``total`` is the limit and
+    ``pages`` is None ("Page 3", no "of N"). ``has_next`` comes from one row more than a page."""
+
+    items: list
+    page: int
+    total: int
+    more: bool
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    @property
+    def pages(self) -> int | None:
+        return None if self.more else max(1, -(-self.total // PER_PAGE))
+
+
 @bp.get("/")
 @require_action(Action.VIEW_ALL)
 def index():
     q = (request.args.get("q") or "").strip()[:200]
-    stmt = select(Candidate).order_by(Candidate.name, Candidate.id)
+    number = max(1, request.args.get("page", 1, type=db_int) or 1)
+    # The count stops at the limit: a common name matches tens of thousands at 1M
+    # applications, and all of them were counted (and sorted) for every page.
+    limit = queries.SEARCH_COUNT_LIMIT + 1
+    total = queries.count_candidate_matches(q, limit=limit) if q else queries.count_candidates(limit=limit)
+    more = total >= limit
+    offset = (number - 1) * PER_PAGE
+    # The page's ids first, then their rows: finding the ids can then read an index alone
+    # (SQLite's name index; PostgreSQL's ix_candidate_name_id_email, which holds the email).
+    ids = select(Candidate.id).order_by(Candidate.name, Candidate.id).limit(PER_PAGE + 1).offset(offset)
     if q:
-        stmt = stmt.where(queries.candidate_matches(q))
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=db_int), per_page=PER_PAGE, error_out=False,
-                       count=not q)
-    if q:
-        page.total = queries.count_candidate_matches(q)
+        ids = ids.where(queries.candidate_matches(q, many=more))
+    stmt = select(Candidate).where(Candidate.id.in_(ids)).order_by(Candidate.name, Candidate.id)
+    items = list(db.session.scalars(stmt)) if offset <= DB_INT_MAX else []
+    page = SearchPage(items[:PER_PAGE], number, min(total, queries.SEARCH_COUNT_LIMIT), more, len(items) > PER_PAGE)
     return render_template("candidates/index.html", page=page, q=q,
                            applications=_applications_of([c.id for c in page.items]))
 

@@ -4,22 +4,23 @@ The verbs are in hiring.privacy."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Row, select
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from sqlalchemy import Row, exists, select
+from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
-from .. import privacy, services
+from .. import privacy, queries, services
 from ..extensions import db
 from ..forms import Form, apply_field_errors, choices
 from ..models import Application, Candidate, Position, utcnow
-from ..pipeline import Action, DomainError, InvalidInput, Role
+from ..pipeline import Action, DomainError, InvalidInput, PositionStatus, Role
 from ..settings import get_policy
-from ..web import db_int, option_tags
+from ..web import DB_INT_MAX, db_int
 from . import application_url, forbid_unless, public, require_action
 
 bp = Blueprint("privacy", __name__)
@@ -42,7 +43,10 @@ class EraseForm(Form):
 
 
 class InviteForm(Form):
-    position_id = SelectField("Position", coerce=int, validate_choice=False)
+    # Typed, with suggestions (see the talent pool below); position_id is the number as the
+    # select of every open position sent it, still accepted.
+    position = StringField("Invite to apply for", validators=[Length(max=300)])
+    position_id = IntegerField("Position", validators=[Optional()])
     submit = SubmitField("Invite to apply")
 
 
@@ -59,12 +63,6 @@ def _candidate(candidate_id: int) -> Candidate:
 
 def _may_manage() -> bool:
     return current_user.role in (Role.ADMIN.value, Role.RECRUITER.value)
-
-
-def _open_positions() -> list[Row]:
-    """(id, title) of every open position, as plain rows: the invite select lists them all."""
-    return list(db.session.execute(select(Position.id, Position.title).where(Position.status == "open")
-                                   .order_by(Position.title)))
 
 
 def _page(candidate: Candidate, **forms):
@@ -168,6 +166,72 @@ def erase(candidate_id: int):
 # every visit render and send hundreds of rows nobody reads before searching.
 TALENT_POOL_PER_PAGE = 50
 
+# The position fields. At 1M applications there are 20,000 positions, 4,000 of them open: a
+# select of every position ("Applied for") and one of every open position (the invite) were
+# 1.2 MB and most of the time of every visit. Both are text fields with suggestions from the
+# server as one types (static/suggest.js), like the board's filters. Many positions share a
+# title, so a suggestion ends in the position's number ("Embedded Engineer #123"); what was
+# typed is resolved here, so the fields work without the script too.
+POSITION_SUGGESTIONS = 20
+_POSITION_NUMBER = re.compile(r"#\s*(\d{1,10})\s*$")
+
+
+def position_reference(position_id: int, title: str) -> str:
+    return f"{title} #{position_id}"
+
+
+def _positions_typed(text: str, *, open_only: bool) -> list[Row]:
+    """The positions ``text`` may mean: the one its trailing "#number" names, or those whose
+    title contains it (one more than the suggestions, to tell that there are more)."""
+    stmt = select(Position.id, Position.title, Position.department, Position.status)
+    if open_only:
+        stmt = stmt.where(Position.status == PositionStatus.OPEN.value)
+    number = _POSITION_NUMBER.search(text)
+    if number:
+        position_id = int(number.group(1))
+        return list(db.session.execute(stmt.where(Position.id == position_id))) if position_id <= DB_INT_MAX else []
+    return list(db.session.execute(stmt.where(queries.contains(text, Position.title))
+                                   .order_by(Position.title, Position.id).limit(POSITION_SUGGESTIONS + 1)))
+
+
+def _resolve_position(text: str, *, open_only: bool) -> tuple[Row | None, list[Row]]:
+    """The one position ``text`` means (by number, the only match, or the only exact title),
+    else None and the positions to choose from."""
+    rows = _positions_typed(text, open_only=open_only)
+    exact = [row for row in rows if row.title.casefold() == text.casefold()]
+    if len(exact) == 1:
+        return exact[0], []
+    if len(rows) == 1:
+        return rows[0], []
+    return None, exact or rows
+
+
+def _position_choice_label(row: Row) -> str:
+    return " · ".join(x for x in (position_reference(row.id, row.title), row.department,
+                                  "" if row.status == PositionStatus.OPEN.value else row.status) if x)
+
+
+def _suggestions(open_only: bool):
+    q = request.args.get("q", "").strip()[:200]
+    rows = _positions_typed(q, open_only=open_only)[:POSITION_SUGGESTIONS] if len(q) >= 2 else []
+    return jsonify(options=[{"value": position_reference(r.id, r.title),
+                             "label": " · ".join(x for x in (r.department, "" if open_only else r.status) if x)}
+                            for r in rows])
+
+
+@bp.get("/talent-pool/suggest/positions")
+@require_action(Action.MANAGE_APPLICATIONS)
+def suggest_positions():
+    """Positions (any status) whose title contains ``q``: the "Applied for" suggestions."""
+    return _suggestions(open_only=False)
+
+
+@bp.get("/talent-pool/suggest/open-positions")
+@require_action(Action.MANAGE_APPLICATIONS)
+def suggest_open_positions():
+    """Open positions whose title contains ``q``: the invite's suggestions."""
+    return _suggestions(open_only=True)
+
 
 @bp.get("/talent-pool")
 @require_action(Action.MANAGE_APPLICATIONS)
@@ -175,7 +239,18 @@ def talent_pool():
     q = (request.args.get("q") or "").strip()[:200]
     tag = (request.args.get("tag") or "").strip()[:40]
     position_id = request.args.get("position", type=db_int)
+    position_q = (request.args.get("position_q") or "").strip()[:200]
     page = max(1, request.args.get("page", 1, type=db_int) or 1)
+    position_text, problem = position_q, None
+    if position_id:
+        title = db.session.scalar(select(Position.title).where(Position.id == position_id))
+        position_text = position_reference(position_id, title) if title is not None else ""
+    elif position_q:
+        position, others = _resolve_position(position_q, open_only=False)
+        if position is not None:
+            position_id, position_text = position.id, position_reference(position.id, position.title)
+        else:
+            problem = _position_problem(position_q, others, q, tag)
     # One more than a page tells whether a next page exists, without counting the pool.
     candidates = privacy.talent_pool(utcnow(), search=q, tag=tag, position_id=position_id,
                                      limit=TALENT_POOL_PER_PAGE + 1, offset=(page - 1) * TALENT_POOL_PER_PAGE)
@@ -188,15 +263,26 @@ def talent_pool():
             .where(Application.candidate_id.in_([c.id for c in candidates])).order_by(Application.id)).all()
         for candidate_id, title in rows:
             applied.setdefault(candidate_id, []).append(title)
-    positions = db.session.execute(select(Position.id, Position.title).order_by(Position.title)).all()
-    invite_form = InviteForm(prefix="invite")
-    open_positions = _open_positions()
-    invite_form.position_id.choices = choices(open_positions)
+    any_open = bool(candidates) and db.session.scalar(
+        select(exists().where(Position.status == PositionStatus.OPEN.value)))
     return render_template("privacy/talent_pool.html", candidates=candidates, applied=applied, q=q, tag=tag,
-                           position_id=position_id, position_options=option_tags(positions, position_id),
-                           invite_options=option_tags(open_positions), known_tags=privacy.known_tags(),
-                           invite_form=invite_form, page=page, has_next=has_next,
+                           position_id=position_id, position_text=position_text, problem=problem,
+                           any_open=any_open, known_tags=privacy.known_tags(),
+                           invite_form=InviteForm(prefix="invite"), page=page, has_next=has_next,
                            args={k: v for k, v in (("q", q), ("tag", tag), ("position", position_id)) if v})
+
+
+def _position_problem(text: str, rows: list[Row], q: str, tag: str) -> dict[str, Any]:
+    """What the page says when "Applied for" names no one position: the list is not
+    filtered by position, and (if any) the positions to choose from, as links."""
+    if not rows:
+        return {"message": f"No position matches “{text}”; the list is not filtered by position.", "options": []}
+    message = (f"More than {POSITION_SUGGESTIONS} positions match “{text}”; type more of it, or choose:"
+               if len(rows) > POSITION_SUGGESTIONS else f"{len(rows)} positions match “{text}”; choose one:")
+    args = {k: v for k, v in (("q", q), ("tag", tag)) if v}
+    return {"message": message,
+            "options": [(_position_choice_label(row), url_for("privacy.talent_pool", position=row.id, **args))
+                        for row in rows[:POSITION_SUGGESTIONS]]}
 
 
 @bp.post("/talent-pool/<int:candidate_id>/invite")
@@ -204,12 +290,9 @@ def talent_pool():
 def invite(candidate_id: int):
     candidate = _candidate(candidate_id)
     form = InviteForm(prefix="invite")
-    form.position_id.choices = choices((p.id, p.title) for p in _open_positions())
     if form.validate_on_submit():
-        position = db.session.get(Position, form.position_id.data or 0)
-        if position is None:
-            flash("Choose an open position.", "error")
-        else:
+        position = _invited_position(form)
+        if position is not None:
             try:
                 application = privacy.invite_to_apply(candidate, position, actor=current_user)
             except InvalidInput as exc:
@@ -221,6 +304,31 @@ def invite(candidate_id: int):
                       "they will hear from us by.", "success")
                 return redirect(application_url(application.id))
     return redirect(url_for("privacy.talent_pool"))
+
+
+def _invited_position(form: InviteForm) -> Position | None:
+    """The position the invite names: its number (``position_id``, as the select of every
+    open position sent it), or the text typed into the field; else None, said in a flash."""
+    if form.position_id.data:
+        position = db.session.get(Position, form.position_id.data) if form.position_id.data <= DB_INT_MAX else None
+        if position is None:
+            flash("Choose an open position.", "error")
+        return position
+    text = (form.position.data or "").strip()
+    if not text:
+        flash("Choose an open position: type part of its title.", "error")
+        return None
+    row, others = _resolve_position(text, open_only=True)
+    if row is not None:
+        return db.session.get(Position, row.id)
+    if not others:
+        flash(f"No open position matches “{text}”.", "error")
+    else:
+        example = position_reference(others[0].id, others[0].title)
+        many = "More than " + str(POSITION_SUGGESTIONS) if len(others) > POSITION_SUGGESTIONS else str(len(others))
+        flash(f"{many} open positions match “{text}”: choose one of the suggestions as you type, or add its "
+              f"number, e.g. “{example}”.", "error")
+    return None
 
 
 # --- public: the privacy notice and leaving the talent pool ---------------------------------------
