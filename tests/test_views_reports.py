@@ -215,6 +215,7 @@ def test_past_the_list_limit_the_filters_are_search_fields(history, login, searc
     assert 'type="search" id="f-position" name="position_q" value=""' in page
     assert 'type="search" id="f-owner" name="owner_q" value=""' in page
     assert "<option" not in page and 'name="position"' not in page
+    assert 'data-suggest="/board/suggest/positions"' in page and 'data-suggest="/board/suggest/owners"' in page
     # A position found by its title reports exactly what its id reports.
     by_id = client.get(f"/reports?{NOVEMBER}&position={history['p2'].id}").get_data(as_text=True)
     by_title = client.get(f"/reports?{NOVEMBER}&position_q=hardware").get_data(as_text=True)
@@ -231,28 +232,28 @@ def test_past_the_list_limit_the_filters_are_search_fields(history, login, searc
 def test_a_search_that_matches_several_offers_them(history, login, searched, factory):  # noqa: F811
     client = login(history["recruiter"])
     page = client.get(f"/reports?{NOVEMBER}&owner_q=recruiter").get_data(as_text=True)
-    assert "“recruiter” matches 2 — choose one below" in page and 'aria-invalid="true"' in page
+    assert "2 owners match “recruiter”; choose one:" in page and 'aria-invalid="true"' in page
     assert "Which owner?" in page
     for person in (history["recruiter"], history["other"]):  # links keep the period
-        assert f'href="/reports?from=2026-11-01&amp;to=2026-11-30&amp;owner={person.id}">{person.name}</a> ' \
-               f'<small>{person.email}</small>' in page
+        assert f'href="/reports?from=2026-11-01&amp;to=2026-11-30&amp;owner={person.id}">' \
+               f'{person.name} · {person.email}</a>' in page
     unfiltered = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)
     assert figures_of(page) == figures_of(unfiltered)  # the default stands in
     missing = client.get(f"/reports?{NOVEMBER}&position_q=astronaut").get_data(as_text=True)
-    assert "No position matches “astronaut”." in missing
+    assert "No position matches “astronaut”; the report is of every position." in missing
     # A search made of LIKE's wildcards matches them literally.
-    assert "No position matches “%_”." in client.get(f"/reports?{NOVEMBER}&position_q=%25_").get_data(as_text=True)
+    assert "No position matches “%_”" in client.get(f"/reports?{NOVEMBER}&position_q=%25_").get_data(as_text=True)
 
 
 def test_a_repeated_title_keeps_the_chosen_id(history, login, searched, factory):  # noqa: F811
     twin = factory.position(title="Hardware")
     client = login(history["recruiter"])
     both = client.get(f"/reports?{NOVEMBER}&position_q=Hardware").get_data(as_text=True)
-    assert "“Hardware” matches 2" in both  # two positions with exactly that title
+    assert "2 positions match “Hardware”" in both  # two positions with exactly that title
     services.close_position(twin, actor=twin.owner, now=REPORT_NOW)  # told apart by status, listed last
     both = client.get(f"/reports?{NOVEMBER}&position_q=Hardware").get_data(as_text=True)
     assert both.index(f"position={history['p2'].id}") < both.index(f"position={twin.id}")
-    assert f'position={twin.id}">Hardware</a> <small>Engineering · closed</small>' in both
+    assert f'position={twin.id}">Hardware · Engineering · closed</a>' in both
     kept = client.get(f"/reports?{NOVEMBER}&position={twin.id}&position_q=Hardware").get_data(as_text=True)
     chosen = client.get(f"/reports?{NOVEMBER}&position={twin.id}").get_data(as_text=True)
     assert figures_of(kept) == figures_of(chosen) and "matches" not in kept

@@ -35,7 +35,7 @@ from ..pipeline import OPEN_STAGES, Action, Flag, PositionStatus, Role, Stage
 from ..pipeline import can as pipeline_can
 from ..settings import get_policy
 from ..web import DB_INT_MAX, Badge, badge_for, days_since, db_int, moment
-from . import application_url, require_action
+from . import application_url, filters, require_action
 
 bp = Blueprint("dashboard", __name__)
 
@@ -321,70 +321,25 @@ def _column_head(stage: Stage, sqlite: bool, by_position: bool, by_owner: bool, 
     return select(both.c.id).order_by(both.c.due_at.is_(None), both.c.due_at, both.c.id).limit(limit)
 
 
-# --- the board's filters -------------------------------------------------------------------
-# Hundreds of open positions and recruiters: the filters are text fields with suggestions
-# from the server as one types (static/suggest.js fills their <datalist>), and what was
-# typed is resolved here, so they work without the script too.
-
-FILTER_SUGGESTIONS = 20
-
-
-@dataclass
-class FilterProblem:
-    message: str
-    options: list[tuple[str, str]] = field(default_factory=list)  # (label, url)
-
-
-def _matching_positions(text: str):
-    return db.session.execute(
-        select(Position.id, Position.title, Position.department)
-        .where(Position.status == PositionStatus.OPEN.value, queries.contains(text, Position.title))
-        .order_by(Position.title, Position.id).limit(FILTER_SUGGESTIONS + 1)).all()
-
-
-def _matching_owners(text: str):
-    return db.session.execute(
-        select(User.id, User.name, User.email)
-        .where(User.role.in_([Role.RECRUITER.value, Role.ADMIN.value]), queries.contains(text, User.name, User.email))
-        .order_by(User.name, User.id).limit(FILTER_SUGGESTIONS + 1)).all()
-
-
-def _resolve(text: str, rows, names) -> tuple[int | None, list]:
-    """The one row ``text`` means: the only match, or the only exact match of one of
-    ``names(row)`` (ignoring case); otherwise None and the candidates to choose from."""
-    exact = [row for row in rows if text.casefold() in {name.casefold() for name in names(row)}]
-    if len(exact) == 1:
-        return exact[0].id, []
-    if len(rows) == 1:
-        return rows[0].id, []
-    return None, exact or rows
-
-
-def _filter_problem(kind: str, text: str, rows, label, url) -> FilterProblem:
-    if not rows:
-        return FilterProblem(f"No {kind} matches “{text}”; the board shows everyone's.")
-    more = len(rows) > FILTER_SUGGESTIONS
-    message = (f"More than {FILTER_SUGGESTIONS} {kind}s match “{text}”; type more of it, or choose:" if more
-               else f"{len(rows)} {kind}s match “{text}”; choose one:")
-    return FilterProblem(message, [(label(row), url(row)) for row in rows[:FILTER_SUGGESTIONS]])
+# --- the board's filters: typed, with suggestions (hiring.views.filters) --------------------
 
 
 @bp.get("/board/suggest/positions")
 @require_action(Action.VIEW_ALL)
 def suggest_positions():
-    """Open positions whose title contains ``q``: the position filter's suggestions."""
+    """Open positions whose title contains ``q``: the position filters' suggestions."""
     q = request.args.get("q", "").strip()
-    rows = _matching_positions(q)[:FILTER_SUGGESTIONS] if len(q) >= 2 else []
-    return jsonify(options=[{"value": r.title, "label": r.department or ""} for r in rows])
+    rows = filters.matching_positions(q) if len(q) >= 2 else []
+    return jsonify(filters.suggestions(rows, lambda r: r.title, lambda r: r.department or ""))
 
 
 @bp.get("/board/suggest/owners")
 @require_action(Action.VIEW_ALL)
 def suggest_owners():
-    """Recruiters and admins whose name or email contains ``q``: the owner filter's suggestions."""
+    """Recruiters and admins whose name or email contains ``q``: the owner filters' suggestions."""
     q = request.args.get("q", "").strip()
-    rows = _matching_owners(q)[:FILTER_SUGGESTIONS] if len(q) >= 2 else []
-    return jsonify(options=[{"value": r.name, "label": r.email} for r in rows])
+    rows = filters.matching_owners(q) if len(q) >= 2 else []
+    return jsonify(filters.suggestions(rows, lambda r: r.name, lambda r: r.email))
 
 
 @dataclass
@@ -449,24 +404,23 @@ def _board(position_id: int | None, position: Position | None = None):
     loading it again by id would be a second statement)."""
     now = utcnow()
     owner_id = _int_arg("owner")
-    problems: list[FilterProblem] = []
+    problems: list[filters.FilterProblem] = []
     position_q = request.args.get("position_q", "").strip()
     if position_q and not position_id and request.endpoint == "dashboard.board":
-        rows = _matching_positions(position_q)
-        position_id, choices = _resolve(position_q, rows, lambda r: [r.title])
-        if position_id is None:
-            problems.append(_filter_problem(
-                "open position", position_q, choices,
-                lambda r: r.title + (f" · {r.department}" if r.department else ""),
-                lambda r: _board_link(r.id, owner_id)))
+        row, choices = filters.resolve(position_q, filters.matching_positions(position_q), filters.position_names)
+        position_id = row.id if row is not None else None
+        if row is None:
+            problems.append(filters.filter_problem(
+                "open position", position_q, choices, filters.position_label, lambda r: _board_link(r.id, owner_id),
+                otherwise="the board shows everyone's"))
     owner_q = request.args.get("owner_q", "").strip()
     if owner_q and not owner_id:
-        rows = _matching_owners(owner_q)
-        owner_id, choices = _resolve(owner_q, rows, lambda r: [r.name, r.email])
-        if owner_id is None:
-            problems.append(_filter_problem(
-                "owner", owner_q, choices, lambda r: f"{r.name} · {r.email}",
-                lambda r: _board_link(position_id, r.id)))
+        row, choices = filters.resolve(owner_q, filters.matching_owners(owner_q), filters.owner_names)
+        owner_id = row.id if row is not None else None
+        if row is None:
+            problems.append(filters.filter_problem(
+                "owner", owner_q, choices, filters.owner_label, lambda r: _board_link(position_id, r.id),
+                otherwise="the board shows everyone's"))
     column = next((stage for stage in OPEN_STAGES if stage.value == request.args.get("stage")), None)
     page = max(_int_arg("page") or 1, 1)
     if (page - 1) * COLUMN_PAGE_SIZE > DB_INT_MAX:

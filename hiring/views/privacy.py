@@ -4,7 +4,6 @@ The verbs are in hiring.privacy."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,14 +13,14 @@ from sqlalchemy import Row, exists, select
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import privacy, queries, services
+from .. import privacy, services
 from ..extensions import db
 from ..forms import Form, apply_field_errors, choices
 from ..models import Application, Candidate, Position, utcnow
 from ..pipeline import Action, DomainError, InvalidInput, PositionStatus, Role
 from ..settings import get_policy
 from ..web import DB_INT_MAX, db_int
-from . import application_url, forbid_unless, public, require_action
+from . import application_url, filters, forbid_unless, public, require_action
 
 bp = Blueprint("privacy", __name__)
 
@@ -166,57 +165,22 @@ def erase(candidate_id: int):
 # every visit render and send hundreds of rows nobody reads before searching.
 TALENT_POOL_PER_PAGE = 50
 
-# The position fields. At 1M applications there are 20,000 positions, 4,000 of them open: a
-# select of every position ("Applied for") and one of every open position (the invite) were
-# 1.2 MB and most of the time of every visit. Both are text fields with suggestions from the
-# server as one types (static/suggest.js), like the board's filters. Many positions share a
-# title, so a suggestion ends in the position's number ("Embedded Engineer #123"); what was
-# typed is resolved here, so the fields work without the script too.
-POSITION_SUGGESTIONS = 20
-_POSITION_NUMBER = re.compile(r"#\s*(\d{1,10})\s*$")
-
-
-def position_reference(position_id: int, title: str) -> str:
-    return f"{title} #{position_id}"
-
-
-def _positions_typed(text: str, *, open_only: bool) -> list[Row]:
-    """The positions ``text`` may mean: the one its trailing "#number" names, or those whose
-    title contains it (one more than the suggestions, to tell that there are more)."""
-    stmt = select(Position.id, Position.title, Position.department, Position.status)
-    if open_only:
-        stmt = stmt.where(Position.status == PositionStatus.OPEN.value)
-    number = _POSITION_NUMBER.search(text)
-    if number:
-        position_id = int(number.group(1))
-        return list(db.session.execute(stmt.where(Position.id == position_id))) if position_id <= DB_INT_MAX else []
-    return list(db.session.execute(stmt.where(queries.contains(text, Position.title))
-                                   .order_by(Position.title, Position.id).limit(POSITION_SUGGESTIONS + 1)))
+# The position fields: typed, with suggestions (hiring.views.filters). A suggestion is a
+# position's reference ("Embedded Engineer #123"): many positions share a title.
 
 
 def _resolve_position(text: str, *, open_only: bool) -> tuple[Row | None, list[Row]]:
     """The one position ``text`` means (by number, the only match, or the only exact title),
     else None and the positions to choose from."""
-    rows = _positions_typed(text, open_only=open_only)
-    exact = [row for row in rows if row.title.casefold() == text.casefold()]
-    if len(exact) == 1:
-        return exact[0], []
-    if len(rows) == 1:
-        return rows[0], []
-    return None, exact or rows
-
-
-def _position_choice_label(row: Row) -> str:
-    return " · ".join(x for x in (position_reference(row.id, row.title), row.department,
-                                  "" if row.status == PositionStatus.OPEN.value else row.status) if x)
+    return filters.resolve(text, filters.matching_positions(text, open_only=open_only), filters.position_names)
 
 
 def _suggestions(open_only: bool):
     q = request.args.get("q", "").strip()[:200]
-    rows = _positions_typed(q, open_only=open_only)[:POSITION_SUGGESTIONS] if len(q) >= 2 else []
-    return jsonify(options=[{"value": position_reference(r.id, r.title),
-                             "label": " · ".join(x for x in (r.department, "" if open_only else r.status) if x)}
-                            for r in rows])
+    rows = filters.matching_positions(q, open_only=open_only) if len(q) >= 2 else []
+    return jsonify(filters.suggestions(
+        rows, lambda r: filters.position_reference(r.id, r.title),
+        lambda r: " · ".join(x for x in (r.department, "" if open_only else r.status) if x)))
 
 
 @bp.get("/talent-pool/suggest/positions")
@@ -244,11 +208,11 @@ def talent_pool():
     position_text, problem = position_q, None
     if position_id:
         title = db.session.scalar(select(Position.title).where(Position.id == position_id))
-        position_text = position_reference(position_id, title) if title is not None else ""
+        position_text = filters.position_reference(position_id, title) if title is not None else ""
     elif position_q:
         position, others = _resolve_position(position_q, open_only=False)
         if position is not None:
-            position_id, position_text = position.id, position_reference(position.id, position.title)
+            position_id, position_text = position.id, filters.position_reference(position.id, position.title)
         else:
             problem = _position_problem(position_q, others, q, tag)
     # One more than a page tells whether a next page exists, without counting the pool.
@@ -272,17 +236,13 @@ def talent_pool():
                            args={k: v for k, v in (("q", q), ("tag", tag), ("position", position_id)) if v})
 
 
-def _position_problem(text: str, rows: list[Row], q: str, tag: str) -> dict[str, Any]:
+def _position_problem(text: str, rows: list[Row], q: str, tag: str) -> filters.FilterProblem:
     """What the page says when "Applied for" names no one position: the list is not
     filtered by position, and (if any) the positions to choose from, as links."""
-    if not rows:
-        return {"message": f"No position matches “{text}”; the list is not filtered by position.", "options": []}
-    message = (f"More than {POSITION_SUGGESTIONS} positions match “{text}”; type more of it, or choose:"
-               if len(rows) > POSITION_SUGGESTIONS else f"{len(rows)} positions match “{text}”; choose one:")
     args = {k: v for k, v in (("q", q), ("tag", tag)) if v}
-    return {"message": message,
-            "options": [(_position_choice_label(row), url_for("privacy.talent_pool", position=row.id, **args))
-                        for row in rows[:POSITION_SUGGESTIONS]]}
+    return filters.filter_problem("position", text, rows, lambda r: filters.position_label(r, numbered=True),
+                                  lambda r: url_for("privacy.talent_pool", position=r.id, **args),
+                                  otherwise="the list is not filtered by position")
 
 
 @bp.post("/talent-pool/<int:candidate_id>/invite")
@@ -324,8 +284,8 @@ def _invited_position(form: InviteForm) -> Position | None:
     if not others:
         flash(f"No open position matches “{text}”.", "error")
     else:
-        example = position_reference(others[0].id, others[0].title)
-        many = "More than " + str(POSITION_SUGGESTIONS) if len(others) > POSITION_SUGGESTIONS else str(len(others))
+        example = filters.position_reference(others[0].id, others[0].title)
+        many = f"More than {filters.SUGGESTIONS}" if len(others) > filters.SUGGESTIONS else str(len(others))
         flash(f"{many} open positions match “{text}”: choose one of the suggestions as you type, or add its "
               f"number, e.g. “{example}”.", "error")
     return None

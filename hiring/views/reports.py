@@ -14,16 +14,28 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from werkzeug.exceptions import ServiceUnavailable
 
 from .. import reports
 from ..extensions import db
 from ..models import Position, User, utcnow
-from ..pipeline import Action, PositionStatus, Role
+from ..pipeline import Action, PositionStatus
 from ..settings import get_policy
 from ..web import db_int, option_tags
 from . import require_action
+from .filters import (
+    OWNER_ROLES,
+    FilterProblem,
+    filter_problem,
+    matching_owners,
+    matching_positions,
+    owner_label,
+    owner_names,
+    position_label,
+    position_names,
+    resolve,
+)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -46,9 +58,10 @@ def _parse_day(name: str, errors: dict[str, str]) -> date | None:
     return day
 
 
-def parse_filters() -> tuple[reports.Filters, dict[str, str], dict[str, list[tuple[int, str, str]]]]:
+def parse_filters() -> tuple[reports.Filters, dict[str, str], dict[str, FilterProblem]]:
     """The filters of the query string, an error per bad one (the default stands in for
-    it), and per filter searched by text with several matches, those matches."""
+    it), and per filter whose typed text named no one position or owner, what to say and
+    choose from."""
     policy = get_policy()
     errors: dict[str, str] = {}
     default = reports.default_filters(utcnow(), policy)
@@ -62,7 +75,7 @@ def parse_filters() -> tuple[reports.Filters, dict[str, str], dict[str, list[tup
         errors["from"] = f"Choose a period of at most {MAX_PERIOD_DAYS} days."
         start, end = default.start, default.end
     chosen: dict[str, int | None] = {"position": None, "owner": None}
-    matches: dict[str, list[tuple[int, str, str]]] = {}
+    unresolved: dict[str, tuple[str, list]] = {}
     for name in chosen:
         model = Position if name == "position" else User
         raw, search = request.args.get(name, "").strip(), request.args.get(f"{name}_q", "").strip()
@@ -74,26 +87,35 @@ def parse_filters() -> tuple[reports.Filters, dict[str, str], dict[str, list[tup
         if f"{name}_q" in request.args:  # the search field, offered where a list would be too long
             if not search:
                 continue  # emptied: no filter
-            if current is not None and _label(current).lower() == search.lower():
+            if current is not None and _label(current).casefold() == search.casefold():
                 chosen[name] = value  # the chosen one's name, unchanged (names repeat: keep the id)
                 continue
-            chosen[name], matches[name], error = _find(name, search)
-            if error:
-                errors[name] = error
+            # Any position, closed too (a past role can be reported on); the owners.
+            rows = matching_positions(search, open_only=False) if name == "position" else matching_owners(search)
+            row, choices = resolve(search, rows, position_names if name == "position" else owner_names)
+            if row is not None:
+                chosen[name] = row.id
+            else:
+                unresolved[name] = (search, choices)
         elif raw and current is None:
             errors[name] = f"No such {name}."
         elif current is not None:
             chosen[name] = value
     filters = reports.Filters(start=start, end=end, position_id=chosen["position"], owner_id=chosen["owner"])
-    return filters, errors, matches
+    problems = {}
+    for name, (search, choices) in unresolved.items():
+        problems[name] = filter_problem(
+            name, search, choices, position_label if name == "position" else owner_label,
+            lambda row, name=name: url_for("reports.index", **{**filter_args(filters), name: row.id}),
+            otherwise=f"the report is of {'every position' if name == 'position' else 'everyone'}")
+        errors[name] = problems[name].message
+    return filters, errors, problems
 
 
 # A filter offers its choices as a list up to this many; past it (a big company's open
 # positions and recruiters run to thousands: a list that long is unusable and weighs
-# hundreds of kB on every visit) a search field, resolved here.
+# hundreds of kB on every visit) a text field with suggestions (hiring.views.filters).
 LIST_LIMIT = 200
-OWNER_ROLES = [Role.ADMIN.value, Role.RECRUITER.value]  # who owns applications
-MATCHES_SHOWN = 25
 
 
 def _choices(name: str) -> Select:
@@ -101,41 +123,6 @@ def _choices(name: str) -> Select:
     if name == "position":
         return select(Position.id, Position.title).where(Position.status == PositionStatus.OPEN.value)
     return select(User.id, User.name).where(User.role.in_(OWNER_ROLES))
-
-
-def _find(name: str, search: str) -> tuple[int | None, list[tuple[int, str, str]], str | None]:
-    """The position (any, closed too: a past role can be reported on) or owner the search
-    names: the one whose title (name, email) is the search, else the only one containing
-    it. Several: none is chosen, and the first of them (open positions first) are offered
-    as links, each with what tells equal titles apart (department and status; email)."""
-    if name == "position":
-        query = select(Position.id, Position.title, Position.department, Position.status)
-        texts, first = [func.lower(Position.title)], [Position.status != PositionStatus.OPEN.value]
-    else:
-        query = _choices("owner").add_columns(User.email)
-        texts, first = [func.lower(User.name), func.lower(User.email)], []
-    key, label = query.selected_columns[0], query.selected_columns[1]
-    exact = db.session.execute(query.where(or_(*(text == search.lower() for text in texts))).limit(2)).all()
-    if len(exact) == 1:
-        return exact[0][0], [], None
-    pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    found = db.session.execute(query.where(or_(*(text.like(pattern, escape="\\") for text in texts)))
-                               .order_by(*first, label, key).limit(MATCHES_SHOWN + 1)).all()
-    if len(found) == 1:
-        return found[0][0], [], None
-    if not found:
-        return None, [], f"No {name} matches “{search}”."
-    several = f"more than {MATCHES_SHOWN}" if len(found) > MATCHES_SHOWN else str(len(found))
-    return None, [(row[0], row[1], _detail(row)) for row in found[:MATCHES_SHOWN]], \
-        f"“{search}” matches {several} — choose one below, or search for more of the name."
-
-
-def _detail(row) -> str:
-    if len(row) == 3:  # an owner: id, name, email
-        return row[2]
-    department, status = row[2], row[3]
-    return " · ".join(part for part in (department, "closed" if status != PositionStatus.OPEN.value else "")
-                      if part)
 
 
 def _offer(name: str, chosen: int | None) -> dict[str, object]:
@@ -210,7 +197,7 @@ def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report
 @bp.get("")
 @require_action(Action.VIEW_ALL)
 def index():
-    filters, errors, matches = parse_filters()
+    filters, errors, problems = parse_filters()
     now, policy = utcnow(), get_policy()
     try:
         report, figures = cached_report(filters, now, policy)
@@ -222,7 +209,7 @@ def index():
     offers = {name: _offer(name, chosen) for name, chosen in
               (("position", filters.position_id), ("owner", filters.owner_id))}
     return render_template("reports/index.html", report=report, figures=figures, filters=filters, errors=errors,
-                           offers=offers, matches=matches, args=filter_args(filters), exports=EXPORT_TITLES,
+                           offers=offers, problems=problems, args=filter_args(filters), exports=EXPORT_TITLES,
                            policy=policy, as_of=report.as_of if report else None, preparing=preparing), 200
 
 
