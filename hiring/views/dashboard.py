@@ -128,7 +128,9 @@ def _attention_statement(role: str, everyone: bool, postgresql: bool = False):
     if not wanted:
         return None
     where = [queries.is_open(), or_(*wanted)]
-    if scope is not None and role != Role.ADMIN:
+    if scope is None:
+        return _everyones_statement(where)
+    if role != Role.ADMIN:
         # Implied by every condition above (the responsible person, my decision, a
         # manager's stalled): the application is mine or in a position I own or manage.
         # Said explicitly, the database reads those applications through the owner and
@@ -146,6 +148,35 @@ def _attention_statement(role: str, everyone: bool, postgresql: bool = False):
         select(Application)
         .join(Position, Position.id == Application.position_id)
         .where(*where)
+        .options(joinedload(Application.candidate), joinedload(Application.position))
+        .order_by(Application.due_at.asc().nulls_last(), Application.id)
+        .limit(ATTENTION_LIMIT)
+    )
+
+
+def _everyones_statement(where: list):
+    """Everyone's applications needing action, read through indexes at any size.
+
+    Every open application due by the end of the "due soon" window needs action (overdue,
+    late since a delay, or due soon): the first ``ATTENTION_LIMIT`` of each stage in the
+    (stage, due_at, id) index are read in order, and the page's first ``ATTENTION_LIMIT``
+    are among them and among the applications needing action for another reason that are
+    due later or undated, which sort after them all. So when there are at least that many
+    due, those others cannot be on the page and are not looked for: the whole condition
+    (``where``) is asked only when fewer are due (a constant test, done once; PostgreSQL's
+    One-Time Filter). As one OR over the open applications both databases tested every open
+    application's row (SQLite 300 ms, PostgreSQL 60 ms at 1M applications)."""
+    due_by = and_(Application.due_at.is_not(None), Application.due_at <= queries.FLAG_BINDS.due_soon_until)
+    heads = [select(select(Application.id).where(Application.stage == stage, due_by)
+                    .order_by(Application.due_at, Application.id).limit(ATTENTION_LIMIT).subquery())
+             for stage in OPEN_STAGE_VALUES]
+    due = select(func.count()).select_from(
+        select(Application.id).where(queries.is_open(), due_by).limit(ATTENTION_LIMIT).subquery())
+    others = (select(Application.id).join(Position, Position.id == Application.position_id)
+              .where(due.scalar_subquery() < ATTENTION_LIMIT, *where))
+    return (
+        select(Application)
+        .where(Application.id.in_(union_all(*heads, others)))
         .options(joinedload(Application.candidate), joinedload(Application.position))
         .order_by(Application.due_at.asc().nulls_last(), Application.id)
         .limit(ATTENTION_LIMIT)
