@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Integer, and_, any_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import Integer, and_, any_, bindparam, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import joinedload
 
 from .. import queries, timefmt
@@ -167,16 +167,20 @@ def _everyones_statement(where: list):
     One-Time Filter). As one OR over the open applications both databases tested every open
     application's row (SQLite 300 ms, PostgreSQL 60 ms at 1M applications)."""
     due_by = and_(Application.due_at.is_not(None), Application.due_at <= queries.FLAG_BINDS.due_soon_until)
-    heads = [select(select(Application.id).where(Application.stage == stage, due_by)
+    heads = [select(select(Application.id, Application.due_at).where(Application.stage == stage, due_by)
                     .order_by(Application.due_at, Application.id).limit(ATTENTION_LIMIT).subquery())
              for stage in OPEN_STAGE_VALUES]
     due = select(func.count()).select_from(
         select(Application.id).where(queries.is_open(), due_by).limit(ATTENTION_LIMIT).subquery())
-    others = (select(Application.id).join(Position, Position.id == Application.position_id)
+    others = (select(Application.id, Application.due_at).join(Position, Position.id == Application.position_id)
               .where(due.scalar_subquery() < ATTENTION_LIMIT, *where))
+    # The page's ids cut before the candidates and positions are joined (UNION, not ALL:
+    # an application both due and needing action otherwise must count once).
+    found = union(*heads, others).subquery()
+    page = select(found.c.id).order_by(found.c.due_at.asc().nulls_last(), found.c.id).limit(ATTENTION_LIMIT)
     return (
         select(Application)
-        .where(Application.id.in_(union_all(*heads, others)))
+        .where(Application.id.in_(page))
         .options(joinedload(Application.candidate), joinedload(Application.position))
         .order_by(Application.due_at.asc().nulls_last(), Application.id)
         .limit(ATTENTION_LIMIT)
