@@ -97,8 +97,12 @@ def test_everyones_dashboard_lists_the_first_applications_needing_action(factory
     positions = [factory.position(owner=user if role != "manager" else None,
                                   hiring_manager=user if role == "manager" else None), factory.position()]
     stages = ["applied", "first_interview", "first_decision", "second_interview", "final_decision", "offer"]
-    for index, stage in enumerate(stages * 2):
-        factory.application(stage, position=positions[index % 2], at=now - timedelta(days=3 * index))
+    created = [factory.application(stage, position=positions[index % 2], at=now - timedelta(days=3 * index))
+               for index, stage in enumerate(stages * 2)]
+    # Dates moved automatically: past the policy's limit (stalled), and within it.
+    for application, delays in zip(created[-4:], (get_policy().max_automatic_delays + 1, 1, 5, 0), strict=True):
+        application.automatic_delays = delays
+    db.session.commit()
     moment = now + timedelta(days=days)
     policy = get_policy()
 
