@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from hiring import queries
 from hiring.extensions import db
-from hiring.models import utcnow
+from hiring.models import Application, utcnow
+from hiring.pipeline import Flag, Stage
+from hiring.settings import get_policy
+from hiring.views import dashboard
 
 PAGES = ["/", "/?scope=all", "/board", "/board?owner={owner}", "/positions/{position}/board", "/candidates/",
          "/candidates/?q=candidate", "/positions/", "/interviews/mine", "/admin/users"]
@@ -83,16 +87,6 @@ def test_everyones_dashboard_lists_the_first_applications_needing_action(factory
     condition only when fewer than a page are due: the page holds the first applications
     by due date (undated last, then id) among every open one that needs action, at moments
     when none, some and all of them are due (a page of 3 here)."""
-    from datetime import datetime
-
-    from sqlalchemy import select
-
-    from hiring import queries
-    from hiring.models import Application
-    from hiring.pipeline import Flag, Stage
-    from hiring.settings import get_policy
-    from hiring.views import dashboard
-
     user = factory.user(role)
     positions = [factory.position(owner=user if role != "manager" else None,
                                   hiring_manager=user if role == "manager" else None), factory.position()]
