@@ -107,9 +107,7 @@ def _stalled_condition(role: str):
     """Stalled applications go to the position's hiring manager and every admin."""
     stalled = queries.flag_condition(Flag.STALLED, queries.FLAG_BINDS)
     if role == Role.ADMIN:
-        # "> 0" is implied (the policy's limit is at least 0) and says it in the terms of
-        # the partial index of delayed applications, so that it reads those few.
-        return and_(Application.automatic_delays > 0, stalled)
+        return stalled
     if role == Role.MANAGER:
         return and_(stalled, Position.hiring_manager_id == USER_ID)
     return None
