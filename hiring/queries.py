@@ -100,7 +100,12 @@ def flag_condition(flag: Flag | str, now: datetime | FlagMoment, policy: Policy 
         return and_(is_open(), Application.interview_ends_at.is_not(None),
                     Application.interview_ends_at < at.unrecorded_before)
     if flag == Flag.STALLED:
-        return and_(is_open(), Application.automatic_delays > at.max_automatic_delays)
+        # "> 0" is implied (the policy's limit is 0 to 20) and says it in the terms of the
+        # partial index of the delayed applications (ix_application_delayed), so that the
+        # stalled few are read through it. Without it a list, a count or an admin's
+        # dashboard tested every open application's row (190 ms at 1M on SQLite).
+        return and_(is_open(), Application.automatic_delays > 0,
+                    Application.automatic_delays > at.max_automatic_delays)
     return false()
 
 

@@ -99,6 +99,9 @@ def page_statements(app, ids: dict[str, int]) -> dict[str, int]:
     pages = {
         ("rita@example.com", "dashboard"): "/",
         ("rita@example.com", "dashboard, everyone"): "/?scope=all",
+        # Everyone's for the roles whose condition differs (stalled; a manager's decisions).
+        ("admin@example.com", "dashboard, everyone"): "/?scope=all",
+        ("mona@example.com", "dashboard, everyone"): "/?scope=all",
         ("ivan@example.com", "dashboard"): "/",
         ("mona@example.com", "dashboard"): "/",
         ("rita@example.com", "board"): "/board",

@@ -77,6 +77,29 @@ def test_flag_sql_matches_pipeline_flags(factory, now, app):
     assert any(Flag.OVERDUE in a.flags(now, policy) for a in apps)
 
 
+
+@pytest.mark.parametrize("limit", [0, 1, 2])
+def test_stalled_sql_matches_pipeline_flags_at_any_limit(factory, now, app, limit):
+    """The SQL of STALLED adds "> 0" for its partial index: the same applications at any
+    limit the policy allows (0 to 20), open ones with 0 to 3 automatic moves."""
+    import dataclasses
+
+    from hiring import queries
+    from hiring.extensions import db
+    from hiring.models import Application
+    from hiring.pipeline import Flag
+    from hiring.settings import get_policy
+
+    for delays, stage in enumerate(["applied", "first_decision", "offer", "hired", "applied"]):
+        factory.application(stage, at=now - timedelta(days=3)).automatic_delays = delays % 4
+    db.session.commit()
+    policy = dataclasses.replace(get_policy(), max_automatic_delays=limit)
+    expected = {a.id for a in Application.query.all() if Flag.STALLED in a.flags(now, policy)}
+    got = set(db.session.scalars(db.select(Application.id).where(
+        queries.flag_condition(Flag.STALLED, now, policy))))
+    assert got == expected
+    assert limit == 2 or expected
+
 # --- every service: one audit event, one version step, the expected emails ------------------
 
 import io  # noqa: E402

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from hiring import queries
 from hiring.extensions import db
-from hiring.models import utcnow
+from hiring.models import Application, utcnow
+from hiring.pipeline import Flag, Stage
+from hiring.settings import get_policy
+from hiring.views import dashboard
 
 PAGES = ["/", "/?scope=all", "/board", "/board?owner={owner}", "/positions/{position}/board", "/candidates/",
          "/candidates/?q=candidate", "/positions/", "/interviews/mine", "/admin/users"]
@@ -74,3 +78,45 @@ def _counts_mine(client) -> dict[str, int]:
             assert client.get(path).status_code == 200
         counts[path] = len(statements)
     return counts
+
+
+@pytest.mark.parametrize("role", ["recruiter", "admin", "manager"])
+@pytest.mark.parametrize("days", [-30, 0, 2, 5, 12, 40])
+def test_everyones_dashboard_lists_the_first_applications_needing_action(factory, now, monkeypatch, role, days):
+    """Everyone's dashboard reads the applications due soon per stage and asks the whole
+    condition only when fewer than a page are due: the page holds the first applications
+    by due date (undated last, then id) among every open one that needs action, at moments
+    when none, some and all of them are due (a page of 3 here)."""
+    user = factory.user(role)
+    positions = [factory.position(owner=user if role != "manager" else None,
+                                  hiring_manager=user if role == "manager" else None), factory.position()]
+    stages = ["applied", "first_interview", "first_decision", "second_interview", "final_decision", "offer"]
+    created = [factory.application(stage, position=positions[index % 2], at=now - timedelta(days=3 * index))
+               for index, stage in enumerate(stages * 2)]
+    # Dates moved automatically: past the policy's limit (stalled), and within it.
+    for application, delays in zip(created[-4:], (get_policy().max_automatic_delays + 1, 1, 5, 0), strict=True):
+        application.automatic_delays = delays
+    db.session.commit()
+    moment = now + timedelta(days=days)
+    policy = get_policy()
+
+    def needs_action(application: Application) -> bool:
+        flags = application.flags(moment, policy)
+        if {Flag.OVERDUE, Flag.DUE_SOON, Flag.EXPEDITE, Flag.UNRECORDED} & set(flags):
+            return True
+        manages = application.position.hiring_manager_id == user.id
+        if role == "manager":
+            return application.stage == Stage.FINAL_DECISION.value and manages or (Flag.STALLED in flags and manages)
+        mine = application.owner_id == user.id and application.stage in ("applied", "first_decision")
+        return mine or (role == "admin" and Flag.STALLED in flags)
+
+    monkeypatch.setattr(dashboard, "ATTENTION_LIMIT", 3)
+    dashboard._attention_statement.cache_clear()
+    try:
+        shown = {item.application.id for item in dashboard.attention_items(user, moment, everyone=True)}
+    finally:
+        dashboard._attention_statement.cache_clear()
+    applications = db.session.scalars(select(Application).where(queries.is_open())).all()
+    expected = sorted((a for a in applications if needs_action(a)),
+                      key=lambda a: (a.due_at is None, a.due_at or datetime.max, a.id))[:3]
+    assert shown == {a.id for a in expected}

@@ -87,6 +87,7 @@ HAS_PROMISE = "promised_at IS NOT NULL"
 UNRECORDED_UNANNOUNCED = "interview_ends_at IS NOT NULL AND unrecorded_notified_at IS NULL"
 LATE_UNANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NULL"
 LATE_ANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NOT NULL"
+DELAYED = "automatic_delays > 0"
 
 
 class Application(db.Model):
@@ -131,6 +132,11 @@ class Application(db.Model):
         # the one above, so the deadline job still reads only the unannounced.
         Index("ix_application_late_announced", "stage", sqlite_where=text(LATE_ANNOUNCED),
               postgresql_where=text(LATE_ANNOUNCED)),
+        # The applications whose date moved automatically, by stage and number of moves: an
+        # admin's dashboard reads the stalled (more moves than the policy allows) through it
+        # instead of testing every open application (160 ms at 1M on SQLite).
+        Index("ix_application_delayed", "stage", "automatic_delays", sqlite_where=text(DELAYED),
+              postgresql_where=text(DELAYED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Integer, and_, any_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import Integer, and_, any_, bindparam, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import joinedload
 
 from .. import queries, timefmt
@@ -128,24 +128,62 @@ def _attention_statement(role: str, everyone: bool, postgresql: bool = False):
     if not wanted:
         return None
     where = [queries.is_open(), or_(*wanted)]
-    if scope is not None and role != Role.ADMIN:
-        # Implied by every condition above (the responsible person, my decision, a
-        # manager's stalled): the application is mine or in a position I own or manage.
-        # Said explicitly, the database reads those applications through the owner and
-        # position indexes instead of testing every open application's CASE.
-        mine = select(Position.id).where(or_(Position.owner_id == USER_ID, Position.hiring_manager_id == USER_ID))
-        if postgresql:
-            # As "= ANY(ARRAY(...))" PostgreSQL reads those positions' rows through an index
-            # (a BitmapOr with the owner's); as "IN (subquery)" it filtered every open
-            # application's row (10 ms at 1M applications).
-            in_mine = Application.position_id == any_(func.array(mine.scalar_subquery()))
-        else:
-            in_mine = Application.position_id.in_(mine)
+    if scope is None:
+        return _everyones_statement(where)
+    # Implied by every condition above (the responsible person, my decision, a manager's
+    # stalled) but an admin's stalled: the application is mine or in a position I own or
+    # manage. Said explicitly, the database reads those applications through the owner and
+    # position indexes (and an admin's stalled through the delayed ones) instead of
+    # testing every open application's CASE.
+    mine = select(Position.id).where(or_(Position.owner_id == USER_ID, Position.hiring_manager_id == USER_ID))
+    if postgresql:
+        # As "= ANY(ARRAY(...))" PostgreSQL reads those positions' rows through an index
+        # (a BitmapOr with the owner's); as "IN (subquery)" it filtered every open
+        # application's row (10 ms at 1M applications).
+        in_mine = Application.position_id == any_(func.array(mine.scalar_subquery()))
+    else:
+        in_mine = Application.position_id.in_(mine)
+    if role != Role.ADMIN:
         where.append(or_(Application.owner_id == USER_ID, in_mine))
+    else:
+        where.append(or_(Application.owner_id == USER_ID, in_mine, _stalled_condition(role)))
     return (
         select(Application)
         .join(Position, Position.id == Application.position_id)
         .where(*where)
+        .options(joinedload(Application.candidate), joinedload(Application.position))
+        .order_by(Application.due_at.asc().nulls_last(), Application.id)
+        .limit(ATTENTION_LIMIT)
+    )
+
+
+def _everyones_statement(where: list):
+    """Everyone's applications needing action, read through indexes at any size.
+
+    Every open application due by the end of the "due soon" window needs action (overdue,
+    late since a delay, or due soon): the first ``ATTENTION_LIMIT`` of each stage in the
+    (stage, due_at, id) index are read in order, and the page's first ``ATTENTION_LIMIT``
+    are among them and among the applications needing action for another reason that are
+    due later or undated, which sort after them all. So when there are at least that many
+    due, those others cannot be on the page and are not looked for: the whole condition
+    (``where``) is asked only when fewer are due (a constant test, done once; PostgreSQL's
+    One-Time Filter). As one OR over the open applications both databases tested every open
+    application's row (SQLite 300 ms, PostgreSQL 60 ms at 1M applications)."""
+    due_by = and_(Application.due_at.is_not(None), Application.due_at <= queries.FLAG_BINDS.due_soon_until)
+    heads = [select(select(Application.id, Application.due_at).where(Application.stage == stage, due_by)
+                    .order_by(Application.due_at, Application.id).limit(ATTENTION_LIMIT).subquery())
+             for stage in OPEN_STAGE_VALUES]
+    due = select(func.count()).select_from(
+        select(Application.id).where(queries.is_open(), due_by).limit(ATTENTION_LIMIT).subquery())
+    others = (select(Application.id, Application.due_at).join(Position, Position.id == Application.position_id)
+              .where(due.scalar_subquery() < ATTENTION_LIMIT, *where))
+    # The page's ids cut before the candidates and positions are joined (UNION, not ALL:
+    # an application both due and needing action otherwise must count once).
+    found = union(*heads, others).subquery()
+    page = select(found.c.id).order_by(found.c.due_at.asc().nulls_last(), found.c.id).limit(ATTENTION_LIMIT)
+    return (
+        select(Application)
+        .where(Application.id.in_(page))
         .options(joinedload(Application.candidate), joinedload(Application.position))
         .order_by(Application.due_at.asc().nulls_last(), Application.id)
         .limit(ATTENTION_LIMIT)
