@@ -29,10 +29,12 @@ from the same aggregate statements restricted to them (each through its index: r
 forced, without a rollup, in another time zone, when the changes cannot be told apart
 (records deleted, a rollup from before the five-part mark) or when more than
 ``MAX_INCREMENTAL_DAYS`` days changed (measured: bench/RESULTS.md, issue 13). Either way
-in one transaction (PostgreSQL: readers see the old rows until it commits); on SQLite the
-rows are computed into TEMP tables first (only reading), and the write transaction swaps
-in every row (full) or only the rows that differ (incremental): a few hundred rows, where
-a full swap writes a million and keeps writers waiting for seconds.
+in one transaction (PostgreSQL: readers see the old rows until it commits); on SQLite, and
+on PostgreSQL when incremental, the rows are computed into TEMP tables first (only
+reading), and the write transaction swaps in every row (full) or only the rows that differ
+(incremental): a few hundred rows, where a full swap writes a million and keeps SQLite's
+writers waiting for seconds, and rewriting whole days leaves PostgreSQL's vacuum ~100k
+dead rows a run.
 
 Without a rollup (a fresh install, tests) or one built for another time zone, the
 figures are computed live from the records, as of now — up to ``live_limit``
@@ -243,16 +245,21 @@ def _diff(connection: Any, model: Any, staged: Table, days: Days) -> tuple[Table
 
 def _build_staged(now: datetime, policy: Policy, built_from: list[int], days: Days | None,
                   started: float) -> float:
-    """SQLite's build, on one connection of its own (TEMP tables live on a connection):
-    the rows are computed into TEMP tables (only reading the main database); a write
-    transaction swaps them in: every row, or (``days``) only the rows that differ.
-    Returns how long it held the write lock (seconds)."""
+    """SQLite's build, and PostgreSQL's incremental one, on one connection of its own (TEMP
+    tables live on a connection): the rows are computed into TEMP tables (only reading the
+    main database); a write transaction swaps them in: every row, or (``days``) only the
+    rows that differ — on SQLite to keep other writers waiting as briefly as possible, on
+    PostgreSQL so that a refresh every 15 minutes does not leave a few days' rows (~100k at
+    a million applications) dead for the vacuum each time. Returns how long the write
+    transaction took (seconds)."""
     staged = {model: _temporary(f"staged_{model.__tablename__}",
                                 [Column(column.name, column.type) for column in model.__table__.columns])
               for model in ROLLUP_TABLES}
     temporary = list(staged.values())
+    sqlite = on_sqlite()
     with db.engine.connect() as connection:
-        connection.exec_driver_sql(f"PRAGMA cache_size = -{STAGING_CACHE_KIB}")
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA cache_size = -{STAGING_CACHE_KIB}")
         try:
             for table in staged.values():
                 table.create(connection)
@@ -265,7 +272,8 @@ def _build_staged(now: datetime, policy: Policy, built_from: list[int], days: Da
                         temporary += changed[model]
             connection.commit()  # ends the read: the swap below is a write transaction of its own
             writing = time.perf_counter()
-            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, from the first statement on
+            if sqlite:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, from the first statement on
             for model, table in staged.items():
                 columns = [column.name for column in model.__table__.columns if column.name != "id"]
                 if days is None:
@@ -285,7 +293,8 @@ def _build_staged(now: datetime, policy: Policy, built_from: list[int], days: Da
             for table in temporary:
                 table.drop(connection, checkfirst=True)
             connection.commit()
-            connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default, for the pool
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default, for the pool
 
 
 def build_rows(now: datetime, policy: Policy, built_from: list[int], days: Days | None = None) -> dict[str, Any]:
@@ -293,13 +302,14 @@ def build_rows(now: datetime, policy: Policy, built_from: list[int], days: Days 
     those of ``days`` (``changes.affected_days``), and record ``built_from`` (the mark read
     before: whatever is recorded meanwhile is looked at again by the next refresh).
 
-    PostgreSQL: in one transaction (readers and writers go on; readers see the old rows
-    until it commits). SQLite has one writer at a time, and aggregating a large database
-    takes long enough to make every recorded change wait (or time out): there the figures
-    are first built into TEMP tables, which only read the main database, and the write
-    transaction only swaps them in."""
+    PostgreSQL's full rebuild: in one transaction (readers and writers go on; readers see
+    the old rows until it commits). SQLite has one writer at a time, and aggregating a
+    large database takes long enough to make every recorded change wait (or time out):
+    there the figures are first built into TEMP tables, which only read the main database,
+    and the write transaction only swaps them in. An incremental build does the same on
+    both (``_build_staged``): only the rows that differ are written."""
     started = time.perf_counter()
-    if on_sqlite():
+    if on_sqlite() or days is not None:
         db.session.commit()  # the session's own read ends; the build reads the newest data
         locked = _build_staged(now, policy, built_from, days, started)
         state = db.session.execute(select(ReportRollup).where(ReportRollup.id == 1)
