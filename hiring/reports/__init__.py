@@ -20,7 +20,7 @@ last refresh); the company-local days in SQL in ``days``; the CSV export's rows 
 
 from __future__ import annotations
 
-from . import rollup
+from . import changes, rollup
 from .figures import (
     DEFAULT_DAYS,
     Distribution,
@@ -80,6 +80,7 @@ __all__ = [
     "promise_weeks",
     "promises",
     "reached_step",
+    "changes",
     "rollup",
     "received_in",
     "sources",

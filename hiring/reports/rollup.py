@@ -71,7 +71,6 @@ from sqlalchemy import (
 from ..extensions import db
 from ..models import (
     Application,
-    AuditEvent,
     Interview,
     Level,
     Promise,
@@ -115,16 +114,6 @@ MAX_INCREMENTAL_DAYS = 150
 
 
 # --- building ---------------------------------------------------------------------------------
-
-
-def changes_mark(execute: Any = None) -> list[int]:
-    """What any recorded change moves: every verb writes an audit event; applications and
-    promises too (three index look-ups). The Reports page's per-worker cache compares it
-    with the one it was built from (the rollup keeps a finer one: ``changes.mark``)."""
-    row = (execute or db.session.execute)(select(
-        select(func.max(AuditEvent.id)).scalar_subquery(), select(func.max(Application.id)).scalar_subquery(),
-        select(func.max(Promise.id)).scalar_subquery())).one()
-    return [int(value or 0) for value in row]
 
 
 def _on(day: Any, days: frozenset[date]) -> Any:
@@ -208,11 +197,6 @@ def _fill(execute: Any, tables: dict[Any, Table], now: datetime, policy: Policy,
 def _of_days(table: Any, model: Any, days: Days) -> Any:
     """The rows of ``table`` (``model``'s) on ``days``, at every level (through the level-day index)."""
     return and_(table.level.in_([level.value for level in Level]), table.day.in_(sorted(_days_of(model, days))))
-
-
-def _clear(model: Any, days: Days | None) -> Any:
-    """Delete the rows the fill replaces: every row, or those of the days (every level)."""
-    return delete(model) if days is None else delete(model).where(_of_days(model, model, days))
 
 
 def _state(now: datetime, policy: Policy, built_from: list[int], started: float) -> dict[str, Any]:
@@ -315,10 +299,9 @@ def build_rows(now: datetime, policy: Policy, built_from: list[int], days: Days 
         state = db.session.execute(select(ReportRollup).where(ReportRollup.id == 1)
                                    .execution_options(populate_existing=True)).scalar_one()
         return {"seconds": state.build_seconds, "write_lock_seconds": round(locked, 3)}
-    for model in ROLLUP_TABLES:
-        if days is None or _days_of(model, days):
-            db.session.execute(_clear(model, days))
-    _fill(db.session.execute, {model: model.__table__ for model in ROLLUP_TABLES}, now, policy, days)
+    for model in ROLLUP_TABLES:  # PostgreSQL's full rebuild
+        db.session.execute(delete(model))
+    _fill(db.session.execute, {model: model.__table__ for model in ROLLUP_TABLES}, now, policy)
     state = db.session.get(ReportRollup, 1) or ReportRollup(id=1)
     for name, value in _state(now, policy, built_from, started).items():
         setattr(state, name, value)

@@ -182,7 +182,7 @@ def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report
         report = _build(filters, now, policy)
         return report, _figures(report, filters, policy)
     cache = current_app.extensions.setdefault("hiring_report_cache", {})
-    key, changes = (filters, policy), reports.rollup.changes_mark()
+    key, changes = (filters, policy), reports.changes.mark()  # the mark the rollup's refresh reads too
     hit = cache.get(key)
     if hit is not None and hit[0] == changes and timedelta(0) <= now - hit[1] < timedelta(seconds=seconds):
         return hit[2], hit[3]
