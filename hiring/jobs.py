@@ -74,8 +74,8 @@ JOBS: tuple[Job, ...] = (
     Job("report-rollup", lambda now: reports.rollup.refresh(now, get_policy()),
         lambda: IntervalTrigger(minutes=reports.rollup.REFRESH_MINUTES),
         lambda p: f"every {reports.rollup.REFRESH_MINUTES} minutes",
-        "Rebuild the reports' daily rollup (the Reports page and API summary read it) when anything was "
-        "recorded or a promised date passed since the last build."),
+        "Refresh the reports' daily rollup (the Reports page and API summary read it) when anything was "
+        "recorded or a promised date passed since the last build: the days touched, or every row."),
     Job("sign-in-records", services.prune_sign_in_records, lambda: CronTrigger(minute=35, timezone=UTC),
         lambda p: "hourly",
         "Delete sessions over for 30 days and login-throttle counts past their window."),
