@@ -7,7 +7,8 @@ filtered by flag costs one indexed query, whatever the number of applications.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import (
     case,
     false,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -37,6 +39,36 @@ from .pipeline import Flag, Policy, Stage, Verdict, due_soon_threshold, local_da
 
 def is_open() -> ColumnElement[bool]:
     return Application.stage.in_(OPEN_STAGE_VALUES)
+
+
+def constant(value: Any) -> ColumnElement[Any]:
+    """A value fixed in the statement's code (a stage, a status, a page size), written into
+    the SQL text instead of sent as a parameter. PostgreSQL plans a prepared statement
+    whose parameters are all such constants anew at every execution when its generic plan
+    looks dearer than the plans for the values seen (the board's cards: 0.7 ms of planning
+    for 0.3 ms of work); without them it plans the statement once per connection."""
+    return literal(value, literal_execute=True)
+
+
+_GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
+_DEFAULT_PLAN = text("SET LOCAL plan_cache_mode TO DEFAULT")
+
+
+@contextmanager
+def generic_plan() -> Iterator[None]:
+    """PostgreSQL runs the prepared statements inside with their generic plan, planned once
+    per connection. For a statement whose best plan does not depend on its parameter values
+    (a user id, the moment) but whose generic plan PostgreSQL guesses dearer than the plans
+    for the values seen, so that it plans the statement anew at every execution: the
+    dashboard's "needs attention" spent 1.2 ms planning for 0.2 ms of work. Psycopg prepares a
+    statement from its fifth execution on a connection; the first ones are planned as before.
+    The setting ends with the block (or with the transaction, if the block raises)."""
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        db.session.execute(_GENERIC_PLAN)
+    yield
+    if postgresql:
+        db.session.execute(_DEFAULT_PLAN)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ applications: flags come from hiring.queries as SQL, related rows are eager-load
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -33,6 +34,7 @@ from ..models import (
 )
 from ..pipeline import OPEN_STAGES, Action, Flag, PositionStatus, Role, Stage
 from ..pipeline import can as pipeline_can
+from ..queries import constant
 from ..settings import get_policy
 from ..web import DB_INT_MAX, Badge, badge_for, days_since, db_int, moment
 from . import application_url, filters, require_action
@@ -198,7 +200,9 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
     stmt = _attention_statement(user.role, everyone, db.engine.dialect.name == "postgresql")
     if stmt is not None:
         params = {"attention_user_id": user.id, **queries.flag_bind_values(now, policy)}
-        for application in db.session.scalars(stmt, params).unique():
+        with queries.generic_plan() if not everyone else nullcontext():
+            applications = db.session.scalars(stmt, params).unique().all()
+        for application in applications:
             item = items.setdefault(application.id, AttentionItem(application))
             flags = application.flags(now, policy)
             if Flag.OVERDUE in flags:
@@ -325,14 +329,15 @@ def _scoped(stmt, by_position: bool, by_owner: bool, sqlite: bool = False):
     SQLite gets the position's status as a correlated subquery: with a join it builds a
     Bloom filter of the positions before reading the first application, for each column
     (0.8 ms a column at 1M applications, 20,000 positions) to then read ten rows."""
+    open_ = constant(PositionStatus.OPEN.value)
     if by_position:
         stmt = stmt.where(Application.position_id == POSITION_ID)
     elif sqlite:
         status = select(Position.status).where(Position.id == Application.position_id).scalar_subquery()
-        stmt = stmt.where(status == PositionStatus.OPEN.value)
+        stmt = stmt.where(status == open_)
     else:
         stmt = (stmt.join(Position, Position.id == Application.position_id)
-                .where(Position.status == PositionStatus.OPEN.value))
+                .where(Position.status == open_))
     if by_owner:
         stmt = stmt.where(Application.owner_id == OWNER_ID)
     return stmt
@@ -345,15 +350,16 @@ def _column_head(stage: Stage, sqlite: bool, by_position: bool, by_owner: bool, 
     PostgreSQL walks that index for NULLS LAST as it is. SQLite cannot (its NULLs sort
     first), so there dated and undated cards are read separately, each in index order,
     and the union of at most 2 × limit rows is ordered and cut."""
+    in_stage, limit = Application.stage == constant(stage.value), constant(limit)  # constants: see queries.constant
     if not sqlite:
-        return _scoped(select(Application.id).where(Application.stage == stage.value)
+        return _scoped(select(Application.id).where(in_stage)
                        .order_by(Application.due_at.asc().nulls_last(), Application.id).limit(limit),
                        by_position, by_owner)
     dated = _scoped(select(Application.id, Application.due_at)
-                    .where(Application.stage == stage.value, Application.due_at.is_not(None))
+                    .where(in_stage, Application.due_at.is_not(None))
                     .order_by(Application.due_at, Application.id).limit(limit), by_position, by_owner, sqlite)
     undated = _scoped(select(Application.id, Application.due_at)
-                      .where(Application.stage == stage.value, Application.due_at.is_(None))
+                      .where(in_stage, Application.due_at.is_(None))
                       .order_by(Application.id).limit(limit), by_position, by_owner, sqlite)
     both = union_all(select(dated.subquery()), select(undated.subquery())).subquery()
     return select(both.c.id).order_by(both.c.due_at.is_(None), both.c.due_at, both.c.id).limit(limit)
