@@ -12,8 +12,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -23,10 +25,18 @@ from ..extensions import db
 from ..pipeline import Role
 from .types import UTCDateTime, one_of, utcnow
 
+# Who owns applications (hiring.views.filters.OWNER_ROLES), as the owners' index says it.
+OWNER_ROLES_SQL = "role IN ('recruiter', 'admin')"
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"
-    __table_args__ = (one_of("role", Role),)
+    __table_args__ = (
+        one_of("role", Role),
+        # The owners in name order (the Reports page's owner filter; migration f3b7d2c9a1e5).
+        Index("ix_user_owner_name", "name", "id", sqlite_where=text(OWNER_ROLES_SQL),
+              postgresql_where=text(OWNER_ROLES_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

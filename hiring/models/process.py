@@ -30,7 +30,11 @@ from .types import OPEN_STAGE_VALUES, UTCDateTime, one_of, utcnow
 
 class Position(db.Model):
     __tablename__ = "position"
-    __table_args__ = (one_of("status", pipeline.PositionStatus),)
+    __table_args__ = (
+        one_of("status", pipeline.PositionStatus),
+        # Open positions by title (the Reports page's position filter; migration f3b7d2c9a1e5).
+        Index("ix_position_status_title", "status", "title", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))

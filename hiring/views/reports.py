@@ -14,13 +14,14 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, select
 from werkzeug.exceptions import ServiceUnavailable
 
 from .. import reports
 from ..extensions import db
 from ..models import Position, User, utcnow
 from ..pipeline import Action, PositionStatus
+from ..queries import constant
 from ..settings import get_policy
 from ..web import db_int, option_tags
 from . import require_action
@@ -119,24 +120,31 @@ LIST_LIMIT = 200
 
 
 def _choices(name: str) -> Select:
-    """(id, label) of what the filter ``name`` offers: the open positions, or the owners."""
+    """(id, label) of what the filter ``name`` offers, in label order: the open positions,
+    or the owners. The constants are written into the SQL: so both databases see that the
+    condition is the owners' partial index's (migration f3b7d2c9a1e5), and read the first
+    rows of that index or of the positions' (status, title) one instead of sorting them all."""
     if name == "position":
-        return select(Position.id, Position.title).where(Position.status == PositionStatus.OPEN.value)
-    return select(User.id, User.name).where(User.role.in_(OWNER_ROLES))
+        return (select(Position.id, Position.title).where(Position.status == constant(PositionStatus.OPEN.value))
+                .order_by(Position.title, Position.id))
+    return (select(User.id, User.name)
+            .where(User.role.in_(bindparam("owner_roles", OWNER_ROLES, expanding=True, literal_execute=True)))
+            .order_by(User.name, User.id))
 
 
 def _offer(name: str, chosen: int | None) -> dict[str, object]:
     """How the page offers the filter ``name``: a list of every choice when they are few
     (``options``), else a search field (``search``: the chosen one's name, to edit)."""
-    query = _choices(name)
-    key, label = query.selected_columns[0], query.selected_columns[1]
-    if chosen is not None:
-        query = select(key, label).where(or_(query.whereclause, key == chosen))
-    rows = db.session.execute(query.order_by(label, key).limit(LIST_LIMIT + 1)).all()
+    rows = db.session.execute(_choices(name).limit(constant(LIST_LIMIT + 1))).all()
+    model = Position if name == "position" else User
+    current = db.session.get(model, chosen) if chosen is not None else None
     if len(rows) <= LIST_LIMIT:
+        # The chosen one may be outside the choices (a closed position, a former recruiter):
+        # it is listed too, in its place, so the page says what the report is of.
+        if current is not None and all(row[0] != chosen for row in rows):
+            rows = sorted([*rows, (current.id, _label(current))], key=lambda row: (row[1], row[0]))
         return {"options": option_tags(rows, chosen), "search": None,
-                "label": next((row[1] for row in rows if row[0] == chosen), None)}
-    current = db.session.get(Position if name == "position" else User, chosen) if chosen is not None else None
+                "label": _label(current) if current is not None else None}
     label = _label(current) if current is not None else None
     return {"options": None, "search": label or "", "label": label}
 
