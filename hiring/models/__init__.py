@@ -23,6 +23,7 @@ from .process import (
     HAS_COMPETING_OFFER,
     HAS_PROMISE,
     LATE_UNANNOUNCED,
+    STATE_COLUMNS,
     UNANNOUNCED,
     UNRECORDED_UNANNOUNCED,
     Application,
@@ -36,6 +37,7 @@ from .process import (
     Position,
     Promise,
     Reference,
+    application_state,
 )
 from .records import (
     REDACTED_SUBJECT,
@@ -67,6 +69,8 @@ from .types import (
 
 __all__ = [
     "REDACTED_SUBJECT",
+    "STATE_COLUMNS",
+    "application_state",
     "ApiToken",
     "Application",
     "AuditEvent",

@@ -209,17 +209,7 @@ class Application(db.Model):
         return self.stage in OPEN_STAGE_VALUES
 
     def state(self) -> ApplicationState:
-        return ApplicationState(
-            stage=Stage(self.stage),
-            due_at=self.due_at,
-            competing_offer_deadline=self.competing_offer_deadline,
-            verdict=Verdict(self.verdict) if self.verdict else None,
-            awaiting_feedback=self.awaiting_feedback,
-            promised_at=self.promised_at,
-            overdue_since=self.overdue_since,
-            automatic_delays=self.automatic_delays or 0,
-            interview_ends_at=self.interview_ends_at,
-        )
+        return application_state(self)
 
     def flags(self, now: datetime, policy: pipeline.Policy) -> list[pipeline.Flag]:
         return pipeline.flags(self.state(), now, policy)
@@ -227,6 +217,26 @@ class Application(db.Model):
     def current_interview(self) -> Interview | None:
         live = [i for i in self.interviews if i.cancelled_at is None]
         return live[-1] if live else None
+
+
+# The columns the flags depend on: a page that reads applications as plain rows selects these.
+STATE_COLUMNS = ("stage", "due_at", "competing_offer_deadline", "verdict", "awaiting_feedback", "promised_at",
+                 "overdue_since", "automatic_delays", "interview_ends_at")
+
+
+def application_state(application) -> ApplicationState:
+    """The facts the flags depend on, of an Application or of a row with STATE_COLUMNS."""
+    return ApplicationState(
+        stage=Stage(application.stage),
+        due_at=application.due_at,
+        competing_offer_deadline=application.competing_offer_deadline,
+        verdict=Verdict(application.verdict) if application.verdict else None,
+        awaiting_feedback=application.awaiting_feedback,
+        promised_at=application.promised_at,
+        overdue_since=application.overdue_since,
+        automatic_delays=application.automatic_delays or 0,
+        interview_ends_at=application.interview_ends_at,
+    )
 
 
 class Interview(db.Model):
