@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import (
@@ -63,9 +64,10 @@ def moment() -> Moment:
     Outside a request (a job rendering emails) it is worked out afresh each time."""
     if not has_request_context():
         return Moment.at(utcnow(), get_policy())
-    current = g.get("hiring_moment")
-    if current is None or current.policy is not get_policy():
-        current = g.hiring_moment = Moment.at(utcnow(), get_policy())
+    store = g._get_current_object()  # one look-up through the proxy: lists call this per row
+    current = getattr(store, "hiring_moment", None)
+    if current is None or current.policy is not getattr(store, "hiring_policy", None):
+        current = store.hiring_moment = Moment.at(utcnow(), get_policy())
     return current
 
 
@@ -74,6 +76,22 @@ class Badge:
     kind: str  # the CSS modifier: overdue, due-soon, on-track, none
     text: str
     title: str = ""
+
+    def __html__(self) -> str:
+        """The badge as the pages print it: built here, since boards and lists print dozens
+        and a Jinja macro call per badge cost more than the rest of the row."""
+        title = f' title="{escape(self.title)}"' if self.title else ""
+        return f'<span class="badge badge-{self.kind}"{title}>{escape(self.text)}</span>'
+
+
+@cache
+def stage_badge(stage: str) -> Markup:
+    """A stage's badge (six stages: each built once per worker)."""
+    try:
+        label = pipeline.Stage(stage).label
+    except ValueError:
+        label = stage
+    return Markup(f'<span class="badge badge-stage stage-{escape(stage)}">{escape(label)}</span>')
 
 
 def due_badge(application) -> Badge | None:
@@ -85,13 +103,13 @@ def due_badge(application) -> Badge | None:
 
 
 def badge_for(due: datetime | None, *, overdue_since: datetime | None = None, promised_at: datetime | None = None,
-              promise_moves: int = 0) -> Badge:
+              promise_moves: int = 0, m: Moment | None = None) -> Badge:
     """The due badge of an open application: the team's deadline and, beside it, the date
     the candidate holds (two facts: a delay notice moves the candidate's date, it does not
     make a late team punctual)."""
     if due is None:
         return Badge("none", "No answer date")
-    m = moment()
+    m = m or moment()
     told = ""
     if promised_at is not None:
         moved = f", moved {promise_moves}×" if promise_moves else ""
@@ -112,12 +130,12 @@ def badge_for(due: datetime | None, *, overdue_since: datetime | None = None, pr
     return Badge("on-track", f"Due {label}{told}", title)
 
 
-def days_since(value: datetime | None) -> str:
+def days_since(value: datetime | None, m: Moment | None = None) -> str:
     """Whole days from ``value`` to today in the company zone ("3 days in stage",
     "less than a day in stage")."""
     if value is None:
         return ""
-    m = moment()
+    m = m or moment()
     days = (m.today - local_date(value, m.policy)).days
     return "less than a day" if days <= 0 else ("1 day" if days == 1 else f"{days} days")
 
@@ -239,6 +257,7 @@ def init_app(app: Flask) -> None:
         return jsonify(status="ok")
 
     app.add_template_global(due_badge, "due_badge_of")
+    app.add_template_global(stage_badge, "stage_badge_of")
 
     @app.template_filter("short_date")
     def short_date(value):

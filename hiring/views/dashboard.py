@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import escape
 from sqlalchemy import Integer, and_, any_, bindparam, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import joinedload
 
@@ -39,7 +40,7 @@ from ..pipeline import can as pipeline_can
 from ..pipeline import flags as pipeline_flags
 from ..queries import constant
 from ..settings import get_policy
-from ..web import DB_INT_MAX, Badge, badge_for, days_since, db_int, moment
+from ..web import DB_INT_MAX, Badge, Moment, badge_for, days_since, db_int, moment
 from . import application_url, filters, require_action
 
 bp = Blueprint("dashboard", __name__)
@@ -113,6 +114,11 @@ class AttentionItem:
     application: AttentionApplication
     reasons: list[str] = field(default_factory=list)
     interview_held_at: datetime | None = None  # of the interview awaiting my feedback
+
+    @property
+    def asks(self) -> list[str]:
+        """What the user is asked to do (overdue and due soon are in the due badge already)."""
+        return [reason for reason in self.reasons if reason not in ("overdue", "due_soon")]
 
     def sort_key(self) -> tuple:
         due = self.application.due_at
@@ -446,26 +452,38 @@ def suggest_owners():
 
 @dataclass
 class Card:
-    """One card of the board, ready to print."""
+    """One card of the board, ready to print: it prints itself (a board has sixty, and a
+    Jinja macro call per card cost more than building the card)."""
 
     url: str
     name: str
-    position_title: str
+    position_title: str | None  # None on a position's own board
     in_stage: str
     interview: str
     badge: Badge | None
 
+    def __html__(self) -> str:
+        parts = [f'<li class="card"><a href="{escape(self.url)}">{escape(self.name)}</a>']
+        if self.position_title is not None:
+            parts.append(f"<p>{escape(self.position_title)}</p>")
+        parts.append(f'<p class="muted">{escape(self.in_stage)} in stage</p>')
+        if self.interview:
+            parts.append(f"<p>{escape(self.interview)}</p>")
+        if self.badge:
+            parts.append(f"<p>{self.badge.__html__()}</p>")
+        parts.append("</li>")
+        return "".join(parts)
 
-def _card(row, interview_at: datetime | None) -> Card:
-    m = moment()
+
+def _card(row, interview_at: datetime | None, m: Moment, show_position: bool) -> Card:
     interview = ""
     if interview_at is not None:
         interview = (f"Interview {timefmt.date_time(interview_at, m.policy)} · "
                      f"{timefmt.interview_relative(interview_at, m.now, m.policy)}")
-    return Card(url=application_url(row.id), name=row.name, position_title=row.title,
-                in_stage=days_since(row.stage_entered_at), interview=interview,
+    return Card(url=application_url(row.id), name=row.name, position_title=row.title if show_position else None,
+                in_stage=days_since(row.stage_entered_at, m), interview=interview,
                 badge=badge_for(row.due_at, overdue_since=row.overdue_since, promised_at=row.promised_at,
-                                promise_moves=row.promise_moves))
+                                promise_moves=row.promise_moves, m=m))
 
 
 def _board_link(position_id: int | None, owner_id: int | None, **extra: Any) -> str:
@@ -545,12 +563,13 @@ def _board(position_id: int | None, position: Position | None = None):
     ):
         if held_at is None and cancelled_at is None:
             next_interview[application_id] = scheduled_at
-    columns: dict[str, list[Card]] = {stage.value: [] for stage in OPEN_STAGES}
-    for row in rows:
-        columns[row.stage].append(_card(row, next_interview.get(row.id)))
     counts = stage_counts(position_id, owner_id)
     if position is None and position_id:
         position = db.session.get(Position, position_id)
+    columns: dict[str, list[Card]] = {stage.value: [] for stage in OPEN_STAGES}
+    m = moment()
+    for row in rows:
+        columns[row.stage].append(_card(row, next_interview.get(row.id), m, show_position=position is None))
     owner = db.session.get(User, owner_id) if owner_id else None
     pages = -(-counts[column.value] // COLUMN_PAGE_SIZE) if column else 1
     return render_template("dashboard/board.html", columns=columns, counts=counts, stages=OPEN_STAGES, now=now,
