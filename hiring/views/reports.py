@@ -11,10 +11,11 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
+from functools import cache
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 from werkzeug.exceptions import ServiceUnavailable
 
 from .. import reports
@@ -132,13 +133,30 @@ def _choices(name: str) -> Select:
             .order_by(User.name, User.id))
 
 
+@cache
+def _short_list(name: str) -> Select:
+    """The choices of ``name`` in order, with their number up to LIST_LIMIT + 1 on every row,
+    when there are at most LIST_LIMIT of them; else that number alone, in one row (one
+    statement either way; a big company's 201 rows were read only to be dropped)."""
+    choices = _choices(name)
+    key, label = choices.selected_columns[0], choices.selected_columns[1]
+    counted = select(func.count().label("count")).select_from(
+        choices.with_only_columns(key).order_by(None).limit(constant(LIST_LIMIT + 1)).subquery()).subquery()
+    listed = choices.with_only_columns(key.label("id"), label.label("label")).limit(constant(LIST_LIMIT)).subquery()
+    return (select(counted.c.count, listed.c.id, listed.c.label)
+            .select_from(counted.outerjoin(listed, counted.c.count <= constant(LIST_LIMIT)))
+            .order_by(listed.c.label, listed.c.id))
+
+
 def _offer(name: str, chosen: int | None) -> dict[str, object]:
     """How the page offers the filter ``name``: a list of every choice when they are few
     (``options``), else a search field (``search``: the chosen one's name, to edit)."""
-    rows = db.session.execute(_choices(name).limit(constant(LIST_LIMIT + 1))).all()
+    rows = db.session.execute(_short_list(name)).all()
+    few = rows[0].count <= LIST_LIMIT
+    rows = [(row.id, row.label) for row in rows if row.id is not None]
     model = Position if name == "position" else User
     current = db.session.get(model, chosen) if chosen is not None else None
-    if len(rows) <= LIST_LIMIT:
+    if few:
         # The chosen one may be outside the choices (a closed position, a former recruiter):
         # it is listed too, in its place, so the page says what the report is of.
         if current is not None and all(row[0] != chosen for row in rows):
