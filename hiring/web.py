@@ -94,12 +94,12 @@ def stage_badge(stage: str) -> Markup:
     return Markup(f'<span class="badge badge-stage stage-{escape(stage)}">{escape(label)}</span>')
 
 
-def due_badge(application) -> Badge | None:
+def due_badge(application, m: Moment | None = None) -> Badge | None:
     """The due badge of an open application: the colour helps, the words carry the meaning."""
     if not application.is_open:
         return None
     return badge_for(application.due_at, overdue_since=application.overdue_since,
-                     promised_at=application.promised_at, promise_moves=application.promise_moves or 0)
+                     promised_at=application.promised_at, promise_moves=application.promise_moves or 0, m=m)
 
 
 def badge_for(due: datetime | None, *, overdue_since: datetime | None = None, promised_at: datetime | None = None,
