@@ -7,8 +7,7 @@ filtered by flag costs one indexed query, whatever the number of applications.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,27 +47,6 @@ def constant(value: Any) -> ColumnElement[Any]:
     looks dearer than the plans for the values seen (the board's cards: 0.7 ms of planning
     for 0.3 ms of work); without them it plans the statement once per connection."""
     return literal(value, literal_execute=True)
-
-
-_GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
-_DEFAULT_PLAN = text("SET LOCAL plan_cache_mode TO DEFAULT")
-
-
-@contextmanager
-def generic_plan() -> Iterator[None]:
-    """PostgreSQL runs the prepared statements inside with their generic plan, planned once
-    per connection. For a statement whose best plan does not depend on its parameter values
-    (a user id, the moment) but whose generic plan PostgreSQL guesses dearer than the plans
-    for the values seen, so that it plans the statement anew at every execution: the
-    dashboard's "needs attention" spent 1.2 ms planning for 0.2 ms of work. Psycopg prepares a
-    statement from its fifth execution on a connection; the first ones are planned as before.
-    The setting ends with the block (or with the transaction, if the block raises)."""
-    postgresql = db.engine.dialect.name == "postgresql"
-    if postgresql:
-        db.session.execute(_GENERIC_PLAN)
-    yield
-    if postgresql:
-        db.session.execute(_DEFAULT_PLAN)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ applications: flags come from hiring.queries as SQL, related rows are eager-load
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -271,9 +270,7 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
     stmt = _attention_statement(user.role, everyone, db.engine.dialect.name == "postgresql")
     if stmt is not None:
         params = {"attention_user_id": user.id, **queries.flag_bind_values(now, policy)}
-        with queries.generic_plan() if not everyone else nullcontext():
-            rows = db.session.execute(stmt, params).all()
-        for row in rows:
+        for row in db.session.execute(stmt, params):
             application = AttentionApplication(*row)
             item = items.setdefault(application.id, AttentionItem(application))
             flags = application.flags(now, policy)
