@@ -62,7 +62,12 @@ def long_date(value: datetime | date | None, policy: Policy, lang: str = Languag
 def local_time(value: datetime | None, policy: Policy) -> str:
     if value is None:
         return ""
-    return value.astimezone(policy.tz).strftime("%H:%M")
+    return hh_mm(value.astimezone(policy.tz))
+
+
+def hh_mm(local: datetime) -> str:
+    """'09:05' (strftime took 2.5 us of a board card's 11)."""
+    return f"{local.hour:02d}:{local.minute:02d}"
 
 
 def date_time(value: datetime | None, policy: Policy, lang: str = Language.EN, *,

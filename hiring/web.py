@@ -122,7 +122,7 @@ def badge_for(due: datetime | None, *, overdue_since: datetime | None = None, pr
     short = timefmt.short_date(local.date(), m.policy)
     relative = timefmt.relative_days(due, m.now, m.policy, today=m.today)
     label = f"{short} · {relative}"
-    title = f"Team deadline {short} {local:%H:%M}"  # as timefmt.date_time writes it
+    title = f"Team deadline {short} {timefmt.hh_mm(local)}"  # as timefmt.date_time writes it
     if "overdue" in relative:
         return Badge("overdue", f"⚠ Overdue · {label}{told}", title)
     if m.now <= due <= m.due_soon_until:

@@ -40,3 +40,13 @@ def test_a_date_more_than_half_a_year_away_shows_its_year():
     assert timefmt.short_date(two_years_on, POLICY, today=today) == "Fri 1 Dec 2028"
     assert timefmt.date_time(two_years_on, POLICY, "de", today=today) == "Fr., 1. Dez. 2028 10:00"
     assert timefmt.short_date(two_years_on, POLICY) == "Fri 1 Dec"  # no today given: as before
+
+
+def test_times_are_hours_and_minutes_in_the_company_zone_as_strftime_writes_them():
+    # 23:05 UTC on 31 Dec is 00:05 on 1 Jan in Berlin; 06:00 in July is summer time (08:00).
+    assert timefmt.date_time(datetime(2026, 12, 31, 23, 5, tzinfo=UTC), POLICY) == "Fri 1 Jan 00:05"
+    assert timefmt.local_time(datetime(2026, 7, 1, 6, 0, tzinfo=UTC), POLICY) == "08:00"
+    moments = [datetime(2026, 3, 29, 0, 0, tzinfo=UTC) + i * (datetime(2026, 3, 29, 0, 7) - datetime(2026, 3, 29))
+               for i in range(0, 600)]  # across the spring clock change, every 7 minutes
+    for moment in moments:
+        assert timefmt.local_time(moment, POLICY) == moment.astimezone(POLICY.tz).strftime("%H:%M")
