@@ -12,7 +12,7 @@ from ...extensions import db
 from ...models import Application, Document, Reference, User, utcnow
 from ...pipeline import Action, Recommendation, Stage, Step
 from ...settings import get_policy
-from .actions import build_forms, fresh, with_chosen
+from .actions import FOLDED, build_forms, fresh, with_chosen
 from .loading import available
 from .timeline import build_timeline
 
@@ -60,6 +60,8 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
             if posted is not None and posted[0] == key:
                 reference_forms[reference.id] = posted[1]
                 orphan = None if orphan is posted[1] else orphan
+            elif key not in expanded:
+                reference_forms[reference.id] = FOLDED  # "Update the outcome" folded: a link
             else:
                 reference_forms[reference.id] = fresh(forms.ReferenceOutcomeForm, key, application,
                                                       status=reference.status, notes=reference.notes)
