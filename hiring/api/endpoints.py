@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Application, Decision, Feedback, Interview, OutboxEmail, PanelMember, Position, User
 from ..pipeline import Action, Flag, InvalidInput, NotAllowed, Policy
 from ..settings import get_policy
-from . import core, schemas
+from . import core, listing, schemas
 from .core import ApiError, endpoint
 
 APPLICATION_LOADS = (
@@ -124,7 +124,11 @@ def present_interview(interview: Interview, user: User) -> schemas.InterviewOut:
 
 
 def _days_late(application: Application, policy: Policy) -> int:
-    now, state = core.now(), application.state()
+    return days_late(application.state(), policy)
+
+
+def days_late(state: pipeline.ApplicationState, policy: Policy) -> int:
+    now = core.now()
     late = pipeline.late_since(state)
     if not pipeline.is_overdue(state, now) or late is None:
         return 0
@@ -294,11 +298,8 @@ def list_applications(user: User, query: schemas.ApplicationQuery):
         select(Application.id).where(*conditions)
         .order_by(newest_first).limit(query.per_page).offset((query.page - 1) * query.per_page)
     ).all()
-    applications = db.session.scalars(
-        select(Application).where(Application.id.in_(ids)).options(*APPLICATION_LOADS)
-        .order_by(Application.id.desc())
-    ).unique().all() if ids else []
-    return schemas.ApplicationList(items=[present_application(a, user, policy) for a in applications],
+    # Presented from plain rows (listing), as present_application presents one application.
+    return schemas.ApplicationList(items=listing.present_applications(ids, user, policy),
                                    total=total, page=query.page, per_page=query.per_page)
 
 
