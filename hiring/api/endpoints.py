@@ -7,6 +7,7 @@ many-to-one relations are joined, collections are loaded with one SELECT … IN 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -124,11 +125,10 @@ def present_interview(interview: Interview, user: User) -> schemas.InterviewOut:
 
 
 def _days_late(application: Application, policy: Policy) -> int:
-    return days_late(application.state(), policy)
+    return days_late(application.state(), policy, core.now())
 
 
-def days_late(state: pipeline.ApplicationState, policy: Policy) -> int:
-    now = core.now()
+def days_late(state: pipeline.ApplicationState, policy: Policy, now: datetime) -> int:
     late = pipeline.late_since(state)
     if not pipeline.is_overdue(state, now) or late is None:
         return 0

@@ -166,6 +166,7 @@ def present_applications(ids: Sequence[int], user: Any, policy: Policy) -> list[
         decisions.setdefault(application_id, []).append(schemas.DecisionOut(
             stage=stage, outcome=outcome, decided_by=decided_by, decided_at=decided_at, rationale=rationale))
     items = []
+    now = core.now()  # once per page (the clock's read cost more than a flag)
     for row in rows:
         state = Application.state(row)  # the model's own reading of the row's columns
         own = interviews.get(row.id, [])
@@ -177,8 +178,8 @@ def present_applications(ids: Sequence[int], user: Any, policy: Policy) -> list[
             due_at=row.due_at,
             promised_by=pipeline.local_date(row.promised_at, policy) if row.promised_at else None,
             promise_moves=row.promise_moves or 0,
-            days_late=days_late(state, policy),
-            flags=pipeline.flags(state, core.now(), policy), version=row.version,
+            days_late=days_late(state, policy, now),
+            flags=pipeline.flags(state, now, policy), version=row.version,
             owner_email=row.owner_email,
             verdict=services.visible_verdict(user, Verdicted(row.verdict, own)),
             competing_offer_deadline=row.competing_offer_deadline,

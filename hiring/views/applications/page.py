@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import flash, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ... import forms, pipeline, services
 from ...extensions import db
@@ -15,6 +17,25 @@ from ...settings import get_policy
 from .actions import FOLDED, build_forms, fresh, with_chosen
 from .loading import available
 from .timeline import build_timeline
+
+
+@cache
+def _statements():
+    """Built once: the application's documents (newest first, with the uploader's name) and
+    its references, as plain rows."""
+    application_id = bindparam("application_id")
+    documents = (
+        select(Document.id, Document.filename, Document.size_bytes, Document.uploaded_at,
+               User.name.label("uploader"))
+        .outerjoin(User, User.id == Document.uploaded_by_id)
+        .where(Document.application_id == application_id)
+        .order_by(Document.uploaded_at.desc(), Document.id.desc())
+    )
+    references = (
+        select(Reference.id, Reference.name, Reference.contact, Reference.status, Reference.notes)
+        .where(Reference.application_id == application_id).order_by(Reference.id)
+    )
+    return documents, references
 
 
 def render_page(application: Application, *, posted: tuple[str, FlaskForm] | None = None,
@@ -47,12 +68,11 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
             for message in f.errors if f.type not in ("HiddenField", "CSRFTokenField") else ():
                 flash(f"{f.label.text}: {message}", "error")
     visible = {i.id for i in application.interviews if services.feedback_visible(user, i)}  # as in the API
-    documents = db.session.execute(
-        select(Document, User.name).outerjoin(User, User.id == Document.uploaded_by_id)
-        .where(Document.application_id == application.id).order_by(Document.uploaded_at.desc(), Document.id.desc())
-    ).all()
-    references = db.session.scalars(
-        select(Reference).where(Reference.application_id == application.id).order_by(Reference.id)).all()
+    documents_statement, references_statement = _statements()
+    params = {"application_id": application.id}
+    # Plain rows (what the page shows of each), as (document, uploader's name) pairs.
+    documents = [(row, row.uploader) for row in db.session.execute(documents_statement, params)]
+    references = db.session.execute(references_statement, params).all()
     reference_forms = {}
     if user.can(Action.MANAGE_APPLICATIONS):
         for reference in references:
