@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask import flash, render_template, request
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
@@ -110,6 +110,7 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "references": references,
         "recommendation_labels": {r.value: r.label for r in Recommendation},
         "Action": Action,
+        "page_url": url_for("applications.detail", application_id=application.id),  # the folded actions' links
         "error_summary": summary,
         "error_focus": focus,
         "acting_for": any(a.step == Step.OFFER_DECISION and a.acting_for for a in available(application, user, now)),
