@@ -298,9 +298,10 @@ def list_applications(user: User, query: schemas.ApplicationQuery):
         select(Application.id).where(*conditions)
         .order_by(newest_first).limit(query.per_page).offset((query.page - 1) * query.per_page)
     ).all()
-    # Presented from plain rows (listing), as present_application presents one application.
-    return schemas.ApplicationList(items=listing.present_applications(ids, user, policy),
-                                   total=total, page=query.page, per_page=query.per_page)
+    # Presented from plain rows (listing), as present_application presents one application,
+    # and validated in one call.
+    return schemas.ApplicationList.model_validate({"items": listing.present_applications(ids, user, policy),
+                                                   "total": total, "page": query.page, "per_page": query.per_page})
 
 
 @endpoint("GET", "/applications/<int:application_id>", summary="One application", tag="applications",
