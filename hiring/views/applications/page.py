@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import bindparam, select
 
 from ... import forms, pipeline, services
-from ...extensions import db
-from ...models import Application, Document, Reference, User, utcnow
+from ...models import Application, utcnow
 from ...pipeline import Action, Recommendation, Stage, Step
 from ...settings import get_policy
+from . import history
 from .actions import FOLDED, build_forms, fresh, with_chosen
 from .loading import available
 from .timeline import build_timeline
-
-
-@cache
-def _statements():
-    """Built once: the application's documents (newest first, with the uploader's name) and
-    its references, as plain rows."""
-    application_id = bindparam("application_id")
-    documents = (
-        select(Document.id, Document.filename, Document.size_bytes, Document.uploaded_at,
-               User.name.label("uploader"))
-        .outerjoin(User, User.id == Document.uploaded_by_id)
-        .where(Document.application_id == application_id)
-        .order_by(Document.uploaded_at.desc(), Document.id.desc())
-    )
-    references = (
-        select(Reference.id, Reference.name, Reference.contact, Reference.status, Reference.notes)
-        .where(Reference.application_id == application_id).order_by(Reference.id)
-    )
-    return documents, references
 
 
 def render_page(application: Application, *, posted: tuple[str, FlaskForm] | None = None,
@@ -68,11 +46,9 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
             for message in f.errors if f.type not in ("HiddenField", "CSRFTokenField") else ():
                 flash(f"{f.label.text}: {message}", "error")
     visible = {i.id for i in application.interviews if services.feedback_visible(user, i)}  # as in the API
-    documents_statement, references_statement = _statements()
-    params = {"application_id": application.id}
-    # Plain rows (what the page shows of each), as (document, uploader's name) pairs.
-    documents = [(row, row.uploader) for row in db.session.execute(documents_statement, params)]
-    references = db.session.execute(references_statement, params).all()
+    # The events, emails, contacts, documents and references: one statement, plain rows.
+    listed = history.read(application.id, with_emails=user.can(Action.VIEW_EMAILS))
+    documents, references = listed.documents, listed.references
     reference_forms = {}
     if user.can(Action.MANAGE_APPLICATIONS):
         for reference in references:
@@ -105,7 +81,7 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "expanded": expanded,
         "conflict": conflict,
         "visible_feedback": visible,
-        "timeline": build_timeline(application, user, visible),
+        "timeline": build_timeline(application, user, visible, listed),
         "documents": documents,
         "references": references,
         "recommendation_labels": {r.value: r.label for r in Recommendation},

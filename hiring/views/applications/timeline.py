@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, url_for
-from sqlalchemy import bindparam, select
 
 from ... import timefmt
-from ...extensions import db
-from ...models import Application, AuditEvent, CandidateContact, OutboxEmail, User
+from ...models import Application, User
 from ...pipeline import (
     Action,
     ContactChannel,
@@ -29,6 +26,9 @@ from ...pipeline import (
     Vocabulary,
 )
 from ...settings import get_policy
+
+if TYPE_CHECKING:
+    from .history import History
 
 
 @dataclass
@@ -157,42 +157,15 @@ def describe(kind: str, data: dict[str, Any] | None, occurred_at: datetime, acto
 # --- the whole history ------------------------------------------------------------------------
 
 
-@cache
-def _statements():
-    """Built once: the application's audit events, emails and contacts as plain rows (the
-    names of who acted joined in), in recording order."""
-    application_id = bindparam("application_id")
-    events = (
-        select(AuditEvent.kind, AuditEvent.data, AuditEvent.occurred_at, User.name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.application_id == application_id, AuditEvent.kind.not_in(sorted(HIDDEN_KINDS)))
-        .order_by(AuditEvent.occurred_at, AuditEvent.id)
-    )
-    emails = (
-        select(OutboxEmail.id, OutboxEmail.recipient, OutboxEmail.subject, OutboxEmail.status,
-               OutboxEmail.created_at, OutboxEmail.sent_at)
-        .where(OutboxEmail.application_id == application_id).order_by(OutboxEmail.created_at, OutboxEmail.id)
-    )
-    contacts = (
-        select(CandidateContact.kind, CandidateContact.channel, CandidateContact.summary,
-               CandidateContact.occurred_at, User.name)
-        .outerjoin(User, User.id == CandidateContact.recorded_by_id)
-        .where(CandidateContact.application_id == application_id)
-        .order_by(CandidateContact.occurred_at, CandidateContact.id)
-    )
-    return events, emails, contacts
-
-
-def build_timeline(application: Application, user: User, visible_feedback: set[int]) -> list[TimelineItem]:
-    """Every audit event, email and candidate contact, newest first."""
+def build_timeline(application: Application, user: User, visible_feedback: set[int],
+                   history: History) -> list[TimelineItem]:
+    """Every audit event, email and candidate contact (read by ``history``), newest first."""
     rounds = {i.id: i.round for i in application.interviews}
-    events, emails, contacts = _statements()
-    params = {"application_id": application.id}
     items: list[TimelineItem] = [describe(kind, data, at, actor, rounds, visible_feedback)
-                                 for kind, data, at, actor in db.session.execute(events, params)]
+                                 for kind, data, at, actor in history.events]
     if user.can(Action.VIEW_EMAILS):
-        items += _emails(db.session.execute(emails, params))
-    for kind, channel, summary, at, recorded_by in db.session.execute(contacts, params):
+        items += _emails(history.emails)
+    for kind, channel, summary, at, recorded_by in history.contacts:
         kind = _label(ContactKind, kind)
         channel = _label(ContactChannel, channel).lower()
         items.append(TimelineItem(at=at, kind="contact", title=f"{kind} from the candidate",
