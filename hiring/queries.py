@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -244,19 +245,7 @@ def panel_suggestions(position_id: int, roles: Iterable[str], *, first: Iterable
     One query, bounded by PANEL_HISTORY whatever the size of the team or of the position's
     history."""
     roles = [str(r) for r in roles]
-    recent = (
-        select(Interview.id).join(Application, Application.id == Interview.application_id)
-        .where(Application.position_id == position_id)
-        .order_by(Interview.id.desc()).limit(PANEL_HISTORY).subquery()
-    )
-    usual = db.session.execute(
-        select(User.id, User.name, User.role)
-        .join(PanelMember, PanelMember.user_id == User.id)
-        .where(PanelMember.interview_id.in_(select(recent.c.id)), team_member(roles))
-        .group_by(User.id, User.name, User.role)
-        .order_by(func.count().desc(), User.name, User.id)
-        .limit(limit)
-    ).all()
+    usual = db.session.execute(_panel_statement(tuple(roles), limit), {"position_id": position_id}).all()
     people: dict[int, str] = {}
     for user in first:
         if user is not None and user.active and user.role in roles:
@@ -266,6 +255,25 @@ def panel_suggestions(position_id: int, roles: Iterable[str], *, first: Iterable
             break
         people.setdefault(row.id, person_label(row.name, row.role))
     return sorted(people.items(), key=lambda item: (item[1].casefold(), item[0]))
+
+
+@cache
+def _panel_statement(roles: tuple[str, ...], limit: int) -> Select:
+    """Built once (building it and its cache key cost more than running it): who sat on
+    the panels of the position's latest PANEL_HISTORY interviews, most often first."""
+    recent = (
+        select(Interview.id).join(Application, Application.id == Interview.application_id)
+        .where(Application.position_id == bindparam("position_id"))
+        .order_by(Interview.id.desc()).limit(PANEL_HISTORY).subquery()
+    )
+    return (
+        select(User.id, User.name, User.role)
+        .join(PanelMember, PanelMember.user_id == User.id)
+        .where(PanelMember.interview_id.in_(select(recent.c.id)), team_member(roles))
+        .group_by(User.id, User.name, User.role)
+        .order_by(func.count().desc(), User.name, User.id)
+        .limit(limit)
+    )
 
 
 def people_labelled(ids: Iterable[int]) -> list[tuple[int, str]]:

@@ -11,17 +11,18 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
-from .. import security, services
+from .. import security, services, settings
 from ..extensions import db
 from ..models import ApiToken, User, utcnow
 from ..pipeline import DomainError
@@ -90,6 +91,15 @@ def from_domain(exc: DomainError, field_names: Mapping[str, str] | None = None) 
 # --- authentication ------------------------------------------------------------------------------
 
 
+@cache
+def _token_statement():
+    """Built once: the token with its user, and the settings rows along (scalar subqueries,
+    as the session check reads them: every request needs the policy, and one statement
+    costs less than two)."""
+    return (select(ApiToken, User, *settings.stored_values()).join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def authenticate() -> User:
     """The token's user, or 401. The token acts with its user's role."""
     header = request.headers.get("Authorization", "")
@@ -98,10 +108,7 @@ def authenticate() -> User:
     challenge = {"WWW-Authenticate": 'Bearer realm="hiring"'}
     if scheme.lower() != "bearer" or not secret:
         raise ApiError(401, "unauthorized", "Send an API token: Authorization: Bearer <token>.", headers=challenge)
-    row = db.session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == services.hash_token(secret))
-    ).first()
+    row = db.session.execute(_token_statement(), {"token_hash": services.hash_token(secret)}).first()
     if row is None or row.ApiToken.revoked_at is not None or not row.User.active:
         # Guessing tokens is throttled per client address like the login (hiring.security);
         # only failures pay for it: a valid token is never refused.
@@ -115,6 +122,7 @@ def authenticate() -> User:
         raise ApiError(401, "unauthorized", "This API token is unknown, revoked, or its user is deactivated.",
                        headers={**challenge, "WWW-Authenticate": 'Bearer realm="hiring", error="invalid_token"'})
     token, user = row.ApiToken, row.User
+    settings.remember_stored(row[2:])
     moment = now()
     if token.last_used_at is None or moment - token.last_used_at >= LAST_USED_RESOLUTION:
         # On its own short transaction: the request's session is not committed (nor expired) by it.

@@ -70,7 +70,9 @@ class ActionForm:
     endpoint: str  # the view (in routes) that handles its POST
     initial: Initial = _nothing  # the values an empty form starts with
     panel: bool = False  # has a panel picker (its suggestions cost a query)
-    rare: bool = False  # folded away: its panel suggestions are loaded only when it is opened
+    # Folded away on the page (a link until it is opened, ``deferred`` in the template): its
+    # form is built only when opened. A stage: folded except at that stage.
+    rare: bool | Stage = False
     outcomes: bool = False  # its outcome choices come from the step (available.outcomes)
     per_interview: bool = field(init=False)
 
@@ -80,25 +82,47 @@ class ActionForm:
     def key_for(self, interview_id: int | None = None) -> str:
         return self.key.format(id=interview_id)
 
+    def folded(self, application: Application) -> bool:
+        return self.rare is True or (isinstance(self.rare, Stage) and application.stage != self.rare)
+
+
+class Folded:
+    """Stands for the form of an action folded away on the page: the template shows the
+    link that opens it, and only needs to know that it is offered. Building each unopened
+    form (and rendering nothing of it) cost more than a third of the page's forms."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "FOLDED"
+
+
+FOLDED = Folded()
+
 
 ACTION_FORMS: dict[Step, ActionForm] = {
     Step.SCHEDULE_INTERVIEW: ActionForm(forms.InterviewForm, "schedule", "applications.schedule_interview",
                                         lambda a, i, now: {"duration_minutes": 60}, panel=True),
     Step.RESCHEDULE_INTERVIEW: ActionForm(forms.InterviewForm, "reschedule-{id}", "applications.reschedule_interview",
                                           _rescheduled, panel=True, rare=True),
-    Step.CANCEL_INTERVIEW: ActionForm(forms.CancelInterviewForm, "cancel-{id}", "applications.cancel_interview"),
+    Step.CANCEL_INTERVIEW: ActionForm(forms.CancelInterviewForm, "cancel-{id}", "applications.cancel_interview",
+                                      rare=True),
     Step.MARK_HELD: ActionForm(forms.HeldForm, "held-{id}", "applications.interview_held", _held),
     Step.GIVE_FEEDBACK: ActionForm(forms.FeedbackForm, "feedback-{id}", "applications.submit_feedback"),
-    Step.DECIDE: ActionForm(forms.DecisionForm, "decision", "applications.decide", outcomes=True),
+    Step.DECIDE: ActionForm(forms.DecisionForm, "decision", "applications.decide", outcomes=True,
+                              rare=Stage.FIRST_DECISION),  # shown at the first decision; else "Reject" folded
     Step.OFFER_DECISION: ActionForm(forms.OfferDecisionForm, "offer_decision", "applications.offer_decision"),
     Step.OFFER_RESPONSE: ActionForm(forms.OfferResponseForm, "offer_response", "applications.offer_response"),
-    Step.EXTEND_DEADLINE: ActionForm(forms.ExtendDeadlineForm, "extend", "applications.extend_deadline"),
+    Step.EXTEND_DEADLINE: ActionForm(forms.ExtendDeadlineForm, "extend", "applications.extend_deadline", rare=True),
     Step.COMPETING_OFFER: ActionForm(forms.CompetingOfferForm, "competing", "applications.competing_offer",
-                                     lambda a, i, now: {"deadline": a.competing_offer_deadline}),
-    Step.LOG_CONTACT: ActionForm(forms.ContactForm, "contact", "applications.log_contact"),
-    Step.ADD_REFERENCE: ActionForm(forms.ReferenceForm, "reference", "applications.add_reference"),
+                                     lambda a, i, now: {"deadline": a.competing_offer_deadline}, rare=True),
+    Step.LOG_CONTACT: ActionForm(forms.ContactForm, "contact", "applications.log_contact", rare=True),
+    Step.ADD_REFERENCE: ActionForm(forms.ReferenceForm, "reference", "applications.add_reference", rare=True),
     Step.UPLOAD_DOCUMENT: ActionForm(forms.DocumentForm, "document", "applications.upload_document"),
-    Step.WITHDRAW: ActionForm(forms.WithdrawForm, "withdraw", "applications.withdraw"),
+    Step.WITHDRAW: ActionForm(forms.WithdrawForm, "withdraw", "applications.withdraw", rare=True),
 }
 
 
@@ -147,12 +171,12 @@ def panel_ids(form: FlaskForm) -> list[int]:
 
 
 def build_forms(application: Application, user: User, now: datetime,
-                expanded: set[str | None] | None = None) -> dict[str, FlaskForm]:
+                expanded: set[str | None] | None = None) -> dict[str, FlaskForm | Folded]:
     """The empty action forms that fit the stage and the user's role, keyed by prefix.
 
-    A rare form (reschedule) is shown only when ``expanded`` names it: until then its panel
-    needs no suggestions (a query)."""
-    found: dict[str, FlaskForm] = {}
+    A rare form is shown only when ``expanded`` names it: until then it is FOLDED (not
+    built, and a panel needs no suggestions, a query). ``expanded`` None: every form built."""
+    found: dict[str, FlaskForm | Folded] = {}
     panel_choices: list[tuple[int, str]] | None = None
     interviews = {i.id: i for i in application.interviews}
     for action in available(application, user, now):
@@ -163,8 +187,11 @@ def build_forms(application: Application, user: User, now: datetime,
         if spec.per_interview and interview is None:
             continue
         key = spec.key_for(action.interview_id)
+        if expanded is not None and key not in expanded and spec.folded(application):
+            found[key] = FOLDED
+            continue
         form = fresh(spec.form, key, application, **spec.initial(application, interview, now))
-        if spec.panel and not (spec.rare and expanded is not None and key not in expanded):
+        if spec.panel:
             if panel_choices is None:
                 panel_choices = panel_suggestions(application)
             form.panel.choices = forms.choices(panel_choices)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import flash, render_template, request
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from ... import forms, pipeline, services
-from ...extensions import db
-from ...models import Application, Document, Reference, User, utcnow
+from ...models import Application, utcnow
 from ...pipeline import Action, Recommendation, Stage, Step
 from ...settings import get_policy
-from .actions import build_forms, fresh, with_chosen
+from . import history
+from .actions import FOLDED, build_forms, fresh, with_chosen
 from .loading import available
 from .timeline import build_timeline
 
@@ -47,12 +46,9 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
             for message in f.errors if f.type not in ("HiddenField", "CSRFTokenField") else ():
                 flash(f"{f.label.text}: {message}", "error")
     visible = {i.id for i in application.interviews if services.feedback_visible(user, i)}  # as in the API
-    documents = db.session.execute(
-        select(Document, User.name).outerjoin(User, User.id == Document.uploaded_by_id)
-        .where(Document.application_id == application.id).order_by(Document.uploaded_at.desc(), Document.id.desc())
-    ).all()
-    references = db.session.scalars(
-        select(Reference).where(Reference.application_id == application.id).order_by(Reference.id)).all()
+    # The events, emails, contacts, documents and references: one statement, plain rows.
+    listed = history.read(application.id, with_emails=user.can(Action.VIEW_EMAILS))
+    documents, references = listed.documents, listed.references
     reference_forms = {}
     if user.can(Action.MANAGE_APPLICATIONS):
         for reference in references:
@@ -60,6 +56,8 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
             if posted is not None and posted[0] == key:
                 reference_forms[reference.id] = posted[1]
                 orphan = None if orphan is posted[1] else orphan
+            elif key not in expanded:
+                reference_forms[reference.id] = FOLDED  # "Update the outcome" folded: a link
             else:
                 reference_forms[reference.id] = fresh(forms.ReferenceOutcomeForm, key, application,
                                                       status=reference.status, notes=reference.notes)
@@ -83,11 +81,12 @@ def render_page(application: Application, *, posted: tuple[str, FlaskForm] | Non
         "expanded": expanded,
         "conflict": conflict,
         "visible_feedback": visible,
-        "timeline": build_timeline(application, user, visible),
+        "timeline": build_timeline(application, user, visible, listed),
         "documents": documents,
         "references": references,
         "recommendation_labels": {r.value: r.label for r in Recommendation},
         "Action": Action,
+        "page_url": url_for("applications.detail", application_id=application.id),  # the folded actions' links
         "error_summary": summary,
         "error_focus": focus,
         "acting_for": any(a.step == Step.OFFER_DECISION and a.acting_for for a in available(application, user, now)),

@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, load_only
 
 from ... import timefmt
-from ...extensions import db
-from ...models import Application, AuditEvent, CandidateContact, OutboxEmail, User
+from ...models import Application, User
 from ...pipeline import (
     Action,
     ContactChannel,
@@ -29,6 +26,9 @@ from ...pipeline import (
     Vocabulary,
 )
 from ...settings import get_policy
+
+if TYPE_CHECKING:
+    from .history import History
 
 
 @dataclass
@@ -139,66 +139,53 @@ DESCRIBERS: dict[str, Describer] = {
 HIDDEN_KINDS = {"candidate_contact"}  # shown from the contact itself, with its summary
 
 
-def describe(event: AuditEvent, rounds: dict[int, int], visible_feedback: set[int]) -> TimelineItem:
-    data = event.data or {}
+def describe(kind: str, data: dict[str, Any] | None, occurred_at: datetime, actor: str | None,
+             rounds: dict[int, int], visible_feedback: set[int]) -> TimelineItem:
+    """One audit event (its kind, data, time and the actor's name) as a timeline item."""
+    data = data or {}
     round_name = ROUND_NAMES.get(rounds.get(data.get("interview_id"), data.get("round")), "Interview")
     # The date told to the candidate (events before the promise record kept it in due_at).
     told = data.get("promised_at") or data.get("due_at")
-    describer = DESCRIBERS.get(event.kind)
+    describer = DESCRIBERS.get(kind)
     if describer is None:
-        title, detail = event.kind.replace("_", " ").capitalize(), ""
+        title, detail = kind.replace("_", " ").capitalize(), ""
     else:
         title, detail = describer(Facts(data, round_name, told, data.get("interview_id") in visible_feedback))
-    actor = event.actor.name if event.actor else "System"
-    return TimelineItem(at=event.occurred_at, kind="event", title=title, detail=detail, actor=actor)
+    return TimelineItem(at=occurred_at, kind="event", title=title, detail=detail, actor=actor or "System")
 
 
 # --- the whole history ------------------------------------------------------------------------
 
 
-def build_timeline(application: Application, user: User, visible_feedback: set[int]) -> list[TimelineItem]:
-    """Every audit event, email and candidate contact, newest first."""
+def build_timeline(application: Application, user: User, visible_feedback: set[int],
+                   history: History) -> list[TimelineItem]:
+    """Every audit event, email and candidate contact (read by ``history``), newest first."""
     rounds = {i.id: i.round for i in application.interviews}
-    items: list[TimelineItem] = []
-    events = db.session.scalars(
-        select(AuditEvent).options(joinedload(AuditEvent.actor))
-        .where(AuditEvent.application_id == application.id).order_by(AuditEvent.occurred_at, AuditEvent.id)
-    ).all()
-    items += [describe(event, rounds, visible_feedback) for event in events if event.kind not in HIDDEN_KINDS]
+    items: list[TimelineItem] = [describe(kind, data, at, actor, rounds, visible_feedback)
+                                 for kind, data, at, actor in history.events]
     if user.can(Action.VIEW_EMAILS):
-        items += _emails(application)
-    contacts = db.session.scalars(
-        select(CandidateContact).options(joinedload(CandidateContact.recorded_by))
-        .where(CandidateContact.application_id == application.id)
-        .order_by(CandidateContact.occurred_at, CandidateContact.id)
-    ).all()
-    for contact in contacts:
-        kind = _label(ContactKind, contact.kind)
-        channel = _label(ContactChannel, contact.channel).lower()
-        items.append(TimelineItem(at=contact.occurred_at, kind="contact", title=f"{kind} from the candidate",
-                                  detail=f"by {channel}" + (f" — {contact.summary}" if contact.summary else ""),
-                                  actor=contact.recorded_by.name if contact.recorded_by else ""))
+        items += _emails(history.emails)
+    for kind, channel, summary, at, recorded_by in history.contacts:
+        kind = _label(ContactKind, kind)
+        channel = _label(ContactChannel, channel).lower()
+        items.append(TimelineItem(at=at, kind="contact", title=f"{kind} from the candidate",
+                                  detail=f"by {channel}" + (f" — {summary}" if summary else ""),
+                                  actor=recorded_by or ""))
     # Newest first; within one instant the later-recorded first (each list above is in
-    # recording order), so equal timestamps never swap places between page loads.
-    order = {id(item): n for n, item in enumerate(items)}
-    items.sort(key=lambda item: (item.at, order[id(item)]), reverse=True)
+    # recording order, and sort is stable), so equal timestamps never swap places between
+    # page loads.
+    items.reverse()
+    items.sort(key=lambda item: item.at, reverse=True)
     return items
 
 
-def _emails(application: Application) -> list[TimelineItem]:
-    email_page = "emails.detail" in current_app.view_functions
-    emails = db.session.scalars(
-        select(OutboxEmail)
-        .options(load_only(OutboxEmail.template, OutboxEmail.recipient, OutboxEmail.subject,
-                           OutboxEmail.status, OutboxEmail.created_at, OutboxEmail.sent_at,
-                           OutboxEmail.to_candidate))
-        .where(OutboxEmail.application_id == application.id).order_by(OutboxEmail.created_at, OutboxEmail.id)
-    ).all()
+def _emails(rows: Any) -> list[TimelineItem]:
+    # One URL built, the ids formatted into it (url_for per email cost more than the rest).
+    pattern = (url_for("emails.detail", email_id=0).removesuffix("0") + "{}"
+               if "emails.detail" in current_app.view_functions else "")
     items = []
-    for email in emails:
-        status = f"sent {when(email.sent_at)}" if email.status == OutboxStatus.SENT else EMAIL_STATUS.get(email.status,
-                                                                                              email.status)
-        items.append(TimelineItem(at=email.created_at, kind="email", title=email.subject,
-                                  detail=f"to {email.recipient} · {status}",
-                                  url=url_for("emails.detail", email_id=email.id) if email_page else ""))
+    for id_, recipient, subject, status, created_at, sent_at in rows:
+        status = f"sent {when(sent_at)}" if status == OutboxStatus.SENT else EMAIL_STATUS.get(status, status)
+        items.append(TimelineItem(at=created_at, kind="email", title=subject, detail=f"to {recipient} · {status}",
+                                  url=pattern.format(id_) if pattern else ""))
     return items
