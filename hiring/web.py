@@ -4,7 +4,7 @@ filter, the error pages (domain errors by their ``http_status``) and the health 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from urllib.parse import urlsplit
@@ -46,6 +46,9 @@ class Moment:
     policy: Policy
     today: date
     due_soon_until: datetime
+    # The due badges worked out at this moment, by what they say (deadlines are ends of
+    # days: a board's sixty cards carry about a dozen different ones).
+    badges: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def at(cls, now: datetime, policy: Policy) -> Moment:
@@ -110,6 +113,15 @@ def badge_for(due: datetime | None, *, overdue_since: datetime | None = None, pr
     if due is None:
         return Badge("none", "No answer date")
     m = m or moment()
+    key = (due, overdue_since, promised_at, promise_moves)
+    badge = m.badges.get(key)
+    if badge is None:
+        badge = m.badges[key] = _badge(due, overdue_since, promised_at, promise_moves, m)
+    return badge
+
+
+def _badge(due: datetime, overdue_since: datetime | None, promised_at: datetime | None, promise_moves: int,
+           m: Moment) -> Badge:
     told = ""
     if promised_at is not None:
         moved = f", moved {promise_moves}×" if promise_moves else ""

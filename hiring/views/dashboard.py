@@ -495,20 +495,15 @@ class Card:
         return "".join(parts)
 
 
-def _card(row, interview_at: datetime | None, m: Moment, show_position: bool, badges: dict) -> Card:
-    """``badges``: this board's badges by what they say (deadlines are ends of days, so
-    many cards share one)."""
+def _card(row, interview_at: datetime | None, m: Moment, show_position: bool) -> Card:
     interview = ""
     if interview_at is not None:
         interview = (f"Interview {timefmt.date_time(interview_at, m.policy)} · "
                      f"{timefmt.interview_relative(interview_at, m.now, m.policy)}")
-    key = (row.due_at, row.overdue_since, row.promised_at, row.promise_moves)
-    badge = badges.get(key)
-    if badge is None:
-        badge = badges[key] = badge_for(row.due_at, overdue_since=row.overdue_since, promised_at=row.promised_at,
-                                        promise_moves=row.promise_moves, m=m)
     return Card(url=application_url(row.id), name=row.name, position_title=row.title if show_position else None,
-                in_stage=days_since(row.stage_entered_at, m), interview=interview, badge=badge)
+                in_stage=days_since(row.stage_entered_at, m), interview=interview,
+                badge=badge_for(row.due_at, overdue_since=row.overdue_since, promised_at=row.promised_at,
+                                promise_moves=row.promise_moves, m=m))
 
 
 def _board_link(position_id: int | None, owner_id: int | None, **extra: Any) -> str:
@@ -592,9 +587,9 @@ def _board(position_id: int | None, position: Position | None = None):
     if position is None and position_id:
         position = db.session.get(Position, position_id)
     columns: dict[str, list[Card]] = {stage.value: [] for stage in OPEN_STAGES}
-    m, badges = moment(), {}
+    m = moment()
     for row in rows:
-        columns[row.stage].append(_card(row, next_interview.get(row.id), m, position is None, badges))
+        columns[row.stage].append(_card(row, next_interview.get(row.id), m, position is None))
     owner = db.session.get(User, owner_id) if owner_id else None
     pages = -(-counts[column.value] // COLUMN_PAGE_SIZE) if column else 1
     return render_template("dashboard/board.html", columns=columns, counts=counts, stages=OPEN_STAGES, now=now,
