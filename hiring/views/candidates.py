@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Row, select
 
@@ -67,11 +67,20 @@ def index():
     ids = select(Candidate.id).order_by(Candidate.name, Candidate.id).limit(PER_PAGE + 1).offset(offset)
     if q:
         ids = ids.where(queries.candidate_matches(q, many=more))
-    stmt = select(Candidate).where(Candidate.id.in_(ids)).order_by(Candidate.name, Candidate.id)
-    items = list(db.session.scalars(stmt)) if offset <= DB_INT_MAX else []
+    # Plain rows of what the list shows (ORM objects carried every column, built per row).
+    stmt = (select(Candidate.id, Candidate.name, Candidate.email, Candidate.anonymised_at)
+            .where(Candidate.id.in_(ids)).order_by(Candidate.name, Candidate.id))
+    items = db.session.execute(stmt).all() if offset <= DB_INT_MAX else []
     page = SearchPage(items[:PER_PAGE], number, min(total, queries.SEARCH_COUNT_LIMIT), more, len(items) > PER_PAGE)
-    return render_template("candidates/index.html", page=page, q=q,
-                           applications=_applications_of([c.id for c in page.items]))
+    applications = _applications_of([c.id for c in page.items])
+    # Per request, not per row: the links' patterns, the permission, and each stage's badge
+    # (the macro rendered once per stage shown, not once per application).
+    stage_badge = get_template_attribute("_macros.html", "stage_badge")
+    badges = {stage: stage_badge(stage) for rows in applications.values() for stage in {a.stage for a in rows}}
+    return render_template("candidates/index.html", page=page, q=q, applications=applications, badges=badges,
+                           candidate_url=url_for("privacy.candidate", candidate_id=0).removesuffix("0"),
+                           app_url=application_url(0).removesuffix("0"),
+                           may_manage=current_user.can(Action.MANAGE_APPLICATIONS))
 
 
 def _applications_of(candidate_ids: list[int]) -> dict[int, list[Row]]:
