@@ -222,16 +222,18 @@ def known_tags() -> list[str]:
 
 
 def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None,
-                limit: int = 500, offset: int = 0) -> list[Candidate]:
+                limit: int = 500, offset: int = 0, columns: tuple[Any, ...] = ()) -> list[Any]:
     """The consented candidates, filtered by name/email, tag and positions applied for,
-    in name order: ``limit`` of them from ``offset``.
+    in name order: ``limit`` of them from ``offset``. ORM objects, or with ``columns`` (of
+    Candidate) plain rows of those columns (the talent pool page: what it shows, no objects).
 
     The unfiltered pool walks the name index and stops after the page. Each filter instead
     names the few candidates it can find through an index, which are then sorted: walking
     the name index and testing each of the 275,000 consented candidates (at 1M
     applications) took 2-3.5 s on SQLite for a position, a tag or a name with few matches.
     """
-    query = select(Candidate).where(Candidate.talent_pool_consent.is_(True), Candidate.anonymised_at.is_(None),
+    query = select(*columns) if columns else select(Candidate)
+    query = query.where(Candidate.talent_pool_consent.is_(True), Candidate.anonymised_at.is_(None),
                                     or_(Candidate.talent_pool_expires_at.is_(None),
                                         Candidate.talent_pool_expires_at > now))
     order = (Candidate.name, Candidate.id)
@@ -260,7 +262,8 @@ def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: 
                                             cast(Candidate.tags, String) != literal_column("'[]'"),
                                             cast(Candidate.tags, String).like(like_pattern(quoted), escape="\\"))
         query = query.where(Candidate.id.in_(tagged))
-    return list(db.session.scalars(query.order_by(*order).limit(limit).offset(offset)))
+    query = query.order_by(*order).limit(limit).offset(offset)
+    return db.session.execute(query).all() if columns else list(db.session.scalars(query))
 
 
 def invite_to_apply(candidate: Candidate, position: Position, *, actor: User | None,

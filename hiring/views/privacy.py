@@ -13,13 +13,13 @@ from sqlalchemy import Row, exists, select
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import privacy, services
+from .. import privacy, services, timefmt
 from ..extensions import db
 from ..forms import Form, apply_field_errors, choices
 from ..models import Application, Candidate, Position, utcnow
 from ..pipeline import Action, DomainError, InvalidInput, PositionStatus, Role
 from ..settings import get_policy
-from ..web import DB_INT_MAX, db_int
+from ..web import DB_INT_MAX, db_int, moment
 from . import application_url, filters, forbid_unless, public, require_action
 
 bp = Blueprint("privacy", __name__)
@@ -216,8 +216,11 @@ def talent_pool():
         else:
             problem = _position_problem(position_q, others, q, tag)
     # One more than a page tells whether a next page exists, without counting the pool.
+    # Plain rows of what the list shows (ORM objects carried every column, built per row).
     candidates = privacy.talent_pool(utcnow(), search=q, tag=tag, position_id=position_id,
-                                     limit=TALENT_POOL_PER_PAGE + 1, offset=(page - 1) * TALENT_POOL_PER_PAGE)
+                                     limit=TALENT_POOL_PER_PAGE + 1, offset=(page - 1) * TALENT_POOL_PER_PAGE,
+                                     columns=(Candidate.id, Candidate.name, Candidate.tags,
+                                              Candidate.talent_pool_expires_at))
     has_next = len(candidates) > TALENT_POOL_PER_PAGE
     candidates = candidates[:TALENT_POOL_PER_PAGE]
     applied: dict[int, list[str]] = {}
@@ -229,10 +232,16 @@ def talent_pool():
             applied.setdefault(candidate_id, []).append(title)
     any_open = bool(candidates) and db.session.scalar(
         select(exists().where(Position.status == PositionStatus.OPEN.value)))
+    # Per request, not per row: the links' patterns and the date format's zone and day.
+    m = moment()
+    invite_prefix, invite_suffix = url_for("privacy.invite", candidate_id=0).rsplit("/0/", 1)
     return render_template("privacy/talent_pool.html", candidates=candidates, applied=applied, q=q, tag=tag,
                            position_id=position_id, position_text=position_text, problem=problem,
                            any_open=any_open, known_tags=privacy.known_tags(),
                            invite_form=InviteForm(prefix="invite"), page=page, has_next=has_next,
+                           candidate_url=url_for("privacy.candidate", candidate_id=0).removesuffix("0"),
+                           invite_prefix=invite_prefix + "/", invite_suffix="/" + invite_suffix,
+                           date_time=timefmt.date_time_formatter(m.policy, today=m.today),
                            args={k: v for k, v in (("q", q), ("tag", tag), ("position", position_id)) if v})
 
 
