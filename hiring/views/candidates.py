@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import Row, select
 
 from .. import queries, services
@@ -73,14 +74,35 @@ def index():
     items = db.session.execute(stmt).all() if offset <= DB_INT_MAX else []
     page = SearchPage(items[:PER_PAGE], number, min(total, queries.SEARCH_COUNT_LIMIT), more, len(items) > PER_PAGE)
     applications = _applications_of([c.id for c in page.items])
-    # Per request, not per row: the links' patterns, the permission, and each stage's badge
-    # (the macro rendered once per stage shown, not once per application).
+    may_manage = current_user.can(Action.MANAGE_APPLICATIONS)
+    return render_template("candidates/index.html", page=page, q=q, may_manage=may_manage,
+                           rows=_rows(page.items, applications, may_manage=may_manage))
+
+
+def _rows(candidates: list[Row], applications: dict[int, list[Row]], *, may_manage: bool) -> Markup:
+    """The table's rows, written here as the template wrote them (same bytes): a Jinja loop
+    escaped and joined each value one by one and built each link with url_for. Here the
+    links' patterns are worked out once per request, and each stage's badge (the macro)
+    rendered once per stage shown."""
     stage_badge = get_template_attribute("_macros.html", "stage_badge")
     badges = {stage: stage_badge(stage) for rows in applications.values() for stage in {a.stage for a in rows}}
-    return render_template("candidates/index.html", page=page, q=q, applications=applications, badges=badges,
-                           candidate_url=url_for("privacy.candidate", candidate_id=0).removesuffix("0"),
-                           app_url=application_url(0).removesuffix("0"),
-                           may_manage=current_user.can(Action.MANAGE_APPLICATIONS))
+    candidate_url = url_for("privacy.candidate", candidate_id=0).removesuffix("0")
+    app_url = application_url(0).removesuffix("0")
+    apply_url = url_for("candidates.new_application")
+    out = []
+    for c in candidates:
+        name = escape(c.name)
+        apps = "".join(f'\n      <div><a href="{app_url}{a.id}">{escape(a.title)}</a> {badges[a.stage]}</div>\n      '
+                       for a in applications.get(c.id, ())) or '<span class="muted">none</span>'
+        manage = ""
+        if may_manage:
+            apply = "" if c.anonymised_at else (f'<a href="{apply_url}?candidate={c.id}">Apply for another position'
+                                                f'<span class="visually-hidden"> ({name})</span></a>')
+            manage = f'\n    <td data-label="">{apply}</td>\n    '
+        out.append(f'\n  <tr>\n    <td data-label="Name"><a href="{candidate_url}{c.id}">{name}</a></td>'
+                   f'\n    <td data-label="Email">{escape(c.email)}</td>'
+                   f'\n    <td data-label="Applications">\n      {apps}\n    </td>\n    {manage}\n  </tr>\n  ')
+    return Markup("".join(out))
 
 
 def _applications_of(candidate_ids: list[int]) -> dict[int, list[Row]]:
