@@ -68,12 +68,22 @@ def index():
     ids = select(Candidate.id).order_by(Candidate.name, Candidate.id).limit(PER_PAGE + 1).offset(offset)
     if q:
         ids = ids.where(queries.candidate_matches(q, many=more))
-    # Plain rows of what the list shows (ORM objects carried every column, built per row).
-    stmt = (select(Candidate.id, Candidate.name, Candidate.email, Candidate.anonymised_at)
-            .where(Candidate.id.in_(ids)).order_by(Candidate.name, Candidate.id))
-    items = db.session.execute(stmt).all() if offset <= DB_INT_MAX else []
+    # The candidates with their applications (id, stage, position title) in one statement,
+    # as plain rows of what the list shows: ORM objects carried every column, built per
+    # row, and the applications were a second statement.
+    stmt = (select(Candidate.id, Candidate.name, Candidate.email, Candidate.anonymised_at,
+                   Application.id.label("application_id"), Application.stage, Position.title)
+            .outerjoin(Application, Application.candidate_id == Candidate.id)
+            .outerjoin(Position, Position.id == Application.position_id)
+            .where(Candidate.id.in_(ids)).order_by(Candidate.name, Candidate.id, Application.id))
+    items: list[Row] = []
+    applications: dict[int, list[Row]] = defaultdict(list)
+    for row in db.session.execute(stmt).all() if offset <= DB_INT_MAX else []:
+        if not items or items[-1].id != row.id:
+            items.append(row)
+        if row.application_id is not None:
+            applications[row.id].append(row)
     page = SearchPage(items[:PER_PAGE], number, min(total, queries.SEARCH_COUNT_LIMIT), more, len(items) > PER_PAGE)
-    applications = _applications_of([c.id for c in page.items])
     may_manage = current_user.can(Action.MANAGE_APPLICATIONS)
     return render_template("candidates/index.html", page=page, q=q, may_manage=may_manage,
                            rows=_rows(page.items, applications, may_manage=may_manage))
@@ -92,7 +102,8 @@ def _rows(candidates: list[Row], applications: dict[int, list[Row]], *, may_mana
     out = []
     for c in candidates:
         name = escape(c.name)
-        apps = "".join(f'\n      <div><a href="{app_url}{a.id}">{escape(a.title)}</a> {badges[a.stage]}</div>\n      '
+        apps = "".join(f'\n      <div><a href="{app_url}{a.application_id}">{escape(a.title)}</a> '
+                       f'{badges[a.stage]}</div>\n      '
                        for a in applications.get(c.id, ())) or '<span class="muted">none</span>'
         manage = ""
         if may_manage:
@@ -103,20 +114,6 @@ def _rows(candidates: list[Row], applications: dict[int, list[Row]], *, may_mana
                    f'\n    <td data-label="Email">{escape(c.email)}</td>'
                    f'\n    <td data-label="Applications">\n      {apps}\n    </td>\n    {manage}\n  </tr>\n  ')
     return Markup("".join(out))
-
-
-def _applications_of(candidate_ids: list[int]) -> dict[int, list[Row]]:
-    """Each listed candidate's applications (id, stage, position title) in one statement,
-    as plain rows: all the list shows, without building and eager-loading ORM objects."""
-    rows = db.session.execute(
-        select(Application.candidate_id, Application.id, Application.stage, Position.title)
-        .join(Position, Position.id == Application.position_id)
-        .where(Application.candidate_id.in_(candidate_ids)).order_by(Application.id)
-    ).all() if candidate_ids else []
-    grouped: dict[int, list[Row]] = defaultdict(list)
-    for row in rows:
-        grouped[row.candidate_id].append(row)
-    return grouped
 
 
 @bp.route("/new-application", methods=["GET", "POST"])
