@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import String, cast, event, inspect, literal_column, or_, select
+from sqlalchemy import Select, String, cast, event, inspect, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..extensions import db
@@ -222,10 +222,17 @@ def known_tags() -> list[str]:
 
 
 def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None,
-                limit: int = 500, offset: int = 0, columns: tuple[Any, ...] = ()) -> list[Any]:
+                limit: int = 500, offset: int = 0) -> list[Candidate]:
     """The consented candidates, filtered by name/email, tag and positions applied for,
-    in name order: ``limit`` of them from ``offset``. ORM objects, or with ``columns`` (of
-    Candidate) plain rows of those columns (the talent pool page: what it shows, no objects).
+    in name order: ``limit`` of them from ``offset`` (see ``talent_pool_query``)."""
+    return list(db.session.scalars(talent_pool_query(now, search=search, tag=tag, position_id=position_id,
+                                                     limit=limit, offset=offset)))
+
+
+def talent_pool_query(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None,
+                      limit: int = 500, offset: int = 0, columns: tuple[Any, ...] = ()) -> Select:
+    """The statement of ``talent_pool``: of Candidate objects, or of ``columns`` (of
+    Candidate; the talent pool page selects what it shows, as a subquery of its statement).
 
     The unfiltered pool walks the name index and stops after the page. Each filter instead
     names the few candidates it can find through an index, which are then sorted: walking
@@ -262,8 +269,7 @@ def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: 
                                             cast(Candidate.tags, String) != literal_column("'[]'"),
                                             cast(Candidate.tags, String).like(like_pattern(quoted), escape="\\"))
         query = query.where(Candidate.id.in_(tagged))
-    query = query.order_by(*order).limit(limit).offset(offset)
-    return db.session.execute(query).all() if columns else list(db.session.scalars(query))
+    return query.order_by(*order).limit(limit).offset(offset)
 
 
 def invite_to_apply(candidate: Candidate, position: Position, *, actor: User | None,

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import Row, exists, select
+from sqlalchemy.orm import aliased
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -217,22 +218,32 @@ def talent_pool():
         else:
             problem = _position_problem(position_q, others, q, tag)
     # One more than a page tells whether a next page exists, without counting the pool.
-    # Plain rows of what the list shows (ORM objects carried every column, built per row).
-    candidates = privacy.talent_pool(utcnow(), search=q, tag=tag, position_id=position_id,
+    # One statement: the page of the pool (one more than a page tells whether a next page
+    # exists, without counting the pool), each one's positions applied for, and whether any
+    # position is open (to invite to); as plain rows of what the list shows. It was three
+    # statements, the first building an ORM object with every column per candidate.
+    pool = privacy.talent_pool_query(utcnow(), search=q, tag=tag, position_id=position_id,
                                      limit=TALENT_POOL_PER_PAGE + 1, offset=(page - 1) * TALENT_POOL_PER_PAGE,
                                      columns=(Candidate.id, Candidate.name, Candidate.tags,
-                                              Candidate.talent_pool_expires_at))
+                                              Candidate.talent_pool_expires_at)).subquery()
+    open_position = aliased(Position)
+    any_open_column = (select(exists().where(open_position.status == PositionStatus.OPEN.value))
+                       .correlate(None).scalar_subquery())
+    rows = db.session.execute(
+        select(pool, Position.title, any_open_column.label("any_open"))
+        .outerjoin(Application, Application.candidate_id == pool.c.id)
+        .outerjoin(Position, Position.id == Application.position_id)
+        .order_by(pool.c.name, pool.c.id, Application.id)).all()
+    candidates: list[Row] = []
+    applied: dict[int, list[str]] = {}
+    for row in rows:
+        if not candidates or candidates[-1].id != row.id:
+            candidates.append(row)
+        if row.title is not None:
+            applied.setdefault(row.id, []).append(row.title)
     has_next = len(candidates) > TALENT_POOL_PER_PAGE
     candidates = candidates[:TALENT_POOL_PER_PAGE]
-    applied: dict[int, list[str]] = {}
-    if candidates:
-        rows = db.session.execute(
-            select(Application.candidate_id, Position.title).join(Position, Position.id == Application.position_id)
-            .where(Application.candidate_id.in_([c.id for c in candidates])).order_by(Application.id)).all()
-        for candidate_id, title in rows:
-            applied.setdefault(candidate_id, []).append(title)
-    any_open = bool(candidates) and db.session.scalar(
-        select(exists().where(Position.status == PositionStatus.OPEN.value)))
+    any_open = bool(candidates) and bool(candidates[0].any_open)
     return render_template("privacy/talent_pool.html", candidates=candidates, q=q, tag=tag,
                            rows=_talent_pool_rows(candidates, applied, any_open=any_open),
                            position_id=position_id, position_text=position_text, problem=problem,
