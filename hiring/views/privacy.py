@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import Row, exists, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import aliased
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -217,7 +217,6 @@ def talent_pool():
             position_id, position_text = position.id, filters.position_reference(position.id, position.title)
         else:
             problem = _position_problem(position_q, others, q, tag)
-    # One more than a page tells whether a next page exists, without counting the pool.
     # One statement: the page of the pool (one more than a page tells whether a next page
     # exists, without counting the pool), each one's positions applied for, and whether any
     # position is open (to invite to); as plain rows of what the list shows. It was three
@@ -226,9 +225,12 @@ def talent_pool():
                                      limit=TALENT_POOL_PER_PAGE + 1, offset=(page - 1) * TALENT_POOL_PER_PAGE,
                                      columns=(Candidate.id, Candidate.name, Candidate.tags,
                                               Candidate.talent_pool_expires_at)).subquery()
+    # Whether a position is open: the newest one, looked for from the newest (positions open
+    # recently; an EXISTS read them in stored order on PostgreSQL, the 16,000 closed ones
+    # first at 1M applications, 0.8 ms). SQLite reads ix_position_status either way.
     open_position = aliased(Position)
-    any_open_column = (select(exists().where(open_position.status == PositionStatus.OPEN.value))
-                       .correlate(None).scalar_subquery())
+    any_open_column = (select(open_position.id).where(open_position.status == PositionStatus.OPEN.value)
+                       .order_by(open_position.id.desc()).limit(1).correlate(None).scalar_subquery().is_not(None))
     rows = db.session.execute(
         select(pool, Position.title, any_open_column.label("any_open"))
         .outerjoin(Application, Application.candidate_id == pool.c.id)
