@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import Row, select
+from sqlalchemy import Integer, Row, String, bindparam, select
 
 from .. import services, timefmt
 from ..extensions import db
@@ -35,6 +35,20 @@ def _email_or_404(email_id: int) -> OutboxEmail:
     if email is None:
         abort(404)
     return email
+
+
+# The statements of the list, built once (and their cache keys with them): the values are
+# bound when they run. Only the columns the list shows, as plain rows: the ORM objects
+# carried each email's bodies and attachments, and building them was a third of the page.
+_PAGE = (select(OutboxEmail.id, OutboxEmail.created_at, OutboxEmail.recipient, OutboxEmail.to_candidate,
+                OutboxEmail.subject, OutboxEmail.status, OutboxEmail.last_error, OutboxEmail.sent_at,
+                OutboxEmail.attempts)
+         .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+         .limit(PER_PAGE).offset(bindparam("page_offset", type_=Integer)))
+_PAGE_OF_STATUS = _PAGE.where(OutboxEmail.status == bindparam("status", type_=String))
+# The per-status counts, kept up to date by the database's triggers (a COUNT over every
+# email cost ~70 ms at 100k applications); they also give the total.
+_COUNTS = select(OutboxStatusCount.status, OutboxStatusCount.count).where(OutboxStatusCount.count > 0)
 
 
 @dataclass
@@ -74,21 +88,10 @@ def index():
     if status not in STATUSES:
         status = ""
     number = max(1, request.args.get("page", 1, type=db_int))
-    # Only the columns the list shows, as plain rows: the ORM objects carried each email's
-    # bodies and attachments, and building them was a third of the page.
-    query = (select(OutboxEmail.id, OutboxEmail.created_at, OutboxEmail.recipient, OutboxEmail.to_candidate,
-                    OutboxEmail.subject, OutboxEmail.status, OutboxEmail.last_error, OutboxEmail.sent_at,
-                    OutboxEmail.attempts)
-             .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
-             .limit(PER_PAGE).offset((number - 1) * PER_PAGE))
-    if status:
-        query = query.where(OutboxEmail.status == status)
-    # The per-status counts, kept up to date by the database's triggers (a COUNT over every
-    # email cost ~70 ms at 100k applications); they also give the total.
-    counts = dict(db.session.execute(select(OutboxStatusCount.status, OutboxStatusCount.count)
-                                     .where(OutboxStatusCount.count > 0)).all())
-    page = EmailPage(db.session.execute(query).all(), number,
-                     counts.get(status, 0) if status else sum(counts.values()))
+    counts = dict(db.session.execute(_COUNTS).all())
+    params = {"page_offset": (number - 1) * PER_PAGE, **({"status": status} if status else {})}
+    rows = db.session.execute(_PAGE_OF_STATUS if status else _PAGE, params).all()
+    page = EmailPage(rows, number, counts.get(status, 0) if status else sum(counts.values()))
     return render_template("outbox/index.html", page=page, status=status, counts=counts, statuses=STATUSES,
                            labels=STATUS_LABELS, rows=_rows(page.items),
                            mail_server=bool(current_app.config.get("MAIL_SERVER")))

@@ -199,6 +199,15 @@ def suggest_open_positions():
     return _suggestions(open_only=True)
 
 
+# Whether a position is open: the newest one, looked for from the newest (positions open
+# recently; an EXISTS read them in stored order on PostgreSQL, the 16,000 closed ones first at
+# 1M applications, 0.8 ms). SQLite reads ix_position_status either way. Built once.
+_OPEN_POSITION = aliased(Position)
+_ANY_OPEN = (select(_OPEN_POSITION.id).where(_OPEN_POSITION.status == PositionStatus.OPEN.value)
+             .order_by(_OPEN_POSITION.id.desc()).limit(1).correlate(None).scalar_subquery().is_not(None)
+             .label("any_open"))
+
+
 @bp.get("/talent-pool")
 @require_action(Action.MANAGE_APPLICATIONS)
 def talent_pool():
@@ -225,14 +234,8 @@ def talent_pool():
                                      limit=TALENT_POOL_PER_PAGE + 1, offset=(page - 1) * TALENT_POOL_PER_PAGE,
                                      columns=(Candidate.id, Candidate.name, Candidate.tags,
                                               Candidate.talent_pool_expires_at)).subquery()
-    # Whether a position is open: the newest one, looked for from the newest (positions open
-    # recently; an EXISTS read them in stored order on PostgreSQL, the 16,000 closed ones
-    # first at 1M applications, 0.8 ms). SQLite reads ix_position_status either way.
-    open_position = aliased(Position)
-    any_open_column = (select(open_position.id).where(open_position.status == PositionStatus.OPEN.value)
-                       .order_by(open_position.id.desc()).limit(1).correlate(None).scalar_subquery().is_not(None))
     rows = db.session.execute(
-        select(pool, Position.title, any_open_column.label("any_open"))
+        select(pool, Position.title, _ANY_OPEN)
         .outerjoin(Application, Application.candidate_id == pool.c.id)
         .outerjoin(Position, Position.id == Application.position_id)
         .order_by(pool.c.name, pool.c.id, Application.id)).all()
