@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
 from flask import Blueprint, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import Row, select
+from sqlalchemy import Integer, Row, Select, bindparam, select
 
 from .. import queries, services
 from ..extensions import db
@@ -63,22 +64,12 @@ def index():
     total = queries.count_candidate_matches(q, limit=limit) if q else queries.count_candidates(limit=limit)
     more = total >= limit
     offset = (number - 1) * PER_PAGE
-    # The page's ids first, then their rows: finding the ids can then read an index alone
-    # (SQLite's name index; PostgreSQL's ix_candidate_name_id_email, which holds the email).
-    ids = select(Candidate.id).order_by(Candidate.name, Candidate.id).limit(PER_PAGE + 1).offset(offset)
-    if q:
-        ids = ids.where(queries.candidate_matches(q, many=more))
-    # The candidates with their applications (id, stage, position title) in one statement,
-    # as plain rows of what the list shows: ORM objects carried every column, built per
-    # row, and the applications were a second statement.
-    stmt = (select(Candidate.id, Candidate.name, Candidate.email, Candidate.anonymised_at,
-                   Application.id.label("application_id"), Application.stage, Position.title)
-            .outerjoin(Application, Application.candidate_id == Candidate.id)
-            .outerjoin(Position, Position.id == Application.position_id)
-            .where(Candidate.id.in_(ids)).order_by(Candidate.name, Candidate.id, Application.id))
+    params = {"page_offset": offset, **(queries.search_params(q) if q else {})}
     items: list[Row] = []
     applications: dict[int, list[Row]] = defaultdict(list)
-    for row in db.session.execute(stmt).all() if offset <= DB_INT_MAX else []:
+    search = ("fts" if queries.is_fts(q) else "like") if q else ""
+    stmt = _page_statement(db.engine.dialect.name, search, more and bool(search))
+    for row in db.session.execute(stmt, params).all() if offset <= DB_INT_MAX else []:
         if not items or items[-1].id != row.id:
             items.append(row)
         if row.application_id is not None:
@@ -87,6 +78,27 @@ def index():
     may_manage = current_user.can(Action.MANAGE_APPLICATIONS)
     return render_template("candidates/index.html", page=page, q=q, may_manage=may_manage,
                            rows=_rows(page.items, applications, may_manage=may_manage))
+
+
+@functools.cache
+def _page_statement(dialect: str, search: str, many: bool) -> Select:
+    """The page's candidates with their applications (id, stage, position title), in one
+    statement, as plain rows of what the list shows (ORM objects carried every column,
+    built per row, and the applications were a second statement). Built once per kind of
+    search (``search``: "", "fts" or "like"; ``many``: see ``queries.candidate_matches``),
+    its values bound when it runs (``page_offset``, ``queries.search_params``).
+
+    The page's ids first, then their rows: finding the ids can then read an index alone
+    (SQLite's name index; PostgreSQL's ix_candidate_name_id_email, which holds the email)."""
+    ids = (select(Candidate.id).order_by(Candidate.name, Candidate.id)
+           .limit(PER_PAGE + 1).offset(bindparam("page_offset", type_=Integer)))
+    if search:
+        ids = ids.where(queries.search_condition(search == "fts", many=many))
+    return (select(Candidate.id, Candidate.name, Candidate.email, Candidate.anonymised_at,
+                   Application.id.label("application_id"), Application.stage, Position.title)
+            .outerjoin(Application, Application.candidate_id == Candidate.id)
+            .outerjoin(Position, Position.id == Application.position_id)
+            .where(Candidate.id.in_(ids)).order_by(Candidate.name, Candidate.id, Application.id))
 
 
 def _rows(candidates: list[Row], applications: dict[int, list[Row]], *, may_manage: bool) -> Markup:
