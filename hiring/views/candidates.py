@@ -64,7 +64,8 @@ def index():
     total = queries.count_candidate_matches(q, limit=limit) if q else queries.count_candidates(limit=limit)
     more = total >= limit
     offset = (number - 1) * PER_PAGE
-    params = {"page_offset": offset, **(queries.search_params(q) if q else {})}
+    # One row more than a page tells whether there is a next page.
+    params = {"page_limit": PER_PAGE + 1, "page_offset": offset, **(queries.search_params(q) if q else {})}
     items: list[Row] = []
     applications: dict[int, list[Row]] = defaultdict(list)
     search = ("fts" if queries.is_fts(q) else "like") if q else ""
@@ -86,12 +87,12 @@ def _page_statement(dialect: str, search: str, many: bool) -> Select:
     statement, as plain rows of what the list shows (ORM objects carried every column,
     built per row, and the applications were a second statement). Built once per kind of
     search (``search``: "", "fts" or "like"; ``many``: see ``queries.candidate_matches``),
-    its values bound when it runs (``page_offset``, ``queries.search_params``).
+    its values bound when it runs (``page_limit``, ``page_offset``, ``queries.search_params``).
 
     The page's ids first, then their rows: finding the ids can then read an index alone
     (SQLite's name index; PostgreSQL's ix_candidate_name_id_email, which holds the email)."""
     ids = (select(Candidate.id).order_by(Candidate.name, Candidate.id)
-           .limit(PER_PAGE + 1).offset(bindparam("page_offset", type_=Integer)))
+           .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer)))
     if search:
         ids = ids.where(queries.search_condition(search == "fts", many=many))
     return (select(Candidate.id, Candidate.name, Candidate.email, Candidate.anonymised_at,

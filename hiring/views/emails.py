@@ -44,7 +44,7 @@ _PAGE = (select(OutboxEmail.id, OutboxEmail.created_at, OutboxEmail.recipient, O
                 OutboxEmail.subject, OutboxEmail.status, OutboxEmail.last_error, OutboxEmail.sent_at,
                 OutboxEmail.attempts)
          .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
-         .limit(PER_PAGE).offset(bindparam("page_offset", type_=Integer)))
+         .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer)))
 _PAGE_OF_STATUS = _PAGE.where(OutboxEmail.status == bindparam("status", type_=String))
 # The per-status counts, kept up to date by the database's triggers (a COUNT over every
 # email cost ~70 ms at 100k applications); they also give the total.
@@ -89,7 +89,7 @@ def index():
         status = ""
     number = max(1, request.args.get("page", 1, type=db_int))
     counts = dict(db.session.execute(_COUNTS).all())
-    params = {"page_offset": (number - 1) * PER_PAGE, **({"status": status} if status else {})}
+    params = {"page_limit": PER_PAGE, "page_offset": (number - 1) * PER_PAGE, **({"status": status} if status else {})}
     rows = db.session.execute(_PAGE_OF_STATUS if status else _PAGE, params).all()
     page = EmailPage(rows, number, counts.get(status, 0) if status else sum(counts.values()))
     return render_template("outbox/index.html", page=page, status=status, counts=counts, statuses=STATUSES,
