@@ -40,3 +40,18 @@ def test_a_date_more_than_half_a_year_away_shows_its_year():
     assert timefmt.short_date(two_years_on, POLICY, today=today) == "Fri 1 Dec 2028"
     assert timefmt.date_time(two_years_on, POLICY, "de", today=today) == "Fr., 1. Dez. 2028 10:00"
     assert timefmt.short_date(two_years_on, POLICY) == "Fri 1 Dec"  # no today given: as before
+
+
+def test_the_formatter_of_many_dates_writes_what_date_time_writes():
+    from datetime import timedelta
+
+    today = timefmt.local_date(NOW, POLICY)
+    fmt = timefmt.date_time_formatter(POLICY, today=today)
+    # Every 7 h 13 min over two years around now: both DST changes, New Year, the half-year
+    # after which the year is shown, minutes before and after midnight in Berlin.
+    moments = [NOW + timedelta(minutes=433 * i) for i in range(-2500, 2500)]
+    moments += [datetime(2026, 12, 31, 22, 59, tzinfo=UTC), datetime(2026, 12, 31, 23, 0, tzinfo=UTC)]
+    for moment in moments:
+        assert fmt(moment) == timefmt.date_time(moment, POLICY, today=today), moment
+    assert fmt(None) == "" == timefmt.date_time(None, POLICY, today=today)
+    assert timefmt.date_time_formatter(POLICY)(NOW) == timefmt.date_time(NOW, POLICY)
