@@ -197,17 +197,14 @@ def count_candidate_matches(q: str, *, limit: int | None = None) -> int:
     return db.session.scalar(count_matches_statement(is_fts(q), limited=limit is not None), params)
 
 
+@functools.cache
 def count_matches_statement(fts: bool, *, limited: bool = True) -> Select:
     """The statement of ``count_candidate_matches``, its values (``search_params`` and
-    ``count_limit``) bound when it runs: built once per kind (see ``search_statement``).
-    On SQLite the FTS5 table answers alone (it holds one row per candidate, kept by
-    triggers): a count through the candidate table would fetch each of the thousands of rows
-    a common name matches."""
-    return _count_matches_statement(db.engine.dialect.name, fts, limited)
-
-
-@functools.cache
-def _count_matches_statement(dialect: str, fts: bool, limited: bool) -> Select:
+    ``count_limit``) bound when it runs: built once per kind of search (``fts``), as the
+    candidate search's page (views.candidates._page_statement): building a statement and
+    its cache key anew cost more than running it. On SQLite the FTS5 table answers alone (it
+    holds one row per candidate, kept by triggers): a count through the candidate table
+    would fetch each of the thousands of rows a common name matches."""
     if fts:
         matches = (select(literal_column("rowid")).select_from(table("candidate_search"))
                    .where(text("candidate_search MATCH :candidate_phrase")))

@@ -69,7 +69,7 @@ def index():
     items: list[Row] = []
     applications: dict[int, list[Row]] = defaultdict(list)
     search = ("fts" if queries.is_fts(q) else "like") if q else ""
-    stmt = _page_statement(db.engine.dialect.name, search, more and bool(search))
+    stmt = _page_statement(search, more and bool(search))
     for row in db.session.execute(stmt, params).all() if offset <= DB_INT_MAX else []:
         if not items or items[-1].id != row.id:
             items.append(row)
@@ -82,7 +82,7 @@ def index():
 
 
 @functools.cache
-def _page_statement(dialect: str, search: str, many: bool) -> Select:
+def _page_statement(search: str, many: bool) -> Select:
     """The page's candidates with their applications (id, stage, position title), in one
     statement, as plain rows of what the list shows (ORM objects carried every column,
     built per row, and the applications were a second statement). Built once per kind of
