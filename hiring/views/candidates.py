@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import Integer, Row, Select, bindparam, select
+from sqlalchemy import BigInteger, Integer, Row, Select, bindparam, select
 
 from .. import queries, services
 from ..extensions import db
@@ -92,7 +92,7 @@ def _page_statement(search: str, many: bool) -> Select:
     The page's ids first, then their rows: finding the ids can then read an index alone
     (SQLite's name index; PostgreSQL's ix_candidate_name_id_email, which holds the email)."""
     ids = (select(Candidate.id).order_by(Candidate.name, Candidate.id)
-           .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer)))
+           .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=BigInteger)))
     if search:
         ids = ids.where(queries.search_condition(search == "fts", many=many))
     return (select(Candidate.id, Candidate.name, Candidate.email, Candidate.anonymised_at,

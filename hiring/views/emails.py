@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import Integer, Row, String, bindparam, select
+from sqlalchemy import BigInteger, Integer, Row, String, bindparam, select
 
 from .. import services, timefmt
 from ..extensions import db
@@ -44,7 +44,7 @@ _PAGE = (select(OutboxEmail.id, OutboxEmail.created_at, OutboxEmail.recipient, O
                 OutboxEmail.subject, OutboxEmail.status, OutboxEmail.last_error, OutboxEmail.sent_at,
                 OutboxEmail.attempts)
          .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
-         .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer)))
+         .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=BigInteger)))
 _PAGE_OF_STATUS = _PAGE.where(OutboxEmail.status == bindparam("status", type_=String))
 # The per-status counts, kept up to date by the database's triggers (a COUNT over every
 # email cost ~70 ms at 100k applications); they also give the total.
