@@ -194,25 +194,38 @@ def count_candidate_matches(q: str, *, limit: int | None = None) -> int:
     """How many candidates ``candidate_matches(q)`` finds, or ``limit`` when there are at
     least that many (the count stops there)."""
     params = {**search_params(q), **({"count_limit": limit} if limit is not None else {})}
-    return db.session.scalar(count_matches_statement(is_fts(q), limited=limit is not None), params)
+    statement = count_matches_statement(is_fts(q), limited=limit is not None, dialect=db.engine.dialect.name)
+    return db.session.scalar(statement, params)
 
 
 @functools.cache
-def count_matches_statement(fts: bool, *, limited: bool = True) -> Select:
+def count_matches_statement(fts: bool, *, limited: bool = True, dialect: str = "") -> Select:
     """The statement of ``count_candidate_matches``, its values (``search_params`` and
     ``count_limit``) bound when it runs: built once per kind of search (``fts``), as the
     candidate search's page (views.candidates._page_statement): building a statement and
     its cache key anew cost more than running it. On SQLite the FTS5 table answers alone (it
     holds one row per candidate, kept by triggers): a count through the candidate table
-    would fetch each of the thousands of rows a common name matches."""
+    would fetch each of the thousands of rows a common name matches.
+
+    On PostgreSQL the bounded count first counts the names alone (up to the limit): a
+    common name reaches it there, and the email index is not read. Each trigram index
+    is read whole before the count can stop (a bitmap), 4 ms each for "schmidt" at 1M
+    applications; the second count is an InitPlan run only when the first falls short."""
     if fts:
         matches = (select(literal_column("rowid")).select_from(table("candidate_search"))
                    .where(text("candidate_search MATCH :candidate_phrase")))
     else:
         matches = select(Candidate.id).where(search_condition(False))
-    if limited:
-        matches = matches.limit(bindparam("count_limit", type_=Integer))
-    return select(func.count()).select_from(matches.subquery())
+    if not limited:
+        return select(func.count()).select_from(matches.subquery())
+    limit = bindparam("count_limit", type_=Integer)
+    count = select(func.count()).select_from(matches.limit(limit).subquery())
+    if fts or dialect != "postgresql":
+        return count
+    pattern = bindparam("candidate_pattern", type_=String)
+    names = select(Candidate.id).where(func.lower(Candidate.name).like(pattern, escape="\\")).limit(limit)
+    names_count = select(func.count()).select_from(names.subquery()).scalar_subquery()
+    return select(case((names_count >= limit, limit), else_=count.scalar_subquery()))
 
 
 def count_candidates(*, limit: int) -> int:
