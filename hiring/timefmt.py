@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
-from .pipeline import Language, Policy, local_date
+from .pipeline import Language, Policy, local_date, require_aware
 
 _WEEKDAYS = {
     Language.EN: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
@@ -75,6 +76,25 @@ def date_time(value: datetime | None, policy: Policy, lang: str = Language.EN, *
     if value is None:
         return ""
     return f"{short_date(value, policy, lang, today=today)} {local_time(value, policy)}"
+
+
+def date_time_formatter(policy: Policy, *, today: date | None = None) -> Callable[[datetime | None], str]:
+    """``date_time`` (English) for the many dates of one page: the zone, names and ``today``
+    looked up once, and each value converted to the company's zone once instead of twice."""
+    tz, weekdays, months = policy.tz, _WEEKDAYS[Language.EN], _MONTHS[Language.EN]
+
+    def format_date_time(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        require_aware(value)
+        local = value.astimezone(tz)
+        year = ""
+        if today is not None and abs((local.date() - today).days) > YEAR_SHOWN_AFTER_DAYS:
+            year = f" {local.year}"
+        day = f"{weekdays[local.weekday()]} {local.day} {months[local.month - 1]}{year}"
+        return f"{day} {hh_mm(local)}"
+
+    return format_date_time
 
 
 def relative_days(value: datetime | date | None, now: datetime, policy: Policy, *, today: date | None = None) -> str:

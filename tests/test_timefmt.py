@@ -50,3 +50,18 @@ def test_times_are_hours_and_minutes_in_the_company_zone_as_strftime_writes_them
                for i in range(0, 600)]  # across the spring clock change, every 7 minutes
     for moment in moments:
         assert timefmt.local_time(moment, POLICY) == moment.astimezone(POLICY.tz).strftime("%H:%M")
+
+
+def test_the_formatter_of_many_dates_writes_what_date_time_writes():
+    from datetime import timedelta
+
+    today = timefmt.local_date(NOW, POLICY)
+    fmt = timefmt.date_time_formatter(POLICY, today=today)
+    # Every 7 h 13 min over two years around now: both DST changes, New Year, the half-year
+    # after which the year is shown, minutes before and after midnight in Berlin.
+    moments = [NOW + timedelta(minutes=433 * i) for i in range(-2500, 2500)]
+    moments += [datetime(2026, 12, 31, 22, 59, tzinfo=UTC), datetime(2026, 12, 31, 23, 0, tzinfo=UTC)]
+    for moment in moments:
+        assert fmt(moment) == timefmt.date_time(moment, POLICY, today=today), moment
+    assert fmt(None) == "" == timefmt.date_time(None, POLICY, today=today)
+    assert timefmt.date_time_formatter(POLICY)(NOW) == timefmt.date_time(NOW, POLICY)

@@ -397,6 +397,24 @@ class TestCandidates:
         assert "More than 4 candidates." in _text(client.get("/candidates/"))  # 8: the whole list too
         assert "1 candidate matching" in _text(client.get("/candidates/?q=other"))
 
+    def test_a_search_counted_by_names_or_emails_stops_at_the_limit_either_way(self, client, login, factory, team,
+                                                                               monkeypatch):
+        from hiring import queries
+
+        for n in range(3):  # three match by name, one by email only
+            factory.application(Stage.APPLIED, position=team["position"], at=_ago(1),
+                                email=f"quill{n}@example.org").candidate.name = f"Quill Namesake {n}"
+        factory.application(Stage.APPLIED, position=team["position"], at=_ago(1), email="namesake@example.org")
+        db.session.commit()
+        login(team["recruiter"])
+        # PostgreSQL counts the names first and the emails only when the names fall short.
+        monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 2)  # the names alone reach it
+        assert "More than 2 candidates match “namesake”" in client.get("/candidates/?q=namesake").get_data(as_text=True)
+        monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 3)  # the email makes it more
+        assert "More than 3 candidates match “namesake”" in client.get("/candidates/?q=namesake").get_data(as_text=True)
+        monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 4)
+        assert "4 candidates matching “namesake”" in _text(client.get("/candidates/?q=namesake"))
+
     def test_new_application_with_document(self, client, login, team):
         login(team["recruiter"])
         form = {"position_id": team["position"].id, "name": "Nina New", "email": "Nina@Example.org",

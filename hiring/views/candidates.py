@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Row, select
+from markupsafe import Markup, escape
+from sqlalchemy import BigInteger, Integer, Row, Select, bindparam, select
 
 from .. import queries, services
 from ..extensions import db
@@ -62,30 +64,69 @@ def index():
     total = queries.count_candidate_matches(q, limit=limit) if q else queries.count_candidates(limit=limit)
     more = total >= limit
     offset = (number - 1) * PER_PAGE
-    # The page's ids first, then their rows: finding the ids can then read an index alone
-    # (SQLite's name index; PostgreSQL's ix_candidate_name_id_email, which holds the email).
-    ids = select(Candidate.id).order_by(Candidate.name, Candidate.id).limit(PER_PAGE + 1).offset(offset)
-    if q:
-        ids = ids.where(queries.candidate_matches(q, many=more))
-    stmt = select(Candidate).where(Candidate.id.in_(ids)).order_by(Candidate.name, Candidate.id)
-    items = list(db.session.scalars(stmt)) if offset <= DB_INT_MAX else []
+    # One row more than a page tells whether there is a next page.
+    params = {"page_limit": PER_PAGE + 1, "page_offset": offset, **(queries.search_params(q) if q else {})}
+    items: list[Row] = []
+    applications: dict[int, list[Row]] = defaultdict(list)
+    search = ("fts" if queries.is_fts(q) else "like") if q else ""
+    stmt = _page_statement(search, more and bool(search))
+    for row in db.session.execute(stmt, params).all() if offset <= DB_INT_MAX else []:
+        if not items or items[-1].id != row.id:
+            items.append(row)
+        if row.application_id is not None:
+            applications[row.id].append(row)
     page = SearchPage(items[:PER_PAGE], number, min(total, queries.SEARCH_COUNT_LIMIT), more, len(items) > PER_PAGE)
-    return render_template("candidates/index.html", page=page, q=q,
-                           applications=_applications_of([c.id for c in page.items]))
+    may_manage = current_user.can(Action.MANAGE_APPLICATIONS)
+    return render_template("candidates/index.html", page=page, q=q, may_manage=may_manage,
+                           rows=_rows(page.items, applications, may_manage=may_manage))
 
 
-def _applications_of(candidate_ids: list[int]) -> dict[int, list[Row]]:
-    """Each listed candidate's applications (id, stage, position title) in one statement,
-    as plain rows: all the list shows, without building and eager-loading ORM objects."""
-    rows = db.session.execute(
-        select(Application.candidate_id, Application.id, Application.stage, Position.title)
-        .join(Position, Position.id == Application.position_id)
-        .where(Application.candidate_id.in_(candidate_ids)).order_by(Application.id)
-    ).all() if candidate_ids else []
-    grouped: dict[int, list[Row]] = defaultdict(list)
-    for row in rows:
-        grouped[row.candidate_id].append(row)
-    return grouped
+@functools.cache
+def _page_statement(search: str, many: bool) -> Select:
+    """The page's candidates with their applications (id, stage, position title), in one
+    statement, as plain rows of what the list shows (ORM objects carried every column,
+    built per row, and the applications were a second statement). Built once per kind of
+    search (``search``: "", "fts" or "like"; ``many``: see ``queries.candidate_matches``),
+    its values bound when it runs (``page_limit``, ``page_offset``, ``queries.search_params``).
+
+    The page's ids first, then their rows: finding the ids can then read an index alone
+    (SQLite's name index; PostgreSQL's ix_candidate_name_id_email, which holds the email)."""
+    ids = (select(Candidate.id).order_by(Candidate.name, Candidate.id)
+           .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=BigInteger)))
+    if search:
+        ids = ids.where(queries.search_condition(search == "fts", many=many))
+    return (select(Candidate.id, Candidate.name, Candidate.email, Candidate.anonymised_at,
+                   Application.id.label("application_id"), Application.stage, Position.title)
+            .outerjoin(Application, Application.candidate_id == Candidate.id)
+            .outerjoin(Position, Position.id == Application.position_id)
+            .where(Candidate.id.in_(ids)).order_by(Candidate.name, Candidate.id, Application.id))
+
+
+def _rows(candidates: list[Row], applications: dict[int, list[Row]], *, may_manage: bool) -> Markup:
+    """The table's rows, written here as the template wrote them (same bytes): a Jinja loop
+    escaped and joined each value one by one and built each link with url_for. Here the
+    links' patterns are worked out once per request, and each stage's badge (the macro)
+    rendered once per stage shown."""
+    stage_badge = get_template_attribute("_macros.html", "stage_badge")
+    badges = {stage: stage_badge(stage) for rows in applications.values() for stage in {a.stage for a in rows}}
+    candidate_url = url_for("privacy.candidate", candidate_id=0).removesuffix("0")
+    app_url = application_url(0).removesuffix("0")
+    apply_url = url_for("candidates.new_application")
+    out = []
+    for c in candidates:
+        name = escape(c.name)
+        apps = "".join(f'\n      <div><a href="{app_url}{a.application_id}">{escape(a.title)}</a> '
+                       f'{badges[a.stage]}</div>\n      '
+                       for a in applications.get(c.id, ())) or '<span class="muted">none</span>'
+        manage = ""
+        if may_manage:
+            apply = "" if c.anonymised_at else (f'<a href="{apply_url}?candidate={c.id}">Apply for another position'
+                                                f'<span class="visually-hidden"> ({name})</span></a>')
+            manage = f'\n    <td data-label="">{apply}</td>\n    '
+        out.append(f'\n  <tr>\n    <td data-label="Name"><a href="{candidate_url}{c.id}">{name}</a></td>'
+                   f'\n    <td data-label="Email">{escape(c.email)}</td>'
+                   f'\n    <td data-label="Applications">\n      {apps}\n    </td>\n    {manage}\n  </tr>\n  ')
+    return Markup("".join(out))
 
 
 @bp.route("/new-application", methods=["GET", "POST"])
