@@ -11,6 +11,7 @@ filters and the error pages live in hiring.web). Role checks answer with the fri
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -72,6 +73,27 @@ def application_url(application_id: int) -> str:
             prefix = "/applications/"
         g.hiring_application_url_prefix = prefix
     return f"{prefix}{int(application_id)}"
+
+
+@dataclass
+class ListPage:
+    """A page of a list of plain rows, for the ``pagination`` macro (what ``db.paginate``
+    gives for ORM objects); subclasses say whether there is a next page and how many."""
+
+    items: list
+    page: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
 
 
 def show_refusal(form: FlaskForm, error: DomainError, *, field: str = "") -> None:

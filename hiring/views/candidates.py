@@ -17,7 +17,7 @@ from ..forms import NewApplicationForm, choices
 from ..models import Application, Candidate, Position
 from ..pipeline import Action, InvalidInput, PositionStatus
 from ..web import DB_INT_MAX, db_int
-from . import application_url, require_action, show_refusal
+from . import ListPage, application_url, require_action, show_refusal
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 
@@ -25,28 +25,14 @@ PER_PAGE = 25
 
 
 @dataclass
-class SearchPage:
-    """A page of the list, for the ``pagination`` macro. ``total`` is exact up to
-    ``queries.SEARCH_COUNT_LIMIT``; beyond, ``more`` is set, ``total`` is the limit and
-    ``pages`` is None ("Page 3", no "of N"). ``has_next`` comes from one row more than a page."""
+class SearchPage(ListPage):
+    """A page of the list. ``total`` is exact up to ``queries.SEARCH_COUNT_LIMIT``; beyond,
+    ``more`` is set, ``total`` is the limit and ``pages`` is None ("Page 3", no "of N").
+    ``has_next`` comes from one row more than a page."""
 
-    items: list
-    page: int
     total: int
     more: bool
     has_next: bool
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
     @property
     def pages(self) -> int | None:

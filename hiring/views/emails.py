@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Application, OutboxEmail, OutboxStatusCount
 from ..pipeline import Action, DomainError, OutboxStatus
 from ..web import db_int, moment
-from . import require_action
+from . import ListPage, require_action
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
 
@@ -52,12 +52,9 @@ _COUNTS = select(OutboxStatusCount.status, OutboxStatusCount.count).where(Outbox
 
 
 @dataclass
-class EmailPage:
-    """A page of the list, for the ``pagination`` macro (what ``db.paginate`` gave, with
-    plain rows as items)."""
+class EmailPage(ListPage):
+    """A page of the list, its total from the per-status counts."""
 
-    items: list[Row]
-    page: int
     total: int
 
     @property
@@ -65,20 +62,8 @@ class EmailPage:
         return -(-self.total // PER_PAGE)
 
     @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
     def has_next(self) -> bool:
         return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 @bp.get("/")
