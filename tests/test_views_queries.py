@@ -120,3 +120,23 @@ def test_everyones_dashboard_lists_the_first_applications_needing_action(factory
     expected = sorted((a for a in applications if needs_action(a)),
                       key=lambda a: (a.due_at is None, a.due_at or datetime.max, a.id))[:3]
     assert shown == {a.id for a in expected}
+
+
+def test_constants_are_written_into_the_sql_and_only_words_and_whole_numbers_are_taken():
+    """queries.constant: a fixed value in the SQL text, not a parameter (PostgreSQL plans a
+    statement of constants once); so it takes nothing that would need quoting."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = select(Application.id).where(queries.is_open(), Application.stage != queries.constant("offer")).limit(
+        queries.constant(10))
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        compiled = stmt.compile(dialect=dialect)
+        assert "'applied', 'first_interview'" in str(compiled) and "'offer'" in str(compiled)
+        assert "LIMIT 10" in str(compiled)
+        assert not compiled.params or set(compiled.params) <= {"param_1"}  # SQLite's OFFSET only
+    for bad in ("it's", "DROP TABLE", "", "Offer"):
+        with pytest.raises(ValueError):
+            queries.constant(bad)
+    for bad in (True, 1.5, None):
+        with pytest.raises(TypeError):
+            queries.constant(bad)

@@ -15,14 +15,14 @@ from functools import cache
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, func, select
 from werkzeug.exceptions import ServiceUnavailable
 
 from .. import reports
 from ..extensions import db
 from ..models import Position, User, utcnow
 from ..pipeline import Action, PositionStatus
-from ..queries import constant
+from ..queries import constant, constants
 from ..settings import get_policy
 from ..web import db_int, option_tags
 from . import require_action
@@ -129,7 +129,7 @@ def _choices(name: str) -> Select:
         return (select(Position.id, Position.title).where(Position.status == constant(PositionStatus.OPEN.value))
                 .order_by(Position.title, Position.id))
     return (select(User.id, User.name)
-            .where(User.role.in_(bindparam("owner_roles", OWNER_ROLES, expanding=True, literal_execute=True)))
+            .where(User.role.in_(constants(OWNER_ROLES)))
             .order_by(User.name, User.id))
 
 
