@@ -80,19 +80,16 @@ def date_time(value: datetime | None, policy: Policy, lang: str = Language.EN, *
 
 def date_time_formatter(policy: Policy, *, today: date | None = None) -> Callable[[datetime | None], str]:
     """``date_time`` (English) for the many dates of one page: the zone, names and ``today``
-    looked up once, and each value converted to the company's zone once instead of twice."""
-    tz, weekdays, months = policy.tz, _WEEKDAYS[Language.EN], _MONTHS[Language.EN]
+    looked up once, and each value converted to the company's zone once instead of twice
+    (``short_date`` of a date converts nothing)."""
+    tz = policy.tz
 
     def format_date_time(value: datetime | None) -> str:
         if value is None:
             return ""
         require_aware(value)
         local = value.astimezone(tz)
-        year = ""
-        if today is not None and abs((local.date() - today).days) > YEAR_SHOWN_AFTER_DAYS:
-            year = f" {local.year}"
-        day = f"{weekdays[local.weekday()]} {local.day} {months[local.month - 1]}{year}"
-        return f"{day} {hh_mm(local)}"
+        return f"{short_date(local.date(), policy, today=today)} {hh_mm(local)}"
 
     return format_date_time
 

@@ -61,18 +61,28 @@ def require_action(*actions: Action | str) -> Callable:
     return decorator
 
 
-def application_url(application_id: int) -> str:
-    """The application page (its blueprint lives in views.applications).
+def id_url_prefix(endpoint: str, id_arg: str) -> str:
+    """The URL of ``endpoint`` without its id at the end ("/emails/"), for lists that link
+    every row: the ids are appended to it (url_for per row cost more than the row)."""
+    return url_for(endpoint, **{id_arg: 0}).removesuffix("0")
 
-    Boards link hundreds of cards: the URL is built once per request and the id appended."""
+
+def application_url(application_id: int) -> str:
+    """The application page (its blueprint lives in views.applications)."""
+    return f"{application_url_prefix()}{int(application_id)}"
+
+
+def application_url_prefix() -> str:
+    """Boards link hundreds of cards: the application pages' URL is built once per request
+    and the ids appended."""
     prefix = g.get("hiring_application_url_prefix")
     if prefix is None:
         if "applications.detail" in current_app.view_functions:
-            prefix = url_for("applications.detail", application_id=0).removesuffix("0")
+            prefix = id_url_prefix("applications.detail", "application_id")
         else:
             prefix = "/applications/"
         g.hiring_application_url_prefix = prefix
-    return f"{prefix}{int(application_id)}"
+    return prefix
 
 
 @dataclass

@@ -6,7 +6,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
-from flask import Blueprint, flash, get_template_attribute, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import BigInteger, Integer, Row, Select, bindparam, select
@@ -16,8 +16,8 @@ from ..extensions import db
 from ..forms import NewApplicationForm, choices
 from ..models import Application, Candidate, Position
 from ..pipeline import Action, InvalidInput, PositionStatus
-from ..web import DB_INT_MAX, db_int
-from . import ListPage, application_url, require_action, show_refusal
+from ..web import DB_INT_MAX, db_int, stage_badge
+from . import ListPage, application_url, application_url_prefix, id_url_prefix, require_action, show_refusal
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 
@@ -91,18 +91,16 @@ def _page_statement(search: str, many: bool) -> Select:
 def _rows(candidates: list[Row], applications: dict[int, list[Row]], *, may_manage: bool) -> Markup:
     """The table's rows, written here as the template wrote them (same bytes): a Jinja loop
     escaped and joined each value one by one and built each link with url_for. Here the
-    links' patterns are worked out once per request, and each stage's badge (the macro)
-    rendered once per stage shown."""
-    stage_badge = get_template_attribute("_macros.html", "stage_badge")
-    badges = {stage: stage_badge(stage) for rows in applications.values() for stage in {a.stage for a in rows}}
-    candidate_url = url_for("privacy.candidate", candidate_id=0).removesuffix("0")
-    app_url = application_url(0).removesuffix("0")
+    links' patterns are worked out once per request; a stage's badge is built once per
+    worker (web.stage_badge)."""
+    candidate_url = id_url_prefix("privacy.candidate", "candidate_id")
+    app_url = application_url_prefix()
     apply_url = url_for("candidates.new_application")
     out = []
     for c in candidates:
         name = escape(c.name)
         apps = "".join(f'\n      <div><a href="{app_url}{a.application_id}">{escape(a.title)}</a> '
-                       f'{badges[a.stage]}</div>\n      '
+                       f'{stage_badge(a.stage)}</div>\n      '
                        for a in applications.get(c.id, ())) or '<span class="muted">none</span>'
         manage = ""
         if may_manage:

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Application, OutboxEmail, OutboxStatusCount
 from ..pipeline import Action, DomainError, OutboxStatus
 from ..web import db_int, moment
-from . import ListPage, require_action
+from . import ListPage, id_url_prefix, require_action
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
 
@@ -89,7 +89,7 @@ def _rows(emails: list[Row]) -> Markup:
     (zone, today) are worked out once per request."""
     m = moment()
     date_time = timefmt.date_time_formatter(m.policy, today=m.today)
-    detail_url = url_for("emails.detail", email_id=0).removesuffix("0")
+    detail_url = id_url_prefix("emails.detail", "email_id")
     sent = OutboxStatus.SENT.value
     out = []
     for e in emails:

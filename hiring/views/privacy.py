@@ -22,7 +22,7 @@ from ..models import Application, Candidate, Position, utcnow
 from ..pipeline import Action, DomainError, InvalidInput, PositionStatus, Role
 from ..settings import get_policy
 from ..web import DB_INT_MAX, db_int, moment
-from . import application_url, filters, forbid_unless, public, require_action
+from . import application_url, filters, forbid_unless, id_url_prefix, public, require_action
 
 bp = Blueprint("privacy", __name__)
 
@@ -263,7 +263,7 @@ def _talent_pool_rows(candidates: list[Row], applied: dict[int, list[str]], *, a
     URLs per row; here the links' patterns and the date format are worked out once."""
     m = moment()
     date_time = timefmt.date_time_formatter(m.policy, today=m.today)
-    candidate_url = url_for("privacy.candidate", candidate_id=0).removesuffix("0")
+    candidate_url = id_url_prefix("privacy.candidate", "candidate_id")
     invite_prefix, invite_suffix = url_for("privacy.invite", candidate_id=0).rsplit("/0/", 1)
     out = []
     for c in candidates:

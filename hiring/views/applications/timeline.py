@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, url_for
+from flask import current_app
 
 from ... import timefmt
 from ...models import Application, User
@@ -26,6 +26,7 @@ from ...pipeline import (
     Vocabulary,
 )
 from ...settings import get_policy
+from .. import id_url_prefix
 
 if TYPE_CHECKING:
     from .history import History
@@ -181,7 +182,7 @@ def build_timeline(application: Application, user: User, visible_feedback: set[i
 
 def _emails(rows: Any) -> list[TimelineItem]:
     # One URL built, the ids formatted into it (url_for per email cost more than the rest).
-    pattern = (url_for("emails.detail", email_id=0).removesuffix("0") + "{}"
+    pattern = (id_url_prefix("emails.detail", "email_id") + "{}"
                if "emails.detail" in current_app.view_functions else "")
     items = []
     for id_, recipient, subject, status, created_at, sent_at in rows:
