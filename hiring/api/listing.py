@@ -6,7 +6,7 @@ their people) and cost most of the request. Here the same page is three statemen
 plain rows: the applications with their candidate, position title and owner's email; their
 interviews with panel and feedback; their decisions. Who may see which feedback and verdict
 is still answered by ``services`` (the stand-ins below carry what it reads), and the
-application's state by the model's own ``Application.state``, so the answer is the same
+application's state by the model's own ``models.application_state``, so the answer is the same
 as for one application (``GET /applications/<id>``), field for field.
 """
 
@@ -23,7 +23,17 @@ from sqlalchemy.orm import aliased
 
 from .. import pipeline, services
 from ..extensions import db
-from ..models import Application, Candidate, Decision, Feedback, Interview, PanelMember, Position, User
+from ..models import (
+    Application,
+    Candidate,
+    Decision,
+    Feedback,
+    Interview,
+    PanelMember,
+    Position,
+    User,
+    application_state,
+)
 from ..pipeline import Policy
 from . import core
 
@@ -162,15 +172,15 @@ def present_applications(ids: Sequence[int], user: Any, policy: Policy) -> list[
     rows = db.session.execute(applications_statement, {"ids": ids}).all()
     interviews = _interviews(ids)
     decisions: dict[int, list[dict[str, Any]]] = {}
-    # By id within the same instant: a decision and the answer to it may share a timestamp.
-    for application_id, stage, outcome, decided_by, decided_at, rationale, _ in sorted(
-            db.session.execute(decisions_statement, {"ids": ids}), key=lambda d: (d.decided_at, d.id)):
+    # In the statement's order, (decided_at, id): a decision and the answer to it may share a timestamp.
+    for application_id, stage, outcome, decided_by, decided_at, rationale, _ in db.session.execute(
+            decisions_statement, {"ids": ids}):
         decisions.setdefault(application_id, []).append(dict(
             stage=stage, outcome=outcome, decided_by=decided_by, decided_at=decided_at, rationale=rationale))
     items = []
     now = core.now()  # once per page (the clock's read cost more than a flag)
     for row in rows:
-        state = Application.state(row)  # the model's own reading of the row's columns
+        state = application_state(row)  # the model's own reading of the row's columns
         own = interviews.get(row.id, [])
         items.append(dict(
             id=row.id, position_id=row.position_id, position_title=row.position_title,
