@@ -29,6 +29,7 @@ that Werkzeug's ProxyFix takes it from that many ``X-Forwarded-For`` entries.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import math
@@ -37,7 +38,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app, flash, g, has_request_context, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, Select, String, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import services, settings
@@ -161,10 +162,7 @@ def load_user(user_id: str) -> User | None:
         return _forget(None)  # a session from before server-side sessions, or a forged one
     # The settings rows come along (scalar subqueries): every page needs them, and one
     # statement costs less than three.
-    row = db.session.execute(
-        select(UserSession, User, *settings.stored_values()).join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == services.hash_token(secret))
-    ).first()
+    row = db.session.execute(_session_statement(), {"token_hash": services.hash_token(secret)}).first()
     if row is None or str(row.User.id) != str(user_id):
         return _forget(None)
     record, user = row.UserSession, row.User
@@ -187,6 +185,14 @@ def load_user(user_id: str) -> User | None:
         db.session.expire(record, ["last_seen_at"])
     g.hiring_session = record
     return user
+
+
+@functools.cache
+def _session_statement() -> Select:
+    """load_user's statement, built once: building it (and its cache key) cost as much as
+    running it, on every page."""
+    return (select(UserSession, User, *settings.stored_values()).join(User, User.id == UserSession.user_id)
+            .where(UserSession.token_hash == bindparam("token_hash", type_=String)))
 
 
 def _forget(reason: str | None) -> None:
