@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, String, cast, event, inspect, literal_column, or_, select
+from sqlalchemy import BindParameter, Select, String, cast, event, inspect, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..extensions import db
@@ -233,10 +233,12 @@ def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: 
                                                      limit=limit, offset=offset)))
 
 
-def talent_pool_query(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None,
-                      limit: int = 500, offset: int = 0, columns: tuple[Any, ...] = ()) -> Select:
+def talent_pool_query(now: datetime | BindParameter, *, search: str = "", tag: str = "",
+                      position_id: int | None = None, limit: int | BindParameter = 500,
+                      offset: int | BindParameter = 0, columns: tuple[Any, ...] = ()) -> Select:
     """The statement of ``talent_pool``: of Candidate objects, or of ``columns`` (of
     Candidate; the talent pool page selects what it shows, as a subquery of its statement).
+    ``now``, ``limit`` and ``offset`` may be bound parameters, for a statement built once.
 
     The unfiltered pool walks the name index and stops after the page. Each filter instead
     names the few candidates it can find through an index, which are then sorted: walking
