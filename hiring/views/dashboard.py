@@ -70,6 +70,12 @@ NEXT_STEP = {
 }
 
 
+# The same words as the items print them, escaped once per worker instead of per item.
+_REASON_BADGES = {reason: f'<span class="badge badge-reason reason-{reason}">{escape(label)}</span> '
+                  for reason, label in REASON_LABELS.items()}
+_NEXT_STEP_LINES = {stage: f"<small>{escape(text)}</small> " for stage, text in NEXT_STEP.items()}
+
+
 # What the dashboard shows and decides about an application, read as plain rows (loading
 # fifty Application objects with their candidate and position, every column, was most of
 # everyone's dashboard: 3 ms of 8 at 100k applications).
@@ -129,10 +135,9 @@ class AttentionItem:
         parts = [f'<li><div class="line"><a class="who" href="{url}">{name}</a> '
                  f'<span>{escape(a.position_title)}</span> {stage_badge(a.stage)} '
                  f'{badge.__html__() if badge else ""}</div><div class="line">']
-        parts += [f'<span class="badge badge-reason reason-{reason}">{escape(REASON_LABELS[reason])}</span> '
-                  for reason in asks]
+        parts += [_REASON_BADGES[reason] for reason in asks]
         if not asks or asks == ["expedite"]:
-            parts.append(f"<small>{escape(NEXT_STEP[a.stage])}</small> ")
+            parts.append(_NEXT_STEP_LINES[a.stage])
         if self.interview_held_at:
             held = self.interview_held_at
             when = timefmt.date_time(held, m.policy, today=m.today)
@@ -266,10 +271,12 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
     """Two queries: my applications needing action, and interviews awaiting my feedback."""
     policy = get_policy()
     items: dict[int, AttentionItem] = {}
+    # Read once: ``user`` is usually current_user, a proxy that looks the user up at every use.
+    user_id, is_manager = user.id, user.role == Role.MANAGER
 
     stmt = _attention_statement(user.role, everyone, db.engine.dialect.name == "postgresql")
     if stmt is not None:
-        params = {"attention_user_id": user.id, **queries.flag_bind_values(now, policy)}
+        params = {"attention_user_id": user_id, **queries.flag_bind_values(now, policy)}
         for row in db.session.execute(stmt, params):
             application = AttentionApplication(*row)
             item = items.setdefault(application.id, AttentionItem(application))
@@ -284,15 +291,15 @@ def attention_items(user: User, now: datetime, *, everyone: bool = False) -> lis
                 item.reasons.append("stalled")
             if Flag.UNRECORDED in flags:
                 item.reasons.append("unrecorded")
-            if application.stage == Stage.FINAL_DECISION.value and user.role == Role.MANAGER and (
-                    application.hiring_manager_id == user.id):
+            if application.stage == Stage.FINAL_DECISION.value and is_manager and (
+                    application.hiring_manager_id == user_id):
                 item.reasons.append("approval")
-            elif application.stage == Stage.FIRST_DECISION.value and application.owner_id == user.id:
+            elif application.stage == Stage.FIRST_DECISION.value and application.owner_id == user_id:
                 item.reasons.append("decision")
-            elif application.stage == Stage.APPLIED.value and application.owner_id == user.id:
+            elif application.stage == Stage.APPLIED.value and application.owner_id == user_id:
                 item.reasons.append("schedule")
 
-    for held_at, *row in db.session.execute(_awaiting_feedback_statement(), {"attention_user_id": user.id}):
+    for held_at, *row in db.session.execute(_awaiting_feedback_statement(), {"attention_user_id": user_id}):
         application = AttentionApplication(*row)
         item = items.setdefault(application.id, AttentionItem(application))
         item.reasons.insert(0, "feedback")
