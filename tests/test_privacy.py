@@ -9,6 +9,7 @@ import io
 import json
 import os
 import zipfile
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +21,16 @@ from sqlalchemy.exc import DBAPIError
 from hiring import mailer, privacy, services
 from hiring.extensions import db
 from hiring.jobs import run_job
-from hiring.models import Application, AuditEvent, AuditRedaction, Candidate, Document, OutboxEmail, Promise
+from hiring.models import (
+    Application,
+    AuditEvent,
+    AuditRedaction,
+    Candidate,
+    Document,
+    OutboxEmail,
+    Promise,
+    TagCount,
+)
 from hiring.pipeline import InvalidInput, NotAllowed, OutboxStatus, Stage
 
 PDF = b"%PDF-1.4\n%% a test document\n"
@@ -604,3 +614,39 @@ def test_the_talent_pools_filters_find_what_a_plain_reading_finds(app, factory, 
                     and (not tag or tag in c.tags) and (not position_id or position_id in applied[c.id])]
         found = privacy.talent_pool(now + timedelta(minutes=1), search=search, tag=tag, position_id=position_id)
         assert [c.id for c in found] == expected, (search, tag, position_id)
+
+
+def tag_counts() -> dict[str, int]:
+    return dict(db.session.execute(select(TagCount.tag, TagCount.count)).all())
+
+
+def tags_recounted() -> dict[str, int]:
+    """The tags in use as a plain reading of every candidate finds them."""
+    counts: Counter[str] = Counter()
+    for tags in db.session.scalars(select(Candidate.tags).where(Candidate.anonymised_at.is_(None))):
+        counts.update(set(tags or []))
+    return dict(counts)
+
+
+def test_the_tags_in_use_follow_tagging_retagging_and_erasure(app, factory, team, now):
+    recruiter, admin = team["recruiter"], team["admin"]
+    people = [services.submit_application(team["position"], name=f"Tina Tag{i}", email=f"tina{i}@example.org",
+                                          talent_pool_consent=True, actor=recruiter, now=now).candidate
+              for i in range(3)]
+    assert privacy.known_tags() == [] and tag_counts() == {}
+    privacy.set_tags(people[0], "Embedded, rust, zqonlytina", actor=recruiter, now=now)
+    privacy.set_tags(people[1], ["embedded", "c++"], actor=recruiter, now=now)
+    privacy.set_tags(people[2], ["embedded"], actor=recruiter, now=now)
+    assert tag_counts() == {"embedded": 3, "rust": 1, "zqonlytina": 1, "c++": 1} == tags_recounted()
+    assert privacy.known_tags() == ["c++", "embedded", "rust", "zqonlytina"]
+
+    privacy.set_tags(people[1], ["embedded", "c++"], actor=recruiter, now=now)  # the same list again
+    privacy.set_tags(people[2], ["rust", "python"], actor=recruiter, now=now)  # one gone, two new
+    assert tag_counts() == {"embedded": 2, "rust": 2, "zqonlytina": 1, "c++": 1, "python": 1} == tags_recounted()
+
+    privacy.set_tags(people[1], [], actor=recruiter, now=now)  # the last to carry c++
+    privacy.erase_candidate(people[0], reason="Request by email", actor=admin, now=now)
+    # Gone with the last candidate who carried them: no row holds "zqonlytina" any more.
+    assert tag_counts() == {"rust": 1, "python": 1} == tags_recounted()
+    assert privacy.known_tags() == ["python", "rust"]
+    assert "zqonlytina" not in dump()

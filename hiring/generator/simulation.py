@@ -38,6 +38,12 @@ from .common import (
 )
 from .history import History
 
+# Tags a team might give its talent pool.
+TAGS = ["embedded", "firmware", "c", "c++", "rust", "python", "linux", "rtos", "fpga", "hardware", "testing",
+        "automotive", "medical", "iot", "security", "senior", "junior", "lead", "remote", "munich", "berlin",
+        "german", "english", "relocation", "referral", "silver medallist", "contractor", "part-time",
+        "graduate", "returner"]
+
 
 class Simulation:
     def __init__(self, applications: int, *, now: datetime, policy: Policy, seed: int, lean: bool):
@@ -45,6 +51,9 @@ class Simulation:
         self.now = now
         self.policy = policy
         self.rng = random.Random(seed)
+        # The talent pool's tags from a generator of their own: the rest of the data (names,
+        # dates, stages) stays what it was for a seed.
+        self.tag_rng = random.Random(f"tags-{seed}")
         self.lean = lean
         self.tz = policy.tz
         self.event_ids: Iterator[int] = itertools.count(1)
@@ -160,9 +169,14 @@ class Simulation:
         name = f"{first} {last}"
         email = f"{first}.{last}.{candidate_id}@example.org".lower()
         language = "de" if self.rng.random() < 0.35 else "en"
+        phone = f"+49 89 {self.rng.randint(1000000, 9999999)}"
+        consent = self.rng.random() < 0.3
+        # A recruiter tags some of the talent pool (the suggestions as one types read them).
+        tags = sorted(self.tag_rng.sample(TAGS, self.tag_rng.randint(1, 3))) if (
+            consent and self.tag_rng.random() < 0.2) else []
         rows.add(Candidate, {"id": candidate_id, "name": name, "email": email,
-                             "phone": f"+49 89 {self.rng.randint(1000000, 9999999)}", "language": language,
-                             "talent_pool_consent": self.rng.random() < 0.3, "created_at": at})
+                             "phone": phone, "language": language, "talent_pool_consent": consent, "tags": tags,
+                             "created_at": at})
         candidate = (candidate_id, name, email, language)
         self.candidates.append(candidate)
         return candidate

@@ -48,6 +48,7 @@ from .records import (
     OutboxEmail,
     OutboxStatusCount,
     StageCount,
+    TagCount,
     audit_guard_lifted,
 )
 from .reports import (
@@ -92,6 +93,7 @@ __all__ = [
     "OutboxEmail",
     "OutboxStatusCount",
     "StageCount",
+    "TagCount",
     "BoardStageCount",
     "PanelMember",
     "Position",

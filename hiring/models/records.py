@@ -136,6 +136,18 @@ class BoardStageCount(db.Model):
     count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class TagCount(db.Model):
+    """How many candidates carry each tag (not counting anonymised ones): the tags in use,
+    which the talent pool and the candidate page suggest as one types. Kept by the triggers
+    of migration 7c1e4b9d2f60 on candidate; a tag no one carries any more is deleted.
+    Written by the triggers only."""
+
+    __tablename__ = "tag_count"
+
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 # The subject of an email whose content was removed for data protection (hiring.privacy
 # blanks it; such an email is never sent again).
 REDACTED_SUBJECT = "(removed: data protection)"

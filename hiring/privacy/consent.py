@@ -18,6 +18,7 @@ from ..models import (
     Application,
     Candidate,
     Position,
+    TagCount,
     User,
 )
 from ..pipeline import InvalidInput, Role, Source
@@ -209,20 +210,14 @@ def set_tags(candidate: Candidate, tags: str | list[str], *, actor: User | None,
     return candidate
 
 
-# '[]' written into the statement, not bound: only then may SQLite use the partial index
-# ix_candidate_tagged (a bound value could be anything); before, every candidate was read.
-# Built once (the statement has no parameter): building it and its cache key anew was most
-# of the cost of the pages that suggest tags.
-_TAGGED = (select(Candidate.tags).where(Candidate.anonymised_at.is_(None),
-                                        cast(Candidate.tags, String) != literal_column("'[]'")).limit(5000))
+# The tags in use, from the counts the triggers keep (it read every tagged candidate's
+# list and decoded it: 20 ms a page with 5,000 tagged candidates). Built once.
+_TAGS_IN_USE = select(TagCount.tag).where(TagCount.count > 0).order_by(TagCount.tag)
 
 
 def known_tags() -> list[str]:
     """Every tag in use, for the suggestions as one types."""
-    found: set[str] = set()
-    for tags in db.session.scalars(_TAGGED):
-        found.update(tags or [])
-    return sorted(found)
+    return list(db.session.scalars(_TAGS_IN_USE))
 
 
 def talent_pool(now: datetime, *, search: str = "", tag: str = "", position_id: int | None = None,
