@@ -351,6 +351,12 @@ def test_generator_builds_the_indexes_it_deferred_and_the_search_finds_the_new_c
     candidate = db.session.scalar(select(Candidate).order_by(Candidate.id.desc()))
     found = queries_search(candidate.email)
     assert candidate.id in found
+    if db.engine.dialect.name == "sqlite":  # the name-order index too, rebuilt after the load
+        in_name_order = db.session.scalars(text(
+            "SELECT o.candidate_id FROM candidate_search_by_name AS s "
+            "JOIN candidate_search_order AS o ON o.sort_key = s.rowid WHERE candidate_search_by_name MATCH :q"),
+            {"q": f'"{candidate.email}"'}).all()
+        assert in_name_order == [candidate.id]
 
 
 def queries_search(term: str) -> list[int]:

@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from hiring import services
 from hiring.extensions import db
@@ -390,7 +391,7 @@ class TestCandidates:
         first = client.get("/candidates/?q=many").get_data(as_text=True)
         assert "More than 4 candidates match “many”" in first and "Page 1<" in first and "Page 1 of" not in first
         assert 'rel="next"' in first and 'rel="prev"' not in first
-        # Beyond the limit the page walks the name index (SQLite): the same rows, in the same order.
+        # Beyond the limit (PostgreSQL walks the name index): the same rows, in the same order.
         assert [listed(f"/candidates/?q=many&page={n}") for n in (1, 2, 3)] == exact
         last = client.get("/candidates/?q=many&page=3").get_data(as_text=True)
         assert 'rel="next"' not in last and 'rel="prev"' in last
@@ -414,6 +415,40 @@ class TestCandidates:
         assert "More than 3 candidates match “namesake”" in client.get("/candidates/?q=namesake").get_data(as_text=True)
         monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 4)
         assert "4 candidates matching “namesake”" in _text(client.get("/candidates/?q=namesake"))
+
+    def test_the_search_lists_in_name_order_when_the_name_order_has_no_room_left(self, client, login, factory, team,
+                                                                                 monkeypatch):
+        """SQLite keeps a second trigram index whose rowids follow name order (migration
+        c8e4a6f2b1d9): a new or renamed candidate gets a key between its neighbours'. Each
+        name here falls between "Quill" and the name before it, halving that gap until no key
+        is left; the rest are unplaced. The pages list all of them in name order either way."""
+        from hiring import queries
+        from hiring.views import candidates as candidates_view
+
+        quills = [factory.application(Stage.APPLIED, position=team["position"], at=_ago(1),
+                                       email=f"q{n}@example.org") for n in range(32)]
+        _named(quills[0], "Quill")
+        _named(quills[1], "Quillz")
+        for n, application in enumerate(quills[2:]):
+            _named(application, f"Quill {999 - n}")
+        _named(quills[5], "Quill 5000")  # a new name: a new place
+        quills[6].candidate.email = "moved-quill@example.org"  # a new email: the same place
+        db.session.commit()
+        if db.engine.dialect.name == "sqlite":
+            unplaced = db.session.scalar(text("SELECT count(*) FROM candidate_search_order WHERE sort_key >= :key"),
+                                         {"key": queries.NAME_ORDER_UNPLACED})
+            assert unplaced > 0
+        candidates = sorted((a.candidate for a in quills), key=lambda c: (c.name, c.id))
+        login(team["recruiter"])
+        monkeypatch.setattr(candidates_view, "PER_PAGE", 5)
+
+        def listed():
+            pages = [_text(client.get(f"/candidates/?q=quill&page={n}")) for n in range(1, 8)]
+            return [email for page in pages for email in re.findall(r"(?:q\d+|moved-quill)@example\.org", page)]
+
+        assert listed() == [c.email for c in candidates]
+        monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 10)  # "more than 10": the same pages
+        assert listed() == [c.email for c in candidates]
 
     def test_new_application_with_document(self, client, login, team):
         login(team["recruiter"])

@@ -76,11 +76,16 @@ def _page_statement(search: str, many: bool) -> Select:
     its values bound when it runs (``page_limit``, ``page_offset``, ``queries.search_params``).
 
     The page's ids first, then their rows: finding the ids can then read an index alone
-    (SQLite's name index; PostgreSQL's ix_candidate_name_id_email, which holds the email)."""
+    (PostgreSQL's ix_candidate_name_id_email, which holds the email; SQLite's name index
+    for a short search, its trigram index in name order from three characters on)."""
     ids = (select(Candidate.id).order_by(Candidate.name, Candidate.id)
            .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=BigInteger)))
-    if search:
-        ids = ids.where(queries.search_condition(search == "fts", many=many))
+    if search == "fts":
+        # The matches in name order up to the page's end (not every match of a common name).
+        first = bindparam("page_limit", type_=Integer) + bindparam("page_offset", type_=BigInteger)
+        ids = ids.where(Candidate.id.in_(queries.name_order_matches(first)))
+    elif search:
+        ids = ids.where(queries.search_condition(False, many=many))
     return (select(Candidate.id, Candidate.name, Candidate.email, Candidate.anonymised_at,
                    Application.id.label("application_id"), Application.stage, Position.title)
             .outerjoin(Application, Application.candidate_id == Candidate.id)
