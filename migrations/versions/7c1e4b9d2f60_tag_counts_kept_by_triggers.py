@@ -11,7 +11,7 @@ deleted (a tag is free text: it must not outlive the candidates who carried it).
 Filled from the existing candidates here.
 
 Revision ID: 7c1e4b9d2f60
-Revises: f3b7d2c9a1e5
+Revises: c8e4a6f2b1d9
 Create Date: 2026-12-01 17:10:00
 
 """
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '7c1e4b9d2f60'
-down_revision = 'f3b7d2c9a1e5'
+down_revision = 'c8e4a6f2b1d9'
 branch_labels = None
 depends_on = None
 
