@@ -84,7 +84,11 @@ def dump() -> str:
     parts: list[str] = []
     with db.engine.connect() as connection:
         if db.engine.dialect.name == "sqlite":
-            names = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars().all()
+            tables = connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all()
+            # A contentless FTS5 table cannot be read row by row; what it holds is in its
+            # shadow tables (candidate_search_by_name_data, ...), read here like any table.
+            names = [name for name, sql in tables
+                     if not (sql.startswith("CREATE VIRTUAL TABLE") and "content=''" in sql)]
             for name in names:
                 parts += [repr(row) for row in connection.exec_driver_sql(f'SELECT * FROM "{name}"')]
             database = Path(db.engine.url.database)
