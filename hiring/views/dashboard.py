@@ -6,9 +6,10 @@ applications: flags come from hiring.queries as SQL, related rows are eager-load
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
@@ -34,7 +35,7 @@ from ..models import (
     application_state,
     utcnow,
 )
-from ..pipeline import OPEN_STAGES, Action, Flag, PositionStatus, Role, Stage, local_date
+from ..pipeline import OPEN_STAGES, Action, Flag, PositionStatus, Role, Stage
 from ..pipeline import can as pipeline_can
 from ..pipeline import flags as pipeline_flags
 from ..queries import constant
@@ -475,46 +476,51 @@ class CardPrinter:
     Card objects, each escaped and joined by Jinja, they cost a third of the page).
 
     What repeats across cards is worked out once per request: the application URLs'
-    prefix, each position title escaped, each due badge printed, each day count."""
+    prefix, each position title escaped, each due badge printed (from the database's
+    values as read, converted only for a badge not printed yet), each day count."""
 
-    def __init__(self, m: Moment, show_position: bool):
+    def __init__(self, m: Moment, show_position: bool, as_datetime: Callable[[Any], datetime | None]):
         self.m = m
+        self.tz = m.policy.tz
         self.show_position = show_position
+        self.as_datetime = as_datetime  # a timestamp as the database driver returns it -> aware UTC
         self.url_prefix = str(escape(application_url_prefix()))
-        self.titles: dict[str, str] = {}  # a position's title, escaped (a few positions fill a board)
-        self.in_stage: dict[date, str] = {}  # local date the stage began -> "<p>… in stage</p>"
-        self.badges: dict[tuple, str] = {}  # what a due badge says (badge_for's key) -> "<p>badge</p>"
+        self.titles: dict[str, str] = {}  # a position's title -> "<p>title</p>" (a few positions fill a board)
+        self.in_stage: dict[date | None, str] = {}  # local date the stage began -> "<p>… in stage</p>"
+        self.badges: dict[tuple, str] = {}  # the due badge's values as read -> "<p>badge</p>"
 
-    def card(self, row, interview_at: datetime | None) -> str:
+    def card(self, id_: int, name: str, title: str, entered: Any, due: Any, overdue_since: Any, promised_at: Any,
+             promise_moves: int, interview_at: datetime | None) -> str:
         """One card, as the board has always printed it (see board.html)."""
-        m = self.m
-        parts = [f'<li class="card"><a href="{self.url_prefix}{int(row.id)}">{escape(row.name)}</a>']
         if self.show_position:
-            title = self.titles.get(row.title)
-            if title is None:
-                title = self.titles[row.title] = f"<p>{escape(row.title)}</p>"
-            parts.append(title)
-        entered = row.stage_entered_at
-        day = local_date(entered, m.policy) if entered is not None else None
+            position = self.titles.get(title)
+            if position is None:
+                position = self.titles[title] = f"<p>{escape(title)}</p>"
+        else:
+            position = ""
+        entered = self.as_datetime(entered)
+        day = entered.astimezone(self.tz).date() if entered is not None else None
         in_stage = self.in_stage.get(day)
         if in_stage is None:
-            since = "" if day is None else days_in_words((m.today - day).days)
+            since = "" if day is None else days_in_words((self.m.today - day).days)
             in_stage = self.in_stage[day] = f'<p class="muted">{escape(since)} in stage</p>'
-        parts.append(in_stage)
-        if interview_at is not None:
-            local = interview_at.astimezone(m.policy.tz)  # once for the date and the time
-            when = f"{timefmt.short_date(local.date(), m.policy)} {timefmt.hh_mm(local)}"
-            relative = timefmt.interview_relative(interview_at, m.now, m.policy, today=m.today)
-            parts.append(f"<p>{escape(f'Interview {when} · {relative}')}</p>")
-        key = (row.due_at, row.overdue_since, row.promised_at, row.promise_moves)
+        interview = "" if interview_at is None else self._interview(interview_at)
+        key = (due, overdue_since, promised_at, promise_moves)
         badge = self.badges.get(key)
         if badge is None:
-            due = badge_for(row.due_at, overdue_since=row.overdue_since, promised_at=row.promised_at,
-                            promise_moves=row.promise_moves, m=m)
-            badge = self.badges[key] = f"<p>{due.__html__()}</p>"
-        parts.append(badge)
-        parts.append("</li>")
-        return "".join(parts)
+            as_datetime = self.as_datetime
+            badge = badge_for(as_datetime(due), overdue_since=as_datetime(overdue_since),
+                              promised_at=as_datetime(promised_at), promise_moves=promise_moves, m=self.m)
+            badge = self.badges[key] = f"<p>{badge.__html__()}</p>"
+        return (f'<li class="card"><a href="{self.url_prefix}{int(id_)}">{escape(name)}</a>'
+                f"{position}{in_stage}{interview}{badge}</li>")
+
+    def _interview(self, at: datetime) -> str:
+        m = self.m
+        local = at.astimezone(self.tz)  # once for the date and the time
+        when = f"{timefmt.short_date(local.date(), m.policy)} {timefmt.hh_mm(local)}"
+        relative = timefmt.interview_relative(at, m.now, m.policy, today=m.today)
+        return f"<p>{escape(f'Interview {when} · {relative}')}</p>"
 
 
 def _board_link(position_id: int | None, owner_id: int | None, **extra: Any) -> str:
@@ -548,6 +554,38 @@ def _cards_statement(sqlite: bool, one_column: bool, by_position: bool, by_owner
         .where(Application.id.in_(select(card_ids.c.id)))
         .order_by(Application.due_at.asc().nulls_last(), Application.id)
     )
+
+
+@dataclass(frozen=True)
+class CompiledStatement:
+    """A statement built once, compiled once per database, run as its SQL text: its rows
+    come back as the driver returns them, without SQLAlchemy's statement cache look-up,
+    parameter processing and result processing (the board's cards: 0.2 ms of 0.35 ms per
+    run at 100k applications on SQLite, most of it converting timestamps that only key a
+    cache). Only for parameters the driver takes as they are (integers, words)."""
+
+    sql: str
+    compiled: Any
+
+    def run(self, connection, values: dict[str, Any]) -> list:
+        params = self.compiled.construct_params(values)  # with the defaults of its other parameters
+        if self.compiled.positional:
+            params = tuple(params[name] for name in self.compiled.positiontup)
+        return connection.exec_driver_sql(self.sql, params).all()
+
+
+@lru_cache(maxsize=64)
+def _compiled(stmt, dialect) -> CompiledStatement:
+    compiled = stmt.compile(dialect=dialect)
+    return CompiledStatement(compiled.string, compiled)
+
+
+@lru_cache(maxsize=8)
+def _timestamp_reader(dialect) -> Callable[[Any], datetime | None]:
+    """A timestamp as the driver returns it (SQLite: text; PostgreSQL: datetime) -> an aware
+    UTC datetime, exactly as the application's timestamp columns (UTCDateTime) read it."""
+    column_type = Application.__table__.c.due_at.type
+    return column_type.dialect_impl(dialect).result_processor(dialect, None)
 
 
 @cache
@@ -599,7 +637,7 @@ def _board(position_id: int | None, position: Position | None = None):
     # Core, not the ORM session's execute: these are plain rows, and the ORM's layer around
     # each execution cost more than reading sixty rows.
     connection = db.session.connection()
-    rows = connection.execute(stmt, params).all()
+    rows = _compiled(stmt, connection.dialect).run(connection, params)
     # The next interview of cards waiting for one: only those columns, only two columns read.
     waiting = [r.id for r in rows if r.stage in (Stage.FIRST_INTERVIEW.value, Stage.SECOND_INTERVIEW.value)]
     next_interview: dict[int, datetime] = {}
@@ -610,10 +648,11 @@ def _board(position_id: int | None, position: Position | None = None):
     counts = stage_counts(position_id, owner_id)
     if position is None and position_id:
         position = db.session.get(Position, position_id)
-    printer = CardPrinter(moment(), show_position=position is None)
+    printer = CardPrinter(moment(), position is None, _timestamp_reader(connection.dialect))
     cards: dict[str, list[str]] = {stage.value: [] for stage in OPEN_STAGES}
-    for row in rows:
-        cards[row.stage].append(printer.card(row, next_interview.get(row.id)))
+    for id_, stage, entered, due, overdue_since, promised_at, promise_moves, name, title in rows:
+        cards[stage].append(printer.card(id_, name, title, entered, due, overdue_since, promised_at, promise_moves,
+                                         next_interview.get(id_)))
     # Each column's cards joined once, printed as they are (no escaping per card in Jinja).
     columns = {stage: Markup("".join(html)) for stage, html in cards.items()}
     shown = {stage: len(html) for stage, html in cards.items()}
