@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import Integer, and_, any_, bindparam, exists, func, or_, select, union, union_all
+from sqlalchemy import Integer, and_, any_, bindparam, case, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import joinedload
 
 from .. import queries, timefmt
@@ -488,6 +488,7 @@ class CardPrinter:
         self.titles: dict[str, str] = {}  # a position's title -> "<p>title</p>" (a few positions fill a board)
         self.in_stage: dict[date | None, str] = {}  # local date the stage began -> "<p>… in stage</p>"
         self.badges: dict[tuple, str] = {}  # the due badge's values as read -> "<p>badge</p>"
+        self.interview_days: dict[tuple, tuple[str, str]] = {}  # (local day, to come) -> its words
 
     def card(self, id_: int, name: str, title: str, entered: Any, due: Any, overdue_since: Any, promised_at: Any,
              promise_moves: int, interview_at: datetime | None) -> str:
@@ -504,7 +505,7 @@ class CardPrinter:
         if in_stage is None:
             since = "" if day is None else days_in_words((self.m.today - day).days)
             in_stage = self.in_stage[day] = f'<p class="muted">{escape(since)} in stage</p>'
-        interview = "" if interview_at is None else self._interview(interview_at)
+        interview = "" if interview_at is None else self._interview(self.as_datetime(interview_at))
         key = (due, overdue_since, promised_at, promise_moves)
         badge = self.badges.get(key)
         if badge is None:
@@ -518,9 +519,14 @@ class CardPrinter:
     def _interview(self, at: datetime) -> str:
         m = self.m
         local = at.astimezone(self.tz)  # once for the date and the time
-        when = f"{timefmt.short_date(local.date(), m.policy)} {timefmt.hh_mm(local)}"
-        relative = timefmt.interview_relative(at, m.now, m.policy, today=m.today)
-        return f"<p>{escape(f'Interview {when} · {relative}')}</p>"
+        day = local.date()
+        # The words depend only on the day and on whether it is still to come.
+        key = (day, at >= m.now)
+        words = self.interview_days.get(key)
+        if words is None:
+            relative = timefmt.interview_relative(at, m.now, m.policy, today=m.today)
+            words = self.interview_days[key] = (timefmt.short_date(day, m.policy), relative)
+        return f"<p>{escape(f'Interview {words[0]} {timefmt.hh_mm(local)} · {words[1]}')}</p>"
 
 
 def _board_link(position_id: int | None, owner_id: int | None, **extra: Any) -> str:
@@ -545,10 +551,21 @@ def _cards_statement(sqlite: bool, one_column: bool, by_position: bool, by_owner
         card_ids = union_all(*(
             select(_column_head(stage, sqlite, by_position, by_owner, BOARD_COLUMN_LIMIT).subquery())
             for stage in OPEN_STAGES)).subquery()
+    # The next interview of a card waiting for one: the last scheduled (by id) neither held
+    # nor cancelled, through ix_interview_application_id (a second statement per page cost
+    # more than these few index look-ups).
+    next_interview = (
+        select(Interview.scheduled_at)
+        .where(Interview.application_id == Application.id, Interview.held_at.is_(None),
+               Interview.cancelled_at.is_(None))
+        .order_by(Interview.id.desc()).limit(constant(1))
+        .correlate(Application).scalar_subquery()
+    )
+    waiting = Application.stage.in_(queries.constants([Stage.FIRST_INTERVIEW.value, Stage.SECOND_INTERVIEW.value]))
     return (
         select(Application.id, Application.stage, Application.stage_entered_at, Application.due_at,
                Application.overdue_since, Application.promised_at, Application.promise_moves,
-               Candidate.name, Position.title)
+               Candidate.name, Position.title, case((waiting, next_interview)).label("next_interview"))
         .join(Candidate, Candidate.id == Application.candidate_id)
         .join(Position, Position.id == Application.position_id)
         .where(Application.id.in_(select(card_ids.c.id)))
@@ -588,22 +605,6 @@ def _timestamp_reader(dialect) -> Callable[[Any], datetime | None]:
     return column_type.dialect_impl(dialect).result_processor(dialect, None)
 
 
-@cache
-def _interviews_statement():
-    """The interviews of the board's cards waiting for one (``application_ids``), by id: the
-    last one neither held nor cancelled is the next (built once; held and cancelled only
-    read as a flag, not as two timestamps a row).
-
-    Held and cancelled ones are skipped in Python, not in SQL: with "held_at IS NULL" in
-    the statement SQLite (no statistics) reads every unheld interview through
-    ix_interview_held_at instead of the few of these applications through
-    ix_interview_application_id (2-6 ms at 100k applications against 0.1 ms)."""
-    pending = and_(Interview.held_at.is_(None), Interview.cancelled_at.is_(None))
-    return (select(Interview.application_id, Interview.scheduled_at, pending.label("pending"))
-            .where(Interview.application_id.in_(bindparam("application_ids", expanding=True)))
-            .order_by(Interview.id))
-
-
 def _board(position_id: int | None, position: Position | None = None):
     """``position``: the one already loaded (the session keeps no unreferenced object, so
     loading it again by id would be a second statement)."""
@@ -638,21 +639,14 @@ def _board(position_id: int | None, position: Position | None = None):
     # each execution cost more than reading sixty rows.
     connection = db.session.connection()
     rows = _compiled(stmt, connection.dialect).run(connection, params)
-    # The next interview of cards waiting for one: only those columns, only two columns read.
-    waiting = [r.id for r in rows if r.stage in (Stage.FIRST_INTERVIEW.value, Stage.SECOND_INTERVIEW.value)]
-    next_interview: dict[int, datetime] = {}
-    for application_id, scheduled_at, pending in connection.execute(  # always run: constant count
-            _interviews_statement(), {"application_ids": waiting}):
-        if pending:
-            next_interview[application_id] = scheduled_at
     counts = stage_counts(position_id, owner_id)
     if position is None and position_id:
         position = db.session.get(Position, position_id)
     printer = CardPrinter(moment(), position is None, _timestamp_reader(connection.dialect))
     cards: dict[str, list[str]] = {stage.value: [] for stage in OPEN_STAGES}
-    for id_, stage, entered, due, overdue_since, promised_at, promise_moves, name, title in rows:
+    for id_, stage, entered, due, overdue_since, promised_at, promise_moves, name, title, interview in rows:
         cards[stage].append(printer.card(id_, name, title, entered, due, overdue_since, promised_at, promise_moves,
-                                         next_interview.get(id_)))
+                                         interview))
     # Each column's cards joined once, printed as they are (no escaping per card in Jinja).
     columns = {stage: Markup("".join(html)) for stage, html in cards.items()}
     shown = {stage: len(html) for stage, html in cards.items()}
@@ -661,6 +655,6 @@ def _board(position_id: int | None, position: Position | None = None):
     return render_template("dashboard/board.html", columns=columns, shown=shown, counts=counts, stages=OPEN_STAGES,
                            now=now, position=position, owner=owner, owner_id=owner_id, problems=problems,
                            position_q=position_q, owner_q=owner_q,
-                           next_interview=next_interview, column=column, page=page, pages=max(pages, 1),
+                           column=column, page=page, pages=max(pages, 1),
                            board_link=lambda **extra: _board_link(position_id, owner_id, **extra),
                            policy=get_policy(), column_limit=BOARD_COLUMN_LIMIT)
