@@ -403,7 +403,22 @@ def board():
 @bp.get("/positions/<int:position_id>/board")
 @require_action(Action.VIEW_ALL)
 def position_board(position_id: int):
-    return _board(position_id, db.get_or_404(Position, position_id))
+    position = _position_row(position_id)
+    if position is None:
+        abort(404)
+    return _board(position_id, position)
+
+
+@cache
+def _position_statement():
+    return select(Position.id, Position.title).where(Position.id == POSITION_ID)
+
+
+def _position_row(position_id: int):
+    """What the board shows of its position (the title) as a plain row: an ORM object with
+    every column, through the session's identity map, cost more than the rest of the
+    position board's statements."""
+    return db.session.connection().execute(_position_statement(), {"position_id": position_id}).first()
 
 
 def _scoped(stmt, by_position: bool, by_owner: bool, sqlite: bool = False):
@@ -605,9 +620,8 @@ def _timestamp_reader(dialect) -> Callable[[Any], datetime | None]:
     return column_type.dialect_impl(dialect).result_processor(dialect, None)
 
 
-def _board(position_id: int | None, position: Position | None = None):
-    """``position``: the one already loaded (the session keeps no unreferenced object, so
-    loading it again by id would be a second statement)."""
+def _board(position_id: int | None, position=None):
+    """``position``: its row (``_position_row``) already read, not read a second time."""
     now = utcnow()
     owner_id = _int_arg("owner")
     problems: list[filters.FilterProblem] = []
@@ -641,7 +655,7 @@ def _board(position_id: int | None, position: Position | None = None):
     rows = _compiled(stmt, connection.dialect).run(connection, params)
     counts = stage_counts(position_id, owner_id)
     if position is None and position_id:
-        position = db.session.get(Position, position_id)
+        position = _position_row(position_id)
     printer = CardPrinter(moment(), position is None, _timestamp_reader(connection.dialect))
     cards: dict[str, list[str]] = {stage.value: [] for stage in OPEN_STAGES}
     for id_, stage, entered, due, overdue_since, promised_at, promise_moves, name, title, interview in rows:
