@@ -418,7 +418,9 @@ def _position_row(position_id: int):
     """What the board shows of its position (the title) as a plain row: an ORM object with
     every column, through the session's identity map, cost more than the rest of the
     position board's statements."""
-    return db.session.connection().execute(_position_statement(), {"position_id": position_id}).first()
+    connection = db.session.connection()
+    rows = _compiled(_position_statement(), connection.dialect).run(connection, {"position_id": position_id})
+    return rows[0] if rows else None
 
 
 def _scoped(stmt, by_position: bool, by_owner: bool, sqlite: bool = False):
@@ -609,6 +611,8 @@ class CompiledStatement:
 @lru_cache(maxsize=64)
 def _compiled(stmt, dialect) -> CompiledStatement:
     compiled = stmt.compile(dialect=dialect)
+    if compiled.post_compile_params:  # an expanding IN is written at each execution: not for this
+        raise ValueError("a statement run as compiled text cannot have expanding parameters")
     return CompiledStatement(compiled.string, compiled)
 
 
