@@ -569,8 +569,10 @@ def _cards_statement(sqlite: bool, one_column: bool, by_position: bool, by_owner
             select(_column_head(stage, sqlite, by_position, by_owner, BOARD_COLUMN_LIMIT).subquery())
             for stage in OPEN_STAGES)).subquery()
     # The next interview of a card waiting for one: the last scheduled (by id) neither held
-    # nor cancelled, through ix_interview_application_id (a second statement per page cost
-    # more than these few index look-ups).
+    # nor cancelled (a second statement per page cost more than these twenty index look-ups).
+    # Correlated on the application, SQLite reads it through ix_interview_application_id, with
+    # or without statistics; only an IN list of ids with "held_at IS NULL" made it prefer
+    # ix_interview_held_at.
     next_interview = (
         select(Interview.scheduled_at)
         .where(Interview.application_id == Application.id, Interview.held_at.is_(None),
