@@ -553,6 +553,20 @@ def _board_link(position_id: int | None, owner_id: int | None, **extra: Any) -> 
     return url_for("dashboard.board", position=position_id, owner=owner_id, **extra)
 
 
+def _column_links(board_url: str) -> Callable[..., str]:
+    """``_board_link`` for this board's columns and pages (the template asks for six or
+    more): the board's URL built once, the column and page added as url_for adds them, in
+    the order given. Their values are stage names and page numbers: nothing to quote."""
+    separator = "&" if "?" in board_url else "?"
+
+    def link(**extra: str | int) -> str:
+        if not extra:
+            return board_url
+        return board_url + separator + "&".join(f"{name}={value}" for name, value in extra.items())
+
+    return link
+
+
 @cache
 def _cards_statement(sqlite: bool, one_column: bool, by_position: bool, by_owner: bool):
     """What the cards show, as plain rows (the board is read, not edited, and ORM objects
@@ -676,5 +690,5 @@ def _board(position_id: int | None, position=None):
                            now=now, position=position, owner=owner, owner_id=owner_id, problems=problems,
                            position_q=position_q, owner_q=owner_q,
                            column=column, page=page, pages=max(pages, 1),
-                           board_link=lambda **extra: _board_link(position_id, owner_id, **extra),
+                           board_link=_column_links(_board_link(position_id, owner_id)),
                            policy=get_policy(), column_limit=BOARD_COLUMN_LIMIT)
