@@ -148,7 +148,11 @@ def days_since(value: datetime | None, m: Moment | None = None) -> str:
     if value is None:
         return ""
     m = m or moment()
-    days = (m.today - local_date(value, m.policy)).days
+    return days_in_words((m.today - local_date(value, m.policy)).days)
+
+
+def days_in_words(days: int) -> str:
+    """A count of whole days as ``days_since`` writes it."""
     return "less than a day" if days <= 0 else ("1 day" if days == 1 else f"{days} days")
 
 

@@ -267,6 +267,34 @@ class TestBoard:
         page = _text(client.get(f"/applications/{application.id}"))
         assert "Not marked held · 2 days ago" in page and "Has the first interview taken place?" in page
 
+    def test_a_card_shows_the_interview_still_to_happen_not_held_or_cancelled_ones(self, client, login, factory,
+                                                                                   team):
+        """The board reads the next interview with its cards: the latest one neither held nor
+        cancelled (the first round, held, and a cancelled second round do not count)."""
+        from hiring import timefmt
+
+        recruiter = team["recruiter"]
+        moved = _named(factory.application(Stage.SECOND_INTERVIEW, position=team["position"], at=_ago(3),
+                                           panel=[team["ivan"]]), "Moved Mia")
+        dropped = _named(factory.application(Stage.SECOND_INTERVIEW, position=team["position"], at=_ago(3),
+                                             panel=[team["ivan"]]), "Dropped Dirk")
+        for application in (moved, dropped):
+            assert any(i.held_at is not None for i in application.interviews)  # the first round
+            planned = services.schedule_interview(application, round=2, scheduled_at=utcnow() + timedelta(days=2),
+                                                  panel_user_ids=[team["ivan"].id], location="Room 1",
+                                                  actor=recruiter)
+            services.cancel_interview(planned, reason="Candidate ill", actor=recruiter)
+        new_time = (utcnow() + timedelta(days=3)).replace(second=0, microsecond=0)
+        services.schedule_interview(moved, round=2, scheduled_at=new_time, panel_user_ids=[team["ivan"].id],
+                                    location="Room 2", actor=recruiter)
+        db.session.commit()
+        login(recruiter)
+        board = _text(client.get("/board"))
+        when = timefmt.date_time(new_time, get_policy())
+        card = rf"Moved Mia Firmware Engineer \S+ (day|days) in stage Interview {when} · in \d days"
+        assert re.search(card, board), board
+        assert re.search(r"Dropped Dirk Firmware Engineer \S+ (day|days) in stage (Due|⚠|No answer)", board), board
+
     def test_an_upcoming_interview_says_when_before_offering_to_mark_it_held(self, client, login, factory, team):
         application = factory.application(Stage.FIRST_INTERVIEW, position=team["position"], at=_ago(1),
                                           panel=[team["ivan"]])
