@@ -591,13 +591,15 @@ def _cards_statement(sqlite: bool, one_column: bool, by_position: bool, by_owner
             for stage in OPEN_STAGES)).subquery()
     # The next interview of a card waiting for one: the last scheduled (by id) neither held
     # nor cancelled (a second statement per page cost more than these twenty index look-ups).
-    # Correlated on the application, SQLite reads it through ix_interview_application_id, with
-    # or without statistics; only an IN list of ids with "held_at IS NULL" made it prefer
-    # ix_interview_held_at.
+    # "Neither" as one COALESCE, which no index answers: with "held_at IS NULL" SQLite read
+    # every unheld interview through ix_interview_held_at when its statistics say a held_at
+    # value is rare (data with interview histories: 2.4 ms at 100k applications, the board
+    # at 10x the floor) instead of this application's few through ix_interview_application_id
+    # (0.18 ms).
     next_interview = (
         select(Interview.scheduled_at)
-        .where(Interview.application_id == Application.id, Interview.held_at.is_(None),
-               Interview.cancelled_at.is_(None))
+        .where(Interview.application_id == Application.id,
+               func.coalesce(Interview.held_at, Interview.cancelled_at).is_(None))
         .order_by(Interview.id.desc()).limit(constant(1))
         .correlate(Application).scalar_subquery()
     )
