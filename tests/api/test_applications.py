@@ -224,3 +224,33 @@ def test_an_interviewer_sees_only_the_verdict_of_a_round_they_sat_on(team, facto
     assert verdict("recruiter") == "clear_hire" and verdict("manager") == "clear_hire"
     listed = team.as_("interviewer").get("/applications").get_json()["items"]
     assert [a["verdict"] for a in listed if a["id"] == application.id] == [None]
+
+
+def test_the_list_presents_each_application_as_getting_it_alone(team, factory, now):
+    """The list is built from plain rows (hiring.api.listing), one application from ORM
+    objects (endpoints.present_application): two writings of one answer. Every field of every
+    item, for every role, must be what GET /applications/<id> says, feedback and verdicts
+    hidden from the same people."""
+    from hiring import services
+
+    made = [
+        factory.application(Stage.APPLIED, position=team.position, at=now - timedelta(days=20)),
+        factory.application(Stage.FIRST_DECISION, position=team.position, panel=team.panel,
+                            recommendations=["yes", "no"], at=now - timedelta(days=3)),
+        factory.application(Stage.FINAL_DECISION, position=team.position, panel=team.panel,
+                            recommendations=["yes", "strong_yes"]),
+        factory.application(Stage.SECOND_INTERVIEW, position=team.position, panel=[team.interviewer],
+                            recommendations=["yes"]),
+        factory.application(Stage.REJECTED, position=team.position, panel=team.panel),
+    ]
+    services.extend_deadline(made[0], until=(now + timedelta(days=10)).date(), reason="Waiting for references",
+                             actor=team.recruiter, now=now)
+    for name in ("admin", "recruiter", "manager", "interviewer", "interviewer2", "outsider"):
+        api = team.as_(name)
+        listed = api.get("/applications?per_page=100").get_json()["items"]
+        # Listed are exactly the ones this user may open (an interviewer: their panels').
+        may_open = {a.id for a in made if api.get(f"/applications/{a.id}").status_code == 200}
+        assert {item["id"] for item in listed} == may_open, name
+        assert (not may_open) == (name == "outsider"), name
+        for item in listed:
+            assert item == api.get(f"/applications/{item['id']}").get_json(), (name, item["stage"])
