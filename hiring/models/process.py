@@ -55,7 +55,7 @@ class Candidate(db.Model):
     __tablename__ = "candidate"
     __table_args__ = (
         one_of("language", pipeline.Language),
-        # The tags in use (privacy.known_tags): only the tagged candidates, not all of them.
+        # The talent pool's tag filter: only the tagged candidates, not all of them.
         Index("ix_candidate_tagged", "id", sqlite_where=text(TAGGED), postgresql_where=text(TAGGED)),
     )
 

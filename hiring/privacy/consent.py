@@ -264,7 +264,7 @@ def talent_pool_query(now: datetime | BindParameter, *, search: str = "", tag: s
     if tag.strip():
         # The list as stored (json.dumps: ["a", "b"]), searched for the quoted tag among the
         # tagged candidates of the partial index ix_candidate_tagged ('[]' written into the
-        # statement, not bound, as in known_tags).
+        # statement, not bound: only then may SQLite use that partial index).
         quoted = json.dumps(tag.strip().lower())
         tagged = select(Candidate.id).where(Candidate.anonymised_at.is_(None),
                                             cast(Candidate.tags, String) != literal_column("'[]'"),
