@@ -405,3 +405,32 @@ def test_generated_data_carries_the_deadline_jobs_memory(app):
     assert count(queries.flag_condition(Flag.DUE_SOON, now, policy)) > 0
     db.session.remove()
     assert jobs.run_job("deadlines", now) == {"applications": 0}
+
+
+def test_dashboard_feedback_statement_has_no_parameters_so_postgresql_keeps_its_plan(app):
+    """PostgreSQL re-planned the awaiting-feedback join (six tables) on every dashboard while
+    the user's id was a parameter: a statement without parameters keeps its prepared plan.
+    The id is written into the text, and it is each user's own."""
+    build_dataset(10, utcnow())
+    seen = {}
+    for email in ("ivan@example.com", "ines@example.com"):
+        client = login(app, email)
+        executed: list[tuple[str, object]] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany, executed=executed):
+            executed.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            response = client.get("/")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert response.status_code == 200
+        [(statement, parameters)] = [(s, p) for s, p in executed if "panel_member" in s]
+        if db.engine.dialect.name == "postgresql":  # (SQLite's dialect binds an OFFSET 0; it plans per run)
+            assert not parameters, parameters
+        user_id = _user(email).id
+        assert re.search(rf"panel_member\.user_id = {user_id}\b", statement), statement
+        seen[email] = statement
+    assert len(set(seen.values())) == 2
+    db.session.remove()
