@@ -24,13 +24,21 @@ from ..forms import apply_field_errors
 from ..pipeline import Action, DomainError, InvalidInput, NotAllowed
 from ..web import back_url, is_safe_next, users_exist
 
-__all__ = ["application_url", "back_url", "init_app", "is_safe_next", "public", "require_action", "show_refusal",
-           "users_exist"]
+__all__ = ["application_url", "back_url", "init_app", "is_safe_next", "public", "read_only", "require_action",
+           "show_refusal", "users_exist"]
 
 
 def public(view: Callable) -> Callable:
     """Mark a view as reachable without login (hiring.web's login wall reads the mark)."""
     view._hiring_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def read_only(view: Callable) -> Callable:
+    """Mark a page that only reads (its GET): on PostgreSQL it reads without a transaction
+    (hiring.web), and writing through the session there is an error, not a silent commit.
+    Put it under the route decorator, above the others (the mark goes on what is routed)."""
+    view._hiring_read_only = True  # type: ignore[attr-defined]
     return view
 
 

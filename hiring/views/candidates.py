@@ -17,7 +17,7 @@ from ..forms import NewApplicationForm, choices
 from ..models import Application, Candidate, Position
 from ..pipeline import Action, InvalidInput, PositionStatus
 from ..web import DB_INT_MAX, db_int, stage_badge
-from . import ListPage, application_url, application_url_prefix, id_url_prefix, require_action, show_refusal
+from . import ListPage, application_url, application_url_prefix, id_url_prefix, read_only, require_action, show_refusal
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 
@@ -40,6 +40,7 @@ class SearchPage(ListPage):
 
 
 @bp.get("/")
+@read_only
 @require_action(Action.VIEW_ALL)
 def index():
     q = (request.args.get("q") or "").strip()[:200]

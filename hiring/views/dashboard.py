@@ -41,7 +41,7 @@ from ..pipeline import flags as pipeline_flags
 from ..queries import constant
 from ..settings import get_policy
 from ..web import DB_INT_MAX, Moment, badge_for, days_in_words, db_int, due_badge, moment, stage_badge
-from . import application_url, application_url_prefix, filters, require_action
+from . import application_url, application_url_prefix, filters, read_only, require_action
 
 bp = Blueprint("dashboard", __name__)
 
@@ -395,6 +395,7 @@ def _filter_params(position_id: int | None, owner_id: int | None) -> dict[str, i
     return params
 
 @bp.get("/")
+@read_only
 def index():
     now = utcnow()
     everyone = request.args.get("scope") == "all" and current_user.can(Action.VIEW_ALL)
@@ -410,12 +411,14 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.get("/board")
+@read_only
 @require_action(Action.VIEW_ALL)
 def board():
     return _board(_int_arg("position"))
 
 
 @bp.get("/positions/<int:position_id>/board")
+@read_only
 @require_action(Action.VIEW_ALL)
 def position_board(position_id: int):
     position = _position_row(position_id)
@@ -486,6 +489,7 @@ def _column_head(stage: Stage, sqlite: bool, by_position: bool, by_owner: bool, 
 
 
 @bp.get("/board/suggest/positions")
+@read_only
 @require_action(Action.VIEW_ALL)
 def suggest_positions():
     """Open positions whose title contains ``q``: the position filters' suggestions."""
@@ -495,6 +499,7 @@ def suggest_positions():
 
 
 @bp.get("/board/suggest/owners")
+@read_only
 @require_action(Action.VIEW_ALL)
 def suggest_owners():
     """Recruiters and admins whose name or email contains ``q``: the owner filters' suggestions."""

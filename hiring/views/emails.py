@@ -16,7 +16,7 @@ from ..models import Application, OutboxEmail, OutboxStatusCount
 from ..pipeline import Action, DomainError, OutboxStatus
 from ..queries import constants
 from ..web import db_int, moment
-from . import ListPage, id_url_prefix, require_action
+from . import ListPage, id_url_prefix, read_only, require_action
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
 
@@ -74,6 +74,7 @@ class EmailPage(ListPage):
 
 
 @bp.get("/")
+@read_only
 @require_action(Action.VIEW_EMAILS)
 def index():
     status = request.args.get("status", "")

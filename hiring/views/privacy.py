@@ -24,7 +24,7 @@ from ..models.types import UTCDateTime
 from ..pipeline import Action, DomainError, InvalidInput, PositionStatus, Role
 from ..settings import get_policy
 from ..web import DB_INT_MAX, db_int, moment
-from . import application_url, filters, forbid_unless, id_url_prefix, public, require_action
+from . import application_url, filters, forbid_unless, id_url_prefix, public, read_only, require_action
 
 bp = Blueprint("privacy", __name__)
 
@@ -211,6 +211,7 @@ _ANY_OPEN = (select(_OPEN_POSITION.id).where(_OPEN_POSITION.status == PositionSt
 
 
 @bp.get("/talent-pool")
+@read_only
 @require_action(Action.MANAGE_APPLICATIONS)
 def talent_pool():
     q = (request.args.get("q") or "").strip()[:200]

@@ -22,6 +22,7 @@ from ...forms import apply_field_errors
 from ...models import Application, Interview, Reference, User, utcnow
 from ...pipeline import Action, DomainError, InvalidInput, Stage, StaleVersion, Step
 from ...settings import get_policy
+from .. import read_only
 from . import bp
 from .actions import decision_choices, panel_ids, posted
 from .loading import find, interview_of, load, require
@@ -44,6 +45,7 @@ def people():
 
 
 @bp.get("/<int:application_id>")
+@read_only
 @login_required
 def detail(application_id: int):
     return render_page(load(application_id))
