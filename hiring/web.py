@@ -170,16 +170,15 @@ def _forget_flush(session) -> None:
     session.info.pop(_FLUSHED, None)
 
 
-_READ_ONLY = "hiring_read_only"  # session.info: a read_only page's request (views.read_only)
+_READ_ONLY = "hiring_read_only"  # session.info: a read_only page's request (its value: the autoflush to restore)
 
 
 @event.listens_for(Session, "before_flush")
 def _refuse_writes_of_read_only_pages(session, flush_context, instances) -> None:
     """Without a transaction each write would commit on its own: a page marked read_only
     that writes is a bug to find in the tests, not to run half-done."""
-    if session.info.get(_READ_ONLY) and (session.new or session.dirty or session.deleted):
+    if _READ_ONLY in session.info and (session.new or session.dirty or session.deleted):
         raise RuntimeError("a page marked read_only wrote through the session")
-
 
 
 # Ids are PostgreSQL integer columns; no row has a larger one. A larger number reaching
@@ -276,7 +275,9 @@ def init_app(app: Flask) -> None:
         if request.method in ("GET", "HEAD") and getattr(
                 app.view_functions.get(request.endpoint), "_hiring_read_only", False):
             session = db.session()
-            session.info[_READ_ONLY] = True
+            # No flush before each query either: a change an object picks up on the way (never
+            # meant to be saved) stays unwritten, as the transaction's rollback used to undo it.
+            session.info[_READ_ONLY], session.autoflush = session.autoflush, False
             if db.engine.dialect.name == "postgresql":
                 session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
@@ -285,8 +286,9 @@ def init_app(app: Flask) -> None:
         """The mark and the connection without a transaction last one request (a session
         can outlive it: the app context of a test, of a CLI command)."""
         session = db.session()
-        if session.info.pop(_READ_ONLY, False):
-            session.rollback()  # nothing to undo: gives the connection back to the pool
+        if _READ_ONLY in session.info:
+            session.autoflush = session.info.pop(_READ_ONLY)
+            session.rollback()  # nothing written: forgets unsaved changes, gives the connection back
 
     @app.after_request
     def end_read_only_transaction(response):

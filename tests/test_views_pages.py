@@ -815,6 +815,50 @@ class TestReadOnlyRequests:
         assert db.session.get(User, team["recruiter"].id).name == "Rita Recruiter"
 
 
+class TestReadOnlyPages:
+    """Pages marked read_only read on PostgreSQL without a transaction (no BEGIN, no COMMIT);
+    one that writes through the session is an error, never a write committed on its own."""
+
+    def test_a_read_only_page_reads_without_a_transaction_on_postgresql(self, app, client, login, team):
+        from sqlalchemy import event
+
+        login(team["recruiter"])
+        autocommit: list[bool] = []
+        with app.app_context():
+            engine = db.engine
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            autocommit.append(getattr(conn.connection.dbapi_connection, "autocommit", False) is True)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert client.get("/board").status_code == 200
+            reads_of_the_board = list(autocommit)
+            autocommit.clear()
+            assert client.get("/candidates/new-application").status_code == 200  # not marked
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert reads_of_the_board, "the board read nothing"
+        assert all(reads_of_the_board) == (engine.dialect.name == "postgresql")
+        assert not any(autocommit)
+
+    def test_a_read_only_page_that_writes_fails_and_saves_nothing(self, app, client, login, team):
+        from flask_login import current_user
+
+        @app.before_request
+        def _rename():  # a page that saves a change: a bug in a page marked read_only
+            if current_user.is_authenticated:
+                current_user.name = "Renamed on purpose"
+                db.session.flush()
+
+        login(team["recruiter"])
+        with pytest.raises(RuntimeError, match="read_only"):
+            client.get("/")
+        db.session.rollback()
+        db.session.expire_all()
+        assert db.session.get(User, team["recruiter"].id).name == "Rita Recruiter"
+
+
 def test_due_badges_name_the_promised_moment_in_the_company_zone(client, login, factory, team):
     from hiring import timefmt
 
