@@ -290,7 +290,13 @@ def _list_statements(flag: Flag | None, by_stage: bool, by_position: bool, every
         # walk the whole table from the newest instead, testing each row (11 ms), when one
         # of those indexes has no statistics (an empty one never has). Same order.
         newest_first = (Application.id + 0).desc()
-    ids = (select(Application.id).where(*conditions).order_by(newest_first)
+    columns = [Application.id]
+    if flag == Flag.OVERDUE:
+        # That read finds every overdue application anyway: it counts them too (the count
+        # is taken before the LIMIT), where the count read them all a second time (1.1 ms
+        # at 1M applications on PostgreSQL).
+        columns.append(func.count().over())
+    ids = (select(*columns).where(*conditions).order_by(newest_first)
            .limit(bindparam("limit", type_=Integer())).offset(bindparam("offset", type_=Integer())))
     return total, ids
 
@@ -307,8 +313,12 @@ def list_applications(user: User, query: schemas.ApplicationQuery):
               "offset": (query.page - 1) * query.per_page}
     if query.flag is not None:
         params.update(queries.flag_bind_values(core.now(), policy))
-    total = db.session.scalar(total_statement, params)
-    ids = db.session.scalars(ids_statement, params).all()
+    rows = db.session.execute(ids_statement, params).all()
+    ids = [row[0] for row in rows]
+    if rows and len(rows[0]) > 1:
+        total = rows[0][1]  # counted along (the overdue)
+    else:  # counted apart, as is a page past the end
+        total = db.session.scalar(total_statement, params)
     # Presented from plain rows (listing), as present_application presents one application,
     # and validated in one call.
     return schemas.ApplicationList.model_validate({"items": listing.present_applications(ids, user, policy),

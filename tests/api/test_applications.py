@@ -109,6 +109,19 @@ def test_only_recruiters_and_admins_submit(team, role):
     assert Application.query.count() == 0
 
 
+def test_overdue_list_counts_every_overdue_application_on_every_page(team, factory, now):
+    """The overdue page counts them as it reads them; a page past the end counts apart."""
+    overdue = [factory.application(Stage.APPLIED, position=team.position, at=now - timedelta(days=20 + i))
+               for i in range(5)]
+    factory.application(Stage.APPLIED, position=team.position)  # not overdue
+    api = team.as_("recruiter")
+    newest_first = sorted((a.id for a in overdue), reverse=True)
+    for page, expected in ((1, newest_first[:2]), (2, newest_first[2:4]), (3, newest_first[4:]), (4, [])):
+        listed = api.get(f"/applications?flag=overdue&per_page=2&page={page}").get_json()
+        assert listed["total"] == 5, page
+        assert [a["id"] for a in listed["items"]] == expected, page
+
+
 def test_list_filters_and_pages(team, factory, now):
     overdue = factory.application(Stage.APPLIED, position=team.position, at=now - timedelta(days=20))
     due_soon = factory.application(Stage.FIRST_DECISION, position=team.position, at=now - timedelta(days=6))
