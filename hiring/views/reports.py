@@ -25,7 +25,7 @@ from ..pipeline import Action, PositionStatus
 from ..queries import constant, constants
 from ..settings import get_policy
 from ..web import db_int, option_tags
-from . import require_action
+from . import read_only, require_action
 from .filters import (
     OWNER_ROLES,
     FilterProblem,
@@ -221,6 +221,7 @@ def cached_report(filters: reports.Filters, now, policy) -> tuple[reports.Report
 
 
 @bp.get("")
+@read_only
 @require_action(Action.VIEW_ALL)
 def index():
     filters, errors, problems = parse_filters()
