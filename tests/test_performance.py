@@ -253,7 +253,22 @@ MILLION_APPLICATION_STATS = {
     "ix_application_late_announced": "2155 539",
     "ix_application_unrecorded_unannounced": "900 2",
     "ix_application_promised_at": "60000 2",
+    "ix_application_delayed": "1991 498 166",
+    "ix_application_awaiting_feedback": "2164 1082 1",
 }
+
+
+def _plan_as_at_a_million(sql: str) -> list[str]:
+    """SQLite's plan of ``sql`` as the planner sees the million-row table (its statistics)."""
+    db.session.execute(text("ANALYZE"))
+    db.session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'application'"))
+    for index, stat in MILLION_APPLICATION_STATS.items():
+        db.session.execute(text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('application', :idx, :stat)"),
+                           {"idx": index, "stat": stat})
+    db.session.execute(text("ANALYZE sqlite_schema"))  # reload the statistics
+    plan = [row[-1] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql))]
+    db.session.commit()
+    return plan
 
 
 def test_deadline_job_asks_each_flag_through_an_index(app):
@@ -266,14 +281,7 @@ def test_deadline_job_asks_each_flag_through_an_index(app):
     sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
     if db.engine.dialect.name == "sqlite":
         # The planner as it sees the million-row table, not the 300 rows of this test.
-        db.session.execute(text("ANALYZE"))
-        db.session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'application'"))
-        for index, stat in MILLION_APPLICATION_STATS.items():
-            db.session.execute(text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('application', :idx, :stat)"),
-                               {"idx": index, "stat": stat})
-        db.session.execute(text("ANALYZE sqlite_schema"))  # reload the statistics
-        plan = [row[-1] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql))]
-        db.session.commit()
+        plan = _plan_as_at_a_million(sql)
         assert not [line for line in plan if line.startswith("SCAN application")], "\n".join(plan)
         for index in ("ix_application_due_soon_unannounced", "ix_application_overdue_unannounced",
                       "ix_application_stage_competing_offer", "ix_application_late_unannounced",
@@ -286,6 +294,34 @@ def test_deadline_job_asks_each_flag_through_an_index(app):
         plan = [row[0] for row in db.session.execute(text("EXPLAIN " + sql))]
         db.session.rollback()
         assert not [line for line in plan if "Seq Scan on application" in line], "\n".join(plan)
+
+
+@pytest.mark.parametrize("flag", [Flag.AWAITING_FEEDBACK, Flag.OVERDUE, Flag.STALLED, Flag.EXPEDITE])
+def test_the_api_lists_a_flag_through_its_index(app, flag):
+    """The API's list of one flag (its count and its page) reads that flag's applications
+    through an index, never the whole table: awaiting feedback tested every open
+    application's row (158 ms at 1M on SQLite) before its index. (Unrecorded still does:
+    bench/RESULTS.md says why it has no index.)"""
+    from hiring.api import endpoints
+
+    # Reading every open application by stage is no scan, and no better: this flag must
+    # come from its own index.
+    own_index = {Flag.AWAITING_FEEDBACK: "ix_application_awaiting_feedback"}.get(flag, "")
+    now = utcnow()
+    build_dataset(300, now)
+    params = {"limit": 25, "offset": 0, **queries.flag_bind_values(now, get_policy())}
+    for statement in endpoints._list_statements(flag, False, False, True):
+        sql = str(statement.params(**params).compile(db.engine, compile_kwargs={"literal_binds": True}))
+        if db.engine.dialect.name == "sqlite":
+            plan = _plan_as_at_a_million(sql)
+            assert not [line for line in plan if line.startswith("SCAN application")], (flag, "\n".join(plan))
+        else:
+            db.session.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = [row[0] for row in db.session.execute(text("EXPLAIN " + sql))]
+            db.session.rollback()
+            assert not [line for line in plan if "Seq Scan on application" in line], (flag, "\n".join(plan))
+        assert any(own_index in line for line in plan), (flag, "\n".join(plan))
+    db.session.remove()
 
 
 def test_the_counting_sees_a_lazy_load_per_row(app, client):

@@ -92,6 +92,9 @@ UNRECORDED_UNANNOUNCED = "interview_ends_at IS NOT NULL AND unrecorded_notified_
 LATE_UNANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NULL"
 LATE_ANNOUNCED = "overdue_since IS NOT NULL AND overdue_notified_at IS NOT NULL"
 DELAYED = "automatic_delays > 0"
+# The flag "awaiting feedback" as queries.flag_condition writes it (a partial index serves
+# only a query whose WHERE repeats its condition: SQLite's booleans are written "IS 1").
+AWAITING_FEEDBACK = {"sqlite": "awaiting_feedback IS 1", "postgresql": "awaiting_feedback IS true"}
 
 
 class Application(db.Model):
@@ -141,6 +144,12 @@ class Application(db.Model):
         # instead of testing every open application (160 ms at 1M on SQLite).
         Index("ix_application_delayed", "stage", "automatic_delays", sqlite_where=text(DELAYED),
               postgresql_where=text(DELAYED)),
+        # The API's list of the applications awaiting feedback, with their stage so that a
+        # count reads the index alone: without it a list or count tested every open
+        # application's row (SQLite 158 ms at 1M). The stage first: led by the id, SQLite
+        # preferred the (stage, due_at) index (21 ms).
+        Index("ix_application_awaiting_feedback", "stage", "id", sqlite_where=text(AWAITING_FEEDBACK["sqlite"]),
+              postgresql_where=text(AWAITING_FEEDBACK["postgresql"])),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
