@@ -306,7 +306,7 @@ def test_the_api_lists_a_flag_through_its_index(app, flag):
 
     # Reading every open application by stage is no scan, and no better: this flag must
     # come from its own index.
-    own_index = {Flag.AWAITING_FEEDBACK: "ix_application_awaiting_feedback"}.get(flag, "")
+    own_index = {Flag.AWAITING_FEEDBACK: "ix_application_awaiting_feedback"}.get(flag)
     now = utcnow()
     build_dataset(300, now)
     params = {"limit": 25, "offset": 0, **queries.flag_bind_values(now, get_policy())}
@@ -320,7 +320,8 @@ def test_the_api_lists_a_flag_through_its_index(app, flag):
             plan = [row[0] for row in db.session.execute(text("EXPLAIN " + sql))]
             db.session.rollback()
             assert not [line for line in plan if "Seq Scan on application" in line], (flag, "\n".join(plan))
-        assert any(own_index in line for line in plan), (flag, "\n".join(plan))
+        if own_index:
+            assert any(own_index in line for line in plan), (flag, "\n".join(plan))
     db.session.remove()
 
 

@@ -54,7 +54,7 @@ _PAGE_OF_STATUS = _PAGE.where(OutboxEmail.status == bindparam("status", type_=St
 # the table keeps every page its dead versions filled until a VACUUM FULL; a scan of all
 # of them (16 MB for one live row at 100k applications) cost 0.5-2 ms a visit.
 _COUNTS = (select(OutboxStatusCount.status, OutboxStatusCount.count)
-           .where(OutboxStatusCount.status.in_(constants(status.value for status in OutboxStatus)),
+           .where(OutboxStatusCount.status.in_(constants(STATUSES)),
                   OutboxStatusCount.count > 0))
 
 
