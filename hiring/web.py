@@ -376,9 +376,11 @@ def init_app(app: Flask) -> None:
         if app.config.get("ENV") == "production" and app.config.get("HSTS_SECONDS"):
             # Browsers reach us over HTTPS only from now on (production is served behind TLS).
             headers.setdefault("Strict-Transport-Security", f"max-age={int(app.config['HSTS_SECONDS'])}")
-        if current_user and getattr(current_user, "is_authenticated", False) and not request.path.startswith(
-            "/static/"
-        ):
+        # Static files and the health check hold no candidate data. They are asked before
+        # current_user: looking at it loads the session's user, a database read for every
+        # stylesheet, script and icon a logged-in browser asks for (a page is four requests).
+        if request.endpoint not in ("static", "healthz") and current_user and getattr(
+                current_user, "is_authenticated", False):
             # Candidate data must not linger in shared caches or the back button of a shared PC.
             headers.setdefault("Cache-Control", "no-store")
         return response

@@ -176,6 +176,32 @@ def test_security_headers(client, factory, login):
     assert "frame-ancestors 'none'" in anonymous.headers["Content-Security-Policy"]
 
 
+def test_static_files_and_the_health_check_of_a_logged_in_browser_read_nothing_from_the_database(
+        client, factory, login):
+    """Looking at current_user loads the session's user (a database read): the headers hook
+    asked it for every stylesheet, script and icon a logged-in browser fetched."""
+    from sqlalchemy import event
+
+    login(factory.user("recruiter"))
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        for path in ("/static/app.css", "/static/favicon.svg", "/static/confirm.js", "/healthz"):
+            with client.get(path) as response:
+                assert response.status_code == 200, path
+                assert "Cache-Control" not in response.headers or "no-store" not in response.headers["Cache-Control"]
+        assert statements == []
+        page = client.get("/")  # a page still checks the session, and is not cached
+        assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+        assert any("user_session" in statement for statement in statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
 def test_static_assets_and_licence_are_served(client, factory):
     factory.user("admin")
     for path in ("/static/vendor/pico/pico.min.css", "/static/app.css", "/static/vendor/pico/LICENSE.md"):
