@@ -139,7 +139,9 @@ def flag_condition(flag: Flag | str, now: datetime | FlagMoment, policy: Policy 
         # partial index of the delayed applications (ix_application_delayed), so that the
         # stalled few are read through it. Without it a list, a count or an admin's
         # dashboard tested every open application's row (190 ms at 1M on SQLite).
-        return and_(is_open(), Application.automatic_delays > 0,
+        # The 0 is written in (``constant``): as a parameter PostgreSQL planned a manager's
+        # and an admin's needs-attention statements anew at every visit.
+        return and_(is_open(), Application.automatic_delays > constant(0),
                     Application.automatic_delays > at.max_automatic_delays)
     return false()
 
@@ -155,7 +157,7 @@ def responsible_user_id() -> ColumnElement[int]:
     from .models import Position
 
     return case(
-        (Application.stage == Stage.FINAL_DECISION.value,
+        (Application.stage == constant(Stage.FINAL_DECISION.value),
          func.coalesce(Position.hiring_manager_id, Position.owner_id, Application.owner_id)),
         else_=func.coalesce(Application.owner_id, Position.owner_id),
     )

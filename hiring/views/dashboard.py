@@ -162,11 +162,11 @@ USER_ID = bindparam("attention_user_id", type_=Integer)
 def _my_decision_condition(role: str):
     """The applications whose next step is this user's decision."""
     if role == Role.MANAGER:
-        return and_(Application.stage == Stage.FINAL_DECISION.value,
+        return and_(Application.stage == constant(Stage.FINAL_DECISION.value),
                     Position.hiring_manager_id == USER_ID)
     if pipeline_can(role, Action.DECIDE):
         return and_(Application.owner_id == USER_ID,
-                    Application.stage.in_([Stage.APPLIED.value, Stage.FIRST_DECISION.value]))
+                    Application.stage.in_(queries.constants([Stage.APPLIED.value, Stage.FIRST_DECISION.value])))
     return None
 
 
