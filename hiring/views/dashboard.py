@@ -206,7 +206,7 @@ def _attention_statement(role: str, everyone: bool, postgresql: bool = False):
         return None
     where = [queries.is_open(), or_(*wanted)]
     if scope is None:
-        return _everyones_statement(where)
+        return _everyones_statement(where, postgresql)
     # Implied by every condition above (the responsible person, my decision, a manager's
     # stalled) but an admin's stalled: the application is mine or in a position I own or
     # manage. Said explicitly, the database reads those applications through the owner and
@@ -234,7 +234,7 @@ def _attention_statement(role: str, everyone: bool, postgresql: bool = False):
     )
 
 
-def _everyones_statement(where: list):
+def _everyones_statement(where: list, postgresql: bool = False):
     """Everyone's applications needing action, read through indexes at any size.
 
     Every open application due by the end of the "due soon" window needs action (overdue,
@@ -247,7 +247,10 @@ def _everyones_statement(where: list):
     One-Time Filter). As one OR over the open applications both databases tested every open
     application's row (SQLite 300 ms, PostgreSQL 60 ms at 1M applications)."""
     due_by = and_(Application.due_at.is_not(None), Application.due_at <= queries.FLAG_BINDS.due_soon_until)
-    heads = [select(select(Application.id, Application.due_at).where(Application.stage == stage, due_by)
+    # PostgreSQL: each head's stage written in, or it planned the statement at every visit at
+    # 1M applications (3 ms of planning for 2 ms of work); SQLite plans each run anyway.
+    heads = [select(select(Application.id, Application.due_at)
+                    .where(Application.stage == (constant(stage) if postgresql else stage), due_by)
                     .order_by(Application.due_at, Application.id).limit(ATTENTION_LIMIT).subquery())
              for stage in OPEN_STAGE_VALUES]
     due = select(func.count()).select_from(
