@@ -10,6 +10,8 @@ import pytest
 from hiring.extensions import db
 from hiring.models import User
 
+from .test_performance import counting_statements
+
 
 def test_first_run_every_page_leads_to_setup(client):
     for path in ("/", "/board", "/login", "/candidates/", "/admin/users"):
@@ -180,16 +182,8 @@ def test_static_files_and_the_health_check_of_a_logged_in_browser_read_nothing_f
         client, factory, login):
     """Looking at current_user loads the session's user (a database read): the headers hook
     asked it for every stylesheet, script and icon a logged-in browser fetched."""
-    from sqlalchemy import event
-
     login(factory.user("recruiter"))
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with counting_statements() as statements:
         for path in ("/static/app.css", "/static/favicon.svg", "/static/confirm.js", "/healthz"):
             with client.get(path) as response:
                 assert response.status_code == 200, path
@@ -198,8 +192,6 @@ def test_static_files_and_the_health_check_of_a_logged_in_browser_read_nothing_f
         page = client.get("/")  # a page still checks the session, and is not cached
         assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
         assert any("user_session" in statement for statement in statements)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_static_assets_and_licence_are_served(client, factory):

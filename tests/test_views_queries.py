@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from hiring import queries
 from hiring.extensions import db
@@ -16,22 +15,10 @@ from hiring.pipeline import Flag, Stage
 from hiring.settings import get_policy
 from hiring.views import dashboard
 
+from .test_performance import counting_statements
+
 PAGES = ["/", "/?scope=all", "/board", "/board?owner={owner}", "/positions/{position}/board", "/candidates/",
          "/candidates/?q=candidate", "/positions/", "/interviews/mine", "/admin/users"]
-
-
-@contextmanager
-def counting_statements():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _add_batch(factory, position, panel, n: int) -> None:
