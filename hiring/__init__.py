@@ -70,11 +70,8 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "hiring.sqlite")
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # SQLite waits for a writer instead of failing at once (scheduler beside the web).
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.setdefault("connect_args", {"timeout": 30})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                             app.config.get("SQLALCHEMY_ENGINE_OPTIONS"))
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
 
@@ -101,6 +98,20 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["REMEMBER_COOKIE_HTTPONLY"] = True
     _check_policy(app)
     _create_sqlite_file_private(app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+def engine_options(url: str, configured: dict[str, Any] | None) -> dict[str, Any]:
+    """The configured engine options, plus what the database needs (configured ones win)."""
+    options = dict(configured or {})
+    if url.startswith("sqlite"):
+        # SQLite waits for a writer instead of failing at once (scheduler beside the web).
+        # A file has no connection to lose: nothing to ping.
+        options.setdefault("connect_args", {"timeout": 30})
+    elif not url.startswith("postgresql"):
+        # PostgreSQL's closed connections are found at checkout without a round trip
+        # (extensions.replace_closed_connection); another database pings with SELECT 1.
+        options.setdefault("pool_pre_ping", True)
+    return options
 
 
 def _check_environment(app: Flask) -> str:

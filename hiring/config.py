@@ -13,7 +13,10 @@ class Defaults:
     ENV = "development"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite in instance/
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # create_app adds what each database needs: SQLite a lock timeout; PostgreSQL is
+    # checked for closed connections without a round trip (extensions); any other database
+    # gets SQLAlchemy's pre-ping.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024  # a 10 MB document plus form fields
     API_MAX_BODY_BYTES = 1024 * 1024

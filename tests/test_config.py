@@ -8,7 +8,7 @@ import stat
 import pytest
 
 import hiring
-from hiring import ConfigError, create_app
+from hiring import ConfigError, create_app, engine_options
 from hiring.config import Defaults
 
 
@@ -103,6 +103,16 @@ def test_default_database_and_uploads_live_in_instance(instance):
     assert app.config["UPLOAD_FOLDER"] == str(instance / "uploads")
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"timeout": 30}
     assert "connect_args" not in Defaults.SQLALCHEMY_ENGINE_OPTIONS  # the shared default is not mutated
+    assert not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")  # a file: nothing to ping
+
+
+def test_only_a_database_without_a_checkout_check_pings(instance):
+    """PostgreSQL's pooled connections are checked at checkout without a round trip
+    (tests/test_extensions.py); a database we have no such check for pings."""
+    postgresql = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql://hr@db.example/hiring"})
+    assert not postgresql.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")
+    assert engine_options("mysql+pymysql://hr@db.example/hiring", None) == {"pool_pre_ping": True}
+    assert engine_options("mysql+pymysql://db/h", {"pool_pre_ping": False}) == {"pool_pre_ping": False}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,52 @@
+"""hiring.extensions: the database connections the pool hands out."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from hiring.extensions import db
+
+
+def _pooled_backend_pids(count: int) -> list[int]:
+    """Check out ``count`` connections at once, note their server processes, give them back."""
+    connections = [db.engine.connect() for _ in range(count)]
+    try:
+        return [c.scalar(text("SELECT pg_backend_pid()")) for c in connections]
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def _terminate(pids: list[int]) -> None:
+    """What a server restart or an admin's pg_terminate_backend does to pooled connections."""
+    url = make_url(db.engine.url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        deadline = time.monotonic() + 5
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
+                            (pids,)).fetchone()[0] and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+def test_a_connection_the_server_closed_is_replaced_before_a_request_uses_it(app, factory, login):
+    """No pre-ping round trip (the checkout looks at the socket instead), and still no
+    request fails on a connection the server ended while it sat in the pool."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to close a connection")
+    assert not db.engine.pool._pre_ping
+    client = login(factory.user(role="recruiter"))
+    assert client.get("/").status_code == 200
+    db.session.remove()
+    pids = _pooled_backend_pids(3)
+    _terminate(pids)
+
+    for _ in range(3):  # every connection the pool held was closed by the server
+        assert client.get("/").status_code == 200
+        with db.engine.connect() as connection:
+            assert connection.scalar(text("SELECT pg_backend_pid()")) not in pids
