@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from .config import Defaults
+from .extensions import Cursor
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,10 +108,13 @@ def engine_options(url: str, configured: dict[str, Any] | None) -> dict[str, Any
         # SQLite waits for a writer instead of failing at once (scheduler beside the web).
         # A file has no connection to lose: nothing to ping.
         options.setdefault("connect_args", {"timeout": 30})
-    elif not url.startswith("postgresql"):
-        # PostgreSQL's closed connections are found at checkout without a round trip
-        # (extensions.replace_closed_connection); another database pings with SELECT 1.
-        options.setdefault("pool_pre_ping", True)
+    elif url.startswith("postgresql"):
+        # psycopg's cursor with a description built only when read (extensions.Cursor).
+        # No pre-ping: closed connections are found at checkout without a round trip
+        # (extensions.replace_closed_connection).
+        options["connect_args"] = {"cursor_factory": Cursor, **options.get("connect_args", {})}
+    else:
+        options.setdefault("pool_pre_ping", True)  # another database: SELECT 1 at checkout
     return options
 
 

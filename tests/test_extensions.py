@@ -50,3 +50,38 @@ def test_a_connection_the_server_closed_is_replaced_before_a_request_uses_it(app
         assert client.get("/").status_code == 200
         with db.engine.connect() as connection:
             assert connection.scalar(text("SELECT pg_backend_pid()")) not in pids
+
+
+def test_the_cursor_describes_a_result_as_psycopg_does_when_it_is_read(app):
+    """The description is built at the first read (SQLAlchemy reads it once per compiled
+    statement) and is then psycopg's own, even when read after the cursor ran another
+    statement."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the cursor is psycopg's")
+    from hiring.extensions import Cursor
+
+    statement = "SELECT 1 AS one, 'x'::varchar(5) AS two, now() AS three"
+    with db.engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        cursor = raw.cursor()
+        assert isinstance(cursor, Cursor)
+        cursor.execute(statement)
+        lazy = cursor.description
+        assert lazy._columns is None  # nothing built until read
+        plain = psycopg.Cursor(raw)
+        plain.execute(statement)
+        expected = plain.description
+        cursor.execute("SELECT 2 AS other")  # the cursor moves on; the description does not
+        assert len(lazy) == 3
+        assert [tuple(c) for c in lazy] == [tuple(c) for c in expected]
+        assert [c.name for c in lazy] == ["one", "two", "three"]
+        assert lazy[1].display_size == 5 and lazy[1].type_display == "varchar(5)"
+        assert [c.name for c in cursor.description] == ["other"]
+        cursor.execute("CREATE TEMPORARY TABLE t_empty ()")
+        assert cursor.description is None  # no rows: as psycopg says
+        cursor.execute("SELECT")
+        assert cursor.description == []
+        # Through SQLAlchemy, on a statement it runs for the second time (cached metadata).
+        for _ in range(2):
+            row = connection.execute(text("SELECT 3 AS three, 'y' AS why")).one()
+        assert row.three == 3 and row._mapping["why"] == "y"
