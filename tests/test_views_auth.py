@@ -203,6 +203,33 @@ def test_static_assets_and_licence_are_served(client, factory):
     assert "MIT" in body
 
 
+def test_pages_link_static_files_by_fingerprint_and_browsers_keep_those_for_a_year(client, factory, login):
+    """Every page view revalidated its stylesheets and scripts (four requests more); now a
+    page links each file with its content's fingerprint, which changes with the file."""
+    import hashlib
+    import re
+    from pathlib import Path
+
+    login(factory.user("recruiter"))
+    html = client.get("/").get_data(as_text=True)
+    links = dict(re.findall(r'/static/([\w./-]+)\?v=([0-9a-f]{12})"', html))
+    assert {"app.css", "vendor/pico/pico.min.css", "favicon.svg", "confirm.js"} <= set(links)
+    static = Path(client.application.static_folder)
+    for filename, fingerprint in links.items():
+        assert fingerprint == hashlib.sha256((static / filename).read_bytes()).hexdigest()[:12], filename
+        with client.get(f"/static/{filename}?v={fingerprint}") as response:
+            assert response.status_code == 200
+            assert response.cache_control.max_age == 365 * 86400 and response.cache_control.immutable
+            etag = response.headers["ETag"]
+        with client.get(f"/static/{filename}?v={fingerprint}", headers={"If-None-Match": etag}) as response:
+            assert response.status_code == 304 and response.cache_control.max_age == 365 * 86400
+    # Without the fingerprint, or with another file's (an old page), the browser asks again.
+    for query in ("", "?v=000000000000"):
+        with client.get(f"/static/app.css{query}") as response:
+            assert response.status_code == 200 and response.cache_control.no_cache
+            assert response.cache_control.max_age is None
+
+
 def test_unknown_page_is_the_friendly_404(client, factory, login):
     login(factory.user("recruiter"))
     response = client.get("/no/such/page")
