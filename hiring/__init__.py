@@ -112,7 +112,14 @@ def engine_options(url: str, configured: dict[str, Any] | None) -> dict[str, Any
         # psycopg's cursor with a description built only when read (extensions.Cursor).
         # No pre-ping: closed connections are found at checkout without a round trip
         # (extensions.replace_closed_connection).
-        options["connect_args"] = {"cursor_factory": Cursor, **options.get("connect_args", {})}
+        # Sessions in UTC: psycopg then hands out timestamps in datetime's own UTC, which the
+        # models keep as they are; in the server's zone (Debian: Etc/UTC, a ZoneInfo) each
+        # one was converted again. No SQL here depends on the session's zone.
+        from sqlalchemy.engine import make_url
+
+        given = make_url(url).query.get("options") or ""
+        options["connect_args"] = {"cursor_factory": Cursor, "options": f"{given} -c TimeZone=UTC".strip(),
+                                   **options.get("connect_args", {})}
     else:
         options.setdefault("pool_pre_ping", True)  # another database: SELECT 1 at checkout
     return options

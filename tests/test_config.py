@@ -112,6 +112,9 @@ def test_only_a_database_without_a_checkout_check_pings(instance):
     postgresql = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql://hr@db.example/hiring"})
     assert not postgresql.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")
     assert engine_options("mysql+pymysql://hr@db.example/hiring", None) == {"pool_pre_ping": True}
+    # PostgreSQL sessions run in UTC, keeping the options the URL gives.
+    given = engine_options("postgresql+psycopg://hr@db/hiring?options=-csearch_path%3Dhr", None)
+    assert given["connect_args"]["options"] == "-csearch_path=hr -c TimeZone=UTC"
     assert engine_options("mysql+pymysql://db/h", {"pool_pre_ping": False}) == {"pool_pre_ping": False}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC
 
 import psycopg
 import pytest
@@ -85,3 +86,16 @@ def test_the_cursor_describes_a_result_as_psycopg_does_when_it_is_read(app):
         for _ in range(2):
             row = connection.execute(text("SELECT 3 AS three, 'y' AS why")).one()
         assert row.three == 3 and row._mapping["why"] == "y"
+
+
+def test_postgresql_sessions_run_in_utc(app, factory):
+    """Timestamps then come from psycopg in datetime's own UTC, with nothing to convert."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no session time zone")
+    from hiring.models import User
+
+    user_id = factory.user("recruiter").id
+    db.session.commit()
+    assert db.session.scalar(text("SHOW TimeZone")) == "UTC"
+    db.session.remove()
+    assert db.session.get(User, user_id).created_at.tzinfo is UTC

@@ -28,6 +28,43 @@ def test_timestamps_round_trip_as_aware_utc(factory):
     assert loaded.isoformat() == "2026-03-29T01:30:15.123456+00:00"
 
 
+@pytest.mark.parametrize("stored", [
+    "2026-11-30 08:00:00.000000", "2026-11-30 08:00:00", "2026-11-30 08:00:00.5", "2026-11-30T08:00:00.123",
+    "2026-11-30 08:00:00.000000+01:00", "2026-11-30", None,
+])
+def test_sqlite_timestamps_are_read_as_the_decorator_says_in_one_step(stored):
+    """UTCDateTime.result_processor (one function per value, for speed) gives what
+    TypeDecorator's chain of SQLAlchemy's own parsing and process_result_value gave."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.types import TypeDecorator
+
+    from hiring.models.types import UTCDateTime
+
+    dialect = sqlite.dialect()
+    column_type = UTCDateTime().dialect_impl(dialect)
+    expected = TypeDecorator.result_processor(column_type, dialect, None)(stored)
+    loaded = column_type.result_processor(dialect, None)(stored)
+    assert loaded == expected and (loaded is None or loaded.tzinfo is UTC)
+    assert loaded is None or loaded.isoformat() == expected.isoformat()
+
+
+@pytest.mark.parametrize("given", [
+    datetime(2026, 11, 30, 8, tzinfo=UTC), datetime(2026, 11, 30, 9, tzinfo=ZoneInfo("Europe/Berlin")),
+    datetime(2026, 11, 30, 8, tzinfo=ZoneInfo("Etc/UTC")), None,
+])
+def test_postgresql_timestamps_are_read_as_utc(given):
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.types import TypeDecorator
+
+    from hiring.models.types import UTCDateTime
+
+    dialect = postgresql.dialect()
+    column_type = UTCDateTime().dialect_impl(dialect)
+    expected = TypeDecorator.result_processor(column_type, dialect, None)(given)
+    loaded = column_type.result_processor(dialect, None)(given)
+    assert loaded == expected and (loaded is None or (loaded.tzinfo is UTC and loaded.hour == 8))
+
+
 def test_other_offsets_are_stored_as_the_same_instant(factory):
     user = factory.user("recruiter")
     user.created_at = datetime(2026, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
