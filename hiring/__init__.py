@@ -11,7 +11,6 @@ from typing import Any
 from flask import Flask
 
 from .config import Defaults
-from .extensions import Cursor
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,6 +115,8 @@ def engine_options(url: str, configured: dict[str, Any] | None) -> dict[str, Any
         # models keep as they are; in the server's zone (Debian: Etc/UTC, a ZoneInfo) each
         # one was converted again. No SQL here depends on the session's zone.
         from sqlalchemy.engine import make_url
+
+        from .extensions import Cursor
 
         given = make_url(url).query.get("options") or ""
         options["connect_args"] = {"cursor_factory": Cursor, "options": f"{given} -c TimeZone=UTC".strip(),

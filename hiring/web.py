@@ -260,6 +260,7 @@ def _next_param() -> str | None:
 def _wants_json() -> bool:
     return request.blueprint in _SELF_AUTHENTICATING_BLUEPRINTS or request.path.startswith("/api/")
 
+
 # Static files are linked with their content's fingerprint (?v=), so a browser keeps them
 # for a year and asks again only when a file changes. Without it every page view also
 # revalidated its stylesheets and scripts: four more requests to the server.
