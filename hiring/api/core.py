@@ -233,12 +233,14 @@ def endpoint(method: str, rule: str, *, summary: str, tag: str, response: type[B
              status: int = 200, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              errors: tuple[int, ...] = (), auth: bool = True,
              field_names: Mapping[str, str] | None = None, location: str | None = None,
-             produces: str | None = None) -> Callable:
+             produces: str | None = None, read_only: bool | None = None) -> Callable:
     """Register a view: authenticate, parse body and query, call it, serialise its result.
 
     The view receives ``user`` (when ``auth``), its path parameters, and ``body`` / ``query``
     as validated models; it returns a model of ``response`` (or a ready Response).
     ``location`` (e.g. "/positions/{id}") gives a created resource's URL in the Location header.
+    ``read_only`` (default: a GET) reads on PostgreSQL without BEGIN and COMMIT, as the pages
+    marked ``views.read_only`` do (hiring.web); a GET that writes (the audited export) says False.
     """
 
     def decorator(func: Callable) -> Callable:
@@ -268,6 +270,8 @@ def endpoint(method: str, rule: str, *, summary: str, tag: str, response: type[B
 
         view.__name__ = func.__name__
         view.__doc__ = func.__doc__
+        if method == "GET" if read_only is None else read_only:
+            view._hiring_read_only = True  # type: ignore[attr-defined]
         bp.add_url_rule(rule, endpoint=func.__name__, view_func=view, methods=[method])
         ENDPOINTS.append(spec)
         return func

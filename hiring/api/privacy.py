@@ -34,7 +34,8 @@ def erase_candidate(user: User, candidate_id: int, body: schemas.CandidateErase)
 
 
 @endpoint("GET", "/candidates/<int:candidate_id>/export", summary="Everything held about a candidate (ZIP)",
-          tag="data protection", response=None, errors=(403,), produces="application/zip")
+          tag="data protection", response=None, errors=(403,), produces="application/zip",
+          read_only=False)  # the export is audited
 def export_candidate(user: User, candidate_id: int):
     """Admins and recruiters: a ZIP with data.json (applications, stages and dates,
     interviews, the panel's recommendations, decisions, emails sent to them, contacts,

@@ -65,3 +65,29 @@ def test_position_list_is_constant(team, factory):
     for n in range(20):
         services.create_position(f"Role {n}", hiring_manager_id=team.manager.id, actor=team.recruiter)
     assert _statements_for(api, "/positions") == small
+
+
+def test_api_reads_run_without_a_transaction_on_postgresql_and_the_audited_export_with_one(team, factory):
+    """As the pages marked read_only (hiring.web): no BEGIN and COMMIT around a GET's reads
+    on PostgreSQL, two round trips of a request. The export is a GET that writes (its audit
+    event), so it keeps its transaction."""
+    candidate_id = factory.application("applied", position=team.position).candidate_id
+    api = team.as_("recruiter")
+    autocommit: list[bool] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        autocommit.append(getattr(conn.connection.dbapi_connection, "autocommit", False) is True)
+
+    api.get("/applications?flag=overdue")  # the token's last-used time is written once, apart
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert api.get("/applications?flag=overdue").status_code == 200
+        reads = list(autocommit)
+        autocommit.clear()
+        assert api.get(f"/candidates/{candidate_id}/export").status_code == 200
+        export = list(autocommit)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert reads and export
+    assert all(reads) == (db.engine.dialect.name == "postgresql")
+    assert not any(export)
