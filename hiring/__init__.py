@@ -108,15 +108,15 @@ def engine_options(url: str, configured: dict[str, Any] | None) -> dict[str, Any
         # A file has no connection to lose: nothing to ping.
         options.setdefault("connect_args", {"timeout": 30})
     elif url.startswith("postgresql"):
-        # psycopg's cursor with a description built only when read (extensions.Cursor).
+        # psycopg's cursor with a description built only when read (postgresql.Cursor).
         # No pre-ping: closed connections are found at checkout without a round trip
-        # (extensions.replace_closed_connection).
+        # (postgresql.replace_closed_connection).
         # Sessions in UTC: psycopg then hands out timestamps in datetime's own UTC, which the
         # models keep as they are; in the server's zone (Debian: Etc/UTC, a ZoneInfo) each
         # one was converted again. No SQL here depends on the session's zone.
         from sqlalchemy.engine import make_url
 
-        from .extensions import Cursor
+        from .postgresql import Cursor
 
         given = make_url(url).query.get("options") or ""
         options["connect_args"] = {"cursor_factory": Cursor, "options": f"{given} -c TimeZone=UTC".strip(),

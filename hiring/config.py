@@ -14,7 +14,7 @@ class Defaults:
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite in instance/
     # create_app adds what each database needs: SQLite a lock timeout; PostgreSQL is
-    # checked for closed connections without a round trip (extensions); any other database
+    # checked for closed connections without a round trip (hiring.postgresql); any other database
     # gets SQLAlchemy's pre-ping.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False

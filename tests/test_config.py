@@ -108,7 +108,7 @@ def test_default_database_and_uploads_live_in_instance(instance):
 
 def test_only_a_database_without_a_checkout_check_pings(instance):
     """PostgreSQL's pooled connections are checked at checkout without a round trip
-    (tests/test_extensions.py); a database we have no such check for pings."""
+    (tests/test_postgresql.py); a database we have no such check for pings."""
     postgresql = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql://hr@db.example/hiring"})
     assert not postgresql.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")
     assert engine_options("mysql+pymysql://hr@db.example/hiring", None) == {"pool_pre_ping": True}
@@ -249,3 +249,16 @@ def test_every_page_blueprint_and_the_api_are_registered(instance):
     app = create_app()
     assert set(app.blueprints) == {"auth", "dashboard", "candidates", "positions", "interviews", "admin",
                                    "applications", "emails", "reports", "privacy", "api"}
+
+
+def test_an_app_on_sqlite_does_not_load_psycopg(tmp_path):
+    """psycopg costs every worker about 9 MB: only a PostgreSQL URL loads it (hiring.postgresql)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from hiring import create_app; "
+              f"app = create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/h.sqlite'}}); "
+              "app.test_client().get('/healthz'); print('psycopg' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                            env={**os.environ, "HIRING_INSTANCE_PATH": str(tmp_path)})
+    assert result.stdout.strip().splitlines()[-1] == "False"

@@ -1,4 +1,4 @@
-"""hiring.extensions: the database connections the pool hands out."""
+"""hiring.postgresql: the database connections the pool hands out on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_the_cursor_describes_a_result_as_psycopg_does_when_it_is_read(app):
     statement."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the cursor is psycopg's")
-    from hiring.extensions import Cursor
+    from hiring.postgresql import Cursor
 
     statement = "SELECT 1 AS one, 'x'::varchar(5) AS two, now() AS three"
     with db.engine.connect() as connection:
