@@ -12,6 +12,14 @@ from sqlalchemy.engine import make_url
 
 from hiring.extensions import db
 
+pytestmark = pytest.mark.postgres_only
+
+
+@pytest.fixture(autouse=True)
+def _needs_postgresql(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL: psycopg's connections, cursors and session time zone")
+
 
 def _pooled_backend_pids(count: int) -> list[int]:
     """Check out ``count`` connections at once, note their server processes, give them back."""
@@ -38,8 +46,6 @@ def _terminate(pids: list[int]) -> None:
 def test_a_connection_the_server_closed_is_replaced_before_a_request_uses_it(app, factory, login):
     """No pre-ping round trip (the checkout looks at the socket instead), and still no
     request fails on a connection the server ended while it sat in the pool."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no server to close a connection")
     assert not db.engine.pool._pre_ping
     client = login(factory.user(role="recruiter"))
     assert client.get("/").status_code == 200
@@ -57,8 +63,6 @@ def test_the_cursor_describes_a_result_as_psycopg_does_when_it_is_read(app):
     """The description is built at the first read (SQLAlchemy reads it once per compiled
     statement) and is then psycopg's own, even when read after the cursor ran another
     statement."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("the cursor is psycopg's")
     from hiring.postgresql import Cursor
 
     statement = "SELECT 1 AS one, 'x'::varchar(5) AS two, now() AS three"
@@ -90,8 +94,6 @@ def test_the_cursor_describes_a_result_as_psycopg_does_when_it_is_read(app):
 
 def test_postgresql_sessions_run_in_utc(app, factory):
     """Timestamps then come from psycopg in datetime's own UTC, with nothing to convert."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no session time zone")
     from hiring.models import User
 
     user_id = factory.user("recruiter").id
