@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Integer, bindparam, func, select, union
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import pipeline, queries, services
@@ -276,28 +276,28 @@ def _list_statements(flag: Flag | None, by_stage: bool, by_position: bool, every
         conditions.append(Application.id.in_(panels))
     if by_stage:
         conditions.append(Application.stage == bindparam("stage"))
+    if flag is not None:
+        conditions.append(queries.flag_condition(flag, queries.FLAG_BINDS))
     if by_position:
         conditions.append(Application.position_id == bindparam("position_id"))
-    flagged = [queries.flag_condition(flag, queries.FLAG_BINDS)] if flag is not None else []
-    total = select(func.count()).select_from(Application).where(*conditions, *flagged)
+    total = select(func.count()).select_from(Application).where(*conditions)
     # The page's ids first: sorting bare ids stays inside the indexes (every index carries the
     # id), where sorting whole joined rows reads every matching row.
-    page = (bindparam("limit", type_=Integer()), bindparam("offset", type_=Integer()))
+    newest_first = Application.id.desc()
     if flag == Flag.OVERDUE:
-        # The overdue are the UNION of the flag's three branches, each read through its
-        # own index (queries.overdue_branches), the past deadlines from the (stage, due_at,
-        # id) index alone; as one OR, PostgreSQL's BitmapOr read every overdue row from the
-        # table (800 pages at 1M applications). The ids are then sorted: ordered by the bare
-        # id, SQLite may walk the whole table from the newest, testing each row (11 ms).
+        # The overdue are read through their three indexes (queries.flag_condition) and
+        # their ids sorted: 0.6 ms at 1M applications. Ordered by the bare id SQLite may
+        # walk the whole table from the newest instead, testing each row (11 ms), when one
+        # of those indexes has no statistics (an empty one never has). Same order.
+        newest_first = (Application.id + 0).desc()
+    columns = [Application.id]
+    if flag == Flag.OVERDUE:
         # That read finds every overdue application anyway: it counts them too (the count
-        # is taken before the LIMIT), where the count read them all a second time.
-        overdue = union(*(select(Application.id).where(*conditions, branch)
-                          for branch in queries.overdue_branches(queries.FLAG_BINDS))).subquery()
-        ids = (select(overdue.c.id, func.count().over()).order_by(overdue.c.id.desc())
-               .limit(page[0]).offset(page[1]))
-        return total, ids
-    ids = (select(Application.id).where(*conditions, *flagged).order_by(Application.id.desc())
-           .limit(page[0]).offset(page[1]))
+        # is taken before the LIMIT), where the count read them all a second time (1.1 ms
+        # at 1M applications on PostgreSQL).
+        columns.append(func.count().over())
+    ids = (select(*columns).where(*conditions).order_by(newest_first)
+           .limit(bindparam("limit", type_=Integer())).offset(bindparam("offset", type_=Integer())))
     return total, ids
 
 
