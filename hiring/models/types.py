@@ -71,8 +71,8 @@ class UTCDateTime(TypeDecorator):
         if to_datetime is None:  # PostgreSQL: psycopg gives aware datetimes
             def to_utc(value: datetime | None) -> datetime | None:
                 if value is None or value.tzinfo is UTC:
-                    return value
-                return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+                    return value  # the session runs in UTC: nearly every value
+                return self.process_result_value(value, dialect)
             return to_utc
         return super().result_processor(dialect, coltype)
 
