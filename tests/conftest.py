@@ -26,6 +26,19 @@ def pytest_report_header(config):
     return f"database: {TEST_DATABASE_URL or 'SQLite (temporary file)'}"
 
 
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.postgres_only("what it needs")``: a test of what only PostgreSQL has
+    (row and advisory locks between connections, SKIP LOCKED, psycopg) runs in the
+    PostgreSQL run and is skipped on SQLite, with that reason."""
+    if TEST_DATABASE_URL.startswith("postgresql"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("postgres_only")
+        if marker is not None:
+            needs = marker.args[0] if marker.args else "PostgreSQL only"
+            item.add_marker(pytest.mark.skip(reason=f"needs PostgreSQL: {needs}"))
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     if TEST_DATABASE_URL:

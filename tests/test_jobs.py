@@ -142,10 +142,8 @@ def test_cli_has_the_scheduler_command(runner):
     assert "its own process" in result.output
 
 
-@pytest.mark.postgres_only
+@pytest.mark.postgres_only("advisory locks between processes")
 def test_two_scheduler_processes_against_one_database_do_each_job_once(app, factory, now, database_url, tmp_path):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL: advisory locks between processes")
     from .smtp import SMTPServer, free_port
 
     position = factory.position()

@@ -200,10 +200,8 @@ def test_a_relay_crash_repeats_at_most_the_email_in_flight(factory, now, smtp, m
     assert len(queued("sent")) == 3 and queued() == []
 
 
-@pytest.mark.postgres_only
-def test_two_relays_against_one_database_send_nothing_twice(app, factory, now, smtp, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL: FOR UPDATE SKIP LOCKED between concurrent relays")
+@pytest.mark.postgres_only("FOR UPDATE SKIP LOCKED between concurrent relays")
+def test_two_relays_against_one_database_send_nothing_twice(app, factory, now, smtp):
     position = factory.position()
     for n in range(30):
         services.submit_application(position, name=f"Candidate {n}", email=f"c{n}@example.org",

@@ -12,13 +12,7 @@ from sqlalchemy.engine import make_url
 
 from hiring.extensions import db
 
-pytestmark = pytest.mark.postgres_only
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgresql(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL: psycopg's connections, cursors and session time zone")
+pytestmark = pytest.mark.postgres_only("psycopg's connections, cursors and session time zone")
 
 
 def _pooled_backend_pids(count: int) -> list[int]:

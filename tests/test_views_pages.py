@@ -150,13 +150,11 @@ class TestDashboard:
         db.session.commit()
         assert kept() == counted() and sum(kept()[1].values()) == 2
 
-    @pytest.mark.postgres_only
+    @pytest.mark.postgres_only("row locks between connections")
     def test_opposite_stage_moves_at_once_queue_instead_of_deadlocking(self, app, factory, team, database_url):
         """Every stage move updates shared count rows. Without one lock order, a transaction
         holding the "applied" row and waiting for "first_interview" deadlocks with one moving
         the other way (PostgreSQL then aborts one of them)."""
-        if not database_url.startswith("postgresql"):
-            pytest.skip("needs PostgreSQL: row locks between connections")
         import threading
 
         from sqlalchemy import create_engine, select, text
