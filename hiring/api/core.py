@@ -270,7 +270,7 @@ def endpoint(method: str, rule: str, *, summary: str, tag: str, response: type[B
 
         view.__name__ = func.__name__
         view.__doc__ = func.__doc__
-        if method == "GET" if read_only is None else read_only:
+        if (method == "GET") if read_only is None else read_only:
             view._hiring_read_only = True  # type: ignore[attr-defined]
         bp.add_url_rule(rule, endpoint=func.__name__, view_func=view, methods=[method])
         ENDPOINTS.append(spec)
