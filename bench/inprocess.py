@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import pstats
 import sys
@@ -39,6 +40,11 @@ def main() -> None:
     session_client = app.test_client()
     response = session_client.post("/login", data={"email": run.USER, "password": run.PASSWORD})
     assert response.status_code == 302, response.status_code
+    # As app.py does for gunicorn's workers: what building the app made is kept out of the
+    # collector. Without it a full collection walks those objects every few dozen requests,
+    # and cProfile charges that to whatever call allocates at the time (it put pydantic's
+    # validation of the API list at 2.9 ms a request; alone it takes 0.13 ms).
+    gc.freeze()
     pages = [run.Page("floor", run.FLOOR, "none"), *run.PAGES]
     for page in pages:
         path = page.path.format(**targets)
