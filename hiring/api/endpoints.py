@@ -15,7 +15,17 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import pipeline, queries, services
 from ..extensions import db
-from ..models import Application, Decision, Feedback, Interview, OutboxEmail, PanelMember, Position, User
+from ..models import (
+    Application,
+    Decision,
+    Feedback,
+    Interview,
+    OutboxEmail,
+    PanelMember,
+    Position,
+    StageTotal,
+    User,
+)
 from ..pipeline import Action, Flag, InvalidInput, NotAllowed, Policy
 from ..settings import get_policy
 from . import core, listing, schemas
@@ -280,7 +290,14 @@ def _list_statements(flag: Flag | None, by_stage: bool, by_position: bool, every
         conditions.append(queries.flag_condition(flag, queries.FLAG_BINDS))
     if by_position:
         conditions.append(Application.position_id == bindparam("position_id"))
-    total = select(func.count()).select_from(Application).where(*conditions)
+    if everyone and flag is None and not by_position:
+        # Every application, or every one in a stage: the counts the triggers of migration
+        # 9a3e5c7b1d24 keep, where counting read them all (25 ms at 1M on PostgreSQL).
+        total = select(func.coalesce(func.sum(StageTotal.count), 0))
+        if by_stage:
+            total = total.where(StageTotal.stage == bindparam("stage"))
+    else:
+        total = select(func.count()).select_from(Application).where(*conditions)
     # The page's ids first: sorting bare ids stays inside the indexes (every index carries the
     # id), where sorting whole joined rows reads every matching row.
     newest_first = Application.id.desc()

@@ -48,6 +48,7 @@ from .records import (
     OutboxEmail,
     OutboxStatusCount,
     StageCount,
+    StageTotal,
     TagCount,
     audit_guard_lifted,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "OutboxEmail",
     "OutboxStatusCount",
     "StageCount",
+    "StageTotal",
     "TagCount",
     "BoardStageCount",
     "PanelMember",

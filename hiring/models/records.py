@@ -136,6 +136,18 @@ class BoardStageCount(db.Model):
     count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class StageTotal(db.Model):
+    """Every application per stage, open or closed, kept by database triggers on
+    application (migration 9a3e5c7b1d24): the API list's total without a filter, which
+    counted a million rows per request. Written by the triggers only; a stage may have no
+    row, or a row of 0."""
+
+    __tablename__ = "stage_total"
+
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class TagCount(db.Model):
     """How many candidates carry each tag (not counting anonymised ones): the tags in use,
     which the talent pool and the candidate page suggest as one types. Kept by the triggers

@@ -146,6 +146,55 @@ def test_list_filters_and_pages(team, factory, now):
     assert flags[due_soon.id] == ["due_soon", "awaiting_feedback"]  # the panel has not given feedback
 
 
+def test_the_unfiltered_totals_are_the_kept_stage_totals(team, factory, now):
+    """Without a filter (or by stage alone) the total is what the triggers of migration
+    9a3e5c7b1d24 keep per stage, open and closed stages alike; it follows the verbs and
+    writes past them (a bulk change of stage, a delete), as a count would."""
+    from sqlalchemy import delete, func, select, update
+
+    from hiring import services
+    from hiring.extensions import db
+    from hiring.models import StageTotal
+
+    def kept() -> dict:
+        return {s: n for s, n in db.session.execute(select(StageTotal.stage, StageTotal.count)) if n}
+
+    def counted() -> dict:
+        return dict(db.session.execute(select(Application.stage, func.count()).group_by(Application.stage)).all())
+
+    api = team.as_("recruiter")
+    assert kept() == {} and api.get("/applications").get_json()["total"] == 0
+    first = factory.application(Stage.APPLIED, position=team.position)
+    factory.application(Stage.APPLIED, position=team.position, at=now - timedelta(days=3))
+    factory.application(Stage.FIRST_DECISION, position=team.position, panel=team.panel)
+    rejected = factory.application(Stage.REJECTED)
+    assert kept() == counted() == {"applied": 2, "first_decision": 1, "rejected": 1}
+    services.schedule_interview(first, round=1, scheduled_at=now + timedelta(days=2),
+                                panel_user_ids=[team.interviewer.id], location="Room 1", actor=team.recruiter, now=now)
+    db.session.commit()
+    assert kept() == counted() and first.stage == Stage.FIRST_INTERVIEW
+    assert api.get("/applications").get_json()["total"] == 4
+    assert api.get("/applications?stage=first_interview").get_json()["total"] == 1
+    assert api.get("/applications?stage=rejected").get_json()["total"] == 1
+    assert api.get("/applications?stage=offer").get_json()["total"] == 0  # a stage without a row
+    db.session.execute(update(Application).where(Application.stage == Stage.APPLIED).values(stage=Stage.WITHDRAWN))
+    bare = Application(candidate_id=rejected.candidate_id, position_id=team.position.id, owner_id=team.recruiter.id,
+                       stage="offer")  # nothing refers to it: it can be deleted
+    db.session.add(bare)
+    db.session.commit()
+    assert kept() == counted() == {"first_interview": 1, "first_decision": 1, "withdrawn": 1, "rejected": 1,
+                                   "offer": 1}
+    db.session.execute(delete(Application).where(Application.id == bare.id))
+    db.session.commit()
+    assert kept() == counted() == {"first_interview": 1, "first_decision": 1, "withdrawn": 1, "rejected": 1}
+    listed = api.get("/applications?per_page=2").get_json()
+    assert listed["total"] == 4 and len(listed["items"]) == 2
+    assert api.get("/applications?stage=withdrawn").get_json()["total"] == 1
+    # A filter the kept totals cannot answer is still counted: the position's, the panel's.
+    assert api.get(f"/applications?position_id={team.position.id}").get_json()["total"] == 3
+    assert team.as_("interviewer").get("/applications").get_json()["total"] == 2  # on two panels
+
+
 def test_get_one_application_in_full(team, factory):
     application = factory.application(Stage.FINAL_DECISION, position=team.position, panel=team.panel,
                                       recommendations=["yes", "strong_yes"])
