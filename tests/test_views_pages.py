@@ -637,9 +637,16 @@ class TestMyInterviews:
                                     actor=team["recruiter"])
         _named(factory.application(Stage.FIRST_DECISION, position=team["position"], at=_ago(1),
                                    panel=[team["ivan"]], recommendations=[""]), "Held Harald")
+        called_off = _named(factory.application(Stage.APPLIED, position=team["position"], at=_ago(1)),
+                            "Cora Cancelled")
+        cancelled = services.schedule_interview(called_off, round=1, scheduled_at=utcnow() + timedelta(days=2),
+                                                panel_user_ids=[team["ivan"].id], location="Room 8",
+                                                actor=team["recruiter"])
+        services.cancel_interview(cancelled, reason="The candidate withdrew.", actor=team["recruiter"])
         login(team["ivan"])
         page = _text(client.get("/interviews/mine"))
         assert "Ulla Upcoming" in page and "Room 7" in page and "in 3 days" in page
+        assert "Cora Cancelled" not in page and "Room 8" not in page  # neither upcoming nor awaiting feedback
         assert "Held Harald" in page and "Give feedback" in page
         assert page.index("Awaiting my feedback") < page.index("Held Harald") < page.index("Upcoming")
         assert "(yesterday)" in page

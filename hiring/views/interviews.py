@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import joinedload
 
 from .. import queries
@@ -27,7 +27,10 @@ def mine():
         select(Interview)
         .join(PanelMember, and_(PanelMember.interview_id == Interview.id, PanelMember.user_id == current_user.id))
         .join(Application, Application.id == Interview.application_id)
-        .where(Interview.held_at.is_(None), Interview.cancelled_at.is_(None), queries.is_open())
+        # Neither held nor cancelled, as one condition no index serves: SQLite's statistics
+        # take "held_at IS NULL" for one row, and it walked every unheld interview (8,078 at
+        # 1M applications, 3.3 ms) to find the user's few panels, not the user's panels first.
+        .where(func.coalesce(Interview.held_at, Interview.cancelled_at).is_(None), queries.is_open())
         .options(joinedload(Interview.application).joinedload(Application.candidate),
                  joinedload(Interview.application).joinedload(Application.position),
                  joinedload(Interview.panel).joinedload(PanelMember.user))
