@@ -18,7 +18,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from .. import pipeline, services
@@ -78,9 +79,19 @@ class Verdicted:
     interviews: list[InterviewRow]
 
 
-@cache
 def _statements():
-    ids = bindparam("ids", expanding=True)
+    return _statements_for(db.engine.dialect.name)
+
+
+@cache
+def _statements_for(dialect: str):
+    def among(column):
+        if dialect == "postgresql":
+            # The page's ids as one array parameter: an expanding IN wrote and cast 25
+            # placeholders into each of the three statements at every request.
+            return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+        return column.in_(bindparam("ids", expanding=True))
+
     owner = aliased(User)
     applications = (
         select(Application.id, Application.position_id, Position.title.label("position_title"),
@@ -96,7 +107,7 @@ def _statements():
         .join(Candidate, Candidate.id == Application.candidate_id)
         .join(Position, Position.id == Application.position_id)
         .outerjoin(owner, owner.id == Application.owner_id)
-        .where(Application.id.in_(ids))
+        .where(among(Application.id))
         .order_by(Application.id.desc())
     )
     member, interviewer = aliased(User), aliased(User)
@@ -111,14 +122,14 @@ def _statements():
         .outerjoin(member, member.id == PanelMember.user_id)
         .outerjoin(Feedback, Feedback.interview_id == Interview.id)
         .outerjoin(interviewer, interviewer.id == Feedback.interviewer_id)
-        .where(Interview.application_id.in_(ids))
+        .where(among(Interview.application_id))
         .order_by(Interview.id, PanelMember.user_id, Feedback.submitted_at, Feedback.id)
     )
     decisions = (
         select(Decision.application_id, Decision.stage, Decision.outcome, User.email, Decision.decided_at,
                Decision.rationale, Decision.id)
         .outerjoin(User, User.id == Decision.decided_by_id)
-        .where(Decision.application_id.in_(ids))
+        .where(among(Decision.application_id))
         .order_by(Decision.decided_at, Decision.id)
     )
     return applications, interviews, decisions
